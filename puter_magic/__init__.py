@@ -1,0 +1,101 @@
+"""puter-magic: Puter's AI driver API in IPython and Jupyter.
+
+``%load_ext puter_magic`` registers the magics. ``PuterClient`` works without IPython.
+Importing this package loads no IPython display machinery, ipywidgets, markdown or nh3:
+each loads when first needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AuthError",
+    "BadRequest",
+    "BinaryResult",
+    "ChatReply",
+    "ChatStream",
+    "ChunkStream",
+    "MalformedResponse",
+    "ModelInfo",
+    "ModelNotFound",
+    "NotFound",
+    "NotSignedIn",
+    "PermissionDenied",
+    "PuterClient",
+    "PuterConnectionError",
+    "PuterError",
+    "PuterTimeout",
+    "RateLimited",
+    "RedirectRefused",
+    "ServerError",
+    "StreamError",
+    "UsageLimited",
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+_LAZY = {
+    "PuterClient": "client",
+    "ChatStream": "client",
+    "ChunkStream": "client",
+    "ModelInfo": "client",
+    "BinaryResult": "protocol",
+    "ChatReply": "protocol",
+}
+
+from .errors import (  # noqa: E402  (errors is tiny and import-free)
+    APIError,
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    ModelNotFound,
+    NotFound,
+    NotSignedIn,
+    PermissionDenied,
+    PuterConnectionError,
+    PuterError,
+    PuterTimeout,
+    RateLimited,
+    RedirectRefused,
+    ServerError,
+    StreamError,
+    UsageLimited,
+)
+
+if TYPE_CHECKING:
+    from .client import ChatStream, ChunkStream, ModelInfo, PuterClient
+    from .protocol import BinaryResult, ChatReply
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'puter_magic' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics (``%load_ext puter_magic``)."""
+    from .magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the magics (``%unload_ext puter_magic``)."""
+    from .magics import unload
+
+    unload(ipython)

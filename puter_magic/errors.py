@@ -1,0 +1,238 @@
+"""The one exception tree of puter_magic.
+
+Every failure that comes from Puter, from the network or from a broken reply is one of these::
+
+    PuterError                      base: .status, .code, .message, .retry_after, .detail
+    ├── APIError                    the server answered and said no
+    │   ├── AuthError               401: token missing, expired or rejected
+    │   ├── UsageLimited            402: no usage left (insufficient_funds)
+    │   ├── PermissionDenied        403: forbidden, permission_denied, verification needed
+    │   ├── NotFound                404: unknown interface, driver or method
+    │   ├── BadRequest              400 and 413
+    │   │   └── ModelNotFound       400 "Model not found: <name>"
+    │   ├── RateLimited             429: too_many_requests, upstream_rate_limited
+    │   ├── ServerError             5xx, or a proxy's HTML / empty error page
+    │   └── StreamError             an {"type": "error"} line in a started stream
+    ├── MalformedResponse           a reply that is not what the protocol promises
+    ├── RedirectRefused             a redirect to another host (the token is not sent there)
+    ├── NotSignedIn                 no token to send (raised before any request)
+    ├── PuterTimeout                no connection or no bytes within the timeout
+    └── PuterConnectionError        the connection failed or broke
+
+Both server generations become the same classes: the older HTTP 200
+``{"success": false, "error": {"code", "message"}}`` and the current real-status flat
+``{"error", "message", "code"}``. This module does no I/O and imports nothing heavy.
+
+No message built here may contain a credential: callers pass texts through
+:func:`redact` before they reach an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "AuthError",
+    "BadRequest",
+    "MalformedResponse",
+    "ModelNotFound",
+    "NotFound",
+    "NotSignedIn",
+    "PermissionDenied",
+    "PuterConnectionError",
+    "PuterError",
+    "PuterTimeout",
+    "RateLimited",
+    "RedirectRefused",
+    "ServerError",
+    "StreamError",
+    "UsageLimited",
+    "error_for",
+    "redact",
+]
+
+REDACTED = "<redacted>"
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Return *text* with every non-empty secret in *secrets* replaced by a marker."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+class PuterError(Exception):
+    """A failure talking to Puter: safe to show to a user as it is.
+
+    Attributes:
+        status: the HTTP status, or None when no reply arrived.
+        code: Puter's error code (``token_missing``, ``insufficient_funds``...), or None.
+        message: a human sentence, from Puter when it gave one.
+        retry_after: seconds the server asked us to wait, when it said so.
+        detail: extra fields of the error body (``reason``, ``attempts``...), already redacted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        self.detail: dict[str, Any] = dict(detail or {})
+
+    def __str__(self) -> str:
+        parts = []
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.code:
+            parts.append(self.code)
+        prefix = f"[{', '.join(parts)}] " if parts else ""
+        return f"{prefix}{self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, "
+            f"code={self.code!r})"
+        )
+
+
+class APIError(PuterError):
+    """The server answered with an error."""
+
+
+class AuthError(APIError):
+    """401: the token is missing, expired, revoked or not accepted."""
+
+
+class UsageLimited(APIError):
+    """402: the account has no usage left."""
+
+
+class PermissionDenied(APIError):
+    """403: the account or token may not do this."""
+
+
+class NotFound(APIError):
+    """404: no such interface, driver, method or route (or the wrong host name)."""
+
+
+class BadRequest(APIError):
+    """400 or 413: the server rejected the request itself."""
+
+
+class ModelNotFound(BadRequest):
+    """400 "Model not found: <name>": the server has no model by that name."""
+
+
+class RateLimited(APIError):
+    """429: too many requests, or too many at once."""
+
+
+class ServerError(APIError):
+    """5xx, or an error page from a proxy in front of Puter."""
+
+
+class StreamError(APIError):
+    """A streamed reply broke off with an ``{"type": "error"}`` line."""
+
+
+class MalformedResponse(PuterError):
+    """The reply does not follow the protocol (bad JSON, no ``result``, wrong types)."""
+
+
+class RedirectRefused(PuterError):
+    """The server redirected to another host; the request (and token) was not sent there."""
+
+
+class NotSignedIn(PuterError):
+    """No token is set, so nothing was sent."""
+
+
+class PuterTimeout(PuterError):
+    """No connection, or no data, within the timeout."""
+
+
+class PuterConnectionError(PuterError):
+    """The connection could not be made or broke off."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequest,
+    401: AuthError,
+    402: UsageLimited,
+    403: PermissionDenied,
+    404: NotFound,
+    413: BadRequest,
+    429: RateLimited,
+}
+
+# Codes seen in the older (HTTP 200, success: false) generation, where the status is
+# not a real HTTP status; also used when a body names a code but the status says little.
+_BY_CODE: dict[str, type[APIError]] = {
+    "token_missing": AuthError,
+    "token_auth_failed": AuthError,
+    "reauth_required": AuthError,
+    "unauthorized": AuthError,
+    "token_invalid": AuthError,
+    "insufficient_funds": UsageLimited,
+    "subscription_required": UsageLimited,
+    "forbidden": PermissionDenied,
+    "permission_denied": PermissionDenied,
+    "app_blocked": PermissionDenied,
+    "email_confirmation_required": PermissionDenied,
+    "phone_verification_required": PermissionDenied,
+    "card_verification_required": PermissionDenied,
+    "not_found": NotFound,
+    "interface_not_found": NotFound,
+    "method_not_found": NotFound,
+    "entity_not_found": NotFound,
+    "too_many_requests": RateLimited,
+    "rate_limit_exceeded": RateLimited,
+    "upstream_rate_limited": RateLimited,
+    "bad_request": BadRequest,
+    "client_bad_json": BadRequest,
+    "client_bad_request": BadRequest,
+    "internal_error": ServerError,
+    "no_implementation_available": ServerError,
+    "upstream_auth_failed": ServerError,
+    "db_unavailable": ServerError,
+}
+
+
+def error_for(
+    status: int | None,
+    code: str | None,
+    message: str,
+    *,
+    retry_after: float | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> APIError:
+    """Build the most specific :class:`APIError` for a status, a Puter code and a message.
+
+    A real HTTP status decides first; a code decides when the status is 200 (the older
+    generation) or unknown. Puter reports an unknown model only as ``bad_request`` with
+    the message "Model not found: ...", so that message picks :class:`ModelNotFound`.
+    """
+    cls: type[APIError] | None = None
+    if status is not None and status != 200:
+        cls = _BY_STATUS.get(status)
+        if cls is None and status >= 500:
+            cls = ServerError
+    if cls is None and code:
+        cls = _BY_CODE.get(code)
+    if cls is None:
+        cls = ServerError if status is None or status >= 500 or status == 200 else APIError
+    if issubclass(BadRequest, cls) and message.lower().startswith("model not found"):
+        cls = ModelNotFound
+    return cls(message, status=status, code=code, retry_after=retry_after, detail=detail)

@@ -1,0 +1,342 @@
+"""Pure functions for Puter's ``POST /drivers/call`` wire format (no I/O).
+
+Building a request body, turning a reply (either error generation, or a proxy's page)
+into a result or a :class:`~puter_magic.errors.PuterError`, and reading chat results of
+both provider shapes. See ``puter-protocol.md`` in the project's shared docs.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import json
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import APIError, MalformedResponse, error_for, redact
+
+CHAT_INTERFACE = "puter-chat-completion"
+CHAT_DRIVER = "ai-chat"
+JSON_TYPES = ("application/json", "text/json")
+NDJSON_TYPE = "application/x-ndjson"
+MAX_MESSAGE_CHARS = 500
+
+
+def build_call(
+    interface: str,
+    method: str,
+    args: Mapping[str, Any] | None = None,
+    *,
+    driver: str | None = None,
+    service: str | None = None,
+) -> dict[str, Any]:
+    """The JSON body of a driver call.
+
+    ``service`` is the name older docs give the ``driver`` field; current servers read only
+    ``driver`` and older ones read ``driver ?? service``, so a caller's ``service`` is sent
+    as ``driver``. Options such as ``model``, ``stream`` and ``test_mode`` belong in *args*.
+    """
+    if driver and service and driver != service:
+        raise ValueError("give driver or service, not two different names")
+    body: dict[str, Any] = {"interface": interface, "method": method, "args": dict(args or {})}
+    name = driver or service
+    if name:
+        body["driver"] = name
+    return body
+
+
+def media_type(content_type: str | None) -> str:
+    """``"application/json"`` from ``"application/json; charset=utf-8"``."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def is_json_type(content_type: str | None) -> bool:
+    mt = media_type(content_type)
+    return mt in JSON_TYPES or mt.endswith("+json")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def _as_text(value: Any) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_H1 = re.compile(rb"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _page_summary(body: bytes) -> str | None:
+    """A one-line summary of an HTML error page: its title or first heading."""
+    for pattern in (_TITLE, _H1):
+        match = pattern.search(body[:65536])
+        if match:
+            text = match.group(1).decode("utf-8", "replace")
+            text = html.unescape(_TAGS.sub("", text)).strip()
+            if text:
+                return text
+    return None
+
+
+_EXTRA_SKIP = {"error", "message", "code", "success", "status", "$", "service"}
+
+
+def error_from_body(
+    status: int | None,
+    body: Any,
+    *,
+    retry_after: float | None = None,
+    secrets: Iterable[str | None] = (),
+) -> APIError | None:
+    """The error a decoded JSON body describes, in either generation, or None if it is none.
+
+    - current: a real status and ``{"error": msg, "message": msg, "code": ...}``;
+    - older: HTTP 200 and ``{"success": false, "error": {"code", "message", "status"?}}``;
+    - older middleware: a real status and ``{"message", "code"}``.
+    """
+    if not isinstance(body, dict):
+        return None
+    secrets = tuple(secrets)
+    err = body.get("error")
+    if body.get("success") is False or isinstance(err, dict):
+        inner = err if isinstance(err, dict) else {}
+        code = _as_text(inner.get("code")) or _as_text(body.get("code"))
+        message = (
+            _as_text(inner.get("message"))
+            or _as_text(body.get("message"))
+            or _as_text(err)
+            or (f"Puter refused the request ({code})" if code else "Puter refused the request")
+        )
+        inner_status = inner.get("status")
+        real_status = status
+        if isinstance(inner_status, int) and not isinstance(inner_status, bool):
+            if status in (None, 200):
+                real_status = inner_status
+        extra = {k: v for k, v in inner.items() if k not in _EXTRA_SKIP}
+    elif status is not None and status >= 400:
+        code = _as_text(body.get("code"))
+        message = _as_text(body.get("message")) or _as_text(err) or f"HTTP {status}"
+        real_status = status
+        extra = {k: v for k, v in body.items() if k not in _EXTRA_SKIP}
+    else:
+        return None
+    detail = json.loads(redact(json.dumps(extra, default=str), secrets)) if extra else None
+    return error_for(
+        real_status,
+        code,
+        _short(redact(message, secrets)),
+        retry_after=retry_after,
+        detail=detail,
+    )
+
+
+def error_from_reply(
+    status: int,
+    content_type: str | None,
+    body: bytes,
+    *,
+    retry_after: float | None = None,
+    secrets: Iterable[str | None] = (),
+) -> APIError:
+    """The error for a non-2xx reply whatever its body: JSON, an HTML page, text or nothing."""
+    secrets = tuple(secrets)
+    decoded: Any = None
+    if body.strip():
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            decoded = None
+    err = error_from_body(status, decoded, retry_after=retry_after, secrets=secrets)
+    if err is not None:
+        return err
+    summary: str | None
+    if media_type(content_type) in ("text/html", "application/xhtml+xml") or body.lstrip()[
+        :1
+    ] == b"<":
+        summary = _page_summary(body)
+    else:
+        summary = _as_text(body[:2000].decode("utf-8", "replace"))
+    if summary:
+        message = f"HTTP {status} from the server: {summary}"
+    elif body.strip():
+        message = f"HTTP {status} from the server"
+    else:
+        message = f"HTTP {status} with an empty reply"
+    return error_for(status, None, _short(redact(message, secrets)), retry_after=retry_after)
+
+
+def result_from_json(
+    body: bytes,
+    *,
+    status: int = 200,
+    secrets: Iterable[str | None] = (),
+    envelope: bool = True,
+) -> Any:
+    """The ``result`` of a 2xx JSON reply, or raise the error it carries.
+
+    With ``envelope=False`` (routes such as ``/whoami``) the whole body is the result.
+    """
+    secrets = tuple(secrets)
+    if not body.strip():
+        raise MalformedResponse(f"HTTP {status} with an empty reply", status=status)
+    try:
+        decoded = json.loads(body)
+    except ValueError as exc:
+        raise MalformedResponse(
+            f"the reply is not valid JSON ({type(exc).__name__} at byte "
+            f"{getattr(exc, 'pos', '?')})",
+            status=status,
+        ) from None
+    err = error_from_body(status, decoded, secrets=secrets)
+    if err is not None:
+        raise err
+    if not envelope:
+        return decoded
+    if not isinstance(decoded, dict):
+        raise MalformedResponse(
+            f"expected a JSON object, got {type(decoded).__name__}", status=status
+        )
+    if decoded.get("success") is not True or "result" not in decoded:
+        raise MalformedResponse(
+            "the reply has no result (neither success nor a known error form)", status=status
+        )
+    return decoded["result"]
+
+
+@dataclass
+class BinaryResult:
+    """A driver reply that is not JSON (audio, images): its bytes and content type."""
+
+    content: bytes = field(repr=False)
+    content_type: str
+
+    def __repr__(self) -> str:
+        return f"BinaryResult(content_type={self.content_type!r}, size={len(self.content)})"
+
+
+@dataclass
+class ChatReply:
+    """What a chat call produced: the text, usage, and the model that answered."""
+
+    text: str
+    model: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    reasoning: str = ""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    raw: Any = field(default=None, repr=False)
+
+    @property
+    def total_tokens(self) -> int | None:
+        return total_tokens(self.usage)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def total_tokens(usage: Mapping[str, Any]) -> int | None:
+    """Input plus output tokens from a usage dict of any provider's shape."""
+    if not isinstance(usage, Mapping):
+        return None
+    total = usage.get("total_tokens")
+    if isinstance(total, int) and not isinstance(total, bool):
+        return total
+    count = 0
+    seen = False
+    for key in ("prompt_tokens", "input_tokens", "completion_tokens", "output_tokens"):
+        value = usage.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            count += value
+            seen = True
+    return count if seen else None
+
+
+def content_text(content: Any) -> str:
+    """The text of a message ``content``: a string, a list of parts, or one part."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if isinstance(part, str):
+                texts.append(part)
+            elif isinstance(part, dict) and part.get("type", "text") == "text":
+                text = part.get("text")
+                if isinstance(text, str):
+                    texts.append(text)
+        return "".join(texts)
+    raise MalformedResponse(f"message content of unexpected type {type(content).__name__}")
+
+
+def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
+    """Read a ``complete`` result of either provider shape into a :class:`ChatReply`.
+
+    OpenAI-style: ``{message: {content: str}, usage, finish_reason}``; Claude-style and
+    Puter's test provider: ``{message: {content: [{type: "text", text}], model}, usage}``.
+    Some gateways put OpenAI's ``choices`` list at the top; that is read too.
+    """
+    if isinstance(result, str):
+        return ChatReply(text=result, model=metadata_model, raw=result)
+    if not isinstance(result, dict):
+        raise MalformedResponse(f"chat result of unexpected type {type(result).__name__}")
+    message = result.get("message")
+    if message is None and isinstance(result.get("choices"), list) and result["choices"]:
+        first = result["choices"][0]
+        message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(message, dict):
+        raise MalformedResponse("chat result has no message")
+    raw_content = message.get("content")
+    text = content_text(raw_content)
+    reasoning = ""
+    tool_calls: list[dict[str, Any]] = []
+    if isinstance(raw_content, list):
+        for part in raw_content:
+            if isinstance(part, dict) and part.get("type") == "thinking":
+                reasoning += str(part.get("thinking") or "")
+            elif isinstance(part, dict) and part.get("type") == "tool_use":
+                tool_calls.append(part)
+    if isinstance(message.get("tool_calls"), list):
+        tool_calls.extend(c for c in message["tool_calls"] if isinstance(c, dict))
+    usage = result.get("usage")
+    if not isinstance(usage, dict):
+        usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
+    model = message.get("model") if isinstance(message.get("model"), str) else None
+    finish = result.get("finish_reason") or message.get("stop_reason")
+    return ChatReply(
+        text=text,
+        model=model or metadata_model or _str_or_none(result.get("model")),
+        usage=dict(usage),
+        reasoning=reasoning,
+        tool_calls=tool_calls,
+        finish_reason=finish if isinstance(finish, str) else None,
+        raw=result,
+    )

@@ -1,0 +1,228 @@
+"""A Puter-compatible server on 127.0.0.1, for offline teaching, the demo and the tests.
+
+>>> from puter_magic.sandbox import Sandbox
+>>> with Sandbox() as sandbox:                                   # doctest: +SKIP
+...     client = PuterClient(sandbox.origin, sandbox.token)
+...     client.chat("Hello", model="sandbox-tutor").text
+
+It speaks ``POST /drivers/call`` (``puter-chat-completion``: ``complete``, ``list``,
+``models``; ``puter-tts``: ``synthesize``), ``GET /whoami``, ``/drivers/list-interfaces``,
+the public model catalogue and an AuthMe page, with Puter's own errors. See
+:mod:`puter_magic.sandbox.models` for its models and :class:`Fault` for scripted failures.
+``error_style="legacy"`` answers driver errors in the older HTTP-200 ``success: false`` form.
+
+From a shell: ``python -m puter_magic.sandbox`` prints its origin and token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..origin import is_loopback_host
+from .faults import Fault
+from .models import MODELS
+
+if TYPE_CHECKING:
+    from .server import Handler, SandboxHTTPServer
+
+__all__ = ["MODELS", "Fault", "RecordedRequest", "Sandbox"]
+
+
+@dataclass
+class RecordedRequest:
+    """One request the sandbox received (the token is kept but never shown in reprs)."""
+
+    method: str
+    path: str
+    host: str | None
+    headers: dict[str, str]
+    body: Any
+    started: float
+    finished: float | None = None
+    status: int | None = None
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The driver call's ``args`` (empty for other requests)."""
+        body = self.body
+        return body.get("args", {}) if isinstance(body, dict) and isinstance(body.get("args"), dict) else {}
+
+
+class Sandbox:
+    """Runs the sandbox server in a background thread.
+
+    Args:
+        port: 0 picks a free port.
+        token: the token it accepts (default: a new random one); ``add_token`` adds more.
+        pace: seconds between streamed chunks of the sandbox models.
+        slow_pace: override the pace of ``sandbox-slow`` (default 0.25 s).
+        think_time: seconds before every chat reply starts.
+        error_style: ``"current"`` (real statuses, flat bodies) or ``"legacy"`` (HTTP 200,
+            ``success: false``).
+        api_host: if set, route like self-hosted Puter: the API answers only this Host
+            name (e.g. ``api.puter.localhost``), other hosts get the GUI or a 404.
+        authme_auto_approve: the AuthMe page approves at once (for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        username: str = "learner",
+        pace: float = 0.0,
+        slow_pace: float | None = None,
+        think_time: float = 0.0,
+        error_style: str = "current",
+        api_host: str | None = None,
+        authme_auto_approve: bool = False,
+        verbose: bool = False,
+    ) -> None:
+        if not is_loopback_host(host):
+            raise ValueError("the sandbox listens on loopback only")
+        if error_style not in ("current", "legacy"):
+            raise ValueError("error_style is 'current' or 'legacy'")
+        self.host = host
+        self.port = port
+        self.token = token or "sandbox-" + secrets.token_urlsafe(18)
+        self._tokens = {self.token}
+        self.username = username
+        self.pace = pace
+        self.slow_pace = slow_pace
+        self.think_time = think_time
+        self.error_style = error_style
+        self.api_host = api_host
+        self.authme_auto_approve = authme_auto_approve
+        self.verbose = verbose
+        self.requests: list[RecordedRequest] = []
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        from .server import SandboxHTTPServer
+
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        self._server = SandboxHTTPServer(self, (self.host, self.port))
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"puter-sandbox:{self.port}", daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = self.origin if self.running else "stopped"
+        return f"<Sandbox {state} token=<hidden> requests={len(self.requests)}>"
+
+    # -- addresses and accounts --------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        """The API origin to give a client."""
+        return f"http://{self.api_host or self.host}:{self.port}"
+
+    @property
+    def gui_origin(self) -> str:
+        """Where the AuthMe page is served."""
+        if self.api_host and self.api_host.startswith("api."):
+            return f"http://{self.api_host[4:]}:{self.port}"
+        return f"http://{self.host}:{self.port}"
+
+    def add_token(self, token: str) -> None:
+        self._tokens.add(token)
+
+    def revoke_token(self, token: str) -> None:
+        self._tokens.discard(token)
+
+    def account(self) -> dict[str, Any]:
+        return {
+            "username": self.username,
+            "uuid": "00000000-0000-4000-8000-000000000001",
+            "email": None,
+            "email_confirmed": True,
+            "is_temp": False,
+            "is_user_token": True,
+            "feature_flags": {},
+            "metadata": {},
+            "sandbox": True,
+        }
+
+    # -- faults and records -------------------------------------------------------
+
+    def inject(self, *faults: Fault) -> None:
+        """Queue scripted replies; each answers the next request(s) to its path."""
+        with self._lock:
+            self._faults.extend(faults)
+
+    def clear(self) -> None:
+        """Forget recorded requests and pending faults."""
+        with self._lock:
+            self.requests.clear()
+            self._faults.clear()
+
+    def calls(self, method: str | None = None) -> list[RecordedRequest]:
+        """Recorded ``/drivers/call`` requests, optionally only those of one method."""
+        with self._lock:
+            out = [r for r in self.requests if r.path == "/drivers/call"]
+        if method is not None:
+            out = [r for r in out if isinstance(r.body, dict) and r.body.get("method") == method]
+        return out
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.path is None or fault.path == path:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _record(self, handler: Handler, path: str, raw: bytes) -> RecordedRequest:
+        headers = {k: v for k, v in handler.headers.items() if k.lower() != "authorization"}
+        rec = RecordedRequest(
+            method=handler.command,
+            path=path,
+            host=handler.headers.get("Host"),
+            headers=headers,
+            body=raw.decode("utf-8", "replace") if raw else None,
+            started=time.monotonic(),
+        )
+        with self._lock:
+            self.requests.append(rec)
+        return rec

@@ -1,0 +1,44 @@
+"""``python -m puter_magic.sandbox``: run the sandbox until Ctrl-C and print how to use it."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from . import MODELS, Sandbox
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m puter_magic.sandbox",
+        description="A Puter-compatible server on 127.0.0.1 for offline teaching and tests.",
+    )
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--token", help="the token to accept (default: a new random one)")
+    parser.add_argument("--pace", type=float, default=0.02, help="seconds between streamed chunks")
+    parser.add_argument("--legacy-errors", action="store_true",
+                        help="answer driver errors as HTTP 200 {success: false} (older Puter)")
+    parser.add_argument("--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    sandbox = Sandbox(
+        port=args.port, token=args.token, pace=args.pace, verbose=args.verbose,
+        error_style="legacy" if args.legacy_errors else "current",
+    )
+    sandbox.start()
+    print(f"Puter sandbox listening on {sandbox.origin}", flush=True)
+    print(f"PUTER_API_ORIGIN={sandbox.origin}")
+    print(f"PUTER_AUTH_TOKEN={sandbox.token}")
+    print("models: " + ", ".join(MODELS))
+    print("In a notebook: %puter_login --sandbox starts one of its own; Ctrl-C stops this one.",
+          flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

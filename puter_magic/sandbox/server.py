@@ -1,0 +1,380 @@
+"""The sandbox's HTTP handler: Puter's routes and replies, faithfully, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from .faults import Fault
+from .models import MODELS, lookup, result_envelope, stream_lines, write_reply
+
+if TYPE_CHECKING:
+    from . import Sandbox
+
+CHAT = "puter-chat-completion"
+INTERFACES: dict[str, dict[str, Any]] = {
+    CHAT: {"drivers": ["ai-chat"], "default": "ai-chat", "methods": ("complete", "list", "models")},
+    "puter-tts": {"drivers": ["ai-tts"], "default": "ai-tts",
+                  "methods": ("synthesize", "list_voices", "list_engines", "list")},
+}
+
+
+class DriverFailure(Exception):
+    """A driver-level error: answered as the current or the older generation."""
+
+    def __init__(self, status: int, code: str, message: str, legacy_code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.legacy_code = legacy_code or code
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, sandbox: Sandbox, address: tuple[str, int]) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, Handler)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SandboxHTTPServer
+    server_version = "puter-sandbox"
+    sys_version = ""
+
+    # -- plumbing --------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        if self.server.sandbox.verbose:
+            super().log_message(format, *args)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, status: int, body: bytes, content_type: str | None = "application/json; charset=utf-8",
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._record_status(status)
+
+    def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(obj, separators=(",", ":")).encode(), headers=headers)
+
+    def _record_status(self, status: int) -> None:
+        rec = getattr(self, "_record", None)
+        if rec is not None:
+            rec.status = status
+            rec.finished = time.monotonic()
+
+    def _start_chunked(self, status: int, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+
+    def _chunk(self, data: bytes) -> None:
+        if data:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+    def _end_chunked(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep, but wake when the sandbox stops; False if it stopped."""
+        if seconds <= 0:
+            return True
+        return not self.server.sandbox._stopping.wait(seconds)
+
+    def _abort(self) -> None:
+        """Reset the connection (RST) instead of closing it cleanly."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+        try:
+            self.connection.close()
+        except OSError:
+            pass
+
+    # -- entry points ------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        sandbox = self.server.sandbox
+        raw = self._read_body()
+        url = urlsplit(self.path)
+        self._record = sandbox._record(self, url.path, raw)
+        fault = sandbox._take_fault(url.path)
+        try:
+            if fault is not None:
+                self._play(fault)
+                return
+            if sandbox.api_host and (self.headers.get("Host") or "").split(":")[0] != sandbox.api_host:
+                if url.path == "/" or url.path.startswith("/action"):
+                    self._route_gui(url)
+                else:
+                    self._json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+                return
+            self._route(url, raw)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _route(self, url: Any, raw: bytes) -> None:
+        path = url.path
+        if path == "/drivers/call" and self.command == "POST":
+            self._drivers_call(raw, parse_qs(url.query))
+        elif path == "/whoami" and self.command in ("GET", "HEAD"):
+            if self._authorized(None, parse_qs(url.query), legacy=False):
+                self._json(200, self.server.sandbox.account())
+        elif path == "/drivers/list-interfaces":
+            if self._authorized(None, parse_qs(url.query), legacy=False):
+                self._json(200, {k: {"drivers": v["drivers"], "default": v["default"]}
+                                 for k, v in INTERFACES.items()})
+        elif path == "/puterai/chat/models":
+            self._json(200, {"models": [m.id for m in MODELS.values() if not m.hidden]})
+        elif path == "/puterai/chat/models/details":
+            self._json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.hidden]})
+        elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
+            self._route_gui(url)
+        else:
+            self._json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+
+    def _route_gui(self, url: Any) -> None:
+        """The GUI host: the AuthMe page (``/?action=authme&redirectURL=...``)."""
+        from .authme import authme_reply
+
+        status, headers, body = authme_reply(self.server.sandbox, parse_qs(url.query))
+        self._send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
+
+    # -- auth ----------------------------------------------------------------------
+
+    def _token(self, body: dict[str, Any] | None, query: dict[str, list[str]]) -> str | None:
+        if body and isinstance(body.get("auth_token"), str):
+            return str(body["auth_token"])
+        auth = self.headers.get("Authorization")
+        if auth and not auth.lower().startswith("basic "):
+            return auth[7:].strip() if auth.lower().startswith("bearer ") else auth.strip()
+        if self.headers.get("x-api-key"):
+            return self.headers["x-api-key"].strip()
+        if query.get("auth_token"):
+            return query["auth_token"][0]
+        return None
+
+    def _authorized(self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool) -> bool:
+        """Check the token; on failure send Puter's 401 and return False."""
+        token = self._token(body, query)
+        sandbox = self.server.sandbox
+        if self._record is not None:
+            self._record.token = token
+        if not token:
+            code, message, extra = "token_missing", "Missing authentication token", {}
+        elif token in sandbox._tokens:
+            return True
+        else:
+            # A real server answers a token it cannot read as a retired (v1) one.
+            code, message = "reauth_required", "Re-authentication required"
+            extra = {"reason": "token_v1"}
+        if legacy:
+            self._json(401, {"message": message, "code": code})
+        else:
+            self._json(401, {"error": message, "message": message, "code": code, **extra})
+        return False
+
+    # -- /drivers/call -----------------------------------------------------------------
+
+    def _drivers_call(self, raw: bytes, query: dict[str, list[str]]) -> None:
+        sandbox = self.server.sandbox
+        legacy = sandbox.error_style == "legacy"
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            self._fail(DriverFailure(400, "client_bad_json", "Malformed JSON in request body"), False)
+            return
+        if self._record is not None:
+            self._record.body = body
+        if not isinstance(body, dict):
+            body = {}
+        if not self._authorized(body, query, legacy=legacy):
+            return
+        try:
+            self._dispatch(body, legacy)
+        except DriverFailure as failure:
+            self._fail(failure, legacy)
+
+    def _fail(self, failure: DriverFailure, legacy: bool) -> None:
+        if legacy:
+            self._json(200, {
+                "success": False,
+                "service": {"name": "ai-chat"},
+                "error": {"$": "heyputer:api/APIError", "code": failure.legacy_code,
+                          "message": failure.message, "status": failure.status},
+            })
+        else:
+            self._json(failure.status, {"error": failure.message, "message": failure.message,
+                                        "code": failure.code})
+
+    def _dispatch(self, body: dict[str, Any], legacy: bool) -> None:
+        iface = body.get("interface")
+        method = body.get("method")
+        driver = body.get("driver")
+        if legacy and driver is None:
+            driver = body.get("service")
+        args = body.get("args") if isinstance(body.get("args"), dict) else {}
+        if not isinstance(iface, str) or not iface:
+            raise DriverFailure(400, "bad_request", "Missing or invalid `interface`")
+        if not isinstance(method, str) or not method:
+            raise DriverFailure(400, "bad_request", "Missing or invalid `method`")
+        spec = INTERFACES.get(iface)
+        if spec is None:
+            raise DriverFailure(404, "not_found", f"Driver not found: {iface}:(no default)",
+                                "interface_not_found")
+        driver = driver or spec["default"]
+        if driver not in spec["drivers"]:
+            raise DriverFailure(404, "not_found", f"Driver not found: {iface}:{driver}",
+                                "no_implementation_available")
+        if method not in spec["methods"]:
+            raise DriverFailure(404, "not_found", f"Method '{method}' not found on driver '{iface}'",
+                                "method_not_found")
+        if iface == "puter-tts":
+            self._tts(method, args)
+        elif method == "list":
+            self._json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
+        elif method == "models":
+            self._json(200, {"success": True,
+                             "result": [m.catalogue_entry() for m in MODELS.values()],
+                             "service": {"name": driver}})
+        else:
+            self._complete(args)
+
+    def _complete(self, args: dict[str, Any]) -> None:
+        sandbox = self.server.sandbox
+        model = lookup(args.get("model"))
+        if model is None:
+            name = args.get("model")
+            label = "undefined" if name is None else str(name)
+            raise DriverFailure(400, "bad_request", f"Model not found: {label}", "model_not_found")
+        messages = args.get("messages")
+        if isinstance(messages, str) or not isinstance(messages, list):
+            raise DriverFailure(500, "internal_error", "Internal Server Error")
+        normalized = []
+        for message in messages:
+            if isinstance(message, str):
+                message = {"role": "user", "content": message}
+            if not isinstance(message, dict) or "content" not in message:
+                raise DriverFailure(400, "bad_request", "Each message must have a `content` property")
+            normalized.append(message)
+        reply = write_reply(model, normalized, args)
+        if sandbox.think_time:
+            self._wait(sandbox.think_time)
+        if not args.get("stream"):
+            self._json(200, result_envelope(model, reply))
+            return
+        pace = model.pace if model.pace is not None else sandbox.pace
+        if model.id == "sandbox-slow" and sandbox.slow_pace is not None:
+            pace = sandbox.slow_pace
+        self._start_chunked(200, "application/x-ndjson")
+        for i, obj in enumerate(stream_lines(model, reply)):
+            if i and not self._wait(pace):
+                break
+            self._chunk(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+        self._end_chunked()
+        self._record_status(200)
+
+    def _tts(self, method: str, args: dict[str, Any]) -> None:
+        if method != "synthesize":
+            self._json(200, {"success": True, "result": [], "service": {"name": "ai-tts"}})
+            return
+        text = args.get("text")
+        if not isinstance(text, str) or not text:
+            raise DriverFailure(400, "bad_request", "Missing or invalid `text`")
+        self._send(200, silent_wav(0.05 * min(len(text), 40)), "audio/wav")
+
+    # -- faults --------------------------------------------------------------------
+
+    def _play(self, fault: Fault) -> None:
+        if fault.delay and not self._wait(fault.delay):
+            self._abort()
+            return
+        if fault.lines is not None:
+            self._start_chunked(fault.status, fault.content_type or "application/x-ndjson", fault.headers)
+            sent = 0
+            for i, line in enumerate(fault.line_bytes()):
+                if i and not self._wait(fault.pace):
+                    break
+                if fault.reset is not None and sent + len(line) > fault.reset:
+                    self._chunk(line[: max(0, fault.reset - sent)])
+                    self._abort()
+                    return
+                self._chunk(line)
+                sent += len(line)
+            if fault.stall:
+                self._wait(fault.stall)
+                self._abort()
+                return
+            self._end_chunked()
+            self._record_status(fault.status)
+            return
+        body = fault.body_bytes()
+        self.send_response(fault.status)
+        if fault.content_type:
+            self.send_header("Content-Type", fault.content_type)
+        for key, value in fault.headers.items():
+            self.send_header(key, value)
+        length = fault.declared_length if fault.declared_length is not None else len(body)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if fault.drip:
+            for i in range(0, len(body), fault.drip):
+                if i and not self._wait(fault.pace):
+                    break
+                self.wfile.write(body[i : i + fault.drip])
+        elif fault.reset is not None:
+            self.wfile.write(body[: fault.reset])
+            self._abort()
+            return
+        else:
+            self.wfile.write(body)
+        if fault.stall:
+            self._wait(fault.stall)
+        if fault.declared_length is not None and fault.declared_length != len(body) or fault.stall:
+            self._abort()
+            return
+        self._record_status(fault.status)
+
+
+def silent_wav(seconds: float, rate: int = 8000) -> bytes:
+    """A tiny silent mono 8-bit WAV file: something real for a binary reply."""
+    frames = max(1, int(seconds * rate))
+    header = b"RIFF" + struct.pack("<I", 36 + frames) + b"WAVEfmt " + struct.pack(
+        "<IHHIIHH", 16, 1, 1, rate, rate, 1, 8
+    ) + b"data" + struct.pack("<I", frames)
+    return header + b"\x80" * frames

@@ -1,0 +1,156 @@
+"""Typed chunks of a streamed chat reply and the NDJSON parser that makes them (no I/O).
+
+A streamed ``complete`` answers ``application/x-ndjson``: one JSON object a line, no end
+marker (EOF ends it), a final ``usage`` line, and on failure an ``error`` line. Unknown
+line types are passed through as :class:`UnknownChunk` so that new server features do
+not break old clients.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import MalformedResponse, StreamError, redact
+
+__all__ = [
+    "Chunk",
+    "ErrorChunk",
+    "ReasoningChunk",
+    "TextChunk",
+    "ToolUseChunk",
+    "UnknownChunk",
+    "UsageChunk",
+    "iter_lines",
+    "parse_chunk",
+    "parse_ndjson",
+]
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Base of every chunk; ``type`` names the NDJSON line type."""
+
+    type: ClassVar[str] = ""
+
+
+@dataclass(slots=True)
+class TextChunk(Chunk):
+    type: ClassVar[str] = "text"
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningChunk(Chunk):
+    type: ClassVar[str] = "reasoning"
+    text: str
+
+
+@dataclass(slots=True)
+class ToolUseChunk(Chunk):
+    type: ClassVar[str] = "tool_use"
+    id: str | None
+    name: str | None
+    input: Any
+
+
+@dataclass(slots=True)
+class UsageChunk(Chunk):
+    type: ClassVar[str] = "usage"
+    usage: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ErrorChunk(Chunk):
+    type: ClassVar[str] = "error"
+    message: str
+    code: str | None = None
+
+    def to_exception(self, secrets: Iterable[str | None] = ()) -> StreamError:
+        text = self.message.strip() or "the stream reported an error"
+        return StreamError(redact(text, secrets)[:500], status=200, code=self.code)
+
+
+@dataclass(slots=True)
+class UnknownChunk(Chunk):
+    """A line of a type this version does not know (``extra_content``, ``compaction``...)."""
+
+    kind: str
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def type(self) -> str:  # type: ignore[override]
+        return self.kind
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ("" if value is None else str(value))
+
+
+def parse_chunk(obj: Any) -> Chunk:
+    """One decoded NDJSON object as a typed chunk."""
+    if not isinstance(obj, dict):
+        raise MalformedResponse(f"stream line is a {type(obj).__name__}, not an object")
+    kind = obj.get("type")
+    if kind == "text":
+        return TextChunk(_str(obj.get("text")))
+    if kind == "usage":
+        usage = obj.get("usage")
+        return UsageChunk(usage if isinstance(usage, dict) else {})
+    if kind == "reasoning":
+        return ReasoningChunk(_str(obj.get("reasoning", obj.get("text"))))
+    if kind == "tool_use":
+        name = obj.get("name")
+        ident = obj.get("id")
+        return ToolUseChunk(
+            ident if isinstance(ident, str) else None,
+            name if isinstance(name, str) else None,
+            obj.get("input"),
+        )
+    if kind == "error":
+        code = obj.get("code")
+        message = obj.get("message", obj.get("error"))
+        if isinstance(message, dict):
+            code = code or message.get("code")
+            message = message.get("message")
+        return ErrorChunk(_str(message), code if isinstance(code, str) else None)
+    return UnknownChunk(_str(kind), obj)
+
+
+def iter_lines(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """Split a byte stream into lines (without ``\\n``/``\\r\\n``), dropping blank ones.
+
+    Works on pieces of any size as they arrive, so a line is yielded as soon as its
+    newline is read; a last line with no newline is yielded at EOF.
+    """
+    pending = b""
+    for piece in pieces:
+        if not piece:
+            continue
+        if pending:
+            piece = pending + piece
+        lines = piece.split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
+
+
+def parse_ndjson(lines: Iterable[bytes], *, strict: bool = True) -> Iterator[Chunk]:
+    """Chunks from NDJSON lines. A line that is not JSON raises :class:`MalformedResponse`
+    (or is skipped when ``strict`` is False: servers never send one, proxies might)."""
+    loads = json.loads
+    for line in lines:
+        try:
+            obj = loads(line)
+        except ValueError:
+            if strict:
+                raise MalformedResponse(
+                    "a stream line is not valid JSON: " + line[:80].decode("utf-8", "replace")
+                ) from None
+            continue
+        yield parse_chunk(obj)

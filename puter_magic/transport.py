@@ -1,0 +1,320 @@
+"""HTTP for Puter: one keep-alive session, timeouts always, bounded retries, and one
+boundary where ``requests``/``urllib3`` exceptions become :mod:`puter_magic.errors`.
+
+Retry policy (bounded; a stream that has started is never replayed):
+
+- a connection that failed before the request was sent (refused, DNS, connect timeout)
+  is retried by urllib3 up to ``CONNECT_RETRIES`` times;
+- 429 and 503 are retried with backoff (0.25 s, 0.5 s, 1 s, 2 s...) that honours
+  ``Retry-After``, while the wait stays within ``max_retry_wait`` seconds in all;
+- nothing else is retried: not 5xx in general, not read errors, not a started stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import (
+    MalformedResponse,
+    PuterConnectionError,
+    PuterError,
+    PuterTimeout,
+    RedirectRefused,
+    redact,
+)
+from .origin import Origin
+from .protocol import error_from_reply, parse_retry_after
+
+log = logging.getLogger("puter_magic")
+
+CONNECT_RETRIES = 2
+RETRY_STATUSES = frozenset({429, 503})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 3
+BACKOFF = (0.25, 0.5, 1.0, 2.0, 2.0, 2.0)
+READ_SIZE = 65536
+
+Timeout = tuple[float, float]
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost urllib3/socket exception behind a requests exception."""
+    seen = 0
+    while seen < 8:
+        seen += 1
+        inner = None
+        if isinstance(exc, (requests.RequestException, urllib3.exceptions.HTTPError)):
+            args = getattr(exc, "args", ())
+            if args and isinstance(args[0], BaseException):
+                inner = args[0]
+            elif isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason:
+                inner = exc.reason
+        if inner is None:
+            inner = exc.__cause__ or exc.__context__
+        if inner is None or inner is exc:
+            return exc
+        if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
+            return exc
+        exc = inner
+    return exc
+
+
+def translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) -> PuterError:
+    """Turn a requests/urllib3/socket exception into the matching PuterError."""
+    root = _root_cause(exc)
+    timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+    if isinstance(exc, timeouts) or isinstance(root, timeouts):
+        connect = isinstance(exc, requests.ConnectTimeout) or isinstance(
+            root, urllib3.exceptions.ConnectTimeoutError
+        )
+        what = "connecting to" if connect else "waiting for data from"
+        return PuterTimeout(f"timed out {what} {origin}")
+    if isinstance(root, urllib3.exceptions.DecodeError) or isinstance(
+        exc, requests.exceptions.ContentDecodingError
+    ):
+        return MalformedResponse(f"{origin} sent a body that could not be decoded")
+    if isinstance(root, urllib3.exceptions.NewConnectionError) or isinstance(
+        root, urllib3.exceptions.NameResolutionError
+    ):
+        detail = str(getattr(root, "args", [""])[0] if root.args else root)
+        reason = "the host name could not be resolved" if "resolution" in detail.lower() or isinstance(
+            root, urllib3.exceptions.NameResolutionError
+        ) else "the connection was refused or could not be made"
+        return PuterConnectionError(f"could not connect to {origin}: {reason}")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or isinstance(
+        root, (urllib3.exceptions.ProtocolError, ConnectionError)
+    ):
+        return PuterConnectionError(f"the connection to {origin} broke off mid-reply")
+    text = redact(str(root) or type(root).__name__, secrets)
+    return PuterConnectionError(f"network error talking to {origin}: {text[:200]}")
+
+
+class _HostAdapter(HTTPAdapter):
+    """An adapter that verifies TLS against the original host name when we connect to
+    127.0.0.1 for a ``*.localhost`` origin."""
+
+    def __init__(self, server_hostname: str | None, **kwargs: Any) -> None:
+        self._server_hostname = server_hostname
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        if self._server_hostname:
+            kwargs["server_hostname"] = self._server_hostname
+            kwargs["assert_hostname"] = self._server_hostname
+        super().init_poolmanager(*args, **kwargs)
+
+
+def make_session(origin: Origin) -> requests.Session:
+    """A keep-alive session whose adapter retries only connections that were never made."""
+    session = requests.Session()
+    session.trust_env = False  # no netrc credentials or proxies picked up behind our back
+    retry = Retry(
+        total=None,
+        connect=CONNECT_RETRIES,
+        read=0,
+        redirect=0,
+        status=0,
+        other=0,
+        backoff_factor=0.1,
+        allowed_methods=None,
+        raise_on_redirect=False,
+        raise_on_status=False,
+    )
+    server_hostname = origin.host if origin.host_header and origin.scheme == "https" else None
+    adapter = _HostAdapter(server_hostname, max_retries=retry, pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class Transport:
+    """Sends requests to one origin and returns responses whose status is final.
+
+    Raises PuterError subclasses for network failures and for error statuses
+    (either generation); 2xx responses come back open (``stream=True``) for the caller
+    to read with :meth:`read_body` or :meth:`iter_pieces`.
+    """
+
+    def __init__(
+        self,
+        origin: Origin,
+        token_getter: Callable[[], str | None],
+        *,
+        timeout: Timeout,
+        max_retries: int,
+        max_retry_wait: float,
+        max_body_bytes: int,
+        user_agent: str,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.origin = origin
+        self._token = token_getter
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.max_body_bytes = max_body_bytes
+        self.user_agent = user_agent
+        self.session = session or make_session(origin)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self._token(),)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _headers(self, has_body: bool, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept, "User-Agent": self.user_agent}
+        if has_body:
+            headers["Content-Type"] = "application/json"
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if self.origin.host_header:
+            headers["Host"] = self.origin.host_header
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        accept: str = "application/json",
+        timeout: Timeout | None = None,
+    ) -> requests.Response:
+        data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        url = self.origin.url + path
+        timeout = timeout or self.timeout
+        waited = 0.0
+        redirects = 0
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                resp = self.session.request(
+                    method,
+                    self.origin.to_connect(url),
+                    data=data,
+                    headers=self._headers(data is not None, accept),
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                raise translate(exc, self.origin.url, self.secrets()) from None
+            log.debug(
+                "%s %s -> %s in %.3fs", method, path, resp.status_code, time.monotonic() - started
+            )
+            status = resp.status_code
+            if status in REDIRECT_STATUSES and resp.headers.get("Location"):
+                target = urljoin(url, resp.headers["Location"])
+                resp.close()
+                if not self.origin.same_origin(target) or redirects >= MAX_REDIRECTS:
+                    where = urlsplit(target).netloc or "elsewhere"
+                    raise RedirectRefused(
+                        redact(
+                            f"{self.origin.url} redirected to {where}; not followed, so your "
+                            "token is not sent to another host (check the origin)",
+                            self.secrets(),
+                        ),
+                        status=status,
+                    )
+                redirects += 1
+                if status == 303:
+                    method, data = "GET", None
+                url = target
+                continue
+            if status in RETRY_STATUSES and attempt < self.max_retries:
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                delay = retry_after if retry_after is not None else BACKOFF[
+                    min(attempt, len(BACKOFF) - 1)
+                ]
+                if waited + delay <= self.max_retry_wait:
+                    resp.close()
+                    log.debug("HTTP %s: retrying in %.2fs", status, delay)
+                    self._sleep(delay)
+                    waited += delay
+                    attempt += 1
+                    continue
+            if status >= 300:
+                raise self.error_for(resp)
+            return resp
+
+    def error_for(self, resp: requests.Response) -> PuterError:
+        """Read an error reply (bounded) and build its exception; closes the response."""
+        try:
+            body = self.read_body(resp, limit=1_000_000, tolerate_truncation=True)
+        except PuterError:
+            body = b""
+        return error_from_reply(
+            resp.status_code,
+            resp.headers.get("Content-Type"),
+            body,
+            retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+            secrets=self.secrets(),
+        )
+
+    def iter_pieces(self, resp: requests.Response, deadline: float | None = None) -> Iterator[bytes]:
+        """The body as it arrives: one piece per HTTP chunk, or whatever one read returns.
+
+        Network errors become PuterErrors. Never blocks to fill a buffer, so NDJSON lines
+        reach the caller as soon as the server writes them.
+        """
+        raw = resp.raw
+        try:
+            if raw.chunked and raw.supports_chunked_reads():
+                pieces: Iterator[bytes] = raw.read_chunked(READ_SIZE, decode_content=True)
+            else:
+                pieces = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
+            for piece in pieces:
+                if deadline is not None and time.monotonic() > deadline:
+                    raise PuterTimeout(f"the reply from {self.origin.url} took too long in all")
+                yield piece
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise translate(exc, self.origin.url, self.secrets()) from None
+        finally:
+            resp.close()
+
+    def read_body(
+        self,
+        resp: requests.Response,
+        *,
+        limit: int | None = None,
+        deadline: float | None = None,
+        tolerate_truncation: bool = False,
+    ) -> bytes:
+        """The whole body, at most *limit* bytes (MalformedResponse past it)."""
+        limit = self.max_body_bytes if limit is None else limit
+        parts: list[bytes] = []
+        size = 0
+        try:
+            for piece in self.iter_pieces(resp, deadline):
+                size += len(piece)
+                if size > limit:
+                    if tolerate_truncation:
+                        parts.append(piece)
+                        break
+                    raise MalformedResponse(
+                        f"the reply is larger than {limit:,} bytes", status=resp.status_code
+                    )
+                parts.append(piece)
+        except PuterConnectionError:
+            if not tolerate_truncation:
+                raise
+        finally:
+            resp.close()
+        return b"".join(parts)
