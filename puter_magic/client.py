@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +126,7 @@ class ChunkStream:
         self._chunks = self._generate(deadline)
         self.closed = False
 
-    def _generate(self, deadline: float | None) -> Iterator[Chunk]:
+    def _generate(self, deadline: float | None) -> Generator[Chunk, None, None]:
         if self.content_type == NDJSON_TYPE or not is_json_type(self.content_type):
             pieces = self._transport.iter_pieces(self.response, deadline)
             yield from parse_ndjson(iter_lines(pieces))
@@ -358,7 +358,9 @@ class PuterClient:
         content_type = resp.headers.get("Content-Type")
         data = self._transport.read_body(resp, deadline=deadline)
         if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
-            return result_from_json(data, status=resp.status_code, secrets=self._transport.secrets())
+            return result_from_json(
+                data, status=resp.status_code, secrets=self._transport.secrets()
+            )
         return BinaryResult(data, media_type(content_type) or "application/octet-stream")
 
     def stream(
@@ -376,7 +378,9 @@ class PuterClient:
         retried (429/503) only before that; a started stream is never replayed.
         """
         self._require_token()
-        body = build_call(interface, method, {**(args or {}), "stream": True}, driver=driver, service=service)
+        body = build_call(
+            interface, method, {**(args or {}), "stream": True}, driver=driver, service=service
+        )
         resp = self._transport.request(
             "POST", "/drivers/call", body, accept=f"{NDJSON_TYPE}, application/json"
         )
@@ -455,5 +459,3 @@ class PuterClient:
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
         return result
-
-

@@ -133,9 +133,9 @@ def error_from_body(
         )
         inner_status = inner.get("status")
         real_status = status
-        if isinstance(inner_status, int) and not isinstance(inner_status, bool):
-            if status in (None, 200):
-                real_status = inner_status
+        is_int = isinstance(inner_status, int) and not isinstance(inner_status, bool)
+        if is_int and status in (None, 200):
+            real_status = inner_status
         extra = {k: v for k, v in inner.items() if k not in _EXTRA_SKIP}
     elif status is not None and status >= 400:
         code = _as_text(body.get("code"))
@@ -174,9 +174,10 @@ def error_from_reply(
     if err is not None:
         return err
     summary: str | None
-    if media_type(content_type) in ("text/html", "application/xhtml+xml") or body.lstrip()[
-        :1
-    ] == b"<":
+    if (
+        media_type(content_type) in ("text/html", "application/xhtml+xml")
+        or body.lstrip()[:1] == b"<"
+    ):
         summary = _page_summary(body)
     else:
         summary = _as_text(body[:2000].decode("utf-8", "replace"))
@@ -326,9 +327,11 @@ def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
                 tool_calls.append(part)
     if isinstance(message.get("tool_calls"), list):
         tool_calls.extend(c for c in message["tool_calls"] if isinstance(c, dict))
-    usage = result.get("usage")
+    usage: Any = result.get("usage")
     if not isinstance(usage, dict):
-        usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
+        usage = message.get("usage")
+    if not isinstance(usage, dict):
+        usage = {}
     model = message.get("model") if isinstance(message.get("model"), str) else None
     finish = result.get("finish_reason") or message.get("stop_reason")
     return ChatReply(

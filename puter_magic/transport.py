@@ -73,6 +73,13 @@ def _root_cause(exc: BaseException) -> BaseException:
 def translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) -> PuterError:
     """Turn a requests/urllib3/socket exception into the matching PuterError."""
     root = _root_cause(exc)
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+    if isinstance(root, urllib3.exceptions.NameResolutionError):
+        return PuterConnectionError(f"could not connect to {origin}: the host name did not resolve")
+    if isinstance(root, urllib3.exceptions.NewConnectionError):
+        return PuterConnectionError(
+            f"could not connect to {origin}: the connection was refused or could not be made"
+        )
     timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
     if isinstance(exc, timeouts) or isinstance(root, timeouts):
         connect = isinstance(exc, requests.ConnectTimeout) or isinstance(
@@ -84,14 +91,6 @@ def translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) 
         exc, requests.exceptions.ContentDecodingError
     ):
         return MalformedResponse(f"{origin} sent a body that could not be decoded")
-    if isinstance(root, urllib3.exceptions.NewConnectionError) or isinstance(
-        root, urllib3.exceptions.NameResolutionError
-    ):
-        detail = str(getattr(root, "args", [""])[0] if root.args else root)
-        reason = "the host name could not be resolved" if "resolution" in detail.lower() or isinstance(
-            root, urllib3.exceptions.NameResolutionError
-        ) else "the connection was refused or could not be made"
-        return PuterConnectionError(f"could not connect to {origin}: {reason}")
     if isinstance(exc, requests.exceptions.ChunkedEncodingError) or isinstance(
         root, (urllib3.exceptions.ProtocolError, ConnectionError)
     ):
@@ -240,9 +239,11 @@ class Transport:
                 continue
             if status in RETRY_STATUSES and attempt < self.max_retries:
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                delay = retry_after if retry_after is not None else BACKOFF[
-                    min(attempt, len(BACKOFF) - 1)
-                ]
+                delay = (
+                    retry_after
+                    if retry_after is not None
+                    else BACKOFF[min(attempt, len(BACKOFF) - 1)]
+                )
                 if waited + delay <= self.max_retry_wait:
                     resp.close()
                     log.debug("HTTP %s: retrying in %.2fs", status, delay)
@@ -268,7 +269,9 @@ class Transport:
             secrets=self.secrets(),
         )
 
-    def iter_pieces(self, resp: requests.Response, deadline: float | None = None) -> Iterator[bytes]:
+    def iter_pieces(
+        self, resp: requests.Response, deadline: float | None = None
+    ) -> Iterator[bytes]:
         """The body as it arrives: one piece per HTTP chunk, or whatever one read returns.
 
         Network errors become PuterErrors. Never blocks to fill a buffer, so NDJSON lines

@@ -16,6 +16,7 @@ From a shell: ``python -m puter_magic.sandbox`` prints its origin and token.
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -45,13 +46,18 @@ class RecordedRequest:
     started: float
     finished: float | None = None
     status: int | None = None
+    client_gone: bool = False  # the client closed the connection before the reply ended
     token: str | None = field(default=None, repr=False)
 
     @property
     def args(self) -> dict[str, Any]:
         """The driver call's ``args`` (empty for other requests)."""
         body = self.body
-        return body.get("args", {}) if isinstance(body, dict) and isinstance(body.get("args"), dict) else {}
+        return (
+            body.get("args", {})
+            if isinstance(body, dict) and isinstance(body.get("args"), dict)
+            else {}
+        )
 
 
 class Sandbox:
@@ -119,8 +125,10 @@ class Sandbox:
         self._server = SandboxHTTPServer(self, (self.host, self.port))
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"puter-sandbox:{self.port}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"puter-sandbox:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -215,14 +223,23 @@ class Sandbox:
 
     def _record(self, handler: Handler, path: str, raw: bytes) -> RecordedRequest:
         headers = {k: v for k, v in handler.headers.items() if k.lower() != "authorization"}
+        body: Any = raw.decode("utf-8", "replace") if raw else None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                pass
         rec = RecordedRequest(
             method=handler.command,
             path=path,
             host=handler.headers.get("Host"),
             headers=headers,
-            body=raw.decode("utf-8", "replace") if raw else None,
+            body=body,
             started=time.monotonic(),
         )
+        auth = handler.headers.get("Authorization") or ""
+        if auth.lower().startswith("bearer "):
+            rec.token = auth[7:].strip()
         with self._lock:
             self.requests.append(rec)
         return rec

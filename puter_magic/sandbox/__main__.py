@@ -16,12 +16,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--token", help="the token to accept (default: a new random one)")
     parser.add_argument("--pace", type=float, default=0.02, help="seconds between streamed chunks")
-    parser.add_argument("--legacy-errors", action="store_true",
-                        help="answer driver errors as HTTP 200 {success: false} (older Puter)")
+    parser.add_argument(
+        "--legacy-errors",
+        action="store_true",
+        help="answer driver errors as HTTP 200 {success: false} (older Puter)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     sandbox = Sandbox(
-        port=args.port, token=args.token, pace=args.pace, verbose=args.verbose,
+        port=args.port,
+        token=args.token,
+        pace=args.pace,
+        verbose=args.verbose,
         error_style="legacy" if args.legacy_errors else "current",
     )
     sandbox.start()
@@ -29,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PUTER_API_ORIGIN={sandbox.origin}")
     print(f"PUTER_AUTH_TOKEN={sandbox.token}")
     print("models: " + ", ".join(MODELS))
-    print("In a notebook: %puter_login --sandbox starts one of its own; Ctrl-C stops this one.",
-          flush=True)
+    print(
+        "In a notebook: %puter_login --sandbox starts one of its own; Ctrl-C stops this one.",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -74,7 +74,12 @@ class Fault:
 
     @classmethod
     def error(
-        cls, status: int, code: str, message: str, *, retry_after: float | None = None,
+        cls,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
         **extra: Any,
     ) -> Fault:
         """A current-generation error: real status, flat body."""
@@ -88,8 +93,12 @@ class Fault:
         body = {
             "success": False,
             "service": {"name": "ai-chat"},
-            "error": {"$": "heyputer:api/APIError", "code": code, "message": message,
-                      "status": status},
+            "error": {
+                "$": "heyputer:api/APIError",
+                "code": code,
+                "message": message,
+                "status": status,
+            },
         }
         return cls(status=200, body=body)
 
@@ -106,7 +115,9 @@ class Fault:
         return cls(status=status, body=b"", content_type=content_type)
 
     @classmethod
-    def raw(cls, body: Any, status: int = 200, content_type: str | None = "application/json") -> Fault:
+    def raw(
+        cls, body: Any, status: int = 200, content_type: str | None = "application/json"
+    ) -> Fault:
         return cls(status=status, body=body, content_type=content_type)
 
     @classmethod
@@ -116,12 +127,20 @@ class Fault:
 
     @classmethod
     def stream(
-        cls, lines: Sequence[Any], *, pace: float = 0.0, stall: float = 0.0,
+        cls,
+        lines: Sequence[Any],
+        *,
+        pace: float = 0.0,
+        stall: float = 0.0,
         reset: int | None = None,
     ) -> Fault:
         return cls(
-            status=200, lines=list(lines), content_type="application/x-ndjson", pace=pace,
-            stall=stall, reset=reset,
+            status=200,
+            lines=list(lines),
+            content_type="application/x-ndjson",
+            pace=pace,
+            stall=stall,
+            reset=reset,
         )
 
     @classmethod

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MODELS", "SandboxModel", "Reply", "write_reply"]
+__all__ = ["MODELS", "Reply", "SandboxModel", "write_reply"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class SandboxModel:
     cost_out: int = 0
     pace: float | None = None  # seconds between stream chunks; None: the sandbox's pace
     aliases: tuple[str, ...] = ()
-    hidden: bool = False  # hidden from the public (token-less) catalogue, as Puter hides its test models
+    hidden: bool = (
+        False  # hidden from the public (token-less) catalogue, as Puter hides its test models
+    )
     selfhosted: bool = False  # reported with the fewer fields of a self-hosted Puter
 
     def catalogue_entry(self) -> dict[str, Any]:
@@ -77,21 +79,53 @@ class SandboxModel:
 MODELS: dict[str, SandboxModel] = {
     m.id: m
     for m in (
-        SandboxModel("sandbox-tutor", "sandbox", "claude", "Sandbox Tutor", 32000, 8192, 30, 120,
-                     aliases=("tutor",)),
-        SandboxModel("sandbox-tutor-lite", "sandbox-openai", "openai", "Sandbox Tutor Lite", 16000,
-                     4096, 5, 20, aliases=("tutor-lite",)),
+        SandboxModel(
+            "sandbox-tutor",
+            "sandbox",
+            "claude",
+            "Sandbox Tutor",
+            32000,
+            8192,
+            30,
+            120,
+            aliases=("tutor",),
+        ),
+        SandboxModel(
+            "sandbox-tutor-lite",
+            "sandbox-openai",
+            "openai",
+            "Sandbox Tutor Lite",
+            16000,
+            4096,
+            5,
+            20,
+            aliases=("tutor-lite",),
+        ),
         SandboxModel("sandbox-echo", "sandbox-openai", "openai", "Sandbox Echo", 8000, 4096),
-        SandboxModel("sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192,
-                     pace=0.25),
-        SandboxModel("sandbox-thinker", "sandbox", "claude", "Sandbox Thinker", 32000, 8192, 50,
-                     200),
-        SandboxModel("abuse", "fake-chat", "claude", "abuse", None, 8192, hidden=True,
-                     selfhosted=True),
-        SandboxModel("costly", "fake-chat", "claude", "costly", None, 8192, 1000, 2000,
-                     hidden=True, selfhosted=True),
-        SandboxModel("fake", "fake-chat", "claude", "fake", None, 8192, hidden=True,
-                     selfhosted=True),
+        SandboxModel(
+            "sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192, pace=0.25
+        ),
+        SandboxModel(
+            "sandbox-thinker", "sandbox", "claude", "Sandbox Thinker", 32000, 8192, 50, 200
+        ),
+        SandboxModel(
+            "abuse", "fake-chat", "claude", "abuse", None, 8192, hidden=True, selfhosted=True
+        ),
+        SandboxModel(
+            "costly",
+            "fake-chat",
+            "claude",
+            "costly",
+            None,
+            8192,
+            1000,
+            2000,
+            hidden=True,
+            selfhosted=True,
+        ),
+        SandboxModel(
+            "fake", "fake-chat", "claude", "fake", None, 8192, hidden=True, selfhosted=True
+        ),
     )
 }
 
@@ -135,13 +169,71 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-_LOREM = (
-    "lorem ipsum dolor sit amet consectetur adipisicing elit sed do eiusmod tempor incididunt ut "
-    "labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco laboris "
-    "nisi aliquip ex ea commodo consequat duis aute irure in reprehenderit voluptate velit esse "
-    "cillum eu fugiat nulla pariatur excepteur sint occaecat cupidatat non proident sunt culpa qui "
-    "officia deserunt mollit anim id est laborum"
-).split()
+_LOREM = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipisicing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "ad",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
+    "ex",
+    "ea",
+    "commodo",
+    "consequat",
+    "duis",
+    "aute",
+    "irure",
+    "in",
+    "reprehenderit",
+    "voluptate",
+    "velit",
+    "esse",
+    "cillum",
+    "eu",
+    "fugiat",
+    "nulla",
+    "pariatur",
+    "excepteur",
+    "sint",
+    "occaecat",
+    "cupidatat",
+    "non",
+    "proident",
+    "sunt",
+    "culpa",
+    "qui",
+    "officia",
+    "deserunt",
+    "mollit",
+    "anim",
+    "id",
+    "est",
+    "laborum",
+]
 
 
 def _lorem(seed: str) -> str:
@@ -192,7 +284,9 @@ def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxM
             f"{i}. {_cell(q, 60)}" for i, q in enumerate(earlier, 1)
         )
     else:
-        history = "- This is the first question of the conversation.\n- Ask a follow-up: I will count it."
+        history = (
+            "- This is the first question of the conversation.\n- Ask a follow-up: I will count it."
+        )
     return f"""### Turn {turn} · {model.name}
 
 You asked:
@@ -250,8 +344,10 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
     tokens_out = _words(text) + _words(reasoning)
     cents = (tokens_in * model.cost_in + tokens_out * model.cost_out) / 1_000_000
     usd_cents: float | None = round(cents, 6) if (model.cost_in or model.cost_out) else None
-    if model.id == "fake" or model.id == "abuse":
+    if model.provider == "fake-chat":  # Puter's test provider never reports a cost
         usage: dict[str, Any] = {"input_tokens": 0, "output_tokens": 1, "usd_cents": None}
+        if model.id == "costly":
+            usage = {"input_tokens": tokens_in, "output_tokens": tokens_out, "usd_cents": None}
     elif model.shape == "openai":
         usage = {
             "prompt_tokens": tokens_in,

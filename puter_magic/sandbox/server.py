@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 CHAT = "puter-chat-completion"
 INTERFACES: dict[str, dict[str, Any]] = {
     CHAT: {"drivers": ["ai-chat"], "default": "ai-chat", "methods": ("complete", "list", "models")},
-    "puter-tts": {"drivers": ["ai-tts"], "default": "ai-tts",
-                  "methods": ("synthesize", "list_voices", "list_engines", "list")},
+    "puter-tts": {
+        "drivers": ["ai-tts"],
+        "default": "ai-tts",
+        "methods": ("synthesize", "list_voices", "list_engines", "list"),
+    },
 }
 
 
@@ -53,7 +56,13 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- plumbing --------------------------------------------------------------
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def setup(self) -> None:
+        super().setup()
+        # Small writes (stream chunks, a reply after its headers) must not wait for
+        # delayed ACKs: that would add 40 ms to every reply.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.sandbox.verbose:
             super().log_message(format, *args)
 
@@ -61,18 +70,25 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, status: int, body: bytes, content_type: str | None = "application/json; charset=utf-8",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str | None = "application/json; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
         self._record_status(status)
+        # Headers and body in one write.
+        self._headers_buffer.append(b"\r\n")
+        if self.command != "HEAD":
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(obj, separators=(",", ":")).encode(), headers=headers)
@@ -83,7 +99,9 @@ class Handler(BaseHTTPRequestHandler):
             rec.status = status
             rec.finished = time.monotonic()
 
-    def _start_chunked(self, status: int, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _start_chunked(
+        self, status: int, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -138,15 +156,21 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 self._play(fault)
                 return
-            if sandbox.api_host and (self.headers.get("Host") or "").split(":")[0] != sandbox.api_host:
+            if (
+                sandbox.api_host
+                and (self.headers.get("Host") or "").split(":")[0] != sandbox.api_host
+            ):
                 if url.path == "/" or url.path.startswith("/action"):
                     self._route_gui(url)
                 else:
-                    self._json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+                    self._json(
+                        404, {"error": "Not Found", "message": "Not Found", "code": "not_found"}
+                    )
                 return
             self._route(url, raw)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+            self._record.client_gone = True
 
     def _route(self, url: Any, raw: bytes) -> None:
         path = url.path
@@ -157,12 +181,19 @@ class Handler(BaseHTTPRequestHandler):
                 self._json(200, self.server.sandbox.account())
         elif path == "/drivers/list-interfaces":
             if self._authorized(None, parse_qs(url.query), legacy=False):
-                self._json(200, {k: {"drivers": v["drivers"], "default": v["default"]}
-                                 for k, v in INTERFACES.items()})
+                self._json(
+                    200,
+                    {
+                        k: {"drivers": v["drivers"], "default": v["default"]}
+                        for k, v in INTERFACES.items()
+                    },
+                )
         elif path == "/puterai/chat/models":
             self._json(200, {"models": [m.id for m in MODELS.values() if not m.hidden]})
         elif path == "/puterai/chat/models/details":
-            self._json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.hidden]})
+            self._json(
+                200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.hidden]}
+            )
         elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
             self._route_gui(url)
         else:
@@ -189,7 +220,9 @@ class Handler(BaseHTTPRequestHandler):
             return query["auth_token"][0]
         return None
 
-    def _authorized(self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool) -> bool:
+    def _authorized(
+        self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool
+    ) -> bool:
         """Check the token; on failure send Puter's 401 and return False."""
         token = self._token(body, query)
         sandbox = self.server.sandbox
@@ -217,10 +250,10 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw) if raw.strip() else {}
         except ValueError:
-            self._fail(DriverFailure(400, "client_bad_json", "Malformed JSON in request body"), False)
+            self._fail(
+                DriverFailure(400, "client_bad_json", "Malformed JSON in request body"), False
+            )
             return
-        if self._record is not None:
-            self._record.body = body
         if not isinstance(body, dict):
             body = {}
         if not self._authorized(body, query, legacy=legacy):
@@ -232,15 +265,24 @@ class Handler(BaseHTTPRequestHandler):
 
     def _fail(self, failure: DriverFailure, legacy: bool) -> None:
         if legacy:
-            self._json(200, {
-                "success": False,
-                "service": {"name": "ai-chat"},
-                "error": {"$": "heyputer:api/APIError", "code": failure.legacy_code,
-                          "message": failure.message, "status": failure.status},
-            })
+            self._json(
+                200,
+                {
+                    "success": False,
+                    "service": {"name": "ai-chat"},
+                    "error": {
+                        "$": "heyputer:api/APIError",
+                        "code": failure.legacy_code,
+                        "message": failure.message,
+                        "status": failure.status,
+                    },
+                },
+            )
         else:
-            self._json(failure.status, {"error": failure.message, "message": failure.message,
-                                        "code": failure.code})
+            self._json(
+                failure.status,
+                {"error": failure.message, "message": failure.message, "code": failure.code},
+            )
 
     def _dispatch(self, body: dict[str, Any], legacy: bool) -> None:
         iface = body.get("interface")
@@ -248,30 +290,47 @@ class Handler(BaseHTTPRequestHandler):
         driver = body.get("driver")
         if legacy and driver is None:
             driver = body.get("service")
-        args = body.get("args") if isinstance(body.get("args"), dict) else {}
+        raw_args = body.get("args")
+        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
         if not isinstance(iface, str) or not iface:
             raise DriverFailure(400, "bad_request", "Missing or invalid `interface`")
         if not isinstance(method, str) or not method:
             raise DriverFailure(400, "bad_request", "Missing or invalid `method`")
         spec = INTERFACES.get(iface)
         if spec is None:
-            raise DriverFailure(404, "not_found", f"Driver not found: {iface}:(no default)",
-                                "interface_not_found")
+            raise DriverFailure(
+                404, "not_found", f"Driver not found: {iface}:(no default)", "interface_not_found"
+            )
         driver = driver or spec["default"]
         if driver not in spec["drivers"]:
-            raise DriverFailure(404, "not_found", f"Driver not found: {iface}:{driver}",
-                                "no_implementation_available")
+            raise DriverFailure(
+                404,
+                "not_found",
+                f"Driver not found: {iface}:{driver}",
+                "no_implementation_available",
+            )
         if method not in spec["methods"]:
-            raise DriverFailure(404, "not_found", f"Method '{method}' not found on driver '{iface}'",
-                                "method_not_found")
+            raise DriverFailure(
+                404,
+                "not_found",
+                f"Method '{method}' not found on driver '{iface}'",
+                "method_not_found",
+            )
         if iface == "puter-tts":
             self._tts(method, args)
         elif method == "list":
-            self._json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
+            self._json(
+                200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}}
+            )
         elif method == "models":
-            self._json(200, {"success": True,
-                             "result": [m.catalogue_entry() for m in MODELS.values()],
-                             "service": {"name": driver}})
+            self._json(
+                200,
+                {
+                    "success": True,
+                    "result": [m.catalogue_entry() for m in MODELS.values()],
+                    "service": {"name": driver},
+                },
+            )
         else:
             self._complete(args)
 
@@ -290,7 +349,9 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(message, str):
                 message = {"role": "user", "content": message}
             if not isinstance(message, dict) or "content" not in message:
-                raise DriverFailure(400, "bad_request", "Each message must have a `content` property")
+                raise DriverFailure(
+                    400, "bad_request", "Each message must have a `content` property"
+                )
             normalized.append(message)
         reply = write_reply(model, normalized, args)
         if sandbox.think_time:
@@ -325,7 +386,9 @@ class Handler(BaseHTTPRequestHandler):
             self._abort()
             return
         if fault.lines is not None:
-            self._start_chunked(fault.status, fault.content_type or "application/x-ndjson", fault.headers)
+            self._start_chunked(
+                fault.status, fault.content_type or "application/x-ndjson", fault.headers
+            )
             sent = 0
             for i, line in enumerate(fault.line_bytes()):
                 if i and not self._wait(fault.pace):
@@ -365,7 +428,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         if fault.stall:
             self._wait(fault.stall)
-        if fault.declared_length is not None and fault.declared_length != len(body) or fault.stall:
+        truncated = fault.declared_length is not None and fault.declared_length != len(body)
+        if truncated or fault.stall:
             self._abort()
             return
         self._record_status(fault.status)
@@ -374,7 +438,12 @@ class Handler(BaseHTTPRequestHandler):
 def silent_wav(seconds: float, rate: int = 8000) -> bytes:
     """A tiny silent mono 8-bit WAV file: something real for a binary reply."""
     frames = max(1, int(seconds * rate))
-    header = b"RIFF" + struct.pack("<I", 36 + frames) + b"WAVEfmt " + struct.pack(
-        "<IHHIIHH", 16, 1, 1, rate, rate, 1, 8
-    ) + b"data" + struct.pack("<I", frames)
+    header = (
+        b"RIFF"
+        + struct.pack("<I", 36 + frames)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate, 1, 8)
+        + b"data"
+        + struct.pack("<I", frames)
+    )
     return header + b"\x80" * frames

@@ -1,0 +1,70 @@
+"""Shared fixtures: sandboxes on 127.0.0.1 that the tests start themselves."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from puter_magic import PuterClient
+from puter_magic.sandbox import Sandbox
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TRANSCRIPTS = pathlib.Path(__file__).resolve().parent / "transcripts"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's Puter token, origin or saved login."""
+    for name in list(os.environ):
+        if name.startswith("PUTER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PUTER_MAGIC_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(scope="session")
+def _session_sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(_session_sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The shared sandbox, with its record and fault queue emptied for each test."""
+    _session_sandbox.clear()
+    _session_sandbox.pace = 0.0
+    _session_sandbox.think_time = 0.0
+    yield _session_sandbox
+    _session_sandbox.clear()
+
+
+@pytest.fixture(scope="session")
+def _legacy_sandbox() -> Iterator[Sandbox]:
+    with Sandbox(error_style="legacy") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def legacy_sandbox(_legacy_sandbox: Sandbox) -> Iterator[Sandbox]:
+    _legacy_sandbox.clear()
+    yield _legacy_sandbox
+
+
+@pytest.fixture
+def client(sandbox: Sandbox) -> Iterator[PuterClient]:
+    c = PuterClient(sandbox.origin, sandbox.token, timeout=(2, 5), max_retry_wait=2.0)
+    yield c
+    c.close()
+
+
+def load_transcript(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((TRANSCRIPTS / name).read_text())
+    return data
+
+
+def transcript_names(prefix: str = "") -> list[str]:
+    return sorted(p.name for p in TRANSCRIPTS.glob(f"{prefix}*.json"))
