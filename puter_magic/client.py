@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,7 +157,11 @@ class ChunkStream:
         """Stop reading and close the connection."""
         if not self.closed:
             self.closed = True
-            self._chunks.close()
+            # Wake a read blocked in another thread (an interrupt), then close.
+            with contextlib.suppress(AttributeError, ValueError, RuntimeError, OSError):
+                self.response.raw.shutdown()
+            with contextlib.suppress(ValueError):  # "generator already executing"
+                self._chunks.close()
             self.response.close()
 
     def __enter__(self) -> ChunkStream:

@@ -52,6 +52,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SandboxHTTPServer
     server_version = "puter-sandbox"
+    _headers_buffer: list[bytes]
     sys_version = ""
 
     # -- plumbing --------------------------------------------------------------

@@ -1,0 +1,213 @@
+"""Conversation threads of a notebook (plain objects; no IPython, no network).
+
+A thread is a list of exchanges (a user message and the reply to it). Each exchange
+remembers the cell that made it, so running a cell again *replaces* that cell's exchange
+in place instead of adding a duplicate:
+
+- the request made by the re-run sends only the exchanges *before* that cell's one, as
+  running the notebook from the top would;
+- the exchanges after it stay where they are (their cells' outputs are still on screen,
+  and the model keeps seeing them); re-run those cells to refresh them;
+- the replaced exchange is kept in ``thread.replaced``, so nothing is lost.
+
+Without a cell id (terminal IPython), running the same text again right after it
+replaces the last exchange (a retry); anything else is appended.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Conversations", "Exchange", "Placement", "Thread"]
+
+DEFAULT_THREAD = "default"
+FORMAT = "puter-magic/thread"
+VERSION = 1
+
+
+@dataclass
+class Exchange:
+    """One question and the reply to it."""
+
+    user: str
+    assistant: str
+    model: str | None = None
+    system: str | None = None
+    cell_id: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+    interrupted: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Exchange:
+        if not isinstance(data, dict) or not isinstance(data.get("user"), str):
+            raise ValueError("an exchange needs a 'user' string")
+        if not isinstance(data.get("assistant"), str):
+            raise ValueError("an exchange needs an 'assistant' string")
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Placement:
+    """Where a new exchange will go: appended, or replacing the one at ``index``."""
+
+    index: int | None  # None: append
+    later: int = 0  # exchanges after the replaced one
+
+    @property
+    def replaces(self) -> bool:
+        return self.index is not None
+
+
+@dataclass
+class Thread:
+    """A named conversation."""
+
+    name: str = DEFAULT_THREAD
+    exchanges: list[Exchange] = field(default_factory=list)
+    replaced: list[Exchange] = field(default_factory=list)
+    system: str | None = None  # the last system prompt given with -s; used until changed
+
+    def place(self, cell_id: str | None, user: str) -> Placement:
+        """Decide where an exchange from this cell would go (nothing changes yet)."""
+        if cell_id is not None:
+            for i, ex in enumerate(self.exchanges):
+                if ex.cell_id == cell_id:
+                    return Placement(i, len(self.exchanges) - i - 1)
+            return Placement(None)
+        if (
+            self.exchanges
+            and self.exchanges[-1].cell_id is None
+            and self.exchanges[-1].user == user
+        ):
+            return Placement(len(self.exchanges) - 1, 0)
+        return Placement(None)
+
+    def messages(
+        self,
+        user: str,
+        *,
+        placement: Placement | None = None,
+        system: str | None = None,
+        window: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The messages to send: system prompt, past exchanges (at most *window*), *user*.
+
+        With a placement that replaces an exchange, only the exchanges before it count.
+        """
+        past = self.exchanges
+        if placement is not None and placement.index is not None:
+            past = past[: placement.index]
+        if window is not None:
+            past = past[-window:] if window > 0 else []
+        out: list[dict[str, Any]] = []
+        prompt = system if system is not None else self.system
+        if prompt:
+            out.append({"role": "system", "content": prompt})
+        for ex in past:
+            out.append({"role": "user", "content": ex.user})
+            out.append({"role": "assistant", "content": ex.assistant})
+        out.append({"role": "user", "content": user})
+        return out
+
+    def record(self, exchange: Exchange, placement: Placement) -> None:
+        """Store a finished exchange where *placement* says."""
+        if placement.index is not None and placement.index < len(self.exchanges):
+            self.replaced.append(self.exchanges[placement.index])
+            self.exchanges[placement.index] = exchange
+        else:
+            self.exchanges.append(exchange)
+
+    def reset(self) -> None:
+        self.exchanges.clear()
+        self.replaced.clear()
+        self.system = None
+
+    # -- files ----------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "system": self.system,
+            "exchanges": [asdict(ex) for ex in self.exchanges],
+            "replaced": [asdict(ex) for ex in self.replaced],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, name: str | None = None) -> Thread:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"not a puter-magic thread file (expected format {FORMAT!r})")
+        exchanges = data.get("exchanges")
+        if not isinstance(exchanges, list):
+            raise ValueError("the thread file has no list of exchanges")
+        system = data.get("system")
+        return cls(
+            name=name or str(data.get("name") or DEFAULT_THREAD),
+            exchanges=[Exchange.from_dict(e) for e in exchanges],
+            replaced=[Exchange.from_dict(e) for e in data.get("replaced") or []],
+            system=system if isinstance(system, str) else None,
+        )
+
+    def save(self, path: str | Path) -> Path:
+        target = Path(path).expanduser()
+        target.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> Thread:
+        source = Path(path).expanduser()
+        return cls.from_json(json.loads(source.read_text()), name)
+
+    def transcript(self) -> str:
+        """The thread as Markdown (model text kept as Markdown; the renderer makes it safe)."""
+        if not self.exchanges:
+            return f"*Thread **{self.name}** is empty.*"
+        lines = [f"**Thread {self.name}**: {len(self.exchanges)} exchange(s)"]
+        if self.system:
+            lines.append(f"\n*System prompt:* {self.system}")
+        for i, ex in enumerate(self.exchanges, 1):
+            model = f" · {ex.model}" if ex.model else ""
+            mark = " (interrupted)" if ex.interrupted else ""
+            lines.append(
+                f"\n---\n\n**{i}. You:**\n\n{ex.user}\n\n"
+                f"**Assistant{model}{mark}:**\n\n{ex.assistant}"
+            )
+        if self.replaced:
+            lines.append(
+                f"\n---\n\n*{len(self.replaced)} earlier repl(ies) were replaced by re-runs; "
+                "see them with `%puter_history --replaced`.*"
+            )
+        return "\n".join(lines)
+
+
+class Conversations:
+    """The threads of one notebook, by name."""
+
+    def __init__(self) -> None:
+        self.threads: dict[str, Thread] = {}
+
+    def get(self, name: str | None = None) -> Thread:
+        key = name or DEFAULT_THREAD
+        if key not in self.threads:
+            self.threads[key] = Thread(key)
+        return self.threads[key]
+
+    def reset(self, name: str | None = None) -> None:
+        self.threads.pop(name or DEFAULT_THREAD, None)
+
+    def reset_all(self) -> None:
+        self.threads.clear()
+
+    def put(self, thread: Thread) -> None:
+        self.threads[thread.name] = thread
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{n}: {len(t.exchanges)}" for n, t in self.threads.items())
+        return f"<Conversations {sizes or 'empty'}>"

@@ -1,0 +1,193 @@
+"""Show a reply while it arrives, in one output that ends as the final rendering.
+
+A worker thread reads the stream (so the notebook's stop button, a KeyboardInterrupt in
+the main thread, is handled at once) and hands chunks over in batches; the main thread
+owns every display call. Updates are throttled: the first text shows as soon as it
+arrives, then at most ``max_rate`` updates a second, and never more often than every
+four times the last update's cost, so rendering stays a bounded share of the time and
+the whole cost linear in the reply's length.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .errors import PuterError, StreamError
+from .rendering import PartialReply
+from .stream import Chunk, ErrorChunk, ReasoningChunk, TextChunk, ToolUseChunk, UsageChunk
+
+__all__ = ["Handle", "LiveResult", "stream_live"]
+
+TICK = 0.1  # how often the "thinking" line updates before text arrives
+
+
+class Handle(Protocol):
+    """What IPython's DisplayHandle offers (and what tests can fake)."""
+
+    def update(self, obj: Any) -> None: ...
+
+
+@dataclass
+class LiveResult:
+    text: str = ""
+    reasoning: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    interrupted: bool = False
+    error: PuterError | None = None
+    updates: int = 0
+    first_text_at: float | None = None  # clock time the first text was handed to the display
+    first_chunk_at: float | None = None  # clock time the worker received the first text
+
+
+class _Pump(threading.Thread):
+    """Reads chunks in the background; the main thread takes them in batches."""
+
+    def __init__(self, chunks: Iterable[Chunk], clock: Callable[[], float]) -> None:
+        super().__init__(name="puter-stream", daemon=True)
+        self.chunks = chunks
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.finished = threading.Event()
+        self.buffer: list[Chunk] = []
+        self.error: BaseException | None = None
+        self.first_text_at: float | None = None
+
+    def run(self) -> None:
+        buffer, lock, ready = self.buffer, self.lock, self.ready
+        try:
+            for chunk in self.chunks:
+                if self.first_text_at is None and isinstance(chunk, TextChunk) and chunk.text:
+                    self.first_text_at = self.clock()
+                with lock:
+                    buffer.append(chunk)
+                    if len(buffer) == 1:
+                        ready.set()
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.finished.set()
+            ready.set()
+
+    def take(self) -> list[Chunk]:
+        with self.lock:
+            batch = self.buffer[:]
+            self.buffer.clear()
+            self.ready.clear()
+        return batch
+
+
+def stream_live(
+    chunks: Iterable[Chunk],
+    handle: Handle,
+    *,
+    close: Callable[[], None],
+    max_rate: float = 20.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> LiveResult:
+    """Consume *chunks*, updating *handle* with :class:`PartialReply` objects.
+
+    Returns what arrived. A KeyboardInterrupt closes the stream (via *close*) and marks
+    the result interrupted; an ``error`` chunk or a PuterError from the stream ends it
+    with ``error`` set. Other exceptions (bugs) propagate. The final rendering is the
+    caller's: this only shows progress.
+    """
+    result = LiveResult()
+    parts: list[str] = []
+    started = clock()
+    min_interval = 1.0 / max_rate
+    interval = min_interval
+    last_update = -1e9
+    rendered_chars = 0
+    pump = _Pump(chunks, clock)
+    pump.start()
+
+    def render(now: float) -> None:
+        nonlocal last_update, interval, rendered_chars
+        text = "".join(parts)
+        t0 = clock()
+        handle.update(PartialReply(text, now - started, len(result.reasoning)))
+        cost = clock() - t0
+        result.updates += 1
+        last_update = clock()
+        rendered_chars = len(text)
+        interval = max(min_interval, 4 * cost)
+        if result.first_text_at is None and text:
+            result.first_text_at = last_update
+
+    try:
+        while True:
+            if parts:
+                pump.finished.wait(max(0.0, last_update + interval - clock()))
+            else:
+                pump.ready.wait(TICK)
+            for chunk in pump.take():
+                if isinstance(chunk, TextChunk):
+                    parts.append(chunk.text)
+                elif isinstance(chunk, UsageChunk):
+                    result.usage = chunk.usage
+                elif isinstance(chunk, ReasoningChunk):
+                    result.reasoning += chunk.text
+                elif isinstance(chunk, ToolUseChunk):
+                    result.tool_calls.append(
+                        {"id": chunk.id, "name": chunk.name, "input": chunk.input}
+                    )
+                elif isinstance(chunk, ErrorChunk):
+                    result.error = chunk.to_exception()
+            if result.error is not None:
+                close()
+                break
+            now = clock()
+            if pump.finished.is_set() and not pump.buffer:
+                break
+            if parts:
+                if now - last_update >= interval and sum(map(len, parts)) != rendered_chars:
+                    render(now)
+            elif now - last_update >= TICK:
+                render(now)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        close()
+        pump.join(1.0)
+        for chunk in pump.take():  # keep what had already arrived
+            if isinstance(chunk, TextChunk):
+                parts.append(chunk.text)
+    result.text = "".join(parts)
+    result.first_chunk_at = pump.first_text_at
+    if result.error is None and not result.interrupted and pump.error is not None:
+        if isinstance(pump.error, PuterError):
+            result.error = pump.error
+        else:
+            raise pump.error
+    if isinstance(result.error, StreamError) and not result.error.message:
+        result.error.message = "the stream reported an error"
+    return result
+
+
+class TerminalSink:
+    """A handle for terminal IPython: new text is printed as it arrives (no redraws)."""
+
+    def __init__(self, write: Callable[[str], Any], flush: Callable[[], Any]) -> None:
+        self._write = write
+        self._flush = flush
+        self.printed = 0
+
+    def update(self, obj: Any) -> None:
+        text = getattr(obj, "text", "")
+        if isinstance(obj, PartialReply) and len(text) > self.printed:
+            self._write(text[self.printed :])
+            self._flush()
+            self.printed = len(text)
+
+    def finish(self, text: str, tail: str) -> None:
+        """Print what is left of *text*, then the footer lines."""
+        if len(text) > self.printed:
+            self._write(text[self.printed :])
+        self._write("\n" + (f"\n{tail}\n" if tail else ""))
+        self._flush()
+        self.printed = len(text)

@@ -1,0 +1,553 @@
+"""The IPython magics: thin adapters over PuterSession, PuterClient and the renderers.
+
+Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or network
+failure shows one styled warning and changes nothing (``raise_errors`` makes it raise);
+anything else is a bug and propagates. Heavy modules (requests, markdown, nh3,
+ipywidgets) load on first use, so ``%load_ext puter_magic`` stays quick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Int, Unicode, default, observe
+
+from .errors import PuterError
+
+if TYPE_CHECKING:
+    from .session import Ask, PuterSession
+
+__all__ = ["PuterMagics", "load", "unload"]
+
+SAFE_TOKEN_WAYS = (
+    "a token on the magic's line would be saved in the notebook; use the PUTER_AUTH_TOKEN "
+    "environment variable, --token-env NAME, --browser, or %puter_login alone for a masked prompt"
+)
+
+
+def _display(obj: Any, **kwargs: Any) -> Any:
+    from IPython.display import display
+
+    return display(obj, **kwargs)
+
+
+@magics_class
+class PuterMagics(Magics):
+    """``%puter_login``, ``%%puter``, ``%puter_history``, ``%puter_reset``, ``%puter_models``."""
+
+    default_model = Unicode(
+        help="The model %%puter uses when -m is not given (env PUTER_MODEL). "
+        "%puter_login --sandbox sets it to sandbox-tutor; the model selector sets it too."
+    ).tag(config=True)
+    origin = Unicode(help="The Puter API origin %puter_login uses (env PUTER_API_ORIGIN).").tag(
+        config=True
+    )
+    connect_timeout = Float(10.0, help="Seconds to wait for a connection.").tag(config=True)
+    read_timeout = Float(120.0, help="Seconds of silence from the server before giving up.").tag(
+        config=True
+    )
+    total_timeout = Float(600.0, help="Seconds a non-streamed reply may take in all.").tag(
+        config=True
+    )
+    max_retries = Int(4, help="How often 429 and 503 replies are retried.").tag(config=True)
+    history_window = Int(
+        20,
+        help="How many past exchanges of a thread each request sends (older ones are kept).",
+    ).tag(config=True)
+    stream = Bool(
+        True, help="Stream replies as they arrive (--no-stream turns it off for one cell)."
+    ).tag(config=True)
+    raise_errors = Bool(
+        False,
+        help="Raise Puter failures instead of showing a warning (for notebooks run as pipelines).",
+    ).tag(config=True)
+    show_reasoning = Bool(True, help="Show a model's reasoning folded above its reply.").tag(
+        config=True
+    )
+    show_footer = Bool(True, help="Show the model, tokens and time under each reply.").tag(
+        config=True
+    )
+    max_updates_per_second = Float(
+        20.0, help="The most display updates a second while streaming."
+    ).tag(config=True)
+    sandbox_pace = Float(
+        0.015, help="Seconds between streamed chunks of the in-kernel sandbox."
+    ).tag(config=True)
+    allow_insecure_http = Bool(
+        False, help="Allow http:// to a non-loopback origin (the token travels in clear)."
+    ).tag(config=True)
+    rich_output = Bool(
+        None,
+        allow_none=True,
+        help="Show rich, live-updating outputs (None: yes in a Jupyter kernel, plain printed "
+        "text in terminal IPython).",
+    ).tag(config=True)
+    login_timeout = Float(180.0, help="Seconds %puter_login --browser waits for the sign-in.").tag(
+        config=True
+    )
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._session: PuterSession | None = None
+        self._cell_id: str | None = None
+        self._cell_seq = 0
+
+    @default("default_model")
+    def _default_model(self) -> str:
+        return os.environ.get("PUTER_MODEL", "")
+
+    @default("origin")
+    def _default_origin(self) -> str:
+        from .origin import DEFAULT_ORIGIN
+
+        return os.environ.get("PUTER_API_ORIGIN", "") or DEFAULT_ORIGIN
+
+    @observe("default_model")
+    def _model_changed(self, change: dict[str, Any]) -> None:
+        if self._session is not None:
+            self._session.default_model = change["new"] or None
+
+    @observe("connect_timeout", "read_timeout")
+    def _timeouts_changed(self, change: dict[str, Any]) -> None:
+        if self._session is not None and self._session.client is not None:
+            self._session.client.timeout = (self.connect_timeout, self.read_timeout)
+
+    @property
+    def session(self) -> PuterSession:
+        if self._session is None:
+            from .session import PuterSession
+
+            self._session = PuterSession()
+            self._session.default_model = self.default_model or None
+        return self._session
+
+    # -- cell identity ---------------------------------------------------------------
+
+    def pre_run_cell(self, info: Any) -> None:
+        """Remember which cell runs (Jupyter frontends send its id) for re-run detection."""
+        self._cell_id = getattr(info, "cell_id", None) or None
+        self._cell_seq = 0
+
+    def _cell_key(self) -> str | None:
+        if self._cell_id is None:
+            return None
+        self._cell_seq += 1
+        return self._cell_id if self._cell_seq == 1 else f"{self._cell_id}#{self._cell_seq}"
+
+    # -- failures --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self, handle: Any = None) -> Iterator[None]:
+        """Show a PuterError as one warning (in *handle*'s output if it has one)."""
+        try:
+            yield
+        except PuterError as err:
+            if self.raise_errors:
+                raise
+            from .rendering import WarningBox
+
+            box = WarningBox.from_error(err)
+            if handle is not None and hasattr(handle, "display_id"):
+                handle.update(box)
+            else:
+                _display(box)
+
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "timeout": (self.connect_timeout, self.read_timeout),
+            "total_timeout": self.total_timeout,
+            "max_retries": self.max_retries,
+            "allow_insecure_http": self.allow_insecure_http,
+        }
+
+    # -- %puter_login / %puter_logout ------------------------------------------------------
+
+    @magic_arguments()
+    @argument(
+        "--origin", help="API origin, e.g. https://api.puter.com or http://api.puter.localhost:4100"
+    )
+    @argument("--token-env", metavar="NAME", help="read the token from this environment variable")
+    @argument(
+        "--browser", action="store_true", help="sign in through Puter in your browser (AuthMe)"
+    )
+    @argument(
+        "--sandbox", action="store_true", help="start the offline sandbox in this kernel and use it"
+    )
+    @argument("--save", action="store_true", help="keep this login for next time (a private file)")
+    @argument("--token", help="refused: a token here would be saved in the notebook")
+    @argument("extra", nargs="*", help="refused (see --token)")
+    @line_magic
+    def puter_login(self, line: str) -> None:
+        """Sign in to Puter and say who you are.
+
+        The token comes from, first match wins: --token-env NAME, $PUTER_AUTH_TOKEN, a
+        saved login for the origin, a masked prompt. --browser uses Puter's sign-in page
+        instead; --sandbox needs no account at all.
+        """
+        args = self._parse_login(line)
+        with self._guard():
+            if args.sandbox:
+                sandbox = self.session.start_sandbox(pace=self.sandbox_pace)
+                self.default_model = self.session.default_model or ""
+                from .rendering import Note
+
+                _display(
+                    Note(
+                        f"Signed in to the sandbox at {sandbox.origin} as {self.session.username}.",
+                        f"It runs offline in this kernel; no account needed. Default model: "
+                        f"{self.default_model}.",
+                    )
+                )
+                return
+            self._login(args)
+
+    def _parse_login(self, line: str) -> Any:
+        if "--token" in line.split() or any(w.startswith("--token=") for w in line.split()):
+            raise UsageError(f"%puter_login does not take --token: {SAFE_TOKEN_WAYS}")
+        try:
+            args = parse_argstring(self.puter_login, line)
+        except UsageError:
+            raise UsageError(
+                f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}"
+            ) from None
+        if args.extra or args.token:
+            raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
+        if args.sandbox and (args.origin or args.browser or args.token_env or args.save):
+            raise UsageError("%puter_login --sandbox takes no other options")
+        return args
+
+    def _login(self, args: Any) -> None:
+        from .auth import LoginStore, authme_sign_in, token_from_env
+        from .origin import parse_origin
+        from .rendering import Note
+
+        try:
+            origin = parse_origin(
+                args.origin or self.origin, allow_insecure_http=self.allow_insecure_http
+            )
+        except ValueError as exc:
+            raise UsageError(f"%puter_login --origin: {exc}") from None
+        store = LoginStore()
+        if args.browser:
+
+            def show(url: str) -> None:
+                _display(
+                    Note(
+                        "Sign in to Puter in your browser.",
+                        "If no browser opened, open this link:",
+                        link=url,
+                    )
+                )
+
+            token = authme_sign_in(origin.gui_url(), timeout=self.login_timeout, show_link=show)
+            source = "browser sign-in"
+        else:
+            found = token_from_env(args.token_env) if args.token_env else token_from_env()
+            if args.token_env and found is None:
+                raise UsageError(f"%puter_login --token-env: ${args.token_env} is not set")
+            saved = None if found else store.get(origin.url)
+            if found:
+                token, source = found.token, found.source
+            elif saved:
+                token, source = saved.token, "saved login"
+            else:
+                token, source = self._prompt_token(origin.url), "prompt"
+        self.session.sign_in(origin.url, token, **self._client_options())
+        saved_note = ""
+        if args.save:
+            path = store.save(origin.url, token, self.session.username)
+            saved_note = f" Saved for next time in {path}."
+        _display(
+            Note(
+                f"Signed in to {origin.url} as {self.session.username}",
+                f"(token from {source}).{saved_note}",
+            )
+        )
+
+    def _prompt_token(self, origin: str) -> str:
+        import getpass
+
+        try:
+            token = getpass.getpass(f"Puter token for {origin} (input hidden): ")
+        except (StdinNotImplementedError, EOFError, OSError):
+            raise UsageError(
+                "no Puter token found and no way to ask for one here: set PUTER_AUTH_TOKEN, use "
+                "--token-env NAME or --browser, or try %puter_login --sandbox"
+            ) from None
+        if not token.strip():
+            raise UsageError("no token entered")
+        return token.strip()
+
+    @magic_arguments()
+    @argument(
+        "--keep", action="store_true", help="sign out of this kernel but keep the saved login"
+    )
+    @line_magic
+    def puter_logout(self, line: str) -> None:
+        """Sign out, forget the saved login for this origin, and stop an in-kernel sandbox."""
+        args = parse_argstring(self.puter_logout, line)
+        from .auth import LoginStore
+        from .rendering import Note
+
+        origin = self.session.origin
+        forgot = False if args.keep or origin is None else LoginStore().forget(origin)
+        was_sandbox = self.session.sandbox is not None
+        self.session.close()
+        what = f"Signed out of {origin}" if origin else "Not signed in"
+        detail = "saved login forgotten." if forgot else ("sandbox stopped." if was_sandbox else "")
+        _display(Note(what, detail))
+
+    # -- %%puter -----------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument(
+        "-m",
+        "--model",
+        help="the model for this cell (default: the notebook's, see %%puter_models)",
+    )
+    @argument(
+        "-s",
+        "--system",
+        help="a system prompt; it stays with the thread until changed ('' clears it)",
+    )
+    @argument("-t", "--temperature", type=float, help="sampling temperature")
+    @argument("--max-tokens", type=int, help="the most tokens the reply may have")
+    @argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')")
+    @argument("--new", action="store_true", help="start the thread afresh with this cell")
+    @argument(
+        "--no-history", action="store_true", help="one-shot: send no history and record nothing"
+    )
+    @argument("--out", metavar="VAR", help="also store the reply text in this variable")
+    @argument("--raw", action="store_true", help="show the reply as plain text, not Markdown")
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @argument(
+        "--no-stream", action="store_true", help="wait for the whole reply instead of streaming"
+    )
+    @line_cell_magic
+    def puter(self, line: str, cell: str | None = None) -> None:
+        """Ask Puter: the cell is your message; the reply streams in as Markdown.
+
+        The conversation is remembered per thread, so the next %%puter cell continues it;
+        running a cell again replaces its earlier exchange. {name} in the cell is replaced
+        by that variable's value (also {In[3]} and {Out[3]}); code, math and f-strings are
+        left alone. The line form, %puter QUESTION, asks one line in the default thread.
+        """
+        if cell is None:
+            args = parse_argstring(self.puter, "")
+            prompt = line
+        else:
+            args = parse_argstring(self.puter, line)
+            prompt = cell
+        if not prompt.strip():
+            raise UsageError(
+                "%%puter needs a message: write your question in the cell below %%puter"
+            )
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        used: list[str] = []
+        if not args.no_interpolate:
+            from .interpolate import interpolate
+
+            prompt, used = interpolate(prompt, self.shell.user_ns if self.shell else {})
+        options = {
+            k: v
+            for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
+            if v is not None
+        }
+        ask = self.session.prepare(
+            prompt.strip("\n"),
+            model=args.model,
+            thread=args.chat,
+            system=args.system,
+            window=self.history_window,
+            history=not args.no_history,
+            new=args.new,
+            cell_id=self._cell_key(),
+            options=options,
+        )
+        notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
+        stream = self.stream and not args.no_stream
+        text = self._ask(ask, stream=stream, raw=args.raw, notes=notes)
+        if text is not None and args.out and self.shell is not None:
+            self.shell.user_ns[args.out] = text
+
+    def _rich(self) -> bool:
+        if self.rich_output is not None:
+            return bool(self.rich_output)
+        return getattr(self.shell, "kernel", None) is not None
+
+    def _ask(self, ask: Ask, *, stream: bool, raw: bool, notes: list[str]) -> str | None:
+        """Send, show and record one question; the reply text, or None if it failed."""
+        import sys
+
+        from .live import TerminalSink
+        from .rendering import PartialReply, ReplyView, WarningBox
+
+        rich = self._rich()
+        handle: Any = (
+            _display(PartialReply(), display_id=True)
+            if rich
+            else TerminalSink(sys.stdout.write, sys.stdout.flush)
+        )
+        started = time.monotonic()
+        with self._guard(handle):
+            client = self.session.require_client()
+            if stream:
+                from .live import stream_live
+
+                chat = client.chat_stream(ask.messages, model=ask.model, **ask.options)
+                live = stream_live(
+                    chat, handle, close=chat.close, max_rate=self.max_updates_per_second
+                )
+                text, usage, reasoning = live.text, live.usage, live.reasoning
+                interrupted, error, model = live.interrupted, live.error, ask.model
+            else:
+                reply = client.chat(ask.messages, model=ask.model, **ask.options)
+                text, usage, reasoning = reply.text, reply.usage, reply.reasoning
+                interrupted, error, model = False, None, reply.model or ask.model
+            if error is not None and not text:
+                raise error
+            elapsed = time.monotonic() - started
+            if interrupted:
+                notes = [*notes, "interrupted: this partial reply is not kept in the conversation"]
+            elif error is None:
+                notes = [*self._placement_notes(ask), *notes]
+                ask.record(text, model=model, usage=usage)
+            view = ReplyView(
+                text,
+                model,
+                usage,
+                elapsed,
+                notes,
+                reasoning if self.show_reasoning else "",
+                interrupted or error is not None,
+                raw,
+                self.show_footer,
+            )
+            if isinstance(handle, TerminalSink):
+                handle.finish(text, "\n".join(n for n in [view.footer(), *notes] if n))
+            else:
+                handle.update(view)
+            if error is not None:
+                if self.raise_errors:
+                    raise error
+                _display(WarningBox.from_error(error))
+                return None
+            return None if interrupted else text
+        return None
+
+    @staticmethod
+    def _placement_notes(ask: Ask) -> list[str]:
+        placement = ask.placement
+        if ask.thread is None:
+            return ["one-shot: not kept in the conversation"]
+        if placement is None or placement.index is None:
+            return []
+        total = len(ask.thread.exchanges)
+        note = f"re-run: replaced this cell's earlier exchange ({placement.index + 1} of {total})"
+        if placement.later:
+            note += f"; the {placement.later} later exchange(s) are kept as they were"
+        return [note + "; the old reply: %puter_history --replaced"]
+
+    # -- history and reset ------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--chat", metavar="NAME", help="the thread (default: 'default')")
+    @argument("--json", action="store_true", help="return the thread as JSON-ready data")
+    @argument("--save", metavar="FILE", help="write the thread to a JSON file")
+    @argument("--load", metavar="FILE", help="replace the thread with one from a JSON file")
+    @argument("--replaced", action="store_true", help="show the replies that re-runs replaced")
+    @line_magic
+    def puter_history(self, line: str) -> Any:
+        """Show a thread's transcript, or move it to and from a JSON file."""
+        args = parse_argstring(self.puter_history, line)
+        from .conversation import Thread
+        from .rendering import Note, ReplyView
+
+        thread = self.session.conversations.get(args.chat)
+        if args.load:
+            try:
+                loaded = Thread.load(args.load, thread.name)
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"%puter_history --load: {exc}") from None
+            self.session.conversations.put(loaded)
+            _display(
+                Note(
+                    f"Loaded {len(loaded.exchanges)} exchange(s) into thread {loaded.name!r}",
+                    f"from {args.load}.",
+                )
+            )
+            return None
+        if args.save:
+            try:
+                path = thread.save(args.save)
+            except OSError as exc:
+                raise UsageError(f"%puter_history --save: {exc}") from None
+            _display(
+                Note(
+                    f"Saved thread {thread.name!r} ({len(thread.exchanges)} exchange(s))",
+                    f"to {path}.",
+                )
+            )
+            return None
+        if args.json:
+            return thread.to_json()
+        if args.replaced:
+            replaced = Thread(thread.name, list(thread.replaced))
+            text = replaced.transcript().replace("**Thread", "**Replaced replies of thread", 1)
+        else:
+            text = thread.transcript()
+        _display(ReplyView(text, show_footer=False))
+        return None
+
+    @magic_arguments()
+    @argument("--chat", metavar="NAME", help="the thread to reset (default: 'default')")
+    @argument("--all", action="store_true", help="reset every thread")
+    @line_magic
+    def puter_reset(self, line: str) -> None:
+        """Forget a thread's conversation (or all threads with --all)."""
+        args = parse_argstring(self.puter_reset, line)
+        if args.all and args.chat:
+            raise UsageError("%puter_reset takes --chat NAME or --all, not both")
+        from .rendering import Note
+
+        conversations = self.session.conversations
+        if args.all:
+            count = len(conversations.threads)
+            conversations.reset_all()
+            _display(Note("Reset every thread", f"({count} thread(s) forgotten)."))
+            return
+        thread = conversations.get(args.chat)
+        count = len(thread.exchanges)
+        conversations.reset(thread.name)
+        _display(Note(f"Reset thread {thread.name!r}", f"({count} exchange(s) forgotten)."))
+
+
+def load(ipython: Any) -> None:
+    """Register the magics once; loading again is harmless."""
+    if "PuterMagics" in ipython.magics_manager.registry:
+        return
+    magics = PuterMagics(ipython)
+    ipython.register_magics(magics)
+    ipython.events.register("pre_run_cell", magics.pre_run_cell)
+
+
+def unload(ipython: Any) -> None:
+    """Remove the magics and the event hook; stop an in-kernel sandbox."""
+    magics = ipython.magics_manager.registry.pop("PuterMagics", None)
+    if magics is None:
+        return
+    with contextlib.suppress(ValueError):
+        ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+    for kind, table in magics.magics.items():
+        for name in table:
+            ipython.magics_manager.magics[kind].pop(name, None)
+    if magics._session is not None:
+        magics._session.close()

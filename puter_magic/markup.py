@@ -1,0 +1,244 @@
+"""Untrusted Markdown from a model, made safe for every representation we emit.
+
+Jupyter renders outputs of a live kernel as trusted: raw HTML in ``text/html`` *and* in
+``text/markdown`` runs there. So a reply is split into code, math and text segments, and:
+
+- ``safe_markdown``: raw HTML outside code is escaped (``<`` becomes ``&lt;``), ``<`` and
+  ``>`` inside math become ``\\lt``/``\\gt`` (still valid TeX), link targets other than http,
+  https, mailto, anchors and relative paths are replaced. Code is left as it is (every
+  renderer shows code as text).
+- ``to_html``: the safe Markdown converted with ``markdown`` (math kept out of its way so
+  underscores stay underscores), sanitized with nh3, code blocks highlighted by Pygments
+  after sanitizing (its output escapes the code), and math put back escaped, for the
+  frontend to typeset.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["safe_markdown", "segments", "to_html"]
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*$", re.MULTILINE)
+_MATH_START = re.compile(r"\$\$|\\\[|\\\(|\$|`+")
+
+
+def segments(text: str) -> Iterator[tuple[str, str]]:
+    """Split Markdown into ("text" | "fence" | "code" | "math", source) pieces, in order.
+
+    Fenced blocks run to their closing fence (or the end); inline code spans match
+    backtick runs of equal length; math is ``$$..$$``, ``\\[..\\]``, ``\\(..\\)`` and
+    ``$..$`` (not ``$`` followed by a space or a closing ``$`` followed by a digit, so
+    prices stay text). ``\\$`` is a literal dollar.
+    """
+    pos = 0
+    while pos < len(text):
+        fence = _FENCE.search(text, pos)
+        end = fence.start() if fence else len(text)
+        yield from _inline_segments(text[pos:end])
+        if not fence:
+            return
+        marker = fence.group(1)
+        close = re.compile(
+            r"^[ \t]*" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.MULTILINE
+        )
+        after = fence.end()
+        closing = close.search(text, after)
+        stop = closing.end() if closing else len(text)
+        yield "fence", text[fence.start() : stop]
+        pos = stop
+
+
+def _inline_segments(text: str) -> Iterator[tuple[str, str]]:
+    pos = 0
+    start = 0
+    while True:
+        match = _MATH_START.search(text, pos)
+        if match is None:
+            break
+        i = match.start()
+        escaped = i > 0 and text[i - 1] == "\\" and not (i > 1 and text[i - 2] == "\\")
+        if escaped and match.group().startswith(("$", "`")):
+            pos = i + 1  # an escaped $ or backtick is literal
+            continue
+        token = match.group()
+        end = -1
+        kind = "math"
+        if token.startswith("`"):
+            kind = "code"
+            closer = re.compile(r"(?<!`)" + token + r"(?!`)")
+            found = closer.search(text, match.end())
+            end = found.end() if found else -1
+            if end < 0:
+                pos = match.end()
+                continue
+        elif token == "$$":
+            end = text.find("$$", match.end())
+            end = end + 2 if end >= 0 else -1
+        elif token == "\\[":
+            end = text.find("\\]", match.end())
+            end = end + 2 if end >= 0 else -1
+        elif token == "\\(":
+            end = text.find("\\)", match.end())
+            end = end + 2 if end >= 0 else -1
+        else:  # single $
+            nxt = text[match.end() : match.end() + 1]
+            if not nxt or nxt.isspace():
+                pos = match.end()
+                continue
+            # "$5 and $10": a $ before a digit is money unless the math closes within
+            # the same word ("$2x$").
+            money = nxt.isdigit()
+            j = match.end()
+            while True:
+                j = text.find("$", j)
+                if j < 0:
+                    end = -1
+                    break
+                if text[j - 1] == "\\":
+                    j += 1
+                    continue
+                if text[j - 1].isspace() or text[j + 1 : j + 2].isdigit():
+                    j += 1
+                    continue
+                end = j + 1
+                break
+            if end > 0 and "\n\n" in text[match.end() : end]:
+                end = -1
+            if end > 0 and money and re.search(r"\s", text[match.end() : end]):
+                end = -1
+        if end < 0:
+            pos = match.end()
+            continue
+        if i > start:
+            yield "text", text[start:i]
+        yield kind, text[i:end]
+        start = pos = end
+    if start < len(text):
+        yield "text", text[start:]
+
+
+_SAFE_SCHEME = re.compile(r"^(https?:|mailto:|#|/|\./|\.\./|[^:/?#\s]+(?:[/?#]|$))", re.IGNORECASE)
+_INLINE_LINK = re.compile(r"(\]\(\s*<?)([^()\s>]*(?:\([^()\s]*\)[^()\s>]*)*)")
+_REF_LINK = re.compile(r"^([ \t]*\[[^\]\n]+\]:[ \t]*<?)(\S+)", re.MULTILINE)
+
+
+def _safe_url(url: str) -> str:
+    probe = re.sub(r"[\x00-\x20]", "", html.unescape(url))
+    return url if (not probe or _SAFE_SCHEME.match(probe)) else "#unsafe-link-removed"
+
+
+def _text_part(text: str) -> str:
+    text = text.replace("<", "&lt;")
+    text = _INLINE_LINK.sub(lambda m: m.group(1) + _safe_url(m.group(2)), text)
+    return _REF_LINK.sub(lambda m: m.group(1) + _safe_url(m.group(2)), text)
+
+
+def _math_part(text: str) -> str:
+    return text.replace("<", r"\lt ").replace(">", r"\gt ")
+
+
+def safe_markdown(text: str) -> str:
+    """The reply as Markdown that no renderer can turn into live HTML."""
+    out = []
+    for kind, part in segments(text):
+        if kind == "text":
+            out.append(_text_part(part))
+        elif kind == "math":
+            out.append(_math_part(part))
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre",
+    "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+    "tr", "ul",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "code": {"class"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+}
+_CODE_BLOCK = re.compile(
+    r'<pre><code(?: class="language-([\w+#.-]+)")?>(.*?)</code></pre>', re.DOTALL
+)
+
+
+def _highlight(html_text: str) -> str:
+    """Pygments highlighting for sanitized code blocks (inline styles: no CSS needed)."""
+    if "<pre><code" not in html_text:
+        return html_text
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    formatter = HtmlFormatter(nowrap=True, noclasses=True, style="default")
+
+    def one(match: re.Match[str]) -> str:
+        lang, body = match.group(1), match.group(2)
+        if not lang:
+            return match.group(0)
+        try:
+            lexer = get_lexer_by_name(lang)
+        except ClassNotFound:
+            return match.group(0)
+        code = highlight(html.unescape(body), lexer, formatter)
+        return f'<pre><code class="language-{lang}">{code}</code></pre>'
+
+    return _CODE_BLOCK.sub(one, html_text)
+
+
+def to_html(text: str, *, highlight: bool = True) -> str:
+    """The reply as sanitized HTML with math left for the frontend to typeset."""
+    import markdown
+    import nh3
+
+    nonce = secrets.token_hex(4)
+    maths: list[str] = []
+    parts = []
+    for kind, part in segments(text):
+        if kind == "math":
+            parts.append(f"PUTERMATH{nonce}X{len(maths)}X")
+            maths.append(part)
+        elif kind == "text":
+            parts.append(_text_part(part))
+        else:
+            parts.append(part)
+    converted = markdown.markdown(
+        "".join(parts),
+        extensions=["fenced_code", "tables", "sane_lists"],
+        extension_configs={"tables": {"use_align_attribute": True}},
+        output_format="html",
+    )
+    clean: str = nh3.clean(
+        converted,
+        tags=_TAGS,
+        clean_content_tags={"script", "style", "iframe", "object", "embed", "template", "noscript"},
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+    if highlight:
+        clean = _highlight(clean)
+
+    def put_back(match: re.Match[str]) -> str:
+        return html.escape(maths[int(match.group(1))], quote=False)
+
+    return re.sub(f"PUTERMATH{nonce}X(\\d+)X", put_back, clean)
+
+
+def plain_summary(value: Any, limit: int = 200) -> str:
+    """A one-line, length-capped text for logs and notes."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

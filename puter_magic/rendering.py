@@ -1,0 +1,322 @@
+"""What a user sees: replies, notes and warnings as display objects.
+
+Each object has ``_repr_mimebundle_`` with ``text/plain`` (terminal IPython, logs) and
+rich forms for notebooks. Nothing here imports IPython: frontends call the repr methods,
+and the magics hand these objects to ``display``. Model text only reaches HTML through
+:mod:`puter_magic.markup`; everything else is escaped here.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import (
+    AuthError,
+    BadRequest,
+    MalformedResponse,
+    ModelNotFound,
+    NotFound,
+    NotSignedIn,
+    PermissionDenied,
+    PuterConnectionError,
+    PuterError,
+    PuterTimeout,
+    RateLimited,
+    RedirectRefused,
+    ServerError,
+    StreamError,
+    UsageLimited,
+)
+from .protocol import total_tokens
+
+__all__ = ["Note", "PartialReply", "ReplyView", "WarningBox", "describe_error", "footer_text"]
+
+Bundle = dict[str, str]
+
+MUTED = "color: var(--jp-ui-font-color2, #6b7280); font-size: 0.85em"
+BOX = (
+    "border-left: 4px solid {border}; background: {background}; padding: 8px 12px; "
+    "margin: 4px 0; border-radius: 4px; color: var(--jp-content-font-color1, inherit); "
+    "font-family: var(--jp-ui-font-family, system-ui, sans-serif); line-height: 1.45"
+)
+WARN_STYLE = BOX.format(
+    border="var(--jp-warn-color0, #b45309)", background="rgba(245, 158, 11, 0.12)"
+)
+NOTE_STYLE = BOX.format(
+    border="var(--jp-info-color0, #0369a1)", background="rgba(14, 165, 233, 0.10)"
+)
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def footer_text(
+    model: str | None,
+    usage: dict[str, Any] | None,
+    elapsed: float | None,
+    extra: list[str] | None = None,
+) -> str:
+    """``sandbox-tutor · 1,234 tokens · 0.3¢ · 2.1 s``"""
+    parts = []
+    if model:
+        parts.append(model)
+    tokens = total_tokens(usage or {})
+    if tokens is not None:
+        parts.append(f"{tokens:,} tokens")
+    cents = (usage or {}).get("usd_cents")
+    if isinstance(cents, (int, float)) and not isinstance(cents, bool) and cents > 0:
+        parts.append(f"{cents:.3g}¢")
+    if elapsed is not None:
+        parts.append(f"{elapsed:.1f} s")
+    parts.extend(extra or [])
+    return " · ".join(parts)
+
+
+@dataclass
+class ReplyView:
+    """A finished (or interrupted) reply: Markdown rendered safely, and a quiet footer."""
+
+    text: str
+    model: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    elapsed: float | None = None
+    notes: list[str] = field(default_factory=list)
+    reasoning: str = ""
+    interrupted: bool = False
+    raw: bool = False
+    show_footer: bool = True
+
+    def footer(self) -> str:
+        extra = ["interrupted"] if self.interrupted else []
+        return footer_text(self.model, self.usage, self.elapsed, extra) if self.show_footer else ""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        from .markup import safe_markdown, to_html
+
+        footer = self.footer()
+        notes = list(self.notes)
+        plain = self.text.rstrip()
+        if self.interrupted:
+            plain += " … (interrupted)"
+        tail = "\n".join(n for n in [footer, *notes] if n)
+        bundle: Bundle = {"text/plain": plain + (f"\n\n{tail}" if tail else "")}
+        foot_html = "".join(
+            f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">{_esc(n)}</div>'
+            for n in [footer, *notes]
+            if n
+        )
+        mark = f' <span style="{MUTED}">(interrupted)</span>' if self.interrupted else ""
+        thinking = ""
+        if self.reasoning:
+            thinking = (
+                f'<details class="puter-reasoning" style="{MUTED}; margin-bottom: 6px">'
+                f"<summary>Reasoning</summary><div style='white-space: pre-wrap'>"
+                f"{_esc(self.reasoning)}</div></details>"
+            )
+        if self.raw:
+            body = f'<pre style="white-space: pre-wrap">{_esc(self.text)}</pre>'
+            bundle["text/html"] = (
+                f'<div class="puter-reply">{thinking}{body}{mark}{foot_html}</div>'
+            )
+            return bundle
+        md_tail = "".join(
+            f'\n\n<span style="{MUTED}">{_esc(n)}</span>' for n in [footer, *notes] if n
+        )
+        interrupted_md = (
+            f'\n\n<span style="{MUTED}">(interrupted)</span>' if self.interrupted else ""
+        )
+        bundle["text/markdown"] = safe_markdown(self.text) + interrupted_md + md_tail
+        bundle["text/html"] = (
+            f'<div class="puter-reply">{thinking}{to_html(self.text)}{mark}{foot_html}</div>'
+        )
+        return bundle
+
+    def __repr__(self) -> str:
+        return (
+            self._repr_mimebundle_()["text/plain"]
+            if self.raw
+            else f"ReplyView({self.text[:60]!r}…)"
+        )
+
+
+@dataclass
+class PartialReply:
+    """A reply while it streams: cheap to build, so updates stay linear in the text."""
+
+    text: str = ""
+    elapsed: float = 0.0
+    reasoning_chars: int = 0
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        from .markup import safe_markdown
+
+        if not self.text:
+            label = f"thinking… {self.elapsed:.1f} s"
+            if self.reasoning_chars:
+                label = f"reasoning… {self.elapsed:.1f} s"
+            return {
+                "text/plain": label,
+                "text/html": f'<div class="puter-thinking" style="{MUTED}">{_esc(label)}</div>',
+            }
+        return {"text/plain": self.text, "text/markdown": safe_markdown(self.text) + " ▍"}
+
+
+@dataclass
+class Note:
+    """A short styled note (signed in, thread reset...)."""
+
+    title: str
+    message: str = ""
+    code: str | None = None  # a command to show as code
+    link: str | None = None  # a URL to show as a link
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        plain = self.title + (f" {self.message}" if self.message else "")
+        if self.code:
+            plain += f" ({self.code})"
+        if self.link:
+            plain += f"\n{self.link}"
+        body = f"<strong>{_esc(self.title)}</strong>"
+        if self.message:
+            body += f" {_esc(self.message)}"
+        if self.code:
+            body += f" <code>{_esc(self.code)}</code>"
+        if self.link:
+            link = _esc(self.link)
+            body += f'<div><a href="{link}" target="_blank" rel="noopener">{link}</a></div>'
+        return {
+            "text/plain": plain,
+            "text/html": f'<div class="puter-note" style="{NOTE_STYLE}">{body}</div>',
+        }
+
+    def __repr__(self) -> str:
+        return self._repr_mimebundle_()["text/plain"]
+
+
+def describe_error(err: BaseException) -> tuple[str, str]:
+    """A short title by kind, and the next action, for a failure."""
+    if isinstance(err, NotSignedIn) or (isinstance(err, AuthError) and err.code == "token_missing"):
+        return "Not signed in", "run %puter_login (or %puter_login --sandbox to try offline)"
+    if isinstance(err, AuthError):
+        return "Sign-in expired", "run %puter_login again (--browser signs in through puter.com)"
+    if isinstance(err, UsageLimited):
+        return (
+            "Usage limit reached",
+            "check your Puter plan, or try the sandbox with %puter_login --sandbox",
+        )
+    if isinstance(err, RateLimited):
+        wait = (
+            f"try again in {err.retry_after:.0f} s"
+            if err.retry_after
+            else "wait a few seconds and run the cell again"
+        )
+        return "Rate limited", f"{wait} (a free account may send 30 requests per 10 s, 3 at once)"
+    if isinstance(err, ModelNotFound):
+        return "Model not found", "pick another model with %puter_models"
+    if isinstance(err, PermissionDenied):
+        if err.code and err.code.endswith("_required"):
+            return (
+                "Permission denied",
+                "finish the verification Puter asks for on puter.com, then run the cell again",
+            )
+        return (
+            "Permission denied",
+            "pick another model with %puter_models, or sign in with a full-access token",
+        )
+    if isinstance(err, NotFound):
+        return (
+            "Puter error",
+            "check the origin: %puter_login --origin URL (a self-hosted API lives on api.<domain>)",
+        )
+    if isinstance(err, StreamError):
+        return (
+            "Reply broke off",
+            "run the cell again; if it keeps failing, pick another model with %puter_models",
+        )
+    if isinstance(err, BadRequest):
+        return "Puter error", "check this cell's options (%%puter?)"
+    if isinstance(err, ServerError):
+        return "Puter error", "Puter had a problem; run the cell again in a moment"
+    if isinstance(err, PuterTimeout):
+        return (
+            "Timeout",
+            "run the cell again; allow longer with %config PuterMagics.read_timeout = 300",
+        )
+    if isinstance(err, RedirectRefused):
+        return "Network error", "check the origin: %puter_login --origin URL"
+    if isinstance(err, PuterConnectionError):
+        return "Network error", "check your connection and the origin (%puter_login --origin URL)"
+    if isinstance(err, MalformedResponse):
+        return (
+            "Puter error",
+            "the server's reply was not Puter's; check the origin (%puter_login --origin URL)",
+        )
+    return "Puter error", "run the cell again"
+
+
+@dataclass
+class WarningBox:
+    """One styled warning for one failure: title, Puter's code and message, next action."""
+
+    title: str
+    message: str
+    hint: str
+    code: str | None = None
+    status: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_error(cls, err: PuterError, hint: str | None = None) -> WarningBox:
+        title, default_hint = describe_error(err)
+        return cls(title, err.message, hint or default_hint, err.code, err.status, dict(err.detail))
+
+    def _where(self) -> str:
+        bits = [b for b in (self.code, f"HTTP {self.status}" if self.status else None) if b]
+        return ", ".join(bits)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        where = self._where()
+        plain = (
+            f"Puter: {self.title.lower()}" + (f" ({where})" if where else "") + f": {self.message}"
+        )
+        plain += f"\nNext: {self.hint}"
+        body = (
+            f'<div style="font-weight: 600">⚠ {_esc(self.title)}</div>'
+            f"<div>{_esc(self.message)}"
+            + (f' <span style="{MUTED}">({_esc(where)})</span>' if where else "")
+            + "</div>"
+            f'<div style="margin-top: 4px">Next: {_code_commands(self.hint)}</div>'
+        )
+        if self.detail:
+            import json
+
+            raw = json.dumps(self.detail, indent=2, default=str)[:2000]
+            body += (
+                f'<details style="{MUTED}; margin-top: 4px"><summary>Details</summary>'
+                f"<pre>{_esc(raw)}</pre></details>"
+            )
+        html_text = f'<div class="puter-warning" role="alert" style="{WARN_STYLE}">{body}</div>'
+        return {"text/plain": plain, "text/html": html_text}
+
+    def __repr__(self) -> str:
+        return self._repr_mimebundle_()["text/plain"]
+
+
+def _code_commands(hint: str) -> str:
+    """Escape a hint, showing ``%magic ...`` commands as code the user can copy."""
+    import re
+
+    out = []
+    pos = 0
+    for match in re.finditer(
+        r"%config [\w.]+ = \d+|%%?[a-z_]+(?: --?[a-z][\w-]*(?: (?:URL|[A-Z]+\b|\d+))?)*",
+        hint,
+    ):
+        out.append(_esc(hint[pos : match.start()]))
+        out.append(f"<code>{_esc(match.group(0))}</code>")
+        pos = match.end()
+    out.append(_esc(hint[pos:]))
+    return "".join(out)

@@ -1,0 +1,172 @@
+"""A notebook's Puter state as a plain object: sign-in, sandbox, threads, default model.
+
+The magics own one PuterSession per shell; it also works on its own from Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .client import ModelInfo, PuterClient
+from .conversation import Conversations, Exchange, Placement, Thread
+from .errors import NotSignedIn
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
+__all__ = ["Ask", "PuterSession"]
+
+SANDBOX_MODEL = "sandbox-tutor"
+
+
+@dataclass
+class Ask:
+    """One prepared question: what will be sent, and where its exchange will be recorded."""
+
+    user: str
+    thread: Thread | None  # None: --no-history
+    placement: Placement | None
+    messages: list[dict[str, Any]]
+    model: str
+    options: dict[str, Any] = field(default_factory=dict)
+    cell_id: str | None = None
+    system: str | None = None
+    reset_first: bool = False  # --new: the thread starts afresh once the reply arrived
+    set_system: bool = False  # -s given: it becomes the thread's system prompt
+
+    def record(
+        self, text: str, *, model: str | None, usage: dict[str, Any], interrupted: bool = False
+    ) -> None:
+        if self.thread is None or self.placement is None:
+            return
+        if self.reset_first:
+            self.thread.reset()
+        if self.set_system:
+            self.thread.system = self.system
+        exchange = Exchange(
+            user=self.user,
+            assistant=text,
+            model=model or self.model,
+            system=self.system,
+            cell_id=self.cell_id,
+            usage=dict(usage),
+            interrupted=interrupted,
+        )
+        self.thread.record(exchange, self.placement)
+
+
+class PuterSession:
+    """Who is signed in where, the sandbox if one runs, the threads and the default model."""
+
+    def __init__(self, client_factory: Callable[..., PuterClient] = PuterClient) -> None:
+        self._client_factory = client_factory
+        self.client: PuterClient | None = None
+        self.account: dict[str, Any] = {}
+        self.sandbox: Sandbox | None = None
+        self.conversations = Conversations()
+        self.default_model: str | None = None
+        self._models: dict[str, list[ModelInfo]] = {}
+
+    @property
+    def username(self) -> str | None:
+        name = self.account.get("username")
+        return name if isinstance(name, str) else None
+
+    @property
+    def origin(self) -> str | None:
+        return self.client.origin if self.client else None
+
+    def __repr__(self) -> str:
+        who = f"{self.username}@{self.origin}" if self.client else "signed out"
+        return f"<PuterSession {who} model={self.default_model!r} {self.conversations!r}>"
+
+    # -- signing in -----------------------------------------------------------------
+
+    def sign_in(self, origin: str, token: str, **client_options: Any) -> dict[str, Any]:
+        """Verify *token* with ``GET /whoami`` and only then switch to it.
+
+        On failure the PuterError propagates and any earlier sign-in stays in place.
+        """
+        client = self._client_factory(origin, token, **client_options)
+        try:
+            account = client.whoami()
+        except BaseException:
+            client.close()
+            raise
+        if self.client is not None and self.client is not client:
+            self.client.close()
+        self.client, self.account = client, account
+        return account
+
+    def start_sandbox(self, pace: float = 0.015) -> Sandbox:
+        """Start (or reuse) a sandbox in this process and sign in to it."""
+        from .sandbox import Sandbox
+
+        if self.sandbox is None or not self.sandbox.running:
+            self.sandbox = Sandbox(pace=pace).start()
+        self.sign_in(self.sandbox.origin, self.sandbox.token)
+        self.default_model = SANDBOX_MODEL
+        return self.sandbox
+
+    def sign_out(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        self.client, self.account = None, {}
+
+    def close(self) -> None:
+        self.sign_out()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+
+    def require_client(self) -> PuterClient:
+        if self.client is None:
+            raise NotSignedIn("not signed in to Puter yet")
+        return self.client
+
+    # -- models ----------------------------------------------------------------------
+
+    def models(self, refresh: bool = False) -> list[ModelInfo]:
+        """The server's chat models, cached per origin."""
+        client = self.require_client()
+        if refresh or client.origin not in self._models:
+            self._models[client.origin] = client.models()
+        return self._models[client.origin]
+
+    # -- asking ------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        user: str,
+        *,
+        model: str | None = None,
+        thread: str | None = None,
+        system: str | None = None,
+        window: int | None = None,
+        history: bool = True,
+        new: bool = False,
+        cell_id: str | None = None,
+        options: dict[str, Any] | None = None,
+        fallback_model: str = "gpt-4o-mini",
+    ) -> Ask:
+        """Work out the messages for *user* without sending anything or changing any
+        state: the thread changes only when :meth:`Ask.record` is called with a reply."""
+        chosen = model or self.default_model or fallback_model
+        if not history:
+            messages = ([{"role": "system", "content": system}] if system else []) + [
+                {"role": "user", "content": user}
+            ]
+            return Ask(user, None, None, messages, chosen, dict(options or {}), cell_id, system)
+        target = self.conversations.get(thread)
+        effective = (system or None) if system is not None else target.system
+        base = Thread(target.name) if new else target
+        placement = base.place(cell_id, user)
+        messages = base.messages(user, placement=placement, window=window, system=effective or "")
+        ask = Ask(
+            user, target, placement, messages, chosen, dict(options or {}), cell_id, effective
+        )
+        ask.reset_first = new
+        ask.set_system = system is not None
+        return ask
