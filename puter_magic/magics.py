@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default, observe
 
 from .errors import PuterError
@@ -30,6 +30,17 @@ SAFE_TOKEN_WAYS = (
     "a token on the magic's line would be saved in the notebook; use the PUTER_AUTH_TOKEN "
     "environment variable, --token-env NAME, --browser, or %puter_login alone for a masked prompt"
 )
+
+
+def _parse(magic: Any, line: str) -> Any:
+    """Parse a magic's line like a shell would: quotes group words and are removed."""
+    import shlex
+
+    try:
+        argv = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"could not read the options: {exc}") from None
+    return magic.parser.parse_args(argv)
 
 
 def _display(obj: Any, **kwargs: Any) -> Any:
@@ -212,7 +223,7 @@ class PuterMagics(Magics):
         if "--token" in line.split() or any(w.startswith("--token=") for w in line.split()):
             raise UsageError(f"%puter_login does not take --token: {SAFE_TOKEN_WAYS}")
         try:
-            args = parse_argstring(self.puter_login, line)
+            args = _parse(self.puter_login, line)
         except UsageError:
             raise UsageError(
                 f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}"
@@ -292,7 +303,7 @@ class PuterMagics(Magics):
     @line_magic
     def puter_logout(self, line: str) -> None:
         """Sign out, forget the saved login for this origin, and stop an in-kernel sandbox."""
-        args = parse_argstring(self.puter_logout, line)
+        args = _parse(self.puter_logout, line)
         from .auth import LoginStore
         from .rendering import Note
 
@@ -340,10 +351,10 @@ class PuterMagics(Magics):
         left alone. The line form, %puter QUESTION, asks one line in the default thread.
         """
         if cell is None:
-            args = parse_argstring(self.puter, "")
+            args = _parse(self.puter, "")
             prompt = line
         else:
-            args = parse_argstring(self.puter, line)
+            args = _parse(self.puter, line)
             prompt = cell
         if not prompt.strip():
             raise UsageError(
@@ -467,7 +478,7 @@ class PuterMagics(Magics):
     @line_magic
     def puter_history(self, line: str) -> Any:
         """Show a thread's transcript, or move it to and from a JSON file."""
-        args = parse_argstring(self.puter_history, line)
+        args = _parse(self.puter_history, line)
         from .conversation import Thread
         from .rendering import Note, ReplyView
 
@@ -513,7 +524,7 @@ class PuterMagics(Magics):
     @line_magic
     def puter_reset(self, line: str) -> None:
         """Forget a thread's conversation (or all threads with --all)."""
-        args = parse_argstring(self.puter_reset, line)
+        args = _parse(self.puter_reset, line)
         if args.all and args.chat:
             raise UsageError("%puter_reset takes --chat NAME or --all, not both")
         from .rendering import Note

@@ -68,3 +68,6 @@ def load_transcript(name: str) -> dict[str, Any]:
 
 def transcript_names(prefix: str = "") -> list[str]:
     return sorted(p.name for p in TRANSCRIPTS.glob(f"{prefix}*.json"))
+
+
+from .shell import ip  # noqa: E402, F401  (a fixture shared by the magics tests)

@@ -140,6 +140,7 @@ class Sandbox:
         self._stopping.set()
         server.shutdown()
         server.server_close()
+        server.close_connections()
         if self._thread is not None:
             self._thread.join(5)
 

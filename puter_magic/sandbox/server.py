@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -45,7 +47,17 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, sandbox: Sandbox, address: tuple[str, int]) -> None:
         self.sandbox = sandbox
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def close_connections(self) -> None:
+        """End kept-alive connections too, so a stopped sandbox answers nothing."""
+        with self.connections_lock:
+            for conn in list(self.connections):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+            self.connections.clear()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -59,9 +71,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
         # Small writes (stream chunks, a reply after its headers) must not wait for
         # delayed ACKs: that would add 40 ms to every reply.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.sandbox.verbose:

@@ -1,0 +1,57 @@
+"""An IPython shell for tests: the singleton (so display output is captured), history off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import CapturedIO, capture_output
+from traitlets.config import Config
+
+
+@pytest.fixture
+def ip() -> Iterator[InteractiveShell]:
+    config = Config()
+    config.HistoryAccessor.enabled = False
+    shell = InteractiveShell.instance(config=config)
+    shell.run_line_magic("load_ext", "puter_magic")
+    magics = shell.magics_manager.registry["PuterMagics"]
+    magics.rich_output = True
+    try:
+        yield shell
+    finally:
+        shell.run_line_magic("unload_ext", "puter_magic")
+        InteractiveShell.clear_instance()
+
+
+def magics_of(shell: InteractiveShell) -> Any:
+    return shell.magics_manager.registry["PuterMagics"]
+
+
+def final_outputs(captured: CapturedIO) -> list[dict[str, Any]]:
+    """The outputs a notebook would end up showing: updates folded into their display."""
+    shown: list[dict[str, Any]] = []
+    by_id: dict[str, int] = {}
+    for out in captured._outputs:
+        display_id = (out.get("transient") or {}).get("display_id")
+        if out.get("update") and display_id in by_id:
+            shown[by_id[display_id]] = out
+            continue
+        if display_id:
+            by_id[display_id] = len(shown)
+        shown.append(out)
+    return [o["data"] for o in shown]
+
+
+def run(
+    shell: InteractiveShell, source: str, *, cell_id: str | None = None
+) -> tuple[list[dict[str, Any]], Any]:
+    """Run a cell as a frontend would; return its final outputs and the result."""
+    with capture_output() as captured:
+        result = shell.run_cell(source, cell_id=cell_id)
+    outputs = final_outputs(captured)
+    if captured.stdout:
+        outputs.append({"stdout": captured.stdout})
+    return outputs, result
