@@ -29,9 +29,7 @@ from puter_magic.stream import iter_lines, parse_ndjson
 ROUNDS = 5
 
 
-def interleaved(
-    a: Callable[[], None], b: Callable[[], None], rounds: int = ROUNDS
-) -> tuple[float, float]:
+def interleaved(a: Callable[[], None], b: Callable[[], None], rounds: int = ROUNDS) -> tuple[float, float]:
     """Best-of-rounds time of a and b, run alternately so that load hits both alike."""
     ta, tb = [], []
     for _ in range(rounds):
@@ -79,10 +77,7 @@ def bench_chat(sandbox: Sandbox, calls: int = 500) -> float:
 
 def bench_ndjson(sandbox: Sandbox, lines: int = 100_000) -> tuple[float, float]:
     body = (
-        b"".join(
-            json.dumps({"type": "text", "text": f"token {i} "}).encode() + b"\n"
-            for i in range(lines)
-        )
+        b"".join(json.dumps({"type": "text", "text": f"token {i} "}).encode() + b"\n" for i in range(lines))
         + b'{"type":"usage","usage":{"input_tokens":1,"output_tokens":2}}\n'
     )
     client = PuterClient(sandbox.origin, sandbox.token)
@@ -101,9 +96,7 @@ def bench_ndjson(sandbox: Sandbox, lines: int = 100_000) -> tuple[float, float]:
 
     def ours() -> None:
         sandbox.inject(fault())
-        count = sum(
-            1 for _ in client.stream("puter-chat-completion", "complete", call["args"], "ai-chat")
-        )
+        count = sum(1 for _ in client.stream("puter-chat-completion", "complete", call["args"], "ai-chat"))
         assert count == lines + 1
 
     def raw() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "UsageLimited",
     "__version__",
     "load_ipython_extension",
+    "model_selector",
     "unload_ipython_extension",
 ]
 
@@ -85,6 +86,18 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def model_selector() -> Any:
+    """The model selector widget of the running notebook (loads the extension if needed)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("model_selector() needs a running IPython or Jupyter kernel")
+    if "PuterMagics" not in shell.magics_manager.registry:
+        load_ipython_extension(shell)
+    return shell.magics_manager.registry["PuterMagics"].model_selector()
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -363,9 +363,7 @@ class PuterClient:
         content_type = resp.headers.get("Content-Type")
         data = self._transport.read_body(resp, deadline=deadline)
         if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
-            return result_from_json(
-                data, status=resp.status_code, secrets=self._transport.secrets()
-            )
+            return result_from_json(data, status=resp.status_code, secrets=self._transport.secrets())
         return BinaryResult(data, media_type(content_type) or "application/octet-stream")
 
     def stream(
@@ -383,9 +381,7 @@ class PuterClient:
         retried (429/503) only before that; a started stream is never replayed.
         """
         self._require_token()
-        body = build_call(
-            interface, method, {**(args or {}), "stream": True}, driver=driver, service=service
-        )
+        body = build_call(interface, method, {**(args or {}), "stream": True}, driver=driver, service=service)
         resp = self._transport.request(
             "POST", "/drivers/call", body, accept=f"{NDJSON_TYPE}, application/json"
         )

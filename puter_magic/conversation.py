@@ -80,11 +80,7 @@ class Thread:
                 if ex.cell_id == cell_id:
                     return Placement(i, len(self.exchanges) - i - 1)
             return Placement(None)
-        if (
-            self.exchanges
-            and self.exchanges[-1].cell_id is None
-            and self.exchanges[-1].user == user
-        ):
+        if self.exchanges and self.exchanges[-1].cell_id is None and self.exchanges[-1].user == user:
             return Placement(len(self.exchanges) - 1, 0)
         return Placement(None)
 
@@ -176,8 +172,7 @@ class Thread:
             model = f" · {ex.model}" if ex.model else ""
             mark = " (interrupted)" if ex.interrupted else ""
             lines.append(
-                f"\n---\n\n**{i}. You:**\n\n{ex.user}\n\n"
-                f"**Assistant{model}{mark}:**\n\n{ex.assistant}"
+                f"\n---\n\n**{i}. You:**\n\n{ex.user}\n\n**Assistant{model}{mark}:**\n\n{ex.assistant}"
             )
         if self.replaced:
             lines.append(

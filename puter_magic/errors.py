@@ -101,10 +101,7 @@ class PuterError(Exception):
         return f"{prefix}{self.message}"
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, "
-            f"code={self.code!r})"
-        )
+        return f"{type(self).__name__}(message={self.message!r}, status={self.status!r}, code={self.code!r})"
 
 
 class APIError(PuterError):

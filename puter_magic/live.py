@@ -134,9 +134,7 @@ def stream_live(
                 elif isinstance(chunk, ReasoningChunk):
                     result.reasoning += chunk.text
                 elif isinstance(chunk, ToolUseChunk):
-                    result.tool_calls.append(
-                        {"id": chunk.id, "name": chunk.name, "input": chunk.input}
-                    )
+                    result.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
                 elif isinstance(chunk, ErrorChunk):
                     result.error = chunk.to_exception()
             if result.error is not None:

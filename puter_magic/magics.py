@@ -57,40 +57,30 @@ class PuterMagics(Magics):
         help="The model %%puter uses when -m is not given (env PUTER_MODEL). "
         "%puter_login --sandbox sets it to sandbox-tutor; the model selector sets it too."
     ).tag(config=True)
-    origin = Unicode(help="The Puter API origin %puter_login uses (env PUTER_API_ORIGIN).").tag(
-        config=True
-    )
+    origin = Unicode(help="The Puter API origin %puter_login uses (env PUTER_API_ORIGIN).").tag(config=True)
     connect_timeout = Float(10.0, help="Seconds to wait for a connection.").tag(config=True)
-    read_timeout = Float(120.0, help="Seconds of silence from the server before giving up.").tag(
-        config=True
-    )
-    total_timeout = Float(600.0, help="Seconds a non-streamed reply may take in all.").tag(
-        config=True
-    )
+    read_timeout = Float(120.0, help="Seconds of silence from the server before giving up.").tag(config=True)
+    total_timeout = Float(600.0, help="Seconds a non-streamed reply may take in all.").tag(config=True)
     max_retries = Int(4, help="How often 429 and 503 replies are retried.").tag(config=True)
     history_window = Int(
         20,
         help="How many past exchanges of a thread each request sends (older ones are kept).",
     ).tag(config=True)
-    stream = Bool(
-        True, help="Stream replies as they arrive (--no-stream turns it off for one cell)."
-    ).tag(config=True)
+    stream = Bool(True, help="Stream replies as they arrive (--no-stream turns it off for one cell).").tag(
+        config=True
+    )
     raise_errors = Bool(
         False,
         help="Raise Puter failures instead of showing a warning (for notebooks run as pipelines).",
     ).tag(config=True)
-    show_reasoning = Bool(True, help="Show a model's reasoning folded above its reply.").tag(
+    show_reasoning = Bool(True, help="Show a model's reasoning folded above its reply.").tag(config=True)
+    show_footer = Bool(True, help="Show the model, tokens and time under each reply.").tag(config=True)
+    max_updates_per_second = Float(20.0, help="The most display updates a second while streaming.").tag(
         config=True
     )
-    show_footer = Bool(True, help="Show the model, tokens and time under each reply.").tag(
+    sandbox_pace = Float(0.015, help="Seconds between streamed chunks of the in-kernel sandbox.").tag(
         config=True
     )
-    max_updates_per_second = Float(
-        20.0, help="The most display updates a second while streaming."
-    ).tag(config=True)
-    sandbox_pace = Float(
-        0.015, help="Seconds between streamed chunks of the in-kernel sandbox."
-    ).tag(config=True)
     allow_insecure_http = Bool(
         False, help="Allow http:// to a non-loopback origin (the token travels in clear)."
     ).tag(config=True)
@@ -181,16 +171,10 @@ class PuterMagics(Magics):
     # -- %puter_login / %puter_logout ------------------------------------------------------
 
     @magic_arguments()
-    @argument(
-        "--origin", help="API origin, e.g. https://api.puter.com or http://api.puter.localhost:4100"
-    )
+    @argument("--origin", help="API origin, e.g. https://api.puter.com or http://api.puter.localhost:4100")
     @argument("--token-env", metavar="NAME", help="read the token from this environment variable")
-    @argument(
-        "--browser", action="store_true", help="sign in through Puter in your browser (AuthMe)"
-    )
-    @argument(
-        "--sandbox", action="store_true", help="start the offline sandbox in this kernel and use it"
-    )
+    @argument("--browser", action="store_true", help="sign in through Puter in your browser (AuthMe)")
+    @argument("--sandbox", action="store_true", help="start the offline sandbox in this kernel and use it")
     @argument("--save", action="store_true", help="keep this login for next time (a private file)")
     @argument("--token", help="refused: a token here would be saved in the notebook")
     @argument("extra", nargs="*", help="refused (see --token)")
@@ -225,9 +209,7 @@ class PuterMagics(Magics):
         try:
             args = _parse(self.puter_login, line)
         except UsageError:
-            raise UsageError(
-                f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}"
-            ) from None
+            raise UsageError(f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}") from None
         if args.extra or args.token:
             raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
         if args.sandbox and (args.origin or args.browser or args.token_env or args.save):
@@ -240,9 +222,7 @@ class PuterMagics(Magics):
         from .rendering import Note
 
         try:
-            origin = parse_origin(
-                args.origin or self.origin, allow_insecure_http=self.allow_insecure_http
-            )
+            origin = parse_origin(args.origin or self.origin, allow_insecure_http=self.allow_insecure_http)
         except ValueError as exc:
             raise UsageError(f"%puter_login --origin: {exc}") from None
         store = LoginStore()
@@ -297,9 +277,7 @@ class PuterMagics(Magics):
         return token.strip()
 
     @magic_arguments()
-    @argument(
-        "--keep", action="store_true", help="sign out of this kernel but keep the saved login"
-    )
+    @argument("--keep", action="store_true", help="sign out of this kernel but keep the saved login")
     @line_magic
     def puter_logout(self, line: str) -> None:
         """Sign out, forget the saved login for this origin, and stop an in-kernel sandbox."""
@@ -332,15 +310,11 @@ class PuterMagics(Magics):
     @argument("--max-tokens", type=int, help="the most tokens the reply may have")
     @argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')")
     @argument("--new", action="store_true", help="start the thread afresh with this cell")
-    @argument(
-        "--no-history", action="store_true", help="one-shot: send no history and record nothing"
-    )
+    @argument("--no-history", action="store_true", help="one-shot: send no history and record nothing")
     @argument("--out", metavar="VAR", help="also store the reply text in this variable")
     @argument("--raw", action="store_true", help="show the reply as plain text, not Markdown")
     @argument("--no-interpolate", action="store_true", help="send {name} as written")
-    @argument(
-        "--no-stream", action="store_true", help="wait for the whole reply instead of streaming"
-    )
+    @argument("--no-stream", action="store_true", help="wait for the whole reply instead of streaming")
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
         """Ask Puter: the cell is your message; the reply streams in as Markdown.
@@ -357,9 +331,7 @@ class PuterMagics(Magics):
             args = _parse(self.puter, line)
             prompt = cell
         if not prompt.strip():
-            raise UsageError(
-                "%%puter needs a message: write your question in the cell below %%puter"
-            )
+            raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
         used: list[str] = []
@@ -414,9 +386,7 @@ class PuterMagics(Magics):
                 from .live import stream_live
 
                 chat = client.chat_stream(ask.messages, model=ask.model, **ask.options)
-                live = stream_live(
-                    chat, handle, close=chat.close, max_rate=self.max_updates_per_second
-                )
+                live = stream_live(chat, handle, close=chat.close, max_rate=self.max_updates_per_second)
                 text, usage, reasoning = live.text, live.usage, live.reasoning
                 interrupted, error, model = live.interrupted, live.error, ask.model
             else:
@@ -466,6 +436,38 @@ class PuterMagics(Magics):
         if placement.later:
             note += f"; the {placement.later} later exchange(s) are kept as they were"
         return [note + "; the old reply: %puter_history --replaced"]
+
+    # -- models ------------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--refresh", action="store_true", help="reload the list from the server")
+    @line_magic
+    def puter_models(self, line: str) -> None:
+        """Pick the notebook's default model (a searchable selector; a table in a terminal)."""
+        args = _parse(self.puter_models, line)
+        with self._guard():
+            models = self.session.models(refresh=args.refresh)
+            if self._rich():
+                _display(self.model_selector())
+            else:
+                from .widgets import ModelTable
+
+                _display(ModelTable(models, self.default_model))
+
+    def model_selector(self) -> Any:
+        """A :class:`~puter_magic.widgets.ModelSelector` bound to ``default_model``."""
+        from .widgets import ModelSelector
+
+        def set_model(model_id: str) -> None:
+            self.default_model = model_id
+
+        selector = ModelSelector(
+            lambda refresh: self.session.models(refresh=refresh),
+            lambda: self.default_model,
+            set_model,
+        )
+        self.observe(lambda change: selector.show_current(changed=True), names="default_model")
+        return selector
 
     # -- history and reset ------------------------------------------------------------------
 

@@ -169,9 +169,7 @@ _ATTRIBUTES = {
     "td": {"align"},
     "ol": {"start"},
 }
-_CODE_BLOCK = re.compile(
-    r'<pre><code(?: class="language-([\w+#.-]+)")?>(.*?)</code></pre>', re.DOTALL
-)
+_CODE_BLOCK = re.compile(r'<pre><code(?: class="language-([\w+#.-]+)")?>(.*?)</code></pre>', re.DOTALL)
 
 
 def _highlight(html_text: str) -> str:

@@ -54,9 +54,7 @@ class Origin:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return (
-            parts.scheme == self.scheme
-            and (parts.hostname or "").lower() == self.host
-            and port == self.port
+            parts.scheme == self.scheme and (parts.hostname or "").lower() == self.host and port == self.port
         )
 
     def to_connect(self, url: str) -> str:

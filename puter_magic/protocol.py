@@ -174,10 +174,7 @@ def error_from_reply(
     if err is not None:
         return err
     summary: str | None
-    if (
-        media_type(content_type) in ("text/html", "application/xhtml+xml")
-        or body.lstrip()[:1] == b"<"
-    ):
+    if media_type(content_type) in ("text/html", "application/xhtml+xml") or body.lstrip()[:1] == b"<":
         summary = _page_summary(body)
     else:
         summary = _as_text(body[:2000].decode("utf-8", "replace"))
@@ -208,8 +205,7 @@ def result_from_json(
         decoded = json.loads(body)
     except ValueError as exc:
         raise MalformedResponse(
-            f"the reply is not valid JSON ({type(exc).__name__} at byte "
-            f"{getattr(exc, 'pos', '?')})",
+            f"the reply is not valid JSON ({type(exc).__name__} at byte {getattr(exc, 'pos', '?')})",
             status=status,
         ) from None
     err = error_from_body(status, decoded, secrets=secrets)
@@ -218,9 +214,7 @@ def result_from_json(
     if not envelope:
         return decoded
     if not isinstance(decoded, dict):
-        raise MalformedResponse(
-            f"expected a JSON object, got {type(decoded).__name__}", status=status
-        )
+        raise MalformedResponse(f"expected a JSON object, got {type(decoded).__name__}", status=status)
     if decoded.get("success") is not True or "result" not in decoded:
         raise MalformedResponse(
             "the reply has no result (neither success nor a known error form)", status=status

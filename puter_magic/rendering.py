@@ -41,12 +41,8 @@ BOX = (
     "margin: 4px 0; border-radius: 4px; color: var(--jp-content-font-color1, inherit); "
     "font-family: var(--jp-ui-font-family, system-ui, sans-serif); line-height: 1.45"
 )
-WARN_STYLE = BOX.format(
-    border="var(--jp-warn-color0, #b45309)", background="rgba(245, 158, 11, 0.12)"
-)
-NOTE_STYLE = BOX.format(
-    border="var(--jp-info-color0, #0369a1)", background="rgba(14, 165, 233, 0.10)"
-)
+WARN_STYLE = BOX.format(border="var(--jp-warn-color0, #b45309)", background="rgba(245, 158, 11, 0.12)")
+NOTE_STYLE = BOX.format(border="var(--jp-info-color0, #0369a1)", background="rgba(14, 165, 233, 0.10)")
 
 
 def _esc(text: str) -> str:
@@ -118,16 +114,10 @@ class ReplyView:
             )
         if self.raw:
             body = f'<pre style="white-space: pre-wrap">{_esc(self.text)}</pre>'
-            bundle["text/html"] = (
-                f'<div class="puter-reply">{thinking}{body}{mark}{foot_html}</div>'
-            )
+            bundle["text/html"] = f'<div class="puter-reply">{thinking}{body}{mark}{foot_html}</div>'
             return bundle
-        md_tail = "".join(
-            f'\n\n<span style="{MUTED}">{_esc(n)}</span>' for n in [footer, *notes] if n
-        )
-        interrupted_md = (
-            f'\n\n<span style="{MUTED}">(interrupted)</span>' if self.interrupted else ""
-        )
+        md_tail = "".join(f'\n\n<span style="{MUTED}">{_esc(n)}</span>' for n in [footer, *notes] if n)
+        interrupted_md = f'\n\n<span style="{MUTED}">(interrupted)</span>' if self.interrupted else ""
         bundle["text/markdown"] = safe_markdown(self.text) + interrupted_md + md_tail
         bundle["text/html"] = (
             f'<div class="puter-reply">{thinking}{to_html(self.text)}{mark}{foot_html}</div>'
@@ -135,11 +125,7 @@ class ReplyView:
         return bundle
 
     def __repr__(self) -> str:
-        return (
-            self._repr_mimebundle_()["text/plain"]
-            if self.raw
-            else f"ReplyView({self.text[:60]!r}…)"
-        )
+        return self._repr_mimebundle_()["text/plain"] if self.raw else f"ReplyView({self.text[:60]!r}…)"
 
 
 @dataclass
@@ -279,9 +265,7 @@ class WarningBox:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
         where = self._where()
-        plain = (
-            f"Puter: {self.title.lower()}" + (f" ({where})" if where else "") + f": {self.message}"
-        )
+        plain = f"Puter: {self.title.lower()}" + (f" ({where})" if where else "") + f": {self.message}"
         plain += f"\nNext: {self.hint}"
         body = (
             f'<div style="font-weight: 600">⚠ {_esc(self.title)}</div>'

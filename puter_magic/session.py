@@ -164,9 +164,7 @@ class PuterSession:
         base = Thread(target.name) if new else target
         placement = base.place(cell_id, user)
         messages = base.messages(user, placement=placement, window=window, system=effective or "")
-        ask = Ask(
-            user, target, placement, messages, chosen, dict(options or {}), cell_id, effective
-        )
+        ask = Ask(user, target, placement, messages, chosen, dict(options or {}), cell_id, effective)
         ask.reset_first = new
         ask.set_system = system is not None
         return ask

@@ -215,9 +215,7 @@ class Transport:
                 )
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 raise translate(exc, self.origin.url, self.secrets()) from None
-            log.debug(
-                "%s %s -> %s in %.3fs", method, path, resp.status_code, time.monotonic() - started
-            )
+            log.debug("%s %s -> %s in %.3fs", method, path, resp.status_code, time.monotonic() - started)
             status = resp.status_code
             if status in REDIRECT_STATUSES and resp.headers.get("Location"):
                 target = urljoin(url, resp.headers["Location"])
@@ -239,11 +237,7 @@ class Transport:
                 continue
             if status in RETRY_STATUSES and attempt < self.max_retries:
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
-                delay = (
-                    retry_after
-                    if retry_after is not None
-                    else BACKOFF[min(attempt, len(BACKOFF) - 1)]
-                )
+                delay = retry_after if retry_after is not None else BACKOFF[min(attempt, len(BACKOFF) - 1)]
                 if waited + delay <= self.max_retry_wait:
                     resp.close()
                     log.debug("HTTP %s: retrying in %.2fs", status, delay)
@@ -269,9 +263,7 @@ class Transport:
             secrets=self.secrets(),
         )
 
-    def iter_pieces(
-        self, resp: requests.Response, deadline: float | None = None
-    ) -> Iterator[bytes]:
+    def iter_pieces(self, resp: requests.Response, deadline: float | None = None) -> Iterator[bytes]:
         """The body as it arrives: one piece per HTTP chunk, or whatever one read returns.
 
         Network errors become PuterErrors. Never blocks to fill a buffer, so NDJSON lines

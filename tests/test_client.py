@@ -85,9 +85,7 @@ def test_chat_stream_reply_and_reasoning(client: PuterClient) -> None:
     assert reply.text.startswith("### Turn 1")
 
 
-def test_generic_stream_and_early_close_frees_the_connection(
-    client: PuterClient, sandbox: Sandbox
-) -> None:
+def test_generic_stream_and_early_close_frees_the_connection(client: PuterClient, sandbox: Sandbox) -> None:
     sandbox.pace = 0.02
     chunks = client.stream(
         "puter-chat-completion",
@@ -133,9 +131,7 @@ def test_raw_stream_yields_error_and_unknown_chunks(client: PuterClient, sandbox
             ]
         )
     )
-    chunks = list(
-        client.stream("puter-chat-completion", "complete", {"model": "fake", "messages": []})
-    )
+    chunks = list(client.stream("puter-chat-completion", "complete", {"model": "fake", "messages": []}))
     assert isinstance(chunks[0], UnknownChunk) and chunks[0].type == "extra_content"
     assert isinstance(chunks[1], ErrorChunk)
 
@@ -162,11 +158,7 @@ def test_errors_before_a_stream_starts_raise_at_the_call(client: PuterClient) ->
 def test_models_and_fallback_to_list(client: PuterClient, sandbox: Sandbox) -> None:
     models = client.models()
     tutor = next(m for m in models if m.id == "sandbox-tutor")
-    assert (
-        tutor.provider == "sandbox"
-        and tutor.context == 32000
-        and tutor.costs["prompt_tokens"] == 30
-    )
+    assert tutor.provider == "sandbox" and tutor.context == 32000 and tutor.costs["prompt_tokens"] == 30
     fake = next(m for m in models if m.id == "fake")
     assert fake.context is None and fake.provider == "fake-chat"  # self-hosted's fewer fields
     sandbox.inject(
@@ -445,9 +437,7 @@ def test_plain_http_only_to_loopback() -> None:
 
 def test_redirect_to_another_host_is_refused_and_token_not_sent(sandbox: Sandbox) -> None:
     with Sandbox() as other:
-        sandbox.inject(
-            Fault(status=307, headers={"Location": f"{other.origin}/drivers/call"}, body=b"")
-        )
+        sandbox.inject(Fault(status=307, headers={"Location": f"{other.origin}/drivers/call"}, body=b""))
         client = PuterClient(sandbox.origin, sandbox.token)
         with pytest.raises(RedirectRefused):
             client.chat("hi", model="fake")
@@ -463,9 +453,7 @@ def test_same_origin_redirect_is_followed(client: PuterClient, sandbox: Sandbox)
 # -- the token stays secret -----------------------------------------------------------------
 
 
-def test_token_never_in_repr_errors_or_debug_logs(
-    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_token_never_in_repr_errors_or_debug_logs(sandbox: Sandbox, caplog: pytest.LogCaptureFixture) -> None:
     secret = sandbox.token
     caplog.set_level(logging.DEBUG)
     client = PuterClient(sandbox.origin, secret)

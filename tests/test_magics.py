@@ -85,9 +85,7 @@ def test_sandbox_login_says_who_and_sets_the_teaching_model(ip: InteractiveShell
     assert "### Turn 1" in outputs[0]["text/markdown"]
 
 
-def test_env_token_login_and_bad_token_keeps_earlier_login(
-    ip: InteractiveShell, sandbox: Sandbox
-) -> None:
+def test_env_token_login_and_bad_token_keeps_earlier_login(ip: InteractiveShell, sandbox: Sandbox) -> None:
     os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
     outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
     assert f"Signed in to {sandbox.origin} as learner" in only(outputs)["text/plain"]
@@ -125,9 +123,7 @@ def test_token_env_option(ip: InteractiveShell, sandbox: Sandbox) -> None:
         ip.run_line_magic("puter_login", f"--origin {sandbox.origin} --token-env NOPE_NOT_SET")
 
 
-def test_masked_prompt(
-    ip: InteractiveShell, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_masked_prompt(ip: InteractiveShell, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     prompts: list[str] = []
 
     def fake_getpass(prompt: str) -> str:
@@ -140,9 +136,7 @@ def test_masked_prompt(
     assert prompts and sandbox.origin in prompts[0]
 
 
-def test_save_creates_a_private_file_and_logout_forgets(
-    ip: InteractiveShell, sandbox: Sandbox
-) -> None:
+def test_save_creates_a_private_file_and_logout_forgets(ip: InteractiveShell, sandbox: Sandbox) -> None:
     os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
     outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin} --save")
     path = Path(os.environ["PUTER_MAGIC_CONFIG_DIR"]) / "login.json"
@@ -161,9 +155,7 @@ def test_browser_sign_in_end_to_end(ip: InteractiveShell, monkeypatch: pytest.Mo
 
         def browser(url: str, new: int = 0) -> bool:
             # A browser follows the AuthMe redirect back to the kernel's listener.
-            threading.Thread(
-                target=requests.get, args=(url,), kwargs={"timeout": 10}, daemon=True
-            ).start()
+            threading.Thread(target=requests.get, args=(url,), kwargs={"timeout": 10}, daemon=True).start()
             return True
 
         monkeypatch.setattr("webbrowser.open", browser)
@@ -189,9 +181,7 @@ def test_reply_bundle_and_footer(signed_in: InteractiveShell, sandbox: Sandbox) 
     assert sandbox.calls("complete")[-1].args["stream"] is True
 
 
-def test_follow_up_continues_the_conversation(
-    signed_in: InteractiveShell, sandbox: Sandbox
-) -> None:
+def test_follow_up_continues_the_conversation(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     run(signed_in, "%%puter\nFirst question")
     outputs, _ = run(signed_in, "%%puter\nSecond question")
     assert "| your questions so far | 2 |" in outputs[0]["text/markdown"]
@@ -202,9 +192,7 @@ def test_follow_up_continues_the_conversation(
     ]
 
 
-def test_rerun_replaces_instead_of_duplicating(
-    signed_in: InteractiveShell, sandbox: Sandbox
-) -> None:
+def test_rerun_replaces_instead_of_duplicating(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     run(signed_in, "%%puter\nQuestion A", cell_id="cell-a")
     run(signed_in, "%%puter\nQuestion B", cell_id="cell-b")
     outputs, _ = run(signed_in, "%%puter\nQuestion A, edited", cell_id="cell-a")
@@ -214,8 +202,7 @@ def test_rerun_replaces_instead_of_duplicating(
     assert len(sandbox.calls()[-1].args["messages"]) == 1  # only what came before cell A
     plain = outputs[0]["text/plain"]
     assert (
-        "replaced this cell's earlier exchange (1 of 2)" in plain
-        and "1 later exchange(s) are kept" in plain
+        "replaced this cell's earlier exchange (1 of 2)" in plain and "1 later exchange(s) are kept" in plain
     )
     outputs, _ = run(signed_in, "%puter_history --replaced")
     assert "Question A" in outputs[0]["text/markdown"]
@@ -236,11 +223,7 @@ def test_no_cell_id_falls_back_to_retrying_the_last(signed_in: InteractiveShell)
 def test_options_reach_the_request(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     run(signed_in, '%%puter -m sandbox-tutor-lite -s "Be terse." -t 0.3 --max-tokens 50\nHi')
     args = sandbox.calls()[-1].args
-    assert (
-        args["model"] == "sandbox-tutor-lite"
-        and args["temperature"] == 0.3
-        and args["max_tokens"] == 50
-    )
+    assert args["model"] == "sandbox-tutor-lite" and args["temperature"] == 0.3 and args["max_tokens"] == 50
     assert args["messages"][0] == {"role": "system", "content": "Be terse."}
     run(signed_in, "%%puter\nAgain")  # the system prompt stays with the thread
     args = sandbox.calls()[-1].args
@@ -290,10 +273,7 @@ def test_interpolation(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
         "Explain {topic}. $\\frac{a}{b}$ and \\frac{a}{b}, d = {'a': 1}, f'{topic}', `{topic}`",
     )
     sent = sandbox.calls()[-1].args["messages"][-1]["content"]
-    assert (
-        sent
-        == "Explain recursion. $\\frac{a}{b}$ and \\frac{a}{b}, d = {'a': 1}, f'{topic}', `{topic}`"
-    )
+    assert sent == "Explain recursion. $\\frac{a}{b}$ and \\frac{a}{b}, d = {'a': 1}, f'{topic}', `{topic}`"
     assert "filled in: {topic}" in outputs[0]["text/plain"]
     run(signed_in, "%%puter -m sandbox-echo --no-interpolate\n{topic}")
     assert sandbox.calls()[-1].args["messages"][-1]["content"] == "{topic}"
@@ -303,10 +283,7 @@ def test_interpolation(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
         signed_in,
         f"%%puter -m sandbox-echo\nIn: {{In[{n}]}} Out: {{Out[{n}]}} missing: {{Out[999]}}",
     )
-    assert (
-        sandbox.calls()[-1].args["messages"][-1]["content"]
-        == "In: 21 * 2 Out: 42 missing: {Out[999]}"
-    )
+    assert sandbox.calls()[-1].args["messages"][-1]["content"] == "In: 21 * 2 Out: 42 missing: {Out[999]}"
 
 
 def test_out_raw_and_line_form(signed_in: InteractiveShell) -> None:
@@ -346,9 +323,7 @@ def test_model_not_found_is_one_warning_and_nothing_recorded(signed_in: Interact
 
 def test_not_signed_in(ip: InteractiveShell) -> None:
     outputs, _ = run(ip, "%%puter\nHi")
-    assert (
-        "Not signed in" in only(outputs)["text/html"] and "%puter_login" in outputs[0]["text/plain"]
-    )
+    assert "Not signed in" in only(outputs)["text/html"] and "%puter_login" in outputs[0]["text/plain"]
 
 
 @pytest.mark.parametrize(
@@ -376,13 +351,9 @@ def test_failures_are_styled_warnings(
     assert thread_of(signed_in).exchanges == []
 
 
-def test_mid_stream_error_keeps_partial_text_and_warns(
-    signed_in: InteractiveShell, sandbox: Sandbox
-) -> None:
+def test_mid_stream_error_keeps_partial_text_and_warns(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     sandbox.inject(
-        Fault.stream(
-            [{"type": "text", "text": "Partial answer"}, {"type": "error", "message": "boom"}]
-        )
+        Fault.stream([{"type": "text", "text": "Partial answer"}, {"type": "error", "message": "boom"}])
     )
     outputs, _ = run(signed_in, "%%puter\nHi")
     assert len(outputs) == 2

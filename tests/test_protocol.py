@@ -108,9 +108,7 @@ def test_recorded_catalogue_and_whoami_parse() -> None:
     assert [m["id"] for m in models] == ["abuse", "costly", "fake"]
     ids = result_from_json(load_transcript("list.json")["response"]["body"].encode())
     assert ids == ["abuse", "costly", "fake"]
-    who = result_from_json(
-        load_transcript("whoami.json")["response"]["body"].encode(), envelope=False
-    )
+    who = result_from_json(load_transcript("whoami.json")["response"]["body"].encode(), envelope=False)
     assert who["username"] == "admin"
 
 
@@ -148,9 +146,7 @@ def test_legacy_success_false_errors(code: str, status: int, cls: type[APIError]
 
 
 def test_legacy_error_without_inner_status_is_classified_by_code() -> None:
-    body = (
-        b'{"success": false, "error": {"code": "insufficient_funds", "message": "No usage left"}}'
-    )
+    body = b'{"success": false, "error": {"code": "insufficient_funds", "message": "No usage left"}}'
     with pytest.raises(UsageLimited) as info:
         result_from_json(body)
     assert info.value.code == "insufficient_funds"
@@ -163,9 +159,7 @@ def test_legacy_model_not_found_message() -> None:
 
 
 def test_legacy_middleware_error_shape() -> None:
-    err = error_from_reply(
-        401, "application/json", b'{"message": "Missing auth", "code": "token_missing"}'
-    )
+    err = error_from_reply(401, "application/json", b'{"message": "Missing auth", "code": "token_missing"}')
     assert isinstance(err, AuthError) and err.code == "token_missing"
 
 
@@ -188,9 +182,7 @@ def test_empty_error_reply(status: int) -> None:
 
 
 def test_status_class_wins_for_unknown_codes() -> None:
-    err = error_from_reply(
-        402, "application/json", b'{"error":"x","message":"x","code":"new_code"}'
-    )
+    err = error_from_reply(402, "application/json", b'{"error":"x","message":"x","code":"new_code"}')
     assert isinstance(err, UsageLimited)
 
 
@@ -244,9 +236,7 @@ def test_error_tree_is_documented() -> None:
 
 
 def test_build_call_puts_options_in_args_and_service_as_driver() -> None:
-    body = build_call(
-        "puter-chat-completion", "complete", {"model": "m", "stream": True}, service="ai-chat"
-    )
+    body = build_call("puter-chat-completion", "complete", {"model": "m", "stream": True}, service="ai-chat")
     assert body == {
         "interface": "puter-chat-completion",
         "method": "complete",
@@ -343,9 +333,7 @@ def test_garbage_lines_raise_or_are_skipped() -> None:
     st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=30),
     st.booleans(),
 )
-def test_iter_lines_is_independent_of_piece_boundaries(
-    lines: list[str], cuts: list[int], crlf: bool
-) -> None:
+def test_iter_lines_is_independent_of_piece_boundaries(lines: list[str], cuts: list[int], crlf: bool) -> None:
     lines = [line for line in lines if line.strip()]
     data = "".join(line + ("\r\n" if crlf else "\n") for line in lines).encode()
     pieces, pos = [], 0
@@ -381,9 +369,7 @@ def test_result_parser_raises_only_puter_errors(body: bytes) -> None:
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-        lambda kids: (
-            st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4)
-        ),
+        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
         max_leaves=12,
     )
 )

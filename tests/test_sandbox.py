@@ -31,9 +31,7 @@ def _replay(sb: Sandbox, name: str, host_override: str | None = None) -> request
         headers["Host"] = host_override
     body = req["body"]
     data = (
-        body.encode()
-        if isinstance(body, str)
-        else (json.dumps(body).encode() if body is not None else None)
+        body.encode() if isinstance(body, str) else (json.dumps(body).encode() if body is not None else None)
     )
     return requests.request(
         req["method"],
@@ -46,8 +44,7 @@ def _replay(sb: Sandbox, name: str, host_override: str | None = None) -> request
 
 @pytest.mark.parametrize(
     "name",
-    [n for n in transcript_names("error-") if n != "error-wrong-host.json"]
-    + ["whoami-no-token.json"],
+    [n for n in transcript_names("error-") if n != "error-wrong-host.json"] + ["whoami-no-token.json"],
 )
 def test_errors_match_the_real_server(name: str, sandbox: Sandbox) -> None:
     recorded = load_transcript(name)["response"]
@@ -93,17 +90,13 @@ def test_successes_have_the_real_shape(name: str, sandbox: Sandbox) -> None:
     if name == "whoami.json":
         assert {"username", "uuid", "email", "email_confirmed", "is_temp"} <= set(mine)
     elif name == "list.json":
-        assert set(real["result"]) <= set(mine["result"]) and mine["result"] == sorted(
-            mine["result"]
-        )
+        assert set(real["result"]) <= set(mine["result"]) and mine["result"] == sorted(mine["result"])
     else:
         assert _shape(mine) == _shape(real)
 
 
 def test_models_carry_the_self_hosted_fields_for_test_models(sandbox: Sandbox) -> None:
-    real = {
-        m["id"]: m for m in json.loads(load_transcript("models.json")["response"]["body"])["result"]
-    }
+    real = {m["id"]: m for m in json.loads(load_transcript("models.json")["response"]["body"])["result"]}
     resp = _replay(sandbox, "models.json")
     mine = {m["id"]: m for m in resp.json()["result"]}
     for model_id, entry in real.items():
@@ -126,9 +119,7 @@ def test_streams_match_the_real_framing(name: str, sandbox: Sandbox) -> None:
 def test_public_catalogue_hides_test_models(sandbox: Sandbox) -> None:
     ids = requests.get(sandbox.origin + "/puterai/chat/models", timeout=5).json()["models"]
     assert "fake" not in ids and "sandbox-tutor" in ids
-    details = requests.get(sandbox.origin + "/puterai/chat/models/details", timeout=5).json()[
-        "models"
-    ]
+    details = requests.get(sandbox.origin + "/puterai/chat/models/details", timeout=5).json()["models"]
     assert {d["id"] for d in details} == set(ids)
 
 
@@ -252,9 +243,7 @@ def test_stream_pace_and_many_chunks(sandbox: Sandbox) -> None:
         },
     )
     arrivals = [
-        (time.monotonic() - started, json.loads(line))
-        for line in resp.iter_lines(chunk_size=1)
-        if line
+        (time.monotonic() - started, json.loads(line)) for line in resp.iter_lines(chunk_size=1) if line
     ]
     assert len(arrivals) > 50
     assert arrivals[-1][1]["type"] == "usage" and arrivals[-1][1]["usage"]["output_tokens"] > 0
@@ -277,9 +266,7 @@ def test_only_loopback() -> None:
 
 
 def test_binary_tts(sandbox: Sandbox) -> None:
-    resp = _call(
-        sandbox, {"interface": "puter-tts", "method": "synthesize", "args": {"text": "hi"}}
-    )
+    resp = _call(sandbox, {"interface": "puter-tts", "method": "synthesize", "args": {"text": "hi"}})
     assert resp.headers["Content-Type"] == "audio/wav" and resp.content[:4] == b"RIFF"
 
 
@@ -288,9 +275,7 @@ def test_every_model_answers_both_ways(sandbox: Sandbox) -> None:
         if model_id == "sandbox-slow":
             continue
         args = {"model": model_id, "messages": [{"content": "hello there"}]}
-        plain = _call(
-            sandbox, {"interface": "puter-chat-completion", "method": "complete", "args": args}
-        )
+        plain = _call(sandbox, {"interface": "puter-chat-completion", "method": "complete", "args": args})
         assert plain.json()["success"] is True, model_id
         streamed = _call(
             sandbox,
@@ -316,9 +301,7 @@ def test_command_line_prints_origin_and_token() -> None:
         origin = lines[1].strip().split("=", 1)[1]
         token = lines[2].strip().split("=", 1)[1]
         assert origin.startswith("http://127.0.0.1:") and token.startswith("sandbox-")
-        who = requests.get(
-            origin + "/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=5
-        )
+        who = requests.get(origin + "/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert who.json()["username"] == "learner"
     finally:
         proc.terminate()

@@ -53,11 +53,7 @@ class RecordedRequest:
     def args(self) -> dict[str, Any]:
         """The driver call's ``args`` (empty for other requests)."""
         body = self.body
-        return (
-            body.get("args", {})
-            if isinstance(body, dict) and isinstance(body.get("args"), dict)
-            else {}
-        )
+        return body.get("args", {}) if isinstance(body, dict) and isinstance(body.get("args"), dict) else {}
 
 
 class Sandbox:
@@ -67,7 +63,7 @@ class Sandbox:
         port: 0 picks a free port.
         token: the token it accepts (default: a new random one); ``add_token`` adds more.
         pace: seconds between streamed chunks of the sandbox models.
-        slow_pace: override the pace of ``sandbox-slow`` (default 0.25 s).
+        slow_pace: override the pace of ``sandbox-slow`` (default 0.06 s).
         think_time: seconds before every chat reply starts.
         error_style: ``"current"`` (real statuses, flat bodies) or ``"legacy"`` (HTTP 200,
             ``success: false``).

@@ -23,23 +23,16 @@ def _with_token(redirect: str, token: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
 
 
-def authme_reply(
-    sandbox: Sandbox, query: dict[str, list[str]]
-) -> tuple[int, dict[str, str], bytes]:
+def authme_reply(sandbox: Sandbox, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body for a GET on the GUI root or the approve action."""
     action = (query.get("action") or [""])[0]
     redirect = (query.get("redirectURL") or [""])[0]
     if action not in ("authme", "authme-approve"):
-        page = (
-            "<!doctype html><title>Puter sandbox</title><h1>Puter sandbox</h1><p>Nothing here.</p>"
-        )
+        page = "<!doctype html><title>Puter sandbox</title><h1>Puter sandbox</h1><p>Nothing here.</p>"
         return 200, {}, page.encode()
     parts = urlsplit(redirect)
     if parts.scheme != "http" or not is_loopback_host(parts.hostname or ""):
-        page = (
-            "<!doctype html><title>Refused</title>"
-            "<p>redirectURL must be an http:// loopback address.</p>"
-        )
+        page = "<!doctype html><title>Refused</title><p>redirectURL must be an http:// loopback address.</p>"
         return 400, {}, page.encode()
     if action == "authme-approve" or sandbox.authme_auto_approve:
         return (
@@ -47,9 +40,7 @@ def authme_reply(
             {"Location": _with_token(redirect, sandbox.token), "Content-Type": "text/plain"},
             b"",
         )
-    approve = "/?" + urlencode(
-        {"action": "authme-approve", "redirectURL": redirect}, quote_via=quote
-    )
+    approve = "/?" + urlencode({"action": "authme-approve", "redirectURL": redirect}, quote_via=quote)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Sign in to the Puter sandbox</title></head>
 <body style="font-family: sans-serif; max-width: 32em; margin: 4em auto">

@@ -115,9 +115,7 @@ class Fault:
         return cls(status=status, body=b"", content_type=content_type)
 
     @classmethod
-    def raw(
-        cls, body: Any, status: int = 200, content_type: str | None = "application/json"
-    ) -> Fault:
+    def raw(cls, body: Any, status: int = 200, content_type: str | None = "application/json") -> Fault:
         return cls(status=status, body=body, content_type=content_type)
 
     @classmethod

@@ -41,9 +41,7 @@ class SandboxModel:
     cost_out: int = 0
     pace: float | None = None  # seconds between stream chunks; None: the sandbox's pace
     aliases: tuple[str, ...] = ()
-    hidden: bool = (
-        False  # hidden from the public (token-less) catalogue, as Puter hides its test models
-    )
+    hidden: bool = False  # hidden from the public (token-less) catalogue, as Puter hides its test models
     selfhosted: bool = False  # reported with the fewer fields of a self-hosted Puter
 
     def catalogue_entry(self) -> dict[str, Any]:
@@ -102,15 +100,9 @@ MODELS: dict[str, SandboxModel] = {
             aliases=("tutor-lite",),
         ),
         SandboxModel("sandbox-echo", "sandbox-openai", "openai", "Sandbox Echo", 8000, 4096),
-        SandboxModel(
-            "sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192, pace=0.25
-        ),
-        SandboxModel(
-            "sandbox-thinker", "sandbox", "claude", "Sandbox Thinker", 32000, 8192, 50, 200
-        ),
-        SandboxModel(
-            "abuse", "fake-chat", "claude", "abuse", None, 8192, hidden=True, selfhosted=True
-        ),
+        SandboxModel("sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192, pace=0.25),
+        SandboxModel("sandbox-thinker", "sandbox", "claude", "Sandbox Thinker", 32000, 8192, 50, 200),
+        SandboxModel("abuse", "fake-chat", "claude", "abuse", None, 8192, hidden=True, selfhosted=True),
         SandboxModel(
             "costly",
             "fake-chat",
@@ -123,9 +115,7 @@ MODELS: dict[str, SandboxModel] = {
             hidden=True,
             selfhosted=True,
         ),
-        SandboxModel(
-            "fake", "fake-chat", "claude", "fake", None, 8192, hidden=True, selfhosted=True
-        ),
+        SandboxModel("fake", "fake-chat", "claude", "fake", None, 8192, hidden=True, selfhosted=True),
     )
 }
 
@@ -284,9 +274,7 @@ def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxM
             f"{i}. {_cell(q, 60)}" for i, q in enumerate(earlier, 1)
         )
     else:
-        history = (
-            "- This is the first question of the conversation.\n- Ask a follow-up: I will count it."
-        )
+        history = "- This is the first question of the conversation.\n- Ask a follow-up: I will count it."
     return f"""### Turn {turn} · {model.name}
 
 You asked:
@@ -337,8 +325,7 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         text = _tutor(messages, args, model)
         if model.id == "sandbox-thinker":
             reasoning = (
-                f"The learner sent {len(messages)} messages. "
-                "I should answer with a table and a code block."
+                f"The learner sent {len(messages)} messages. I should answer with a table and a code block."
             )
     tokens_in = _words(prompt_text)
     tokens_out = _words(text) + _words(reasoning)

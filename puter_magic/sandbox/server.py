@@ -120,9 +120,7 @@ class Handler(BaseHTTPRequestHandler):
             rec.status = status
             rec.finished = time.monotonic()
 
-    def _start_chunked(
-        self, status: int, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def _start_chunked(self, status: int, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -177,16 +175,11 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 self._play(fault)
                 return
-            if (
-                sandbox.api_host
-                and (self.headers.get("Host") or "").split(":")[0] != sandbox.api_host
-            ):
+            if sandbox.api_host and (self.headers.get("Host") or "").split(":")[0] != sandbox.api_host:
                 if url.path == "/" or url.path.startswith("/action"):
                     self._route_gui(url)
                 else:
-                    self._json(
-                        404, {"error": "Not Found", "message": "Not Found", "code": "not_found"}
-                    )
+                    self._json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
                 return
             self._route(url, raw)
         except (BrokenPipeError, ConnectionResetError):
@@ -204,17 +197,12 @@ class Handler(BaseHTTPRequestHandler):
             if self._authorized(None, parse_qs(url.query), legacy=False):
                 self._json(
                     200,
-                    {
-                        k: {"drivers": v["drivers"], "default": v["default"]}
-                        for k, v in INTERFACES.items()
-                    },
+                    {k: {"drivers": v["drivers"], "default": v["default"]} for k, v in INTERFACES.items()},
                 )
         elif path == "/puterai/chat/models":
             self._json(200, {"models": [m.id for m in MODELS.values() if not m.hidden]})
         elif path == "/puterai/chat/models/details":
-            self._json(
-                200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.hidden]}
-            )
+            self._json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.hidden]})
         elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
             self._route_gui(url)
         else:
@@ -241,9 +229,7 @@ class Handler(BaseHTTPRequestHandler):
             return query["auth_token"][0]
         return None
 
-    def _authorized(
-        self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool
-    ) -> bool:
+    def _authorized(self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool) -> bool:
         """Check the token; on failure send Puter's 401 and return False."""
         token = self._token(body, query)
         sandbox = self.server.sandbox
@@ -271,9 +257,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw) if raw.strip() else {}
         except ValueError:
-            self._fail(
-                DriverFailure(400, "client_bad_json", "Malformed JSON in request body"), False
-            )
+            self._fail(DriverFailure(400, "client_bad_json", "Malformed JSON in request body"), False)
             return
         if not isinstance(body, dict):
             body = {}
@@ -340,9 +324,7 @@ class Handler(BaseHTTPRequestHandler):
         if iface == "puter-tts":
             self._tts(method, args)
         elif method == "list":
-            self._json(
-                200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}}
-            )
+            self._json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
         elif method == "models":
             self._json(
                 200,
@@ -370,9 +352,7 @@ class Handler(BaseHTTPRequestHandler):
             if isinstance(message, str):
                 message = {"role": "user", "content": message}
             if not isinstance(message, dict) or "content" not in message:
-                raise DriverFailure(
-                    400, "bad_request", "Each message must have a `content` property"
-                )
+                raise DriverFailure(400, "bad_request", "Each message must have a `content` property")
             normalized.append(message)
         reply = write_reply(model, normalized, args)
         if sandbox.think_time:
@@ -407,9 +387,7 @@ class Handler(BaseHTTPRequestHandler):
             self._abort()
             return
         if fault.lines is not None:
-            self._start_chunked(
-                fault.status, fault.content_type or "application/x-ndjson", fault.headers
-            )
+            self._start_chunked(fault.status, fault.content_type or "application/x-ndjson", fault.headers)
             sent = 0
             for i, line in enumerate(fault.line_bytes()):
                 if i and not self._wait(fault.pace):

@@ -1,0 +1,87 @@
+"""demo.ipynb, executed top to bottom in a real kernel with nbclient (no account, no network)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from .conftest import ROOT
+from .htmlcheck import live_markup
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def executed() -> Any:
+    nb = nbformat.read(ROOT / "demo.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    return nb
+
+
+def outputs_of(nb: Any, needle: str) -> list[dict[str, Any]]:
+    cell = next(c for c in nb.cells if c.cell_type == "code" and needle in c.source)
+    return list(cell.outputs)
+
+
+def data(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [o["data"] for o in outputs if o["output_type"] in ("display_data", "execute_result")]
+
+
+def test_committed_notebook_is_clean() -> None:
+    raw = (ROOT / "demo.ipynb").read_text()
+    nb = nbformat.reads(raw, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    assert not re.search(r"sandbox-[A-Za-z0-9_-]{20,}", raw)
+
+
+def test_demo_runs_clean(executed: Any) -> None:
+    for cell in executed.cells:
+        for out in cell.get("outputs", []):
+            assert out["output_type"] != "error", cell.source
+            assert out.get("name") != "stderr" or "Warning" not in out.get("text", ""), out
+
+
+def test_demo_has_no_token(executed: Any) -> None:
+    text = json.dumps(executed)
+    assert not re.search(r"sandbox-[A-Za-z0-9_-]{20,}", text)
+
+
+def test_first_reply_renders_markdown(executed: Any) -> None:
+    reply = data(outputs_of(executed, "What is a list comprehension"))[0]
+    assert {"text/plain", "text/markdown", "text/html"} <= set(reply)
+    assert "<h3>Turn 1" in reply["text/html"] and "<table>" in reply["text/html"]
+    assert "<pre><code" in reply["text/html"]
+    assert live_markup(reply["text/html"]) == []
+
+
+def test_follow_up_and_system_prompt(executed: Any) -> None:
+    follow = data(outputs_of(executed, "keeps only the even numbers"))[0]
+    assert "| your questions so far | 2 |" in follow["text/markdown"]
+    system = data(outputs_of(executed, "patient teacher"))[0]
+    assert "You are a patient teacher for 12-year-olds." in system["text/markdown"]
+
+
+def test_interpolation_out_and_warning(executed: Any) -> None:
+    explained = data(outputs_of(executed, "Explain {topic}"))[0]
+    assert "Explain recursion to a beginner." in explained["text/markdown"]
+    assert "\\frac{a}{b}" in explained["text/markdown"]
+    upper = data(outputs_of(executed, "answer.upper()"))[0]
+    assert upper["text/plain"] == "'THE CAPITAL OF FRANCE IS PARIS.'"
+    warning = data(outputs_of(executed, "no-such-model"))
+    assert len(warning) == 1 and "Model not found" in warning[0]["text/html"]
+    assert "puter-warning" in warning[0]["text/html"]
+
+
+def test_model_selector_and_stream(executed: Any) -> None:
+    selector = data(outputs_of(executed, "%puter_models"))[0]
+    assert "application/vnd.jupyter.widget-view+json" in selector
+    assert "sandbox-tutor" in selector["text/plain"]
+    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert any(s["model_name"] == "ComboboxModel" for s in state.values())
+    slow = data(outputs_of(executed, "sandbox-slow"))[0]
+    assert "sandbox-slow" in slow["text/plain"]
