@@ -19,7 +19,9 @@ pytestmark = pytest.mark.notebook
 @pytest.fixture(scope="module")
 def executed() -> Any:
     nb = nbformat.read(ROOT / "demo.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    resources = {"metadata": {"path": str(ROOT)}}
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources=resources)
+    client.execute()
     return nb
 
 
