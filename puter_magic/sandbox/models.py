@@ -100,7 +100,7 @@ MODELS: dict[str, SandboxModel] = {
             aliases=("tutor-lite",),
         ),
         SandboxModel("sandbox-echo", "sandbox-openai", "openai", "Sandbox Echo", 8000, 4096),
-        SandboxModel("sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192, pace=0.25),
+        SandboxModel("sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192, pace=0.06),
         SandboxModel("sandbox-thinker", "sandbox", "claude", "Sandbox Thinker", 32000, 8192, 50, 200),
         SandboxModel("abuse", "fake-chat", "claude", "abuse", None, 8192, hidden=True, selfhosted=True),
         SandboxModel(
