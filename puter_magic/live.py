@@ -137,6 +137,7 @@ def stream_live(
                     result.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
                 elif isinstance(chunk, ErrorChunk):
                     result.error = chunk.to_exception()
+                    break  # nothing after an error line counts
             if result.error is not None:
                 close()
                 break

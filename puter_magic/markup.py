@@ -36,8 +36,9 @@ def segments(text: str) -> Iterator[tuple[str, str]]:
     prices stay text). ``\\$`` is a literal dollar.
     """
     pos = 0
+    has_fences = "```" in text or "~~~" in text
     while pos < len(text):
-        fence = _FENCE.search(text, pos)
+        fence = _FENCE.search(text, pos) if has_fences else None
         end = fence.start() if fence else len(text)
         yield from _inline_segments(text[pos:end])
         if not fence:
@@ -54,6 +55,10 @@ def segments(text: str) -> Iterator[tuple[str, str]]:
 
 
 def _inline_segments(text: str) -> Iterator[tuple[str, str]]:
+    if "$" not in text and "`" not in text and "\\" not in text:
+        if text:
+            yield "text", text
+        return
     pos = 0
     start = 0
     while True:
@@ -134,8 +139,11 @@ def _safe_url(url: str) -> str:
 
 def _text_part(text: str) -> str:
     text = text.replace("<", "&lt;")
-    text = _INLINE_LINK.sub(lambda m: m.group(1) + _safe_url(m.group(2)), text)
-    return _REF_LINK.sub(lambda m: m.group(1) + _safe_url(m.group(2)), text)
+    if "](" in text:
+        text = _INLINE_LINK.sub(lambda m: m.group(1) + _safe_url(m.group(2)), text)
+    if "]:" in text:
+        text = _REF_LINK.sub(lambda m: m.group(1) + _safe_url(m.group(2)), text)
+    return text
 
 
 def _math_part(text: str) -> str:
