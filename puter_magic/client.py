@@ -128,10 +128,20 @@ class ChunkStream:
         self.closed = False
 
     def _generate(self, deadline: float | None) -> Generator[Chunk, None, None]:
-        if self.content_type == NDJSON_TYPE or not is_json_type(self.content_type):
+        if self.content_type in (NDJSON_TYPE, ""):
             pieces = self._transport.iter_pieces(self.response, deadline)
-            yield from parse_ndjson(iter_lines(pieces))
+            count = 0
+            for chunk in parse_ndjson(iter_lines(pieces)):
+                count += 1
+                yield chunk
+            if count == 0:  # Puter always ends a stream with a usage line
+                raise MalformedResponse("the stream ended without sending anything", status=200)
             return
+        if not is_json_type(self.content_type):
+            self.response.close()
+            raise MalformedResponse(
+                f"expected a stream (application/x-ndjson) but got {self.content_type}", status=200
+            )
         # The server answered a stream request with plain JSON (an older server, a
         # gateway that buffers, or an older-generation HTTP 200 error): read it whole.
         body = self._transport.read_body(self.response, deadline=deadline)
@@ -223,6 +233,9 @@ class ChatStream:
                 self.error = chunk.to_exception(self._secrets)
                 self.close()
                 raise self.error
+            elif isinstance(chunk, UnknownChunk) and chunk.kind == "result":
+                self.close()
+                raise MalformedResponse("the server answered a chat with something that is not a chat reply")
             yield chunk
         self.done = True
 
@@ -259,7 +272,7 @@ class PuterClient:
             ``http://api.puter.localhost:4100``.
         token: a Puter auth token (never shown in reprs, errors or logs).
         timeout: ``(connect, read)`` seconds; *read* is the longest silence allowed.
-        total_timeout: the longest a non-streamed reply may take in all (None: no limit).
+        total_timeout: the longest a reply, streamed or not, may take in all (None: no limit).
         max_retries: how many times 429/503 are retried.
         max_retry_wait: the most seconds spent waiting between retries in all.
         allow_insecure_http: permit ``http://`` to a non-loopback host.
@@ -385,7 +398,7 @@ class PuterClient:
         resp = self._transport.request(
             "POST", "/drivers/call", body, accept=f"{NDJSON_TYPE}, application/json"
         )
-        return ChunkStream(resp, self._transport, None)
+        return ChunkStream(resp, self._transport, self._deadline())
 
     # -- chat ---------------------------------------------------------------------------
 

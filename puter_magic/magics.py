@@ -60,7 +60,7 @@ class PuterMagics(Magics):
     origin = Unicode(help="The Puter API origin %puter_login uses (env PUTER_API_ORIGIN).").tag(config=True)
     connect_timeout = Float(10.0, help="Seconds to wait for a connection.").tag(config=True)
     read_timeout = Float(120.0, help="Seconds of silence from the server before giving up.").tag(config=True)
-    total_timeout = Float(600.0, help="Seconds a non-streamed reply may take in all.").tag(config=True)
+    total_timeout = Float(600.0, help="Seconds any reply may take in all.").tag(config=True)
     max_retries = Int(4, help="How often 429 and 503 replies are retried.").tag(config=True)
     history_window = Int(
         20,

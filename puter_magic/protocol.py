@@ -168,7 +168,7 @@ def error_from_reply(
     if body.strip():
         try:
             decoded = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             decoded = None
     err = error_from_body(status, decoded, retry_after=retry_after, secrets=secrets)
     if err is not None:
@@ -203,6 +203,8 @@ def result_from_json(
         raise MalformedResponse(f"HTTP {status} with an empty reply", status=status)
     try:
         decoded = json.loads(body)
+    except RecursionError:
+        raise MalformedResponse("the reply is nested too deeply to read", status=status) from None
     except ValueError as exc:
         raise MalformedResponse(
             f"the reply is not valid JSON ({type(exc).__name__} at byte {getattr(exc, 'pos', '?')})",

@@ -119,11 +119,15 @@ def parse_chunk(obj: Any) -> Chunk:
     return UnknownChunk(_str(kind), obj)
 
 
-def iter_lines(pieces: Iterable[bytes]) -> Iterator[bytes]:
+MAX_LINE = 16 * 1024 * 1024
+
+
+def iter_lines(pieces: Iterable[bytes], max_line: int = MAX_LINE) -> Iterator[bytes]:
     """Split a byte stream into lines (without ``\\n``/``\\r\\n``), dropping blank ones.
 
     Works on pieces of any size as they arrive, so a line is yielded as soon as its
-    newline is read; a last line with no newline is yielded at EOF.
+    newline is read; a last line with no newline is yielded at EOF. A line longer than
+    *max_line* bytes raises MalformedResponse (a server that never ends its line).
     """
     pending = b""
     for piece in pieces:
@@ -133,6 +137,8 @@ def iter_lines(pieces: Iterable[bytes]) -> Iterator[bytes]:
             piece = pending + piece
         lines = piece.split(b"\n")
         pending = lines.pop()
+        if len(pending) > max_line:
+            raise MalformedResponse(f"a stream line is longer than {max_line:,} bytes")
         for line in lines:
             if line.strip():
                 yield line
@@ -147,7 +153,7 @@ def parse_ndjson(lines: Iterable[bytes], *, strict: bool = True) -> Iterator[Chu
     for line in lines:
         try:
             obj = loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             if strict:
                 raise MalformedResponse(
                     "a stream line is not valid JSON: " + line[:80].decode("utf-8", "replace")

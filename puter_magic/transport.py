@@ -48,53 +48,53 @@ READ_SIZE = 65536
 Timeout = tuple[float, float]
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    """The innermost urllib3/socket exception behind a requests exception."""
-    seen = 0
-    while seen < 8:
-        seen += 1
-        inner = None
-        if isinstance(exc, (requests.RequestException, urllib3.exceptions.HTTPError)):
-            args = getattr(exc, "args", ())
-            if args and isinstance(args[0], BaseException):
-                inner = args[0]
-            elif isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason:
-                inner = exc.reason
-        if inner is None:
-            inner = exc.__cause__ or exc.__context__
-        if inner is None or inner is exc:
-            return exc
-        if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
-            return exc
-        exc = inner
-    return exc
+def _chain(exc: BaseException) -> list[BaseException]:
+    """*exc* and every exception wrapped in it (args, causes, contexts), outermost first."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 16:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+    return seen
 
 
 def translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) -> PuterError:
     """Turn a requests/urllib3/socket exception into the matching PuterError."""
-    root = _root_cause(exc)
-    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
-    if isinstance(root, urllib3.exceptions.NameResolutionError):
+    chain = _chain(exc)
+
+    def has(*classes: type[BaseException]) -> bool:
+        return any(isinstance(e, classes) for e in chain)
+
+    # Order matters: NewConnectionError subclasses ConnectTimeoutError in urllib3 2.
+    if has(urllib3.exceptions.NameResolutionError):
         return PuterConnectionError(f"could not connect to {origin}: the host name did not resolve")
-    if isinstance(root, urllib3.exceptions.NewConnectionError):
+    if has(urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
         return PuterConnectionError(
             f"could not connect to {origin}: the connection was refused or could not be made"
         )
-    timeouts = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
-    if isinstance(exc, timeouts) or isinstance(root, timeouts):
-        connect = isinstance(exc, requests.ConnectTimeout) or isinstance(
-            root, urllib3.exceptions.ConnectTimeoutError
-        )
+    if has(requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
+        connect = has(requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)
         what = "connecting to" if connect else "waiting for data from"
         return PuterTimeout(f"timed out {what} {origin}")
-    if isinstance(root, urllib3.exceptions.DecodeError) or isinstance(
-        exc, requests.exceptions.ContentDecodingError
-    ):
+    if has(urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
         return MalformedResponse(f"{origin} sent a body that could not be decoded")
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or isinstance(
-        root, (urllib3.exceptions.ProtocolError, ConnectionError)
+    if has(
+        requests.exceptions.ChunkedEncodingError,
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.InvalidChunkLength,
+        ConnectionError,
     ):
         return PuterConnectionError(f"the connection to {origin} broke off mid-reply")
+    root = chain[-1]
     text = redact(str(root) or type(root).__name__, secrets)
     return PuterConnectionError(f"network error talking to {origin}: {text[:200]}")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import socket
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +70,49 @@ def load_transcript(name: str) -> dict[str, Any]:
 
 def transcript_names(prefix: str = "") -> list[str]:
     return sorted(p.name for p in TRANSCRIPTS.glob(f"{prefix}*.json"))
+
+
+class RawServer:
+    """A socket server that answers each connection with the next canned byte string."""
+
+    def __init__(self) -> None:
+        self.replies: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = int(self.sock.getsockname()[1])
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.recv(65536)
+                    if self.replies:
+                        conn.sendall(self.replies.pop(0))
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def raw_server() -> Iterator[RawServer]:
+    server = RawServer()
+    yield server
+    server.close()
 
 
 from .shell import ip  # noqa: E402, F401  (a fixture shared by the magics tests)

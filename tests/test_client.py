@@ -6,7 +6,6 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,6 +30,8 @@ from puter_magic import (
 )
 from puter_magic.sandbox import Fault, Sandbox
 from puter_magic.stream import ErrorChunk, TextChunk, UnknownChunk, UsageChunk
+
+from .conftest import RawServer
 
 
 def test_chat_claude_shape(client: PuterClient, sandbox: Sandbox) -> None:
@@ -481,41 +482,13 @@ def test_token_never_in_repr_errors_or_debug_logs(sandbox: Sandbox, caplog: pyte
     assert not [s for s in seen if secret in s]
 
 
-@pytest.fixture
-def raw_server() -> Iterator[tuple[int, list[bytes]]]:
-    """A socket server that answers every connection with a canned byte string."""
-    replies: list[bytes] = []
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(8)
-    srv.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.recv(65536)
-                if replies:
-                    conn.sendall(replies.pop(0))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1], replies
-    stop.set()
-    thread.join(2)
-    srv.close()
-
-
-def test_non_http_garbage_and_a_silent_close(raw_server: tuple[int, list[bytes]]) -> None:
-    port, replies = raw_server
-    client = PuterClient(f"http://127.0.0.1:{port}", "t", timeout=(1, 1))
-    replies.append(b"SSH-2.0-OpenSSH_9.0\r\n")
+def test_non_http_garbage_and_a_silent_close(raw_server: RawServer) -> None:
+    client = PuterClient(raw_server.origin, "t", timeout=(1, 1))
+    raw_server.replies.append(b"SSH-2.0-OpenSSH_9.0\r\n")
     with pytest.raises(PuterConnectionError):
         client.chat("hi", model="fake")
-    replies.append(b"")
+    raw_server.replies.append(b"")
+    with pytest.raises(PuterConnectionError):
+        client.chat("hi", model="fake")
     with pytest.raises(PuterConnectionError):
         client.chat("hi", model="fake")
