@@ -177,6 +177,7 @@ _ATTRIBUTES = {
     "td": {"align"},
     "ol": {"start"},
 }
+_PLACEHOLDER = re.compile(r"PUTERMATH([0-9a-f]{8})X(\d+)X")
 _CODE_BLOCK = re.compile(r'<pre><code(?: class="language-([\w+#.-]+)")?>(.*?)</code></pre>', re.DOTALL)
 
 
@@ -239,9 +240,11 @@ def to_html(text: str, *, highlight: bool = True) -> str:
         clean = _highlight(clean)
 
     def put_back(match: re.Match[str]) -> str:
-        return html.escape(maths[int(match.group(1))], quote=False)
+        if match.group(1) != nonce:  # the reply's own text that merely looks like ours
+            return match.group(0)
+        return html.escape(maths[int(match.group(2))], quote=False)
 
-    return re.sub(f"PUTERMATH{nonce}X(\\d+)X", put_back, clean)
+    return _PLACEHOLDER.sub(put_back, clean) if maths else clean
 
 
 def plain_summary(value: Any, limit: int = 200) -> str:

@@ -51,6 +51,15 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         super().__init__(address, Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up is normal here (tests, interrupts): say nothing of it."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)) and not self.sandbox.verbose:
+            return
+        super().handle_error(request, client_address)
+
     def close_connections(self) -> None:
         """End kept-alive connections too, so a stopped sandbox answers nothing."""
         with self.connections_lock:
