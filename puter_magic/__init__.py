@@ -16,6 +16,7 @@ __all__ = [
     "AuthError",
     "BadRequest",
     "BinaryResult",
+    "BudgetExceeded",
     "ChatReply",
     "ChatStream",
     "ChunkStream",
@@ -42,8 +43,8 @@ __all__ = [
 
 _LAZY = {
     "PuterClient": "client",
-    "ChatStream": "client",
-    "ChunkStream": "client",
+    "ChatStream": "chunkstream",
+    "ChunkStream": "chunkstream",
     "ModelInfo": "client",
     "BinaryResult": "protocol",
     "ChatReply": "protocol",
@@ -53,6 +54,7 @@ from .errors import (  # noqa: E402  (errors is tiny and import-free)
     APIError,
     AuthError,
     BadRequest,
+    BudgetExceeded,
     MalformedResponse,
     ModelNotFound,
     NotFound,
@@ -69,7 +71,8 @@ from .errors import (  # noqa: E402  (errors is tiny and import-free)
 )
 
 if TYPE_CHECKING:
-    from .client import ChatStream, ChunkStream, ModelInfo, PuterClient
+    from .chunkstream import ChatStream, ChunkStream
+    from .client import ModelInfo, PuterClient
     from .protocol import BinaryResult, ChatReply
 
 

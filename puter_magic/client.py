@@ -7,22 +7,18 @@
 
 from __future__ import annotations
 
-import contextlib
+import threading
 import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
 
 from . import __version__
-from .errors import (
-    BadRequest,
-    MalformedResponse,
-    NotFound,
-    NotSignedIn,
-    StreamError,
-)
+from .chunkstream import ChatStream, ChunkStream, http_chunks
+from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn, PuterError
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .protocol import (
     CHAT_DRIVER,
@@ -36,17 +32,7 @@ from .protocol import (
     media_type,
     result_from_json,
 )
-from .stream import (
-    Chunk,
-    ErrorChunk,
-    ReasoningChunk,
-    TextChunk,
-    ToolUseChunk,
-    UnknownChunk,
-    UsageChunk,
-    iter_lines,
-    parse_ndjson,
-)
+from .tape import Tape
 from .transport import Timeout, Transport
 
 __all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
@@ -113,157 +99,6 @@ def normalize_messages(messages: Messages) -> list[dict[str, Any]]:
     return out
 
 
-class ChunkStream:
-    """An open NDJSON reply: iterate it for typed chunks.
-
-    Closing it (``close()``, leaving a ``with`` block, or dropping it) closes the
-    connection, which frees the server's concurrency slot. It is never replayed.
-    """
-
-    def __init__(self, response: requests.Response, transport: Transport, deadline: float | None):
-        self.response = response
-        self.content_type = media_type(response.headers.get("Content-Type"))
-        self._transport = transport
-        self._chunks = self._generate(deadline)
-        self.closed = False
-
-    def _generate(self, deadline: float | None) -> Generator[Chunk, None, None]:
-        if self.content_type in (NDJSON_TYPE, ""):
-            pieces = self._transport.iter_pieces(self.response, deadline)
-            count = 0
-            for chunk in parse_ndjson(iter_lines(pieces)):
-                count += 1
-                yield chunk
-            if count == 0:  # Puter always ends a stream with a usage line
-                raise MalformedResponse("the stream ended without sending anything", status=200)
-            return
-        if not is_json_type(self.content_type):
-            self.response.close()
-            raise MalformedResponse(
-                f"expected a stream (application/x-ndjson) but got {self.content_type}", status=200
-            )
-        # The server answered a stream request with plain JSON (an older server, a
-        # gateway that buffers, or an older-generation HTTP 200 error): read it whole.
-        body = self._transport.read_body(self.response, deadline=deadline)
-        result = result_from_json(body, secrets=self._transport.secrets())
-        try:
-            reply = chat_reply(result)
-        except MalformedResponse:
-            yield UnknownChunk("result", {"type": "result", "result": result})
-            return
-        if reply.reasoning:
-            yield ReasoningChunk(reply.reasoning)
-        if reply.text:
-            yield TextChunk(reply.text)
-        yield UsageChunk(reply.usage)
-
-    def __iter__(self) -> ChunkStream:
-        return self
-
-    def __next__(self) -> Chunk:
-        return next(self._chunks)
-
-    def close(self) -> None:
-        """Stop reading and close the connection."""
-        if not self.closed:
-            self.closed = True
-            # Wake a read blocked in another thread (an interrupt), then close.
-            with contextlib.suppress(AttributeError, ValueError, RuntimeError, OSError):
-                self.response.raw.shutdown()
-            with contextlib.suppress(ValueError):  # "generator already executing"
-                self._chunks.close()
-            self.response.close()
-
-    def __enter__(self) -> ChunkStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
-
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        return f"<ChunkStream {self.content_type or 'unknown'} {state}>"
-
-
-class ChatStream:
-    """A streamed chat reply: iterate for chunks as they arrive; the reply builds up.
-
-    ``text``, ``reasoning``, ``usage`` and ``tool_calls`` grow while you iterate. An
-    ``error`` line raises :class:`~puter_magic.errors.StreamError` (the partial text stays
-    in ``text``). Unknown chunk types are yielded as they are. ``reply()`` drains the rest
-    and returns a :class:`ChatReply`.
-    """
-
-    def __init__(self, chunks: ChunkStream, model: str | None, secrets: tuple[str | None, ...]):
-        self._chunks = chunks
-        self.model = model
-        self._secrets = secrets
-        self._parts: list[str] = []
-        self._text: str | None = ""
-        self.reasoning = ""
-        self.usage: dict[str, Any] = {}
-        self.tool_calls: list[dict[str, Any]] = []
-        self.done = False
-        self.error: StreamError | None = None
-
-    @property
-    def text(self) -> str:
-        if self._text is None:
-            self._text = "".join(self._parts)
-        return self._text
-
-    def __iter__(self) -> Iterator[Chunk]:
-        for chunk in self._chunks:
-            if isinstance(chunk, TextChunk):
-                self._parts.append(chunk.text)
-                self._text = None
-            elif isinstance(chunk, UsageChunk):
-                self.usage = chunk.usage
-            elif isinstance(chunk, ReasoningChunk):
-                self.reasoning += chunk.text
-            elif isinstance(chunk, ToolUseChunk):
-                self.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
-            elif isinstance(chunk, ErrorChunk):
-                self.error = chunk.to_exception(self._secrets)
-                self.close()
-                raise self.error
-            elif isinstance(chunk, UnknownChunk) and chunk.kind == "result":
-                self.close()
-                raise MalformedResponse("the server answered a chat with something that is not a chat reply")
-            yield chunk
-        self.done = True
-
-    def reply(self) -> ChatReply:
-        """Read to the end (if not already) and return the whole reply."""
-        for _ in self:
-            pass
-        return ChatReply(
-            text=self.text,
-            model=self.model,
-            usage=dict(self.usage),
-            reasoning=self.reasoning,
-            tool_calls=list(self.tool_calls),
-        )
-
-    def close(self) -> None:
-        self._chunks.close()
-
-    def __enter__(self) -> ChatStream:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<ChatStream model={self.model!r} chars={len(self.text)} done={self.done}>"
-
-
 class PuterClient:
     """A client for one Puter API origin.
 
@@ -276,6 +111,10 @@ class PuterClient:
         max_retries: how many times 429/503 are retried.
         max_retry_wait: the most seconds spent waiting between retries in all.
         allow_insecure_http: permit ``http://`` to a non-loopback host.
+        record: a file to record every driver call and its reply to (JSON Lines).
+        replay: a recording to answer from instead of the network; ``fallthrough`` sends
+            requests it does not hold to the network, ``replay_pace`` is ``"original"``
+            or ``"fast"`` for streamed replies.
     """
 
     def __init__(
@@ -290,6 +129,10 @@ class PuterClient:
         max_body_bytes: int = 64 * 1024 * 1024,
         allow_insecure_http: bool = False,
         session: requests.Session | None = None,
+        record: str | Path | None = None,
+        replay: str | Path | None = None,
+        fallthrough: bool = False,
+        replay_pace: str = "original",
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
         self.__token = token or None
@@ -306,6 +149,13 @@ class PuterClient:
             user_agent=f"puter-magic/{__version__}",
             session=session,
         )
+        if record and replay:
+            raise ValueError("record or replay, not both")
+        self.tape: Tape | None = None
+        if record:
+            self.tape = Tape(record, "record")
+        elif replay:
+            self.tape = Tape(replay, "replay", fallthrough=fallthrough, pace=replay_pace)
 
     # -- identity -----------------------------------------------------------------
 
@@ -334,7 +184,8 @@ class PuterClient:
 
     def __repr__(self) -> str:
         token = "<hidden>" if self.__token else None
-        return f"PuterClient(origin={self.origin!r}, token={token})"
+        tape = f", {self.tape.mode}={str(self.tape.path)!r}" if self.tape else ""
+        return f"PuterClient(origin={self.origin!r}, token={token}{tape})"
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -346,7 +197,7 @@ class PuterClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- driver calls ---------------------------------------------------------------
+    # -- the one place requests go out (and recordings are made or played) ----------
 
     def _require_token(self) -> None:
         if self.__token is None:
@@ -354,6 +205,76 @@ class PuterClient:
 
     def _deadline(self) -> float | None:
         return None if self.total_timeout is None else time.monotonic() + self.total_timeout
+
+    def _replaying(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The recorded entry for *body* when replaying; raise if it is missing and the
+        recording does not fall through to the network."""
+        if self.tape is None or self.tape.mode != "replay":
+            return None
+        entry = self.tape.lookup(body)
+        if entry is None and not self.tape.fallthrough:
+            raise self.tape.miss(body)
+        return entry
+
+    def _recording(self) -> Tape | None:
+        return self.tape if self.tape is not None and self.tape.mode == "record" else None
+
+    def _result(self, body: dict[str, Any]) -> Any:
+        entry = self._replaying(body)
+        if entry is not None:
+            return self.tape.replay_result(entry)  # type: ignore[union-attr]
+        self._require_token()
+        tape, secrets = self._recording(), self._transport.secrets()
+        try:
+            deadline = self._deadline()
+            resp = self._transport.request("POST", "/drivers/call", body)
+            content_type = resp.headers.get("Content-Type")
+            data = self._transport.read_body(resp, deadline=deadline)
+            if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
+                result = result_from_json(data, status=resp.status_code, secrets=secrets)
+                if tape is not None:
+                    tape.record_result(body, result, secrets)
+                return result
+            binary = BinaryResult(data, media_type(content_type) or "application/octet-stream")
+            if tape is not None:
+                tape.record_binary(body, binary.content, binary.content_type, secrets)
+            return binary
+        except PuterError as err:
+            if tape is not None:
+                tape.record_error(body, err, secrets)
+            raise
+
+    def _stream(self, body: dict[str, Any]) -> ChunkStream:
+        entry = self._replaying(body)
+        if entry is not None:
+            stop = threading.Event()
+            return ChunkStream(self.tape.replay_chunks(entry, stop), NDJSON_TYPE, on_close=stop.set)  # type: ignore[union-attr]
+        self._require_token()
+        tape, secrets = self._recording(), self._transport.secrets()
+        try:
+            resp = self._transport.request(
+                "POST", "/drivers/call", body, accept=f"{NDJSON_TYPE}, application/json"
+            )
+        except PuterError as err:
+            if tape is not None:
+                tape.record_error(body, err, secrets)
+            raise
+        content_type = media_type(resp.headers.get("Content-Type"))
+        if tape is None:
+            return ChunkStream(
+                http_chunks(resp, self._transport, self._deadline()), content_type, response=resp
+            )
+        lines: list[tuple[float, bytes]] = []
+
+        def recorded() -> Any:
+            yield from http_chunks(
+                resp, self._transport, self._deadline(), lambda t, line: lines.append((t, line))
+            )
+            tape.record_stream(body, lines, secrets)  # only a stream that ran to its end
+
+        return ChunkStream(recorded(), content_type, response=resp)
+
+    # -- driver calls ---------------------------------------------------------------
 
     def call(
         self,
@@ -369,15 +290,7 @@ class PuterClient:
         A reply whose Content-Type is not JSON (audio, images) comes back as a
         :class:`BinaryResult`. Errors of either generation raise a PuterError.
         """
-        self._require_token()
-        body = build_call(interface, method, args, driver=driver, service=service)
-        deadline = self._deadline()
-        resp = self._transport.request("POST", "/drivers/call", body)
-        content_type = resp.headers.get("Content-Type")
-        data = self._transport.read_body(resp, deadline=deadline)
-        if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
-            return result_from_json(data, status=resp.status_code, secrets=self._transport.secrets())
-        return BinaryResult(data, media_type(content_type) or "application/octet-stream")
+        return self._result(build_call(interface, method, args, driver=driver, service=service))
 
     def stream(
         self,
@@ -393,20 +306,20 @@ class PuterClient:
         Errors that happen before the stream starts are raised here. The request is
         retried (429/503) only before that; a started stream is never replayed.
         """
-        self._require_token()
-        body = build_call(interface, method, {**(args or {}), "stream": True}, driver=driver, service=service)
-        resp = self._transport.request(
-            "POST", "/drivers/call", body, accept=f"{NDJSON_TYPE}, application/json"
-        )
-        return ChunkStream(resp, self._transport, self._deadline())
+        args = {**(args or {}), "stream": True}
+        return self._stream(build_call(interface, method, args, driver=driver, service=service))
 
     # -- chat ---------------------------------------------------------------------------
 
-    def _chat_args(self, messages: Messages, model: str, options: dict[str, Any]) -> dict[str, Any]:
+    def _chat_body(
+        self, messages: Messages, model: str, driver: str | None, service: str | None, options: dict[str, Any]
+    ) -> dict[str, Any]:
         if not model:
             raise ValueError("a model is required (Puter answers 'Model not found' without one)")
         options.pop("stream", None)
-        return {"model": model, "messages": normalize_messages(messages), **options}
+        args = {"model": model, "messages": normalize_messages(messages), **options}
+        driver = driver or (None if service else CHAT_DRIVER)
+        return build_call(CHAT_INTERFACE, "complete", args, driver=driver, service=service)
 
     def chat(
         self,
@@ -422,15 +335,7 @@ class PuterClient:
         *options* go into ``args`` as they are: ``temperature``, ``max_tokens``,
         ``tools``, ``provider``, ``reasoning_effort``...
         """
-        args = self._chat_args(messages, model, options)
-        driver = driver or (None if service else CHAT_DRIVER)
-        self._require_token()
-        body = build_call(CHAT_INTERFACE, "complete", args, driver=driver, service=service)
-        deadline = self._deadline()
-        resp = self._transport.request("POST", "/drivers/call", body)
-        data = self._transport.read_body(resp, deadline=deadline)
-        result = result_from_json(data, status=resp.status_code, secrets=self._transport.secrets())
-        reply = chat_reply(result)
+        reply = chat_reply(self._result(self._chat_body(messages, model, driver, service, options)))
         if reply.model is None:
             reply.model = model
         return reply
@@ -445,10 +350,9 @@ class PuterClient:
         **options: Any,
     ) -> ChatStream:
         """The streaming twin of :meth:`chat`: a :class:`ChatStream` to iterate."""
-        args = self._chat_args(messages, model, options)
-        driver = driver or (None if service else CHAT_DRIVER)
-        chunks = self.stream(CHAT_INTERFACE, "complete", args, driver=driver, service=service)
-        return ChatStream(chunks, model, self._transport.secrets())
+        body = self._chat_body(messages, model, driver, service, options)
+        body["args"]["stream"] = True
+        return ChatStream(self._stream(body), model, self._transport.secrets())
 
     # -- catalogue and account -----------------------------------------------------
 
@@ -464,12 +368,20 @@ class PuterClient:
 
     def whoami(self) -> dict[str, Any]:
         """The signed-in account (``username``, ``uuid``, ``email``...)."""
-        self._require_token()
-        resp = self._transport.request("GET", "/whoami")
-        data = self._transport.read_body(resp, deadline=self._deadline())
-        result = result_from_json(
-            data, status=resp.status_code, secrets=self._transport.secrets(), envelope=False
-        )
+        body = {"interface": "http", "method": "GET /whoami"}
+        entry = self._replaying(body)
+        if entry is not None:
+            result = self.tape.replay_result(entry)  # type: ignore[union-attr]
+        else:
+            self._require_token()
+            resp = self._transport.request("GET", "/whoami")
+            data = self._transport.read_body(resp, deadline=self._deadline())
+            result = result_from_json(
+                data, status=resp.status_code, secrets=self._transport.secrets(), envelope=False
+            )
+            tape = self._recording()
+            if tape is not None:
+                tape.record_result(body, result, self._transport.secrets())
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
         return result

@@ -16,6 +16,7 @@ Every failure that comes from Puter, from the network or from a broken reply is 
     ├── MalformedResponse           a reply that is not what the protocol promises
     ├── RedirectRefused             a redirect to another host (the token is not sent there)
     ├── NotSignedIn                 no token to send (raised before any request)
+    ├── BudgetExceeded              the notebook spent its budget (raised before any request)
     ├── PuterTimeout                no connection or no bytes within the timeout
     └── PuterConnectionError        the connection failed or broke
 
@@ -36,6 +37,7 @@ __all__ = [
     "APIError",
     "AuthError",
     "BadRequest",
+    "BudgetExceeded",
     "MalformedResponse",
     "ModelNotFound",
     "NotFound",
@@ -154,6 +156,10 @@ class RedirectRefused(PuterError):
 
 class NotSignedIn(PuterError):
     """No token is set, so nothing was sent."""
+
+
+class BudgetExceeded(PuterError):
+    """The notebook's usage budget is spent, so nothing was sent."""
 
 
 class PuterTimeout(PuterError):

@@ -90,6 +90,12 @@ class PuterMagics(Magics):
         help="Show rich, live-updating outputs (None: yes in a Jupyter kernel, plain printed "
         "text in terminal IPython).",
     ).tag(config=True)
+    budget_usd_cents = Float(
+        None,
+        allow_none=True,
+        help="Refuse further requests once the notebook has spent this many US cents (as replies "
+        "report it); None: no budget.",
+    ).tag(config=True)
     login_timeout = Float(180.0, help="Seconds %puter_login --browser waits for the sign-in.").tag(
         config=True
     )
@@ -315,6 +321,11 @@ class PuterMagics(Magics):
     @argument("--raw", action="store_true", help="show the reply as plain text, not Markdown")
     @argument("--no-interpolate", action="store_true", help="send {name} as written")
     @argument("--no-stream", action="store_true", help="wait for the whole reply instead of streaming")
+    @argument(
+        "--context",
+        metavar="NAMES",
+        help="add a short description of these variables (comma-separated) to the message",
+    )
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
         """Ask Puter: the cell is your message; the reply streams in as Markdown.
@@ -339,6 +350,8 @@ class PuterMagics(Magics):
             from .interpolate import interpolate
 
             prompt, used = interpolate(prompt, self.shell.user_ns if self.shell else {})
+        if args.context:
+            prompt = self._with_context(prompt, args.context)
         options = {
             k: v
             for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
@@ -361,6 +374,17 @@ class PuterMagics(Magics):
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
 
+    def _with_context(self, prompt: str, names_text: str) -> str:
+        from .context import describe_values
+
+        names = [n.strip() for n in names_text.split(",") if n.strip()]
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        missing = [n for n in names if n not in namespace]
+        if missing:
+            raise UsageError(f"--context: no variable named {', '.join(missing)}")
+        described = describe_values(names, namespace)
+        return f"{prompt.rstrip()}\n\nContext from my notebook:\n\n```text\n{described}\n```"
+
     def _rich(self) -> bool:
         if self.rich_output is not None:
             return bool(self.rich_output)
@@ -381,6 +405,7 @@ class PuterMagics(Magics):
         )
         started = time.monotonic()
         with self._guard(handle):
+            self.session.check_budget(self.budget_usd_cents)
             client = self.session.require_client()
             if stream:
                 from .live import stream_live
@@ -401,6 +426,8 @@ class PuterMagics(Magics):
             elif error is None:
                 notes = [*self._placement_notes(ask), *notes]
                 ask.record(text, model=model, usage=usage)
+            if not interrupted and error is None:
+                self.session.meter.add(model, usage)
             view = ReplyView(
                 text,
                 model,
@@ -468,6 +495,62 @@ class PuterMagics(Magics):
         )
         self.observe(lambda change: selector.show_current(changed=True), names="default_model")
         return selector
+
+    # -- explain, usage ----------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("-m", "--model", help="the model to ask (default: the notebook's)")
+    @argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')")
+    @line_magic
+    def puter_explain(self, line: str) -> None:
+        """Ask for the notebook's most recent error to be explained for a learner, with a fix.
+
+        Sends the error's type and message, the trimmed traceback and the code of the cell
+        that raised it, and nothing else.
+        """
+        args = _parse(self.puter_explain, line)
+        import sys
+
+        exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+        if exc is None:
+            from .rendering import Note
+
+            _display(Note("No error to explain yet.", "Run the cell that fails, then %puter_explain."))
+            return
+        from .context import describe_error_for_learner
+
+        trace, cell = describe_error_for_learner(exc)
+        prompt = (
+            "I am learning to program. This error happened in my notebook. Explain for a learner "
+            "what it means and why it happened, then suggest a fix.\n\n"
+        )
+        if cell:
+            prompt += f"The cell that raised it:\n\n```python\n{cell.rstrip()}\n```\n\n"
+        prompt += f"The error:\n\n```text\n{trace.rstrip()}\n```"
+        ask = self.session.prepare(
+            prompt, model=args.model, thread=args.chat, window=self.history_window, cell_id=self._cell_key()
+        )
+        self._ask(ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"])
+
+    @magic_arguments()
+    @argument("--reset", action="store_true", help="start counting afresh")
+    @line_magic
+    def puter_usage(self, line: str) -> None:
+        """Tokens and cost per model used by this notebook (cost where the server reports it)."""
+        args = _parse(self.puter_usage, line)
+        meter = self.session.meter
+        if args.reset:
+            from .rendering import Note
+
+            meter.reset()
+            _display(Note("Usage meter reset."))
+            return
+        _display(meter)
+        if self.budget_usd_cents is not None:
+            from .rendering import Note
+
+            left = self.budget_usd_cents - meter.spent_cents
+            _display(Note(f"Budget: {self.budget_usd_cents:g}¢", f"{max(left, 0):.4g}¢ left."))
 
     # -- history and reset ------------------------------------------------------------------
 

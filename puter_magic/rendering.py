@@ -15,6 +15,7 @@ from typing import Any
 from .errors import (
     AuthError,
     BadRequest,
+    BudgetExceeded,
     MalformedResponse,
     ModelNotFound,
     NotFound,
@@ -184,6 +185,8 @@ class Note:
 
 def describe_error(err: BaseException) -> tuple[str, str]:
     """A short title by kind, and the next action, for a failure."""
+    if isinstance(err, BudgetExceeded):
+        return "Budget reached", "see %puter_usage; raise it with %config PuterMagics.budget_usd_cents = 100"
     if isinstance(err, NotSignedIn) or (isinstance(err, AuthError) and err.code == "token_missing"):
         return "Not signed in", "run %puter_login (or %puter_login --sandbox to try offline)"
     if isinstance(err, AuthError):

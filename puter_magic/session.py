@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from .client import ModelInfo, PuterClient
 from .conversation import Conversations, Exchange, Placement, Thread
-from .errors import NotSignedIn
+from .errors import BudgetExceeded, NotSignedIn
+from .usage import UsageMeter
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
@@ -67,6 +68,7 @@ class PuterSession:
         self.sandbox: Sandbox | None = None
         self.conversations = Conversations()
         self.default_model: str | None = None
+        self.meter = UsageMeter()
         self._models: dict[str, list[ModelInfo]] = {}
 
     @property
@@ -125,6 +127,16 @@ class PuterSession:
         if self.client is None:
             raise NotSignedIn("not signed in to Puter yet")
         return self.client
+
+    def check_budget(self, budget_cents: float | None) -> None:
+        """Refuse to send once the notebook has spent *budget_cents* (None: no budget)."""
+        if budget_cents is None:
+            return
+        spent = self.meter.spent_cents
+        if spent >= budget_cents:
+            raise BudgetExceeded(
+                f"this notebook has spent {spent:.4g}¢ of its {budget_cents:g}¢ budget, so nothing was sent"
+            )
 
     # -- models ----------------------------------------------------------------------
 

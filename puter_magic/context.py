@@ -1,0 +1,114 @@
+"""Compact descriptions of notebook values and of the last error, for prompts (pure).
+
+Only what the user names (``--context x,df``) or what raised (``%puter_explain``) is
+described, each capped in size, so a prompt never carries a whole dataset.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import re
+import traceback
+from collections.abc import Mapping, Sequence, Set
+from typing import Any
+
+__all__ = ["describe_error_for_learner", "describe_value", "describe_values"]
+
+PER_VALUE = 1500
+TOTAL = 6000
+
+
+def _cap(text: str, limit: int) -> str:
+    return (
+        text
+        if len(text) <= limit
+        else text[: limit - 20] + f"\n… ({len(text) - limit + 20:,} more characters)"
+    )
+
+
+def _safe_repr(value: Any, limit: int = 300) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    return _cap(text, limit)
+
+
+def describe_value(name: str, value: Any, limit: int = PER_VALUE) -> str:
+    """``name: type`` and a few facts: shape/dtypes/rows for tables, length/sample for sequences."""
+    kind = type(value)
+    label = f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__qualname__
+    lines = [f"{name}: {label}"]
+    shape = getattr(value, "shape", None)
+    if shape is not None and hasattr(value, "head") and hasattr(value, "dtypes"):
+        lines.append(f"shape: {tuple(shape)}")
+        try:
+            dtypes = value.dtypes
+            lines.append(
+                "dtypes: " + ", ".join(f"{k}={v}" for k, v in dict(dtypes).items())
+                if hasattr(dtypes, "items")
+                else f"dtype: {dtypes}"
+            )
+            lines.append("first rows:\n" + value.head(5).to_string())
+        except Exception:
+            lines.append(_safe_repr(value))
+    elif shape is not None and hasattr(value, "dtype"):
+        lines.append(f"shape: {tuple(shape)}, dtype: {value.dtype}")
+        lines.append("values: " + _safe_repr(value, 400))
+    elif inspect.isfunction(value) or inspect.ismethod(value) or inspect.isclass(value):
+        try:
+            lines.append("source:\n" + inspect.getsource(value))
+        except (OSError, TypeError):
+            lines.append(
+                f"signature: {name}{inspect.signature(value)}" if callable(value) else _safe_repr(value)
+            )
+    elif isinstance(value, (str, bytes)):
+        lines.append(f"length: {len(value):,}")
+        lines.append("value: " + _safe_repr(value, 600))
+    elif isinstance(value, Mapping):
+        items = list(value.items())[:8]
+        lines.append(f"length: {len(value):,}")
+        lines.append(
+            "sample: {"
+            + ", ".join(f"{_safe_repr(k, 60)}: {_safe_repr(v, 100)}" for k, v in items)
+            + (", …" if len(value) > 8 else "")
+            + "}"
+        )
+    elif isinstance(value, (Sequence, Set)):
+        sample = list(value)[:5] if isinstance(value, Set) else list(value[:5])
+        lines.append(f"length: {len(value):,}")
+        lines.append(
+            "first items: "
+            + ", ".join(_safe_repr(v, 120) for v in sample)
+            + (", …" if len(value) > 5 else "")
+        )
+    else:
+        lines.append("value: " + _safe_repr(value, 600))
+    return _cap("\n".join(lines), limit)
+
+
+def describe_values(names: list[str], namespace: Mapping[str, Any]) -> str:
+    parts = [describe_value(n, namespace[n]) for n in names]
+    return _cap("\n\n".join(parts), TOTAL)
+
+
+_CELL_FILE = re.compile(r"^(<ipython-input-\d+-[0-9a-f]+>|.*/ipykernel_\d+/\d+\.py|<cell-\d+>)$")
+
+
+def describe_error_for_learner(exc: BaseException, max_frames: int = 6) -> tuple[str, str | None]:
+    """The trimmed traceback (frames of notebook cells and the last few others) and the
+    source of the cell that raised, if it can be found."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    keep = [f for f in frames if _CELL_FILE.match(f.filename)] or frames
+    keep = (keep + [f for f in frames[-2:] if f not in keep])[-max_frames:]
+    lines = ["Traceback (most recent call last, trimmed):"]
+    lines += traceback.format_list(keep)
+    lines += traceback.format_exception_only(type(exc), exc)
+    cell_source = None
+    cells = [f for f in frames if _CELL_FILE.match(f.filename)]
+    if cells:
+        source_lines = linecache.getlines(cells[-1].filename)
+        if source_lines:
+            cell_source = "".join(source_lines)
+    return _cap("".join(lines), 3000), (_cap(cell_source, 3000) if cell_source else None)

@@ -1,0 +1,252 @@
+"""Record a notebook's Puter requests and replies to a file, and replay them with no network.
+
+The file is JSON Lines, one exchange a line::
+
+    {"format": "puter-magic/recording", "version": 1, "key": "<sha256>",
+     "request": {"interface": ..., "driver": ..., "method": ..., "args": {...}},
+     "response": {"kind": "json", "result": ...}                     # a success
+               | {"kind": "stream", "lines": [[seconds, "<ndjson line>"], ...]}
+               | {"kind": "binary", "content_type": ..., "base64": ...}
+               | {"kind": "error", "class": "ModelNotFound", "status": 400, "code": ..., "message": ...}}
+
+The key is a hash of the canonical JSON of interface, driver, method and args, so the same
+question in the same conversation finds its reply. No token and no header is ever written,
+and reply texts are redacted of the token before they are.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Generator, Iterable
+from pathlib import Path
+from typing import Any
+
+from . import errors
+from .errors import PuterError, redact
+from .stream import Chunk, iter_lines, parse_ndjson
+
+__all__ = ["ReplayMiss", "Tape", "request_key"]
+
+FORMAT = "puter-magic/recording"
+VERSION = 1
+
+
+class ReplayMiss(PuterError):
+    """The request is not in the recording being replayed (and nothing was sent)."""
+
+
+def canonical(body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "interface": body.get("interface"),
+        "driver": body.get("driver"),
+        "method": body.get("method"),
+        "args": body.get("args") or {},
+    }
+
+
+def request_key(body: dict[str, Any]) -> str:
+    text = json.dumps(canonical(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The path of the first place where *a* and *b* differ, with both values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if key not in a or key not in b:
+                side = "recorded only" if key in a else "new only"
+                return f"{path}.{key} ({side})".lstrip(".")
+            found = _first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = _first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        if len(a) != len(b):
+            return f"{path} (recorded {len(a)} items, now {len(b)})".lstrip(".")
+        return None
+    if a != b:
+
+        def short(v: Any) -> str:
+            text = json.dumps(v, ensure_ascii=False, default=str)
+            return text if len(text) <= 60 else text[:57] + "…"
+
+        return f"{path.lstrip('.')}: recorded {short(a)}, now {short(b)}"
+    return None
+
+
+class Tape:
+    """One recording file, in ``record`` or ``replay`` mode.
+
+    Args:
+        fallthrough: in replay mode, send a request that is not in the file to the network.
+        pace: ``"original"`` replays streamed replies at the pace they were recorded,
+            ``"fast"`` as fast as possible.
+    """
+
+    def __init__(
+        self, path: str | Path, mode: str, *, fallthrough: bool = False, pace: str = "original"
+    ) -> None:
+        if mode not in ("record", "replay"):
+            raise ValueError("mode is 'record' or 'replay'")
+        if pace not in ("original", "fast"):
+            raise ValueError("pace is 'original' or 'fast'")
+        self.path = Path(path).expanduser()
+        self.mode = mode
+        self.fallthrough = fallthrough
+        self.pace = pace
+        self.entries: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self.recorded = 0
+        self.replayed = 0
+        if mode == "replay":
+            self._load()
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch()
+
+    def __repr__(self) -> str:
+        return f"<Tape {self.mode} {str(self.path)!r} entries={len(self.entries)}>"
+
+    def _load(self) -> None:
+        try:
+            lines = self.path.read_text().splitlines()
+        except OSError as exc:
+            raise ValueError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                raise ValueError(f"{self.path} line {number} is not JSON") from None
+            if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+                raise ValueError(f"{self.path} line {number} is not a puter-magic recording")
+            self.entries[entry["key"]] = entry  # a later recording of the same request wins
+
+    # -- recording -------------------------------------------------------------------
+
+    def _write(self, body: dict[str, Any], response: dict[str, Any], secrets: Iterable[str | None]) -> None:
+        entry = {
+            "format": FORMAT,
+            "version": VERSION,
+            "key": request_key(body),
+            "request": canonical(body),
+            "response": response,
+            "recorded_at": time.time(),
+        }
+        text = redact(json.dumps(entry, ensure_ascii=False, default=str), secrets)
+        with self._lock, self.path.open("a") as handle:
+            handle.write(text + "\n")
+            self.recorded += 1
+
+    def record_result(self, body: dict[str, Any], result: Any, secrets: Iterable[str | None]) -> None:
+        if isinstance(result, bytes):
+            return
+        self._write(body, {"kind": "json", "result": result}, secrets)
+
+    def record_binary(
+        self, body: dict[str, Any], content: bytes, content_type: str, secrets: Iterable[str | None]
+    ) -> None:
+        payload = {
+            "kind": "binary",
+            "content_type": content_type,
+            "base64": base64.b64encode(content).decode(),
+        }
+        self._write(body, payload, secrets)
+
+    def record_error(self, body: dict[str, Any], err: PuterError, secrets: Iterable[str | None]) -> None:
+        if isinstance(err, (errors.PuterTimeout, errors.PuterConnectionError, errors.NotSignedIn)):
+            return  # the network's mood, not the server's answer
+        self._write(
+            body,
+            {
+                "kind": "error",
+                "class": type(err).__name__,
+                "status": err.status,
+                "code": err.code,
+                "message": err.message,
+                "retry_after": err.retry_after,
+                "detail": err.detail,
+            },
+            secrets,
+        )
+
+    def record_stream(
+        self, body: dict[str, Any], lines: list[tuple[float, bytes]], secrets: Iterable[str | None]
+    ) -> None:
+        encoded = [[round(t, 4), line.decode("utf-8", "replace")] for t, line in lines]
+        self._write(body, {"kind": "stream", "lines": encoded}, secrets)
+
+    # -- replaying -----------------------------------------------------------------------
+
+    def lookup(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        entry = self.entries.get(request_key(body))
+        if entry is not None:
+            self.replayed += 1
+        return entry
+
+    def miss(self, body: dict[str, Any]) -> ReplayMiss:
+        """The error for a request that is not in the file, naming what differed."""
+        wanted = canonical(body)
+        same_method = [
+            e["request"]
+            for e in self.entries.values()
+            if e["request"].get("method") == wanted["method"]
+            and e["request"].get("interface") == wanted["interface"]
+        ]
+        if not self.entries:
+            why = "the recording is empty"
+        elif not same_method:
+            why = f"it holds no {wanted['interface']} {wanted['method']} request"
+        else:
+            diffs = [d for d in (_first_difference(r, wanted) for r in same_method) if d]
+            why = "the closest recorded request differs at " + min(diffs, key=len) if diffs else "no match"
+        return ReplayMiss(f"this request is not in {self.path.name}: {why}", code="not_recorded")
+
+    def replay_result(self, entry: dict[str, Any]) -> Any:
+        response = entry["response"]
+        kind = response.get("kind")
+        if kind == "error":
+            cls = getattr(errors, str(response.get("class")), None)
+            if not (isinstance(cls, type) and issubclass(cls, PuterError)):
+                cls = errors.APIError
+            raise cls(
+                str(response.get("message")),
+                status=response.get("status"),
+                code=response.get("code"),
+                retry_after=response.get("retry_after"),
+                detail=response.get("detail"),
+            )
+        if kind == "binary":
+            from .protocol import BinaryResult
+
+            return BinaryResult(base64.b64decode(response["base64"]), response["content_type"])
+        if kind == "stream":
+            raise errors.MalformedResponse("the recording holds a streamed reply for a plain request")
+        return response.get("result")
+
+    def replay_chunks(self, entry: dict[str, Any], stop: threading.Event) -> Generator[Chunk, None, None]:
+        response = entry["response"]
+        if response.get("kind") != "stream":
+            self.replay_result(entry)  # raises for a recorded error
+            raise errors.MalformedResponse("the recording holds a plain reply for a streamed request")
+        lines = response.get("lines") or []
+
+        def paced() -> Generator[bytes, None, None]:
+            started = time.monotonic()
+            for offset, line in lines:
+                if self.pace == "original":
+                    wait = started + float(offset) - time.monotonic()
+                    if wait > 0 and stop.wait(wait):
+                        return
+                yield line.encode() + b"\n"
+
+        yield from parse_ndjson(iter_lines(paced()))

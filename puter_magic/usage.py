@@ -1,0 +1,81 @@
+"""The notebook's usage meter: tokens and cost per model, from what replies report."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ModelUsage", "UsageMeter"]
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+@dataclass
+class ModelUsage:
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cents: float = 0.0
+    priced: bool = False  # the server gave a cost at least once
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class UsageMeter:
+    """Cumulative usage of one notebook, by model."""
+
+    models: dict[str, ModelUsage] = field(default_factory=dict)
+
+    def add(self, model: str, usage: dict[str, Any] | None) -> None:
+        entry = self.models.setdefault(model, ModelUsage())
+        entry.requests += 1
+        usage = usage or {}
+        entry.input_tokens += _int(usage.get("input_tokens")) + _int(usage.get("prompt_tokens"))
+        entry.output_tokens += _int(usage.get("output_tokens")) + _int(usage.get("completion_tokens"))
+        cents = usage.get("usd_cents")
+        if isinstance(cents, (int, float)) and not isinstance(cents, bool):
+            entry.cents += float(cents)
+            entry.priced = True
+
+    @property
+    def spent_cents(self) -> float:
+        return sum(m.cents for m in self.models.values())
+
+    def reset(self) -> None:
+        self.models.clear()
+
+    def rows(self) -> list[tuple[str, str, str, str, str]]:
+        out = []
+        for name, m in sorted(self.models.items()):
+            cost = f"{m.cents:.4g}¢" if m.priced else "not reported"
+            out.append((name, str(m.requests), f"{m.input_tokens:,}", f"{m.output_tokens:,}", cost))
+        return out
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        head = ("model", "requests", "input tokens", "output tokens", "cost")
+        rows = self.rows()
+        total = sum(m.tokens for m in self.models.values())
+        priced = any(m.priced for m in self.models.values())
+        summary = f"{total:,} tokens" + (f", {self.spent_cents:.4g}¢ reported" if priced else "")
+        if not rows:
+            return {
+                "text/plain": "No Puter usage yet in this notebook.",
+                "text/html": "<div class='puter-usage'>No Puter usage yet in this notebook.</div>",
+            }
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in [head, *rows]]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        plain = "\n".join(lines) + f"\n\nIn all: {summary}."
+        cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        heads = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        table = (
+            f'<table class="puter-usage"><thead><tr>{heads}</tr></thead><tbody>{cells}</tbody></table>'
+            f"<div>In all: {html.escape(summary)}.</div>"
+        )
+        return {"text/plain": plain, "text/html": table}
