@@ -100,9 +100,12 @@ def describe_error_for_learner(exc: BaseException, max_frames: int = 6) -> tuple
     """The trimmed traceback (frames of notebook cells and the last few others) and the
     source of the cell that raised, if it can be found."""
     frames = traceback.extract_tb(exc.__traceback__)
-    keep = [f for f in frames if _CELL_FILE.match(f.filename)] or frames
-    keep = (keep + [f for f in frames[-2:] if f not in keep])[-max_frames:]
-    lines = ["Traceback (most recent call last, trimmed):"]
+    cell_indexes = [i for i, f in enumerate(frames) if _CELL_FILE.match(f.filename)]
+    keep = frames[cell_indexes[0] :] if cell_indexes else frames  # not IPython's own frames
+    lines = ["Traceback (most recent call last, trimmed):\n"]
+    if len(keep) > max_frames:
+        lines += [*traceback.format_list(keep[:2]), "  …\n"]
+        keep = keep[-(max_frames - 2) :]
     lines += traceback.format_list(keep)
     lines += traceback.format_exception_only(type(exc), exc)
     cell_source = None

@@ -496,6 +496,75 @@ class PuterMagics(Magics):
         self.observe(lambda change: selector.show_current(changed=True), names="default_model")
         return selector
 
+    # -- record and replay -----------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("file", nargs="?", help="the JSON Lines file to record to (appended)")
+    @argument("--off", action="store_true", help="stop recording")
+    @line_magic
+    def puter_record(self, line: str) -> None:
+        """Record every Puter request of this notebook and its reply to FILE (no token is written)."""
+        args = _parse(self.puter_record, line)
+        from .rendering import Note
+
+        if args.off:
+            tape = self.session.stop_tape()
+            what = (
+                f"{tape.recorded} exchange(s) in {tape.path}" if tape and tape.mode == "record" else "nothing"
+            )
+            _display(Note("Recording stopped:", f"{what}."))
+            return
+        if not args.file:
+            raise UsageError("%puter_record needs a FILE (or --off)")
+        try:
+            tape = self.session.record_to(args.file)
+        except OSError as exc:
+            raise UsageError(f"%puter_record: {exc}") from None
+        _display(
+            Note(
+                f"Recording to {tape.path}.",
+                "Replay it later, with no network, with",
+                code=f"%puter_replay {args.file}",
+            )
+        )
+
+    @magic_arguments()
+    @argument("file", nargs="?", help="a recording made with %%puter_record")
+    @argument(
+        "--fallthrough", action="store_true", help="send requests the file does not hold to the network"
+    )
+    @argument(
+        "--fast", action="store_true", help="replay streamed replies at once, not at their recorded pace"
+    )
+    @argument("--off", action="store_true", help="stop replaying")
+    @line_magic
+    def puter_replay(self, line: str) -> None:
+        """Answer Puter requests from a recording, with no network at all."""
+        args = _parse(self.puter_replay, line)
+        from .rendering import Note
+
+        if args.off:
+            tape = self.session.stop_tape()
+            what = (
+                f"{tape.replayed} repl(ies) came from {tape.path}" if tape and tape.mode == "replay" else ""
+            )
+            _display(Note("Replay stopped.", what))
+            return
+        if not args.file:
+            raise UsageError("%puter_replay needs a FILE (or --off)")
+        try:
+            tape = self.session.replay_from(
+                args.file, fallthrough=args.fallthrough, pace="fast" if args.fast else "original"
+            )
+        except ValueError as exc:
+            raise UsageError(f"%puter_replay: {exc}") from None
+        rest = "others go to the network" if args.fallthrough else "nothing else is sent anywhere"
+        main = tape.main_model()
+        if main and not self.default_model:
+            self.default_model = main
+            rest += f". Default model: {main}"
+        _display(Note(f"Replaying {len(tape.entries)} recorded exchange(s) from {tape.path};", f"{rest}."))
+
     # -- explain, usage ----------------------------------------------------------------------
 
     @magic_arguments()

@@ -185,6 +185,11 @@ class Note:
 
 def describe_error(err: BaseException) -> tuple[str, str]:
     """A short title by kind, and the next action, for a failure."""
+    if type(err).__name__ == "ReplayMiss":
+        return "Not in the recording", (
+            "record it again with %puter_record FILE, or ask the network for what is missing "
+            "with %puter_replay FILE --fallthrough"
+        )
     if isinstance(err, BudgetExceeded):
         return "Budget reached", "see %puter_usage; raise it with %config PuterMagics.budget_usd_cents = 100"
     if isinstance(err, NotSignedIn) or (isinstance(err, AuthError) and err.code == "token_missing"):

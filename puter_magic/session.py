@@ -16,10 +16,12 @@ from .usage import UsageMeter
 
 if TYPE_CHECKING:
     from .sandbox import Sandbox
+    from .tape import Tape
 
 __all__ = ["Ask", "PuterSession"]
 
 SANDBOX_MODEL = "sandbox-tutor"
+REPLAY_ORIGIN = "http://replay.localhost"  # a replay-only session never connects anywhere
 
 
 @dataclass
@@ -69,6 +71,7 @@ class PuterSession:
         self.conversations = Conversations()
         self.default_model: str | None = None
         self.meter = UsageMeter()
+        self.tape: Tape | None = None
         self._models: dict[str, list[ModelInfo]] = {}
 
     @property
@@ -92,6 +95,7 @@ class PuterSession:
         On failure the PuterError propagates and any earlier sign-in stays in place.
         """
         client = self._client_factory(origin, token, **client_options)
+        client.tape = self.tape  # a replayed notebook may sign in from its recording
         try:
             account = client.whoami()
         except BaseException:
@@ -101,6 +105,36 @@ class PuterSession:
             self.client.close()
         self.client, self.account = client, account
         return account
+
+    # -- recording and replaying --------------------------------------------------------
+
+    def record_to(self, path: str) -> Tape:
+        """Record every request from now on (and its reply) to *path*."""
+        from .tape import Tape
+
+        self.tape = Tape(path, "record")
+        if self.client is not None:
+            self.client.tape = self.tape
+        return self.tape
+
+    def replay_from(self, path: str, *, fallthrough: bool = False, pace: str = "original") -> Tape:
+        """Answer requests from a recording; with no sign-in, from the recording alone."""
+        from .tape import Tape
+
+        self.tape = Tape(path, "replay", fallthrough=fallthrough, pace=pace)
+        if self.client is None:
+            self.client = self._client_factory(REPLAY_ORIGIN, None)
+            self.account = {"username": "(replay)"}
+        self.client.tape = self.tape
+        return self.tape
+
+    def stop_tape(self) -> Tape | None:
+        tape, self.tape = self.tape, None
+        if self.client is not None:
+            self.client.tape = None
+            if self.client.origin == REPLAY_ORIGIN:
+                self.sign_out()
+        return tape
 
     def start_sandbox(self, pace: float = 0.015) -> Sandbox:
         """Start (or reuse) a sandbox in this process and sign in to it."""

@@ -21,7 +21,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,33 +53,27 @@ def request_key(body: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
-    """The path of the first place where *a* and *b* differ, with both values."""
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
+    """Every place where *a* (recorded) and *b* (now) differ, in order, with both values."""
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b), key=str):
             if key not in a or key not in b:
-                side = "recorded only" if key in a else "new only"
-                return f"{path}.{key} ({side})".lstrip(".")
-            found = _first_difference(a[key], b[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list):
+                side = "only in the recording" if key in a else "not in the recording"
+                yield f"{path}.{key} ({side})".lstrip(".")
+            else:
+                yield from _differences(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
-            found = _first_difference(x, y, f"{path}[{i}]")
-            if found:
-                return found
+            yield from _differences(x, y, f"{path}[{i}]")
         if len(a) != len(b):
-            return f"{path} (recorded {len(a)} items, now {len(b)})".lstrip(".")
-        return None
-    if a != b:
-
-        def short(v: Any) -> str:
-            text = json.dumps(v, ensure_ascii=False, default=str)
-            return text if len(text) <= 60 else text[:57] + "…"
-
-        return f"{path.lstrip('.')}: recorded {short(a)}, now {short(b)}"
-    return None
+            yield f"{path} (recorded {len(a)} items, now {len(b)})".lstrip(".")
+    elif a != b:
+        yield f"{path.lstrip('.')}: recorded {_short(a)}, now {_short(b)}"
 
 
 class Tape:
@@ -130,6 +124,15 @@ class Tape:
             if not isinstance(entry, dict) or entry.get("format") != FORMAT:
                 raise ValueError(f"{self.path} line {number} is not a puter-magic recording")
             self.entries[entry["key"]] = entry  # a later recording of the same request wins
+
+    def main_model(self) -> str | None:
+        """The chat model the recording asked most often (the first of equals)."""
+        counts: dict[str, int] = {}
+        for entry in self.entries.values():
+            model = (entry["request"].get("args") or {}).get("model")
+            if isinstance(model, str) and entry["request"].get("method") == "complete":
+                counts[model] = counts.get(model, 0) + 1
+        return max(counts, key=lambda m: counts[m]) if counts else None
 
     # -- recording -------------------------------------------------------------------
 
@@ -207,8 +210,8 @@ class Tape:
         elif not same_method:
             why = f"it holds no {wanted['interface']} {wanted['method']} request"
         else:
-            diffs = [d for d in (_first_difference(r, wanted) for r in same_method) if d]
-            why = "the closest recorded request differs at " + min(diffs, key=len) if diffs else "no match"
+            closest = min((list(_differences(r, wanted)) for r in same_method), key=len)
+            why = "the closest recorded request differs at " + closest[0] if closest else "no match"
         return ReplayMiss(f"this request is not in {self.path.name}: {why}", code="not_recorded")
 
     def replay_result(self, entry: dict[str, Any]) -> Any:
