@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.error import StdinNotImplementedError, UsageError
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default, observe
 
+from . import asking, signin
 from .errors import PuterError
+from .rendering import show
 
 if TYPE_CHECKING:
-    from .session import Ask, PuterSession
+    from .session import PuterSession
 
 __all__ = ["PuterMagics", "load", "unload"]
 
@@ -41,12 +42,6 @@ def _parse(magic: Any, line: str) -> Any:
     except ValueError as exc:
         raise UsageError(f"could not read the options: {exc}") from None
     return magic.parser.parse_args(argv)
-
-
-def _display(obj: Any, **kwargs: Any) -> Any:
-    from IPython.display import display
-
-    return display(obj, **kwargs)
 
 
 @magics_class
@@ -89,6 +84,9 @@ class PuterMagics(Magics):
         allow_none=True,
         help="Show rich, live-updating outputs (None: yes in a Jupyter kernel, plain printed "
         "text in terminal IPython).",
+    ).tag(config=True)
+    compare_concurrency = Int(
+        3, help="How many models --compare asks at once (a free Puter account allows 3)."
     ).tag(config=True)
     budget_usd_cents = Float(
         None,
@@ -164,7 +162,7 @@ class PuterMagics(Magics):
             if handle is not None and hasattr(handle, "display_id"):
                 handle.update(box)
             else:
-                _display(box)
+                show(box)
 
     def _client_options(self) -> dict[str, Any]:
         return {
@@ -199,7 +197,7 @@ class PuterMagics(Magics):
                 self.default_model = self.session.default_model or ""
                 from .rendering import Note
 
-                _display(
+                show(
                     Note(
                         f"Signed in to the sandbox at {sandbox.origin} as {self.session.username}.",
                         f"It runs offline in this kernel; no account needed. Default model: "
@@ -207,7 +205,7 @@ class PuterMagics(Magics):
                     )
                 )
                 return
-            self._login(args)
+            signin.login(self, args)
 
     def _parse_login(self, line: str) -> Any:
         if "--token" in line.split() or any(w.startswith("--token=") for w in line.split()):
@@ -221,66 +219,6 @@ class PuterMagics(Magics):
         if args.sandbox and (args.origin or args.browser or args.token_env or args.save):
             raise UsageError("%puter_login --sandbox takes no other options")
         return args
-
-    def _login(self, args: Any) -> None:
-        from .auth import LoginStore, authme_sign_in, token_from_env
-        from .origin import parse_origin
-        from .rendering import Note
-
-        try:
-            origin = parse_origin(args.origin or self.origin, allow_insecure_http=self.allow_insecure_http)
-        except ValueError as exc:
-            raise UsageError(f"%puter_login --origin: {exc}") from None
-        store = LoginStore()
-        if args.browser:
-
-            def show(url: str) -> None:
-                _display(
-                    Note(
-                        "Sign in to Puter in your browser.",
-                        "If no browser opened, open this link:",
-                        link=url,
-                    )
-                )
-
-            token = authme_sign_in(origin.gui_url(), timeout=self.login_timeout, show_link=show)
-            source = "browser sign-in"
-        else:
-            found = token_from_env(args.token_env) if args.token_env else token_from_env()
-            if args.token_env and found is None:
-                raise UsageError(f"%puter_login --token-env: ${args.token_env} is not set")
-            saved = None if found else store.get(origin.url)
-            if found:
-                token, source = found.token, found.source
-            elif saved:
-                token, source = saved.token, "saved login"
-            else:
-                token, source = self._prompt_token(origin.url), "prompt"
-        self.session.sign_in(origin.url, token, **self._client_options())
-        saved_note = ""
-        if args.save:
-            path = store.save(origin.url, token, self.session.username)
-            saved_note = f" Saved for next time in {path}."
-        _display(
-            Note(
-                f"Signed in to {origin.url} as {self.session.username}",
-                f"(token from {source}).{saved_note}",
-            )
-        )
-
-    def _prompt_token(self, origin: str) -> str:
-        import getpass
-
-        try:
-            token = getpass.getpass(f"Puter token for {origin} (input hidden): ")
-        except (StdinNotImplementedError, EOFError, OSError):
-            raise UsageError(
-                "no Puter token found and no way to ask for one here: set PUTER_AUTH_TOKEN, use "
-                "--token-env NAME or --browser, or try %puter_login --sandbox"
-            ) from None
-        if not token.strip():
-            raise UsageError("no token entered")
-        return token.strip()
 
     @magic_arguments()
     @argument("--keep", action="store_true", help="sign out of this kernel but keep the saved login")
@@ -297,7 +235,7 @@ class PuterMagics(Magics):
         self.session.close()
         what = f"Signed out of {origin}" if origin else "Not signed in"
         detail = "saved login forgotten." if forgot else ("sandbox stopped." if was_sandbox else "")
-        _display(Note(what, detail))
+        show(Note(what, detail))
 
     # -- %%puter -----------------------------------------------------------------------
 
@@ -321,6 +259,12 @@ class PuterMagics(Magics):
     @argument("--raw", action="store_true", help="show the reply as plain text, not Markdown")
     @argument("--no-interpolate", action="store_true", help="send {name} as written")
     @argument("--no-stream", action="store_true", help="wait for the whole reply instead of streaming")
+    @argument(
+        "--compare",
+        metavar="MODELS",
+        help="ask several models (comma-separated) at once and show the replies side by side",
+    )
+    @argument("--keep", metavar="MODEL", help="with --compare: record this model's reply in the conversation")
     @argument(
         "--context",
         metavar="NAMES",
@@ -351,7 +295,7 @@ class PuterMagics(Magics):
 
             prompt, used = interpolate(prompt, self.shell.user_ns if self.shell else {})
         if args.context:
-            prompt = self._with_context(prompt, args.context)
+            prompt = asking.with_context(self, prompt, args.context)
         options = {
             k: v
             for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
@@ -369,100 +313,15 @@ class PuterMagics(Magics):
             options=options,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
+        if args.compare:
+            asking.compare_in_cell(self, ask, args.compare, args.keep, notes)
+            return
+        if args.keep:
+            raise UsageError("--keep goes with --compare")
         stream = self.stream and not args.no_stream
-        text = self._ask(ask, stream=stream, raw=args.raw, notes=notes)
+        text = asking.ask_in_cell(self, ask, stream=stream, raw=args.raw, notes=notes)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
-
-    def _with_context(self, prompt: str, names_text: str) -> str:
-        from .context import describe_values
-
-        names = [n.strip() for n in names_text.split(",") if n.strip()]
-        namespace = self.shell.user_ns if self.shell is not None else {}
-        missing = [n for n in names if n not in namespace]
-        if missing:
-            raise UsageError(f"--context: no variable named {', '.join(missing)}")
-        described = describe_values(names, namespace)
-        return f"{prompt.rstrip()}\n\nContext from my notebook:\n\n```text\n{described}\n```"
-
-    def _rich(self) -> bool:
-        if self.rich_output is not None:
-            return bool(self.rich_output)
-        return getattr(self.shell, "kernel", None) is not None
-
-    def _ask(self, ask: Ask, *, stream: bool, raw: bool, notes: list[str]) -> str | None:
-        """Send, show and record one question; the reply text, or None if it failed."""
-        import sys
-
-        from .live import TerminalSink
-        from .rendering import PartialReply, ReplyView, WarningBox
-
-        rich = self._rich()
-        handle: Any = (
-            _display(PartialReply(), display_id=True)
-            if rich
-            else TerminalSink(sys.stdout.write, sys.stdout.flush)
-        )
-        started = time.monotonic()
-        with self._guard(handle):
-            self.session.check_budget(self.budget_usd_cents)
-            client = self.session.require_client()
-            if stream:
-                from .live import stream_live
-
-                chat = client.chat_stream(ask.messages, model=ask.model, **ask.options)
-                live = stream_live(chat, handle, close=chat.close, max_rate=self.max_updates_per_second)
-                text, usage, reasoning = live.text, live.usage, live.reasoning
-                interrupted, error, model = live.interrupted, live.error, ask.model
-            else:
-                reply = client.chat(ask.messages, model=ask.model, **ask.options)
-                text, usage, reasoning = reply.text, reply.usage, reply.reasoning
-                interrupted, error, model = False, None, reply.model or ask.model
-            if error is not None and not text:
-                raise error
-            elapsed = time.monotonic() - started
-            if interrupted:
-                notes = [*notes, "interrupted: this partial reply is not kept in the conversation"]
-            elif error is None:
-                notes = [*self._placement_notes(ask), *notes]
-                ask.record(text, model=model, usage=usage)
-            if not interrupted and error is None:
-                self.session.meter.add(model, usage)
-            view = ReplyView(
-                text,
-                model,
-                usage,
-                elapsed,
-                notes,
-                reasoning if self.show_reasoning else "",
-                interrupted or error is not None,
-                raw,
-                self.show_footer,
-            )
-            if isinstance(handle, TerminalSink):
-                handle.finish(text, "\n".join(n for n in [view.footer(), *notes] if n))
-            else:
-                handle.update(view)
-            if error is not None:
-                if self.raise_errors:
-                    raise error
-                _display(WarningBox.from_error(error))
-                return None
-            return None if interrupted else text
-        return None
-
-    @staticmethod
-    def _placement_notes(ask: Ask) -> list[str]:
-        placement = ask.placement
-        if ask.thread is None:
-            return ["one-shot: not kept in the conversation"]
-        if placement is None or placement.index is None:
-            return []
-        total = len(ask.thread.exchanges)
-        note = f"re-run: replaced this cell's earlier exchange ({placement.index + 1} of {total})"
-        if placement.later:
-            note += f"; the {placement.later} later exchange(s) are kept as they were"
-        return [note + "; the old reply: %puter_history --replaced"]
 
     # -- models ------------------------------------------------------------------------
 
@@ -474,12 +333,12 @@ class PuterMagics(Magics):
         args = _parse(self.puter_models, line)
         with self._guard():
             models = self.session.models(refresh=args.refresh)
-            if self._rich():
-                _display(self.model_selector())
+            if asking.rich(self):
+                show(self.model_selector())
             else:
                 from .widgets import ModelTable
 
-                _display(ModelTable(models, self.default_model))
+                show(ModelTable(models, self.default_model))
 
     def model_selector(self) -> Any:
         """A :class:`~puter_magic.widgets.ModelSelector` bound to ``default_model``."""
@@ -512,7 +371,7 @@ class PuterMagics(Magics):
             what = (
                 f"{tape.recorded} exchange(s) in {tape.path}" if tape and tape.mode == "record" else "nothing"
             )
-            _display(Note("Recording stopped:", f"{what}."))
+            show(Note("Recording stopped:", f"{what}."))
             return
         if not args.file:
             raise UsageError("%puter_record needs a FILE (or --off)")
@@ -520,7 +379,7 @@ class PuterMagics(Magics):
             tape = self.session.record_to(args.file)
         except OSError as exc:
             raise UsageError(f"%puter_record: {exc}") from None
-        _display(
+        show(
             Note(
                 f"Recording to {tape.path}.",
                 "Replay it later, with no network, with",
@@ -548,7 +407,7 @@ class PuterMagics(Magics):
             what = (
                 f"{tape.replayed} repl(ies) came from {tape.path}" if tape and tape.mode == "replay" else ""
             )
-            _display(Note("Replay stopped.", what))
+            show(Note("Replay stopped.", what))
             return
         if not args.file:
             raise UsageError("%puter_replay needs a FILE (or --off)")
@@ -563,7 +422,7 @@ class PuterMagics(Magics):
         if main and not self.default_model:
             self.default_model = main
             rest += f". Default model: {main}"
-        _display(Note(f"Replaying {len(tape.entries)} recorded exchange(s) from {tape.path};", f"{rest}."))
+        show(Note(f"Replaying {len(tape.entries)} recorded exchange(s) from {tape.path};", f"{rest}."))
 
     # -- explain, usage ----------------------------------------------------------------------
 
@@ -584,7 +443,7 @@ class PuterMagics(Magics):
         if exc is None:
             from .rendering import Note
 
-            _display(Note("No error to explain yet.", "Run the cell that fails, then %puter_explain."))
+            show(Note("No error to explain yet.", "Run the cell that fails, then %puter_explain."))
             return
         from .context import describe_error_for_learner
 
@@ -599,7 +458,9 @@ class PuterMagics(Magics):
         ask = self.session.prepare(
             prompt, model=args.model, thread=args.chat, window=self.history_window, cell_id=self._cell_key()
         )
-        self._ask(ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"])
+        asking.ask_in_cell(
+            self, ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"]
+        )
 
     @magic_arguments()
     @argument("--reset", action="store_true", help="start counting afresh")
@@ -612,14 +473,14 @@ class PuterMagics(Magics):
             from .rendering import Note
 
             meter.reset()
-            _display(Note("Usage meter reset."))
+            show(Note("Usage meter reset."))
             return
-        _display(meter)
+        show(meter)
         if self.budget_usd_cents is not None:
             from .rendering import Note
 
             left = self.budget_usd_cents - meter.spent_cents
-            _display(Note(f"Budget: {self.budget_usd_cents:g}¢", f"{max(left, 0):.4g}¢ left."))
+            show(Note(f"Budget: {self.budget_usd_cents:g}¢", f"{max(left, 0):.4g}¢ left."))
 
     # -- history and reset ------------------------------------------------------------------
 
@@ -643,7 +504,7 @@ class PuterMagics(Magics):
             except (OSError, ValueError) as exc:
                 raise UsageError(f"%puter_history --load: {exc}") from None
             self.session.conversations.put(loaded)
-            _display(
+            show(
                 Note(
                     f"Loaded {len(loaded.exchanges)} exchange(s) into thread {loaded.name!r}",
                     f"from {args.load}.",
@@ -655,7 +516,7 @@ class PuterMagics(Magics):
                 path = thread.save(args.save)
             except OSError as exc:
                 raise UsageError(f"%puter_history --save: {exc}") from None
-            _display(
+            show(
                 Note(
                     f"Saved thread {thread.name!r} ({len(thread.exchanges)} exchange(s))",
                     f"to {path}.",
@@ -669,7 +530,7 @@ class PuterMagics(Magics):
             text = replaced.transcript().replace("**Thread", "**Replaced replies of thread", 1)
         else:
             text = thread.transcript()
-        _display(ReplyView(text, show_footer=False))
+        show(ReplyView(text, show_footer=False))
         return None
 
     @magic_arguments()
@@ -687,12 +548,12 @@ class PuterMagics(Magics):
         if args.all:
             count = len(conversations.threads)
             conversations.reset_all()
-            _display(Note("Reset every thread", f"({count} thread(s) forgotten)."))
+            show(Note("Reset every thread", f"({count} thread(s) forgotten)."))
             return
         thread = conversations.get(args.chat)
         count = len(thread.exchanges)
         conversations.reset(thread.name)
-        _display(Note(f"Reset thread {thread.name!r}", f"({count} exchange(s) forgotten)."))
+        show(Note(f"Reset thread {thread.name!r}", f"({count} exchange(s) forgotten)."))
 
 
 def load(ipython: Any) -> None:

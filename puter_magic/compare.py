@@ -1,0 +1,189 @@
+"""Models side by side: one prompt to several models at once, each reply in its own column.
+
+At most ``concurrency`` requests are in flight (a free Puter account allows 3 at once).
+Each column streams live with its own footer, or shows its own warning if that model
+fails while the others succeed. The main thread owns the display, as in :mod:`live`.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import PuterError
+from .rendering import MUTED, WarningBox, footer_text
+from .stream import ReasoningChunk, TextChunk, UsageChunk
+
+if TYPE_CHECKING:
+    from .chunkstream import ChatStream
+
+__all__ = ["Column", "CompareView", "run_compare"]
+
+
+@dataclass
+class Column:
+    model: str
+    parts: list[str] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    reasoning: str = ""
+    state: str = "waiting"  # waiting, thinking, streaming, done, failed, interrupted
+    error: PuterError | None = None
+    started: float | None = None
+    finished: float | None = None
+    stream: ChatStream | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def elapsed(self) -> float | None:
+        if self.started is None:
+            return None
+        return (self.finished or time.monotonic()) - self.started
+
+
+@dataclass
+class CompareView:
+    """The columns as a grid (stacked in ``text/plain``)."""
+
+    columns: list[Column]
+    final: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def _column_html(self, col: Column) -> str:
+        from .markup import to_html
+
+        head = (
+            f'<div style="font-weight: 600; margin-bottom: 4px"><code>{html.escape(col.model)}</code></div>'
+        )
+        if col.state in ("waiting", "thinking") and not col.text:
+            label = (
+                "waiting for a free slot…"
+                if col.state == "waiting"
+                else f"thinking… {col.elapsed or 0:.1f} s"
+            )
+            body = f'<div class="puter-thinking" style="{MUTED}">{html.escape(label)}</div>'
+        elif self.final or col.state in ("done", "failed", "interrupted"):
+            body = to_html(col.text) if col.text else ""
+        else:
+            body = f'<div style="white-space: pre-wrap">{html.escape(col.text)}▍</div>'
+        foot = ""
+        if col.state in ("done", "interrupted") or (col.state == "failed" and col.text):
+            extra = ["interrupted"] if col.state == "interrupted" else []
+            foot = (
+                f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">'
+                f"{html.escape(footer_text(col.model, col.usage, col.elapsed, extra))}</div>"
+            )
+        warn = WarningBox.from_error(col.error)._repr_mimebundle_()["text/html"] if col.error else ""
+        style = "min-width: 0; overflow-wrap: anywhere"
+        return f'<div class="puter-compare-column" style="{style}">{head}{body}{foot}{warn}</div>'
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        cols = "".join(self._column_html(c) for c in self.columns)
+        grid = (
+            f'<div class="puter-compare" style="display: grid; grid-template-columns: '
+            f'repeat({len(self.columns)}, minmax(0, 1fr)); gap: 16px; align-items: start">{cols}</div>'
+        )
+        notes = "".join(
+            f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">{html.escape(n)}</div>'
+            for n in self.notes
+        )
+        plain = []
+        for col in self.columns:
+            plain.append(f"=== {col.model} ===")
+            if col.text:
+                plain.append(col.text.rstrip())
+            if col.error is not None:
+                plain.append(WarningBox.from_error(col.error)._repr_mimebundle_()["text/plain"])
+            elif col.state in ("done", "interrupted"):
+                plain.append(
+                    footer_text(
+                        col.model,
+                        col.usage,
+                        col.elapsed,
+                        ["interrupted"] if col.state == "interrupted" else [],
+                    )
+                )
+            elif not self.final:
+                plain.append(f"({col.state}…)")
+            plain.append("")
+        plain.extend(self.notes)
+        return {"text/plain": "\n".join(plain).rstrip(), "text/html": grid + notes}
+
+    def __repr__(self) -> str:
+        return self._repr_mimebundle_()["text/plain"]
+
+
+def run_compare(
+    start: Callable[[str], ChatStream],
+    models: list[str],
+    update: Callable[[CompareView], None] | None,
+    *,
+    concurrency: int = 3,
+    max_rate: float = 10.0,
+) -> list[Column]:
+    """Ask every model (at most *concurrency* at once) and show progress through *update*.
+
+    *start(model)* opens that model's stream. A KeyboardInterrupt closes every open
+    stream and marks the unfinished columns interrupted.
+    """
+    columns = [Column(m) for m in models]
+    slots = threading.BoundedSemaphore(max(1, concurrency))
+    lock = threading.Lock()
+    done = threading.Event()
+    remaining = [len(columns)]
+
+    def work(col: Column) -> None:
+        try:
+            with slots:
+                if done.is_set():
+                    return
+                col.state, col.started = "thinking", time.monotonic()
+                try:
+                    col.stream = start(col.model)
+                    for chunk in col.stream:
+                        if isinstance(chunk, TextChunk):
+                            col.parts.append(chunk.text)
+                            col.state = "streaming"
+                        elif isinstance(chunk, UsageChunk):
+                            col.usage = chunk.usage
+                        elif isinstance(chunk, ReasoningChunk):
+                            col.reasoning += chunk.text
+                    if col.state != "interrupted":
+                        col.state = "done"
+                except PuterError as err:
+                    if col.state != "interrupted":  # closing it on an interrupt is no failure
+                        col.error, col.state = err, "failed"
+                finally:
+                    col.finished = time.monotonic()
+        finally:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0] == 0:
+                    done.set()
+
+    threads = [
+        threading.Thread(target=work, args=(c,), daemon=True, name=f"puter-compare:{c.model}")
+        for c in columns
+    ]
+    for t in threads:
+        t.start()
+    try:
+        while not done.wait(1.0 / max_rate):
+            if update is not None:
+                update(CompareView(columns))
+    except KeyboardInterrupt:
+        done.set()
+        for col in columns:
+            if col.state not in ("done", "failed"):
+                col.state = "interrupted"
+                if col.stream is not None:
+                    col.stream.close()
+        for t in threads:
+            t.join(1.0)
+    return columns
