@@ -18,9 +18,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default, observe
 
-from . import asking, signin
 from .errors import PuterError
-from .rendering import show
 
 if TYPE_CHECKING:
     from .session import PuterSession
@@ -42,6 +40,12 @@ def _parse(magic: Any, line: str) -> Any:
     except ValueError as exc:
         raise UsageError(f"could not read the options: {exc}") from None
     return magic.parser.parse_args(argv)
+
+
+def show(obj: Any, **kwargs: Any) -> Any:
+    from IPython.display import display
+
+    return display(obj, **kwargs)
 
 
 @magics_class
@@ -190,6 +194,8 @@ class PuterMagics(Magics):
         saved login for the origin, a masked prompt. --browser uses Puter's sign-in page
         instead; --sandbox needs no account at all.
         """
+        from . import signin
+
         args = self._parse_login(line)
         with self._guard():
             if args.sandbox:
@@ -279,6 +285,8 @@ class PuterMagics(Magics):
         by that variable's value (also {In[3]} and {Out[3]}); code, math and f-strings are
         left alone. The line form, %puter QUESTION, asks one line in the default thread.
         """
+        from . import asking
+
         if cell is None:
             args = _parse(self.puter, "")
             prompt = line
@@ -330,6 +338,8 @@ class PuterMagics(Magics):
     @line_magic
     def puter_models(self, line: str) -> None:
         """Pick the notebook's default model (a searchable selector; a table in a terminal)."""
+        from . import asking
+
         args = _parse(self.puter_models, line)
         with self._guard():
             models = self.session.models(refresh=args.refresh)
@@ -436,6 +446,8 @@ class PuterMagics(Magics):
         Sends the error's type and message, the trimmed traceback and the code of the cell
         that raised it, and nothing else.
         """
+        from . import asking
+
         args = _parse(self.puter_explain, line)
         import sys
 
