@@ -17,9 +17,9 @@ pytestmark = pytest.mark.notebook
 
 
 @pytest.fixture(scope="module")
-def executed() -> Any:
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Any:
     nb = nbformat.read(ROOT / "demo.ipynb", as_version=4)
-    resources = {"metadata": {"path": str(ROOT)}}
+    resources = {"metadata": {"path": str(tmp_path_factory.mktemp("demo"))}}
     client = NotebookClient(nb, timeout=120, kernel_name="python3", resources=resources)
     client.execute()
     return nb
@@ -44,6 +44,8 @@ def test_committed_notebook_is_clean() -> None:
 def test_demo_runs_clean(executed: Any) -> None:
     for cell in executed.cells:
         for out in cell.get("outputs", []):
+            if "raises-exception" in cell.metadata.get("tags", []):
+                continue  # the deliberate error that %puter_explain explains
             assert out["output_type"] != "error", cell.source
             assert out.get("name") != "stderr" or "Warning" not in out.get("text", ""), out
 
@@ -87,3 +89,26 @@ def test_model_selector_and_stream(executed: Any) -> None:
     assert any(s["model_name"] == "ComboboxModel" for s in state.values())
     slow = data(outputs_of(executed, "sandbox-slow"))[0]
     assert "sandbox-slow" in slow["text/plain"]
+
+
+def test_teaching_sections(executed: Any) -> None:
+    compare = data(outputs_of(executed, "--compare"))[-1]
+    assert compare["text/html"].count("puter-compare-column") == 3
+    assert "Model not found" in compare["text/html"] and "kept sandbox-tutor's reply" in compare["text/plain"]
+    recorded = data(outputs_of(executed, "%puter_record lesson.jsonl"))[0]
+    assert "Recording to" in recorded["text/plain"]
+    tuple_cells = [
+        c for c in executed.cells if c.cell_type == "code" and c.source.endswith("What is a tuple?")
+    ]
+    first, replayed = (data(c.outputs)[0]["text/markdown"].split("<span")[0] for c in tuple_cells)
+    assert first == replayed and "What is a tuple?" in first
+    miss = data(outputs_of(executed, "A question nobody recorded"))[0]
+    assert "Not in the recording" in miss["text/html"]
+    raised = outputs_of(executed, "len(score)")
+    assert raised[0]["output_type"] == "error" and raised[0]["ename"] == "NameError"
+    explained = data(outputs_of(executed, "%puter_explain"))[0]
+    assert "NameError" in explained["text/markdown"] and "explained: NameError" in explained["text/plain"]
+    context = data(outputs_of(executed, "--context scores"))[0]
+    assert "scores: list" in context["text/markdown"] or "scores: list" in context["text/plain"]
+    usage = data(outputs_of(executed, "%puter_usage"))[0]
+    assert "sandbox-tutor" in usage["text/plain"]
