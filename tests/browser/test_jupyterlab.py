@@ -73,7 +73,15 @@ def test_demo_in_jupyterlab(page: Any, notebook: str) -> None:
 
     # The last cell's output appears only when every cell ran.
     xss_cell = _cell(page, XSS)
-    expect(xss_cell.locator(".puter-footer").first).to_be_visible(timeout=120_000)
+    try:
+        expect(xss_cell.locator(".puter-footer").first).to_be_visible(timeout=120_000)
+    except AssertionError:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "jupyterlab-run-all-failed.png"))
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        raise AssertionError(
+            "Run All did not finish: " + " | ".join(errors.all_inner_texts())[:2000]
+        ) from None
 
     # (a) The first reply rendered as Markdown: a heading, a table, a code block.
     first = _cell(page, "What is a list comprehension in Python?").locator(".jp-OutputArea")
