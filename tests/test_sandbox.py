@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -306,3 +308,19 @@ def test_command_line_prints_origin_and_token() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_authme_page_asks_then_redirects_with_the_token(sandbox: Sandbox) -> None:
+    redirect = "http://127.0.0.1:9/cb/"
+    page = requests.get(sandbox.origin + "/", params={"action": "authme", "redirectURL": redirect}, timeout=5)
+    assert page.status_code == 200 and "Sign in to the Puter sandbox" in page.text
+    assert sandbox.token not in page.text  # only the redirect after "Allow" carries it
+    allow = re.search(r'id="allow" href="([^"]+)"', page.text)
+    assert allow is not None
+    approved = requests.get(sandbox.origin + html.unescape(allow.group(1)), allow_redirects=False, timeout=5)
+    assert approved.status_code == 302
+    assert approved.headers["Location"] == f"{redirect}?token={sandbox.token}"
+    refused = requests.get(
+        sandbox.origin + "/", timeout=5, params={"action": "authme", "redirectURL": "https://evil.example/"}
+    )
+    assert refused.status_code == 400
