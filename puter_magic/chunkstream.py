@@ -169,7 +169,7 @@ class ChatStream:
 
     def __iter__(self) -> Iterator[Chunk]:
         for chunk in self._chunks:
-            if isinstance(chunk, TextChunk):
+            if type(chunk) is TextChunk:
                 self._parts.append(chunk.text)
                 self._text = None
             elif isinstance(chunk, UsageChunk):

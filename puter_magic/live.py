@@ -44,42 +44,52 @@ class LiveResult:
     first_chunk_at: float | None = None  # clock time the worker received the first text
 
 
-class _Pump(threading.Thread):
-    """Reads chunks in the background; the main thread takes them in batches."""
+class _Reader(threading.Thread):
+    """Reads the stream in the background and accumulates it into *result*.
 
-    def __init__(self, chunks: Iterable[Chunk], clock: Callable[[], float]) -> None:
+    The main thread only looks (``parts`` grows by appends, which are atomic), so no
+    chunk crosses threads one by one and the main thread has no per-chunk work at all.
+    """
+
+    def __init__(
+        self, chunks: Iterable[Chunk], result: LiveResult, parts: list[str], clock: Callable[[], float]
+    ) -> None:
         super().__init__(name="puter-stream", daemon=True)
         self.chunks = chunks
+        self.result = result
+        self.parts = parts
         self.clock = clock
-        self.lock = threading.Lock()
-        self.ready = threading.Event()
+        self.changed = threading.Event()  # something arrived while the main thread waits
         self.finished = threading.Event()
-        self.buffer: list[Chunk] = []
+        self.stop = False  # set by the main thread on an interrupt: keep nothing more
         self.error: BaseException | None = None
-        self.first_text_at: float | None = None
 
     def run(self) -> None:
-        buffer, lock, ready = self.buffer, self.lock, self.ready
+        result, append, changed = self.result, self.parts.append, self.changed
         try:
             for chunk in self.chunks:
-                if self.first_text_at is None and isinstance(chunk, TextChunk) and chunk.text:
-                    self.first_text_at = self.clock()
-                with lock:
-                    buffer.append(chunk)
-                    if len(buffer) == 1:
-                        ready.set()
-        except BaseException as exc:
+                if self.stop:
+                    break
+                if type(chunk) is TextChunk:
+                    if result.first_chunk_at is None and chunk.text:
+                        result.first_chunk_at = self.clock()
+                    append(chunk.text)
+                elif isinstance(chunk, UsageChunk):
+                    result.usage = chunk.usage
+                elif isinstance(chunk, ReasoningChunk):
+                    result.reasoning += chunk.text
+                elif isinstance(chunk, ToolUseChunk):
+                    result.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
+                elif isinstance(chunk, ErrorChunk):
+                    result.error = chunk.to_exception()
+                    break  # nothing after an error line counts
+                if not changed.is_set():
+                    changed.set()
+        except BaseException as exc:  # handed to the main thread
             self.error = exc
         finally:
             self.finished.set()
-            ready.set()
-
-    def take(self) -> list[Chunk]:
-        with self.lock:
-            batch = self.buffer[:]
-            self.buffer.clear()
-            self.ready.clear()
-        return batch
+            changed.set()
 
 
 def stream_live(
@@ -103,66 +113,54 @@ def stream_live(
     min_interval = 1.0 / max_rate
     interval = min_interval
     last_update = -1e9
-    rendered_chars = 0
-    pump = _Pump(chunks, clock)
-    pump.start()
+    shown = (0, 0)  # (pieces, reasoning chars) last rendered
+    reader = _Reader(chunks, result, parts, clock)
+    reader.start()
 
     def render(now: float) -> None:
-        nonlocal last_update, interval, rendered_chars
-        text = "".join(parts)
+        nonlocal last_update, interval, shown
+        count, reasoning = len(parts), len(result.reasoning)
+        text = "".join(parts[:count])
         t0 = clock()
-        handle.update(PartialReply(text, now - started, len(result.reasoning)))
+        handle.update(PartialReply(text, now - started, reasoning))
         cost = clock() - t0
         result.updates += 1
         last_update = clock()
-        rendered_chars = len(text)
+        shown = (count, reasoning)
         interval = max(min_interval, 4 * cost)
         if result.first_text_at is None and text:
             result.first_text_at = last_update
 
     try:
-        while True:
+        while not reader.finished.is_set():
             if parts:
-                pump.finished.wait(max(0.0, last_update + interval - clock()))
+                # Text is streaming: sleep until the next update is due (or the end).
+                reader.finished.wait(max(0.0, last_update + interval - clock()))
             else:
-                pump.ready.wait(TICK)
-            for chunk in pump.take():
-                if isinstance(chunk, TextChunk):
-                    parts.append(chunk.text)
-                elif isinstance(chunk, UsageChunk):
-                    result.usage = chunk.usage
-                elif isinstance(chunk, ReasoningChunk):
-                    result.reasoning += chunk.text
-                elif isinstance(chunk, ToolUseChunk):
-                    result.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
-                elif isinstance(chunk, ErrorChunk):
-                    result.error = chunk.to_exception()
-                    break  # nothing after an error line counts
-            if result.error is not None:
-                close()
-                break
+                # Nothing to show yet: wake for the first text, or to tick the clock.
+                reader.changed.wait(TICK)
+                reader.changed.clear()
             now = clock()
-            if pump.finished.is_set() and not pump.buffer:
+            if reader.finished.is_set():
                 break
             if parts:
-                if now - last_update >= interval and sum(map(len, parts)) != rendered_chars:
+                if now - last_update >= interval and (len(parts), len(result.reasoning)) != shown:
                     render(now)
-            elif now - last_update >= TICK:
+            elif now - last_update >= TICK or len(result.reasoning) != shown[1]:
                 render(now)
     except KeyboardInterrupt:
         result.interrupted = True
+        reader.stop = True
         close()
-        pump.join(1.0)
-        for chunk in pump.take():  # keep what had already arrived
-            if isinstance(chunk, TextChunk):
-                parts.append(chunk.text)
+        reader.join(1.0)
+    if result.error is not None:
+        close()
     result.text = "".join(parts)
-    result.first_chunk_at = pump.first_text_at
-    if result.error is None and not result.interrupted and pump.error is not None:
-        if isinstance(pump.error, PuterError):
-            result.error = pump.error
+    if result.error is None and not result.interrupted and reader.error is not None:
+        if isinstance(reader.error, PuterError):
+            result.error = reader.error
         else:
-            raise pump.error
+            raise reader.error
     if isinstance(result.error, StreamError) and not result.error.message:
         result.error.message = "the stream reported an error"
     return result

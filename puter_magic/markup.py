@@ -206,7 +206,45 @@ def _highlight(html_text: str) -> str:
     return _CODE_BLOCK.sub(one, html_text)
 
 
-def to_html(text: str, *, highlight: bool = True) -> str:
+_SIMPLE_BLOCK = re.compile(r"(?:(?<=\n\n)|\A)([A-Za-z][^\n]*(?:\n[A-Za-z][^\n]*)*)(?=\n\n|\n?\Z)")
+_NOT_SIMPLE = re.compile(r"[*_`\[\]<>#|&\\~$=+{}]|  \n|  $")
+_PARAGRAPH_RUN = re.compile(r"PUTERPARA([0-9a-f]{8})X\d+X(?:\n\nPUTERPARA\1X\d+X)*")
+_PARAGRAPH = re.compile(r"<p>PUTERPARA([0-9a-f]{8})X(\d+)X</p>")
+
+
+def _plain_paragraphs(source: str, fences: list[tuple[int, int]], nonce: str) -> tuple[str, list[str]]:
+    """Swap paragraphs of plain prose (most of a long reply) for placeholders.
+
+    Markdown would only wrap them in ``<p>`` after trying every inline pattern on them,
+    which is most of its time on a long reply; they are put back escaped afterwards.
+    A paragraph counts only if it is set off by blank lines, outside code, every line
+    starts with a letter, and it holds no character Markdown gives a meaning to.
+    """
+    kept: list[str] = []
+
+    def swap(match: re.Match[str]) -> str:
+        start, end = match.span(1)
+        block = match.group(1)
+        if _NOT_SIMPLE.search(block) or any(a < end and start < b for a, b in fences):
+            return match.group(0)
+        kept.append(block)
+        return f"PUTERPARA{nonce}X{len(kept) - 1}X"
+
+    marked = _SIMPLE_BLOCK.sub(swap, source)
+    # Runs of such paragraphs become one placeholder, so Markdown sees one paragraph.
+    runs: list[str] = []
+
+    def join(match: re.Match[str]) -> str:
+        if match.group(1) != nonce:
+            return match.group(0)
+        numbers = [int(n) for n in re.findall(r"X(\d+)X", match.group(0))]
+        runs.append("</p>\n<p>".join(html.escape(kept[n], quote=False) for n in numbers))
+        return f"PUTERPARA{nonce}X{len(runs) - 1}X"
+
+    return _PARAGRAPH_RUN.sub(join, marked), runs
+
+
+def to_html(text: str, *, highlight: bool = True, fast_paragraphs: bool = True) -> str:
     """The reply as sanitized HTML with math left for the frontend to typeset."""
     import markdown
     import nh3
@@ -214,16 +252,25 @@ def to_html(text: str, *, highlight: bool = True) -> str:
     nonce = secrets.token_hex(4)
     maths: list[str] = []
     parts = []
+    fences: list[tuple[int, int]] = []
+    offset = 0
     for kind, part in segments(text):
         if kind == "math":
-            parts.append(f"PUTERMATH{nonce}X{len(maths)}X")
+            piece = f"PUTERMATH{nonce}X{len(maths)}X"
             maths.append(part)
         elif kind == "text":
-            parts.append(_text_part(part))
+            piece = _text_part(part)
         else:
-            parts.append(part)
+            piece = part
+            fences.append((offset, offset + len(piece)))
+        parts.append(piece)
+        offset += len(piece)
+    source = "".join(parts)
+    plain: list[str] = []
+    if fast_paragraphs:
+        source, plain = _plain_paragraphs(source, fences, nonce)
     converted = markdown.markdown(
-        "".join(parts),
+        source,
         extensions=["fenced_code", "tables", "sane_lists"],
         extension_configs={"tables": {"use_align_attribute": True}},
         output_format="html",
@@ -238,6 +285,14 @@ def to_html(text: str, *, highlight: bool = True) -> str:
     )
     if highlight:
         clean = _highlight(clean)
+    if plain:
+
+        def paragraph(match: re.Match[str]) -> str:
+            if match.group(1) != nonce:
+                return match.group(0)
+            return "<p>" + plain[int(match.group(2))] + "</p>"
+
+        clean = _PARAGRAPH.sub(paragraph, clean)
 
     def put_back(match: re.Match[str]) -> str:
         if match.group(1) != nonce:  # the reply's own text that merely looks like ours

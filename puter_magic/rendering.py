@@ -155,7 +155,10 @@ class PartialReply:
                 "text/plain": label,
                 "text/html": f'<div class="puter-thinking" style="{MUTED}">{_esc(label)}</div>',
             }
-        return {"text/plain": self.text, "text/markdown": safe_markdown(self.text) + " ▍"}
+        # While streaming, text/plain is an excerpt (frontends show the Markdown; terminals
+        # print the text themselves); the final rendering carries all of it.
+        tail = self.text if len(self.text) <= 2000 else "…" + self.text[-2000:]
+        return {"text/plain": tail, "text/markdown": safe_markdown(self.text) + " ▍"}
 
 
 @dataclass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import markdown
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from puter_magic.markup import safe_markdown, to_html
 from puter_magic.rendering import ReplyView
@@ -93,3 +95,37 @@ def test_safe_content_survives() -> None:
     assert "<em>" not in out  # underscores in math stayed underscores
     md = safe_markdown(text)
     assert "$a_1 \\lt  b_2$" in md and "```python\nx = '<b>'\n```" in md and "`a<b`" in md
+
+
+LINES = [
+    "Plain words here.",
+    "Another plain line",
+    "- a list item",
+    "1. numbered",
+    "  indented more",
+    "# Heading",
+    "Setext",
+    "======",
+    "---",
+    "> quoted",
+    "| a | b |",
+    "|---|---|",
+    "```",
+    "~~~",
+    "code <b>",
+    "$x_1$",
+    "text with `code`",
+    "two trailing  ",
+    "A [link](https://x.y)",
+    "*emph* word",
+    "",
+    "",
+    "",
+]
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(LINES), max_size=25))
+def test_fast_paragraphs_render_exactly_like_markdown(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    assert to_html(text, fast_paragraphs=True) == to_html(text, fast_paragraphs=False)
