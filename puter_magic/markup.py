@@ -19,7 +19,6 @@ import html
 import re
 import secrets
 from collections.abc import Iterator
-from typing import Any
 
 __all__ = ["safe_markdown", "segments", "to_html"]
 
@@ -300,9 +299,3 @@ def to_html(text: str, *, highlight: bool = True, fast_paragraphs: bool = True) 
         return html.escape(maths[int(match.group(2))], quote=False)
 
     return _PLACEHOLDER.sub(put_back, clean) if maths else clean
-
-
-def plain_summary(value: Any, limit: int = 200) -> str:
-    """A one-line, length-capped text for logs and notes."""
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -167,7 +166,6 @@ class Transport:
         self.user_agent = user_agent
         self.session = session or make_session(origin)
         self._sleep = sleep
-        self._lock = threading.Lock()
 
     def secrets(self) -> tuple[str | None, ...]:
         return (self._token(),)
