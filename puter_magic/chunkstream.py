@@ -154,7 +154,6 @@ class ChatStream:
         self.model = model
         self._secrets = secrets
         self._parts: list[str] = []
-        self._text: str | None = ""
         self.reasoning = ""
         self.usage: dict[str, Any] = {}
         self.tool_calls: list[dict[str, Any]] = []
@@ -162,16 +161,18 @@ class ChatStream:
         self.error: StreamError | None = None
 
     @property
+    def text_length(self) -> int:
+        """How many text pieces have arrived (cheap: no joining)."""
+        return len(self._parts)
+
+    @property
     def text(self) -> str:
-        if self._text is None:
-            self._text = "".join(self._parts)
-        return self._text
+        return "".join(self._parts)
 
     def __iter__(self) -> Iterator[Chunk]:
         for chunk in self._chunks:
             if type(chunk) is TextChunk:
                 self._parts.append(chunk.text)
-                self._text = None
             elif isinstance(chunk, UsageChunk):
                 self.usage = chunk.usage
             elif isinstance(chunk, ReasoningChunk):

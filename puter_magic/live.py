@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .chunkstream import ChatStream
 from .errors import PuterError, StreamError
 from .rendering import PartialReply
-from .stream import Chunk, ErrorChunk, ReasoningChunk, TextChunk, ToolUseChunk, UsageChunk
 
 __all__ = ["Handle", "LiveResult", "stream_live"]
 
@@ -45,44 +45,28 @@ class LiveResult:
 
 
 class _Reader(threading.Thread):
-    """Reads the stream in the background and accumulates it into *result*.
+    """Reads the stream in the background; the ChatStream accumulates what arrives.
 
-    The main thread only looks (``parts`` grows by appends, which are atomic), so no
-    chunk crosses threads one by one and the main thread has no per-chunk work at all.
+    The main thread only looks at the ChatStream's text (its parts grow by appends,
+    which are atomic), so no chunk crosses threads and the main thread has no per-chunk
+    work at all.
     """
 
-    def __init__(
-        self, chunks: Iterable[Chunk], result: LiveResult, parts: list[str], clock: Callable[[], float]
-    ) -> None:
+    def __init__(self, chat: ChatStream, clock: Callable[[], float]) -> None:
         super().__init__(name="puter-stream", daemon=True)
-        self.chunks = chunks
-        self.result = result
-        self.parts = parts
+        self.chat = chat
         self.clock = clock
         self.changed = threading.Event()  # something arrived while the main thread waits
         self.finished = threading.Event()
-        self.stop = False  # set by the main thread on an interrupt: keep nothing more
+        self.first_text_at: float | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        result, append, changed = self.result, self.parts.append, self.changed
+        chat, changed = self.chat, self.changed
         try:
-            for chunk in self.chunks:
-                if self.stop:
-                    break
-                if type(chunk) is TextChunk:
-                    if result.first_chunk_at is None and chunk.text:
-                        result.first_chunk_at = self.clock()
-                    append(chunk.text)
-                elif isinstance(chunk, UsageChunk):
-                    result.usage = chunk.usage
-                elif isinstance(chunk, ReasoningChunk):
-                    result.reasoning += chunk.text
-                elif isinstance(chunk, ToolUseChunk):
-                    result.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
-                elif isinstance(chunk, ErrorChunk):
-                    result.error = chunk.to_exception()
-                    break  # nothing after an error line counts
+            for _chunk in chat:
+                if self.first_text_at is None and chat.text_length:
+                    self.first_text_at = self.clock()
                 if not changed.is_set():
                     changed.set()
         except BaseException as exc:  # handed to the main thread
@@ -93,14 +77,14 @@ class _Reader(threading.Thread):
 
 
 def stream_live(
-    chunks: Iterable[Chunk],
+    chat: ChatStream,
     handle: Handle,
     *,
     close: Callable[[], None],
     max_rate: float = 20.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> LiveResult:
-    """Consume *chunks*, updating *handle* with :class:`PartialReply` objects.
+    """Consume *chat*, updating *handle* with :class:`PartialReply` objects.
 
     Returns what arrived. A KeyboardInterrupt closes the stream (via *close*) and marks
     the result interrupted; an ``error`` chunk or a PuterError from the stream ends it
@@ -108,32 +92,30 @@ def stream_live(
     caller's: this only shows progress.
     """
     result = LiveResult()
-    parts: list[str] = []
     started = clock()
     min_interval = 1.0 / max_rate
     interval = min_interval
     last_update = -1e9
-    shown = (0, 0)  # (pieces, reasoning chars) last rendered
-    reader = _Reader(chunks, result, parts, clock)
+    shown = (0, 0)  # (text chars, reasoning chars) last rendered
+    reader = _Reader(chat, clock)
     reader.start()
 
     def render(now: float) -> None:
         nonlocal last_update, interval, shown
-        count, reasoning = len(parts), len(result.reasoning)
-        text = "".join(parts[:count])
+        text, reasoning = chat.text, len(chat.reasoning)
         t0 = clock()
         handle.update(PartialReply(text, now - started, reasoning))
         cost = clock() - t0
         result.updates += 1
         last_update = clock()
-        shown = (count, reasoning)
+        shown = (len(text), reasoning)
         interval = max(min_interval, 4 * cost)
         if result.first_text_at is None and text:
             result.first_text_at = last_update
 
     try:
         while not reader.finished.is_set():
-            if parts:
+            if chat.text_length:
                 # Text is streaming: sleep until the next update is due (or the end).
                 reader.finished.wait(max(0.0, last_update + interval - clock()))
             else:
@@ -143,24 +125,23 @@ def stream_live(
             now = clock()
             if reader.finished.is_set():
                 break
-            if parts:
-                if now - last_update >= interval and (len(parts), len(result.reasoning)) != shown:
+            if chat.text_length:
+                if now - last_update >= interval and (chat.text_length, len(chat.reasoning)) != shown:
                     render(now)
-            elif now - last_update >= TICK or len(result.reasoning) != shown[1]:
+            elif now - last_update >= TICK or len(chat.reasoning) != shown[1]:
                 render(now)
     except KeyboardInterrupt:
         result.interrupted = True
-        reader.stop = True
         close()
         reader.join(1.0)
-    if result.error is not None:
-        close()
-    result.text = "".join(parts)
-    if result.error is None and not result.interrupted and reader.error is not None:
-        if isinstance(reader.error, PuterError):
-            result.error = reader.error
-        else:
+    result.text, result.reasoning = chat.text, chat.reasoning
+    result.usage, result.tool_calls = dict(chat.usage), list(chat.tool_calls)
+    result.first_chunk_at = reader.first_text_at
+    if not result.interrupted and reader.error is not None:
+        if not isinstance(reader.error, PuterError):
             raise reader.error
+        result.error = reader.error
+        close()
     if isinstance(result.error, StreamError) and not result.error.message:
         result.error.message = "the stream reported an error"
     return result

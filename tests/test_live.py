@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from puter_magic.chunkstream import ChatStream, ChunkStream
 from puter_magic.errors import PuterTimeout, StreamError
 from puter_magic.live import stream_live
 from puter_magic.rendering import PartialReply
@@ -34,12 +35,21 @@ class Recorder:
             raise self.exc
 
 
-def source(chunks: list[Chunk], delay: float = 0.0, first_delay: float = 0.0) -> Iterator[Chunk]:
+def _gen(chunks: list[Chunk], delay: float, first_delay: float) -> Iterator[Chunk]:
     time.sleep(first_delay)
     for chunk in chunks:
         if delay:
             time.sleep(delay)
         yield chunk
+
+
+def source(chunks: list[Chunk], delay: float = 0.0, first_delay: float = 0.0) -> ChatStream:
+    """A chat stream whose chunks come from a list, at a pace."""
+    return as_chat(_gen(chunks, delay, first_delay))
+
+
+def as_chat(chunks: Iterator[Chunk]) -> ChatStream:
+    return ChatStream(ChunkStream(chunks, "application/x-ndjson"), "m", ())  # type: ignore[arg-type]
 
 
 def test_updates_are_throttled_and_text_accumulates() -> None:
@@ -113,14 +123,14 @@ def test_puter_errors_from_the_reader_are_reported_and_bugs_propagate() -> None:
         yield TextChunk("x")
         raise PuterTimeout("silence")
 
-    assert isinstance(stream_live(timing_out(), Recorder(), close=lambda: None).error, PuterTimeout)
+    assert isinstance(stream_live(as_chat(timing_out()), Recorder(), close=lambda: None).error, PuterTimeout)
 
     def buggy() -> Iterator[Chunk]:
         yield TextChunk("x")
         raise ZeroDivisionError
 
     with pytest.raises(ZeroDivisionError):
-        stream_live(buggy(), Recorder(), close=lambda: None)
+        stream_live(as_chat(buggy()), Recorder(), close=lambda: None)
 
 
 def test_stop_button_in_a_cell_keeps_partial_and_records_nothing(ip: InteractiveShell) -> None:
