@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from .faults import Fault
 from .models import MODELS, lookup, result_envelope, stream_lines, write_reply
+from .playback import play
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -182,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
         fault = sandbox._take_fault(url.path)
         try:
             if fault is not None:
-                self._play(fault)
+                play(self, fault)
                 return
             if sandbox.api_host and (self.headers.get("Host") or "").split(":")[0] != sandbox.api_host:
                 if url.path == "/" or url.path.startswith("/action"):
@@ -388,59 +388,6 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(text, str) or not text:
             raise DriverFailure(400, "bad_request", "Missing or invalid `text`")
         self._send(200, silent_wav(0.05 * min(len(text), 40)), "audio/wav")
-
-    # -- faults --------------------------------------------------------------------
-
-    def _play(self, fault: Fault) -> None:
-        if fault.delay and not self._wait(fault.delay):
-            self._abort()
-            return
-        if fault.lines is not None:
-            self._start_chunked(fault.status, fault.content_type or "application/x-ndjson", fault.headers)
-            sent = 0
-            for i, line in enumerate(fault.line_bytes()):
-                if i and not self._wait(fault.pace):
-                    break
-                if fault.reset is not None and sent + len(line) > fault.reset:
-                    self._chunk(line[: max(0, fault.reset - sent)])
-                    self._abort()
-                    return
-                self._chunk(line)
-                sent += len(line)
-            if fault.stall:
-                self._wait(fault.stall)
-                self._abort()
-                return
-            self._end_chunked()
-            self._record_status(fault.status)
-            return
-        body = fault.body_bytes()
-        self.send_response(fault.status)
-        if fault.content_type:
-            self.send_header("Content-Type", fault.content_type)
-        for key, value in fault.headers.items():
-            self.send_header(key, value)
-        length = fault.declared_length if fault.declared_length is not None else len(body)
-        self.send_header("Content-Length", str(length))
-        self.end_headers()
-        if fault.drip:
-            for i in range(0, len(body), fault.drip):
-                if i and not self._wait(fault.pace):
-                    break
-                self.wfile.write(body[i : i + fault.drip])
-        elif fault.reset is not None:
-            self.wfile.write(body[: fault.reset])
-            self._abort()
-            return
-        else:
-            self.wfile.write(body)
-        if fault.stall:
-            self._wait(fault.stall)
-        truncated = fault.declared_length is not None and fault.declared_length != len(body)
-        if truncated or fault.stall:
-            self._abort()
-            return
-        self._record_status(fault.status)
 
 
 def silent_wav(seconds: float, rate: int = 8000) -> bytes:
