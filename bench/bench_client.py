@@ -23,8 +23,8 @@ from collections.abc import Callable
 import requests
 
 from puter_magic import PuterClient
+from puter_magic.api.chunks import iter_lines, parse_ndjson
 from puter_magic.sandbox import Fault, Sandbox
-from puter_magic.stream import iter_lines, parse_ndjson
 
 ROUNDS = 5
 

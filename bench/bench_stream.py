@@ -165,7 +165,7 @@ def main() -> int:
 
     with Sandbox() as sandbox:
         # First chunk to first visible update, with a reply that starts after a pause.
-        from puter_magic.live import stream_live
+        from puter_magic.notebook.live import stream_live
 
         os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
         shell.run_line_magic("puter_login", f"--origin {sandbox.origin}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "APIError",
@@ -42,15 +42,15 @@ __all__ = [
 ]
 
 _LAZY = {
-    "PuterClient": "client",
-    "ChatStream": "chunkstream",
-    "ChunkStream": "chunkstream",
-    "ModelInfo": "client",
-    "BinaryResult": "protocol",
-    "ChatReply": "protocol",
+    "PuterClient": "api.client",
+    "ChatStream": "api.chat",
+    "ChunkStream": "api.chat",
+    "ModelInfo": "api.client",
+    "BinaryResult": "api.protocol",
+    "ChatReply": "api.protocol",
 }
 
-from .errors import (  # noqa: E402  (errors is tiny and import-free)
+from .api.errors import (  # noqa: E402  (errors is tiny and import-free)
     APIError,
     AuthError,
     BadRequest,
@@ -71,9 +71,9 @@ from .errors import (  # noqa: E402  (errors is tiny and import-free)
 )
 
 if TYPE_CHECKING:
-    from .chunkstream import ChatStream, ChunkStream
-    from .client import ModelInfo, PuterClient
-    from .protocol import BinaryResult, ChatReply
+    from .api.chat import ChatStream, ChunkStream
+    from .api.client import ModelInfo, PuterClient
+    from .api.protocol import BinaryResult, ChatReply
 
 
 def __getattr__(name: str) -> Any:
@@ -105,13 +105,13 @@ def model_selector() -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the magics (``%load_ext puter_magic``)."""
-    from .magics import load
+    from .notebook.magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove the magics (``%unload_ext puter_magic``)."""
-    from .magics import unload
+    from .notebook.magics import unload
 
     unload(ipython)

@@ -28,8 +28,8 @@ from puter_magic import (
     StreamError,
     UsageLimited,
 )
+from puter_magic.api.chunks import ErrorChunk, TextChunk, UnknownChunk, UsageChunk
 from puter_magic.sandbox import Fault, Sandbox
-from puter_magic.stream import ErrorChunk, TextChunk, UnknownChunk, UsageChunk
 
 from .conftest import RawServer
 

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.chunkstream import ChatStream, ChunkStream
-from puter_magic.errors import PuterTimeout, StreamError
-from puter_magic.live import stream_live
-from puter_magic.rendering import PartialReply
+from puter_magic.api.chat import ChatStream, ChunkStream
+from puter_magic.api.chunks import Chunk, ErrorChunk, ReasoningChunk, TextChunk, UnknownChunk, UsageChunk
+from puter_magic.api.errors import PuterTimeout, StreamError
+from puter_magic.notebook.live import stream_live
+from puter_magic.notebook.rendering import PartialReply
 from puter_magic.sandbox import Sandbox
-from puter_magic.stream import Chunk, ErrorChunk, ReasoningChunk, TextChunk, UnknownChunk, UsageChunk
 
 from .shell import magics_of, run
 

@@ -8,8 +8,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from puter_magic import errors
-from puter_magic.errors import (
+from puter_magic.api import errors
+from puter_magic.api.chunks import (
+    ErrorChunk,
+    ReasoningChunk,
+    TextChunk,
+    ToolUseChunk,
+    UnknownChunk,
+    UsageChunk,
+    iter_lines,
+    parse_chunk,
+    parse_ndjson,
+)
+from puter_magic.api.errors import (
     APIError,
     AuthError,
     BadRequest,
@@ -22,24 +33,13 @@ from puter_magic.errors import (
     ServerError,
     UsageLimited,
 )
-from puter_magic.protocol import (
+from puter_magic.api.protocol import (
     build_call,
     chat_reply,
     error_from_reply,
     parse_retry_after,
     result_from_json,
     total_tokens,
-)
-from puter_magic.stream import (
-    ErrorChunk,
-    ReasoningChunk,
-    TextChunk,
-    ToolUseChunk,
-    UnknownChunk,
-    UsageChunk,
-    iter_lines,
-    parse_chunk,
-    parse_ndjson,
 )
 
 from .conftest import load_transcript, transcript_names

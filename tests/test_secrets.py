@@ -16,10 +16,10 @@ from IPython.utils.capture import capture_output
 
 import puter_magic
 from puter_magic import PuterClient, PuterError
-from puter_magic.auth import LoginStore, SavedLogin, TokenSource
-from puter_magic.conversation import Conversations
+from puter_magic.api.auth import LoginStore, SavedLogin, TokenSource
+from puter_magic.notebook.conversation import Conversations
+from puter_magic.notebook.session import PuterSession
 from puter_magic.sandbox import Fault, Sandbox
-from puter_magic.session import PuterSession
 
 from .shell import final_outputs, magics_of
 

@@ -10,10 +10,10 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic import ModelNotFound, PuterClient, UsageLimited
-from puter_magic.protocol import BinaryResult
+from puter_magic.api.chunks import TextChunk
+from puter_magic.api.protocol import BinaryResult
+from puter_magic.api.tape import ReplayMiss, request_key
 from puter_magic.sandbox import Fault, Sandbox
-from puter_magic.stream import TextChunk
-from puter_magic.tape import ReplayMiss, request_key
 
 from .shell import magics_of, run
 

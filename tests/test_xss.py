@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from puter_magic.markup import safe_markdown, to_html
-from puter_magic.rendering import ReplyView
+from puter_magic.notebook.markup import safe_markdown, to_html
+from puter_magic.notebook.rendering import ReplyView
 
 from .htmlcheck import live_markup
 

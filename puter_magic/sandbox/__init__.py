@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..origin import is_loopback_host
+from ..api.origin import is_loopback_host
 from .faults import Fault
 from .models import MODELS
 

@@ -11,10 +11,10 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import PuterError
+from ..api.errors import PuterError
 
 if TYPE_CHECKING:
-    from .client import ModelInfo
+    from ..api.client import ModelInfo
 
 __all__ = ["ModelSelector", "describe_model", "model_label"]
 

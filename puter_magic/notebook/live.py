@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .chunkstream import ChatStream
-from .errors import PuterError, StreamError
+from ..api.chat import ChatStream
+from ..api.errors import PuterError, StreamError
 from .rendering import PartialReply
 
 __all__ = ["Handle", "LiveResult", "stream_live"]

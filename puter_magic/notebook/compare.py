@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import PuterError
+from ..api.chunks import ReasoningChunk, TextChunk, UsageChunk
+from ..api.errors import PuterError
 from .rendering import MUTED, WarningBox, footer_text
-from .stream import ReasoningChunk, TextChunk, UsageChunk
 
 if TYPE_CHECKING:
-    from .chunkstream import ChatStream
+    from ..api.chat import ChatStream
 
 __all__ = ["Column", "CompareView", "run_compare"]
 

@@ -7,9 +7,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .errors import MalformedResponse, StreamError
-from .protocol import NDJSON_TYPE, ChatReply, chat_reply, is_json_type, media_type, result_from_json
-from .stream import (
+from .chunks import (
     Chunk,
     ErrorChunk,
     ReasoningChunk,
@@ -20,6 +18,8 @@ from .stream import (
     iter_lines,
     parse_ndjson,
 )
+from .errors import MalformedResponse, StreamError
+from .protocol import NDJSON_TYPE, ChatReply, chat_reply, is_json_type, media_type, result_from_json
 
 if TYPE_CHECKING:
     import requests

@@ -18,7 +18,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default, observe
 
-from .errors import PuterError
+from ..api.errors import PuterError
 
 if TYPE_CHECKING:
     from .session import PuterSession
@@ -114,7 +114,7 @@ class PuterMagics(Magics):
 
     @default("origin")
     def _default_origin(self) -> str:
-        from .origin import DEFAULT_ORIGIN
+        from ..api.origin import DEFAULT_ORIGIN
 
         return os.environ.get("PUTER_API_ORIGIN", "") or DEFAULT_ORIGIN
 
@@ -232,7 +232,7 @@ class PuterMagics(Magics):
     def puter_logout(self, line: str) -> None:
         """Sign out, forget the saved login for this origin, and stop an in-kernel sandbox."""
         args = _parse(self.puter_logout, line)
-        from .auth import LoginStore
+        from ..api.auth import LoginStore
         from .rendering import Note
 
         origin = self.session.origin

@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import (
+from ..api.errors import (
     AuthError,
     BadRequest,
     BudgetExceeded,
@@ -30,7 +30,7 @@ from .errors import (
     StreamError,
     UsageLimited,
 )
-from .protocol import total_tokens
+from ..api.protocol import total_tokens
 
 __all__ = ["Note", "PartialReply", "ReplyView", "WarningBox", "describe_error", "footer_text", "show"]
 

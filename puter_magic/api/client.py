@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from . import __version__
-from .chunkstream import ChatStream, ChunkStream, http_chunks
+from .._version import __version__
+from .chat import ChatStream, ChunkStream, http_chunks
 from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn, PuterError
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .protocol import (

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .client import ModelInfo, PuterClient
+from ..api.client import ModelInfo, PuterClient
+from ..api.errors import BudgetExceeded, NotSignedIn
+from ..api.usage import UsageMeter
 from .conversation import Conversations, Exchange, Placement, Thread
-from .errors import BudgetExceeded, NotSignedIn
-from .usage import UsageMeter
 
 if TYPE_CHECKING:
-    from .sandbox import Sandbox
-    from .tape import Tape
+    from ..api.tape import Tape
+    from ..sandbox import Sandbox
 
 __all__ = ["Ask", "PuterSession"]
 
@@ -110,7 +110,7 @@ class PuterSession:
 
     def record_to(self, path: str) -> Tape:
         """Record every request from now on (and its reply) to *path*."""
-        from .tape import Tape
+        from ..api.tape import Tape
 
         self.tape = Tape(path, "record")
         if self.client is not None:
@@ -119,7 +119,7 @@ class PuterSession:
 
     def replay_from(self, path: str, *, fallthrough: bool = False, pace: str = "original") -> Tape:
         """Answer requests from a recording; with no sign-in, from the recording alone."""
-        from .tape import Tape
+        from ..api.tape import Tape
 
         self.tape = Tape(path, "replay", fallthrough=fallthrough, pace=pace)
         if self.client is None:
@@ -138,7 +138,7 @@ class PuterSession:
 
     def start_sandbox(self, pace: float = 0.015) -> Sandbox:
         """Start (or reuse) a sandbox in this process and sign in to it."""
-        from .sandbox import Sandbox
+        from ..sandbox import Sandbox
 
         if self.sandbox is None or not self.sandbox.running:
             self.sandbox = Sandbox(pace=pace).start()

@@ -16,8 +16,8 @@ __all__ = ["login", "prompt_token"]
 
 def login(magics: PuterMagics, args: Any) -> None:
     """%puter_login without --sandbox: find the token, verify it, say who signed in."""
-    from .auth import LoginStore, authme_sign_in, token_from_env
-    from .origin import parse_origin
+    from ..api.auth import LoginStore, authme_sign_in, token_from_env
+    from ..api.origin import parse_origin
     from .rendering import Note
 
     try:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from . import errors
+from .chunks import Chunk, iter_lines, parse_ndjson
 from .errors import PuterError, redact
-from .stream import Chunk, iter_lines, parse_ndjson
 
 __all__ = ["ReplayMiss", "Tape", "request_key"]
 
