@@ -32,6 +32,7 @@ __all__ = [
     "PuterTimeout",
     "RateLimited",
     "RedirectRefused",
+    "ReplayMiss",
     "ServerError",
     "StreamError",
     "UsageLimited",
@@ -44,8 +45,8 @@ __all__ = [
 _LAZY = {
     "PuterClient": "api.client",
     "ChatStream": "api.chat",
-    "ChunkStream": "api.chat",
-    "ModelInfo": "api.client",
+    "ChunkStream": "api.chunks",
+    "ModelInfo": "api.catalogue",
     "BinaryResult": "api.protocol",
     "ChatReply": "api.protocol",
 }
@@ -65,14 +66,17 @@ from .api.errors import (  # noqa: E402  (errors is tiny and import-free)
     PuterTimeout,
     RateLimited,
     RedirectRefused,
+    ReplayMiss,
     ServerError,
     StreamError,
     UsageLimited,
 )
 
 if TYPE_CHECKING:
-    from .api.chat import ChatStream, ChunkStream
-    from .api.client import ModelInfo, PuterClient
+    from .api.catalogue import ModelInfo
+    from .api.chat import ChatStream
+    from .api.chunks import ChunkStream
+    from .api.client import PuterClient
     from .api.protocol import BinaryResult, ChatReply
 
 

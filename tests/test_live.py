@@ -12,8 +12,16 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.api.chat import ChatStream, ChunkStream
-from puter_magic.api.chunks import Chunk, ErrorChunk, ReasoningChunk, TextChunk, UnknownChunk, UsageChunk
+from puter_magic.api.chat import ChatStream
+from puter_magic.api.chunks import (
+    Chunk,
+    ChunkStream,
+    ErrorChunk,
+    ReasoningChunk,
+    TextChunk,
+    UnknownChunk,
+    UsageChunk,
+)
 from puter_magic.api.errors import PuterTimeout, StreamError
 from puter_magic.notebook.live import stream_live
 from puter_magic.notebook.rendering import PartialReply

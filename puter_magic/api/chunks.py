@@ -1,4 +1,4 @@
-"""Typed chunks of a streamed chat reply and the NDJSON parser that makes them (no I/O).
+"""Typed chunks of a streamed reply, the NDJSON parser that makes them, and ChunkStream.
 
 A streamed ``complete`` answers ``application/x-ndjson``: one JSON object a line, no end
 marker (EOF ends it), a final ``usage`` line, and on failure an ``error`` line. Unknown
@@ -8,15 +8,20 @@ not break old clients.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import MalformedResponse, StreamError, redact
 
+if TYPE_CHECKING:
+    import requests
+
 __all__ = [
     "Chunk",
+    "ChunkStream",
     "ErrorChunk",
     "ReasoningChunk",
     "TextChunk",
@@ -164,3 +169,63 @@ def parse_ndjson(lines: Iterable[bytes], *, strict: bool = True) -> Iterator[Chu
             yield TextChunk(obj["text"])
         else:
             yield parse_chunk(obj)
+
+
+class ChunkStream:
+    """An open streamed reply: iterate it for typed chunks.
+
+    Closing it (``close()``, leaving a ``with`` block, or dropping it) closes the
+    connection, which frees the server's concurrency slot. It is never replayed.
+    """
+
+    def __init__(
+        self,
+        chunks: Generator[Chunk, None, None],
+        content_type: str,
+        *,
+        response: requests.Response | None = None,
+        on_close: Callable[[], None] | None = None,
+    ) -> None:
+        self.response = response
+        self.content_type = content_type
+        self._chunks = chunks
+        self._on_close = on_close
+        self.closed = False
+
+    def __iter__(self) -> ChunkStream:
+        return self
+
+    def __next__(self) -> Chunk:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        """Stop reading and close the connection."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.response is not None:
+            # Wake a read blocked in another thread (an interrupt), then close.
+            with contextlib.suppress(AttributeError, ValueError, RuntimeError, OSError):
+                self.response.raw.shutdown()
+        with contextlib.suppress(ValueError):  # "generator already executing"
+            self._chunks.close()
+        if self.response is not None:
+            self.response.close()
+        if self._on_close is not None:
+            self._on_close()
+
+    def __enter__(self) -> ChunkStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<ChunkStream {self.content_type or 'unknown'} {state}>"

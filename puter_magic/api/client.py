@@ -7,96 +7,25 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from .._version import __version__
-from .chat import ChatStream, ChunkStream, http_chunks
-from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn, PuterError
+from .catalogue import ModelInfo
+from .chat import ChatStream, Messages, normalize_messages
+from .chunks import ChunkStream
+from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
-from .protocol import (
-    CHAT_DRIVER,
-    CHAT_INTERFACE,
-    NDJSON_TYPE,
-    BinaryResult,
-    ChatReply,
-    build_call,
-    chat_reply,
-    is_json_type,
-    media_type,
-    result_from_json,
-)
-from .tape import Tape
+from .protocol import CHAT_DRIVER, CHAT_INTERFACE, ChatReply, build_call, chat_reply
+from .tape import Tape, TapeWire
 from .transport import Timeout, Transport
+from .wire import Network, Wire
 
 __all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
-
-Message = Mapping[str, Any]
-Messages = str | Sequence[Message]
-
-
-@dataclass
-class ModelInfo:
-    """One entry of the model catalogue; fields the server did not give are None."""
-
-    id: str
-    provider: str | None = None
-    name: str | None = None
-    aliases: list[str] = field(default_factory=list)
-    context: int | None = None
-    max_tokens: int | None = None
-    costs: dict[str, Any] = field(default_factory=dict)
-    costs_currency: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_any(cls, item: Any) -> ModelInfo:
-        if isinstance(item, str):
-            return cls(id=item, raw={"id": item})
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise MalformedResponse("a model entry has no id")
-
-        def opt_int(key: str) -> int | None:
-            value = item.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-        def opt_str(key: str) -> str | None:
-            value = item.get(key)
-            return value if isinstance(value, str) else None
-
-        aliases = item.get("aliases")
-        costs = item.get("costs")
-        return cls(
-            id=item["id"],
-            provider=opt_str("provider"),
-            name=opt_str("name"),
-            aliases=[a for a in aliases if isinstance(a, str)] if isinstance(aliases, list) else [],
-            context=opt_int("context") or opt_int("context_window"),
-            max_tokens=opt_int("max_tokens"),
-            costs=dict(costs) if isinstance(costs, dict) else {},
-            costs_currency=opt_str("costs_currency"),
-            raw=dict(item),
-        )
-
-
-def normalize_messages(messages: Messages) -> list[dict[str, Any]]:
-    """A bare string becomes one user message; dicts are copied; a missing role is user."""
-    if isinstance(messages, str):
-        return [{"role": "user", "content": messages}]
-    out = []
-    for message in messages:
-        if not isinstance(message, Mapping):
-            raise TypeError(f"a message must be a mapping, not {type(message).__name__}")
-        item = dict(message)
-        item.setdefault("role", "user")
-        out.append(item)
-    return out
 
 
 class PuterClient:
@@ -149,9 +78,10 @@ class PuterClient:
             user_agent=f"puter-magic/{__version__}",
             session=session,
         )
+        self._network = Network(self._transport, require_token=self._require_token, deadline=self._deadline)
         if record and replay:
             raise ValueError("record or replay, not both")
-        self.tape: Tape | None = None
+        self.tape = None
         if record:
             self.tape = Tape(record, "record")
         elif replay:
@@ -197,7 +127,20 @@ class PuterClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- the one place requests go out (and recordings are made or played) ----------
+    # -- the one way requests go out --------------------------------------------------
+
+    @property
+    def tape(self) -> Tape | None:
+        """The recording requests go through (None: straight to the network)."""
+        return self._tape
+
+    @tape.setter
+    def tape(self, tape: Tape | None) -> None:
+        self._tape = tape
+        self._wire: Wire = self._network if tape is None else TapeWire(tape, self._network, self._secrets)
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        return self._transport.secrets()
 
     def _require_token(self) -> None:
         if self.__token is None:
@@ -205,74 +148,6 @@ class PuterClient:
 
     def _deadline(self) -> float | None:
         return None if self.total_timeout is None else time.monotonic() + self.total_timeout
-
-    def _replaying(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The recorded entry for *body* when replaying; raise if it is missing and the
-        recording does not fall through to the network."""
-        if self.tape is None or self.tape.mode != "replay":
-            return None
-        entry = self.tape.lookup(body)
-        if entry is None and not self.tape.fallthrough:
-            raise self.tape.miss(body)
-        return entry
-
-    def _recording(self) -> Tape | None:
-        return self.tape if self.tape is not None and self.tape.mode == "record" else None
-
-    def _result(self, body: dict[str, Any]) -> Any:
-        entry = self._replaying(body)
-        if entry is not None:
-            return self.tape.replay_result(entry)  # type: ignore[union-attr]
-        self._require_token()
-        tape, secrets = self._recording(), self._transport.secrets()
-        try:
-            deadline = self._deadline()
-            resp = self._transport.request("POST", "/drivers/call", body)
-            content_type = resp.headers.get("Content-Type")
-            data = self._transport.read_body(resp, deadline=deadline)
-            if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
-                result = result_from_json(data, status=resp.status_code, secrets=secrets)
-                if tape is not None:
-                    tape.record_result(body, result, secrets)
-                return result
-            binary = BinaryResult(data, media_type(content_type) or "application/octet-stream")
-            if tape is not None:
-                tape.record_binary(body, binary.content, binary.content_type, secrets)
-            return binary
-        except PuterError as err:
-            if tape is not None:
-                tape.record_error(body, err, secrets)
-            raise
-
-    def _stream(self, body: dict[str, Any]) -> ChunkStream:
-        entry = self._replaying(body)
-        if entry is not None:
-            stop = threading.Event()
-            return ChunkStream(self.tape.replay_chunks(entry, stop), NDJSON_TYPE, on_close=stop.set)  # type: ignore[union-attr]
-        self._require_token()
-        tape, secrets = self._recording(), self._transport.secrets()
-        try:
-            resp = self._transport.request(
-                "POST", "/drivers/call", body, accept=f"{NDJSON_TYPE}, application/json"
-            )
-        except PuterError as err:
-            if tape is not None:
-                tape.record_error(body, err, secrets)
-            raise
-        content_type = media_type(resp.headers.get("Content-Type"))
-        if tape is None:
-            return ChunkStream(
-                http_chunks(resp, self._transport, self._deadline()), content_type, response=resp
-            )
-        lines: list[tuple[float, bytes]] = []
-
-        def recorded() -> Any:
-            yield from http_chunks(
-                resp, self._transport, self._deadline(), lambda t, line: lines.append((t, line))
-            )
-            tape.record_stream(body, lines, secrets)  # only a stream that ran to its end
-
-        return ChunkStream(recorded(), content_type, response=resp)
 
     # -- driver calls ---------------------------------------------------------------
 
@@ -290,7 +165,7 @@ class PuterClient:
         A reply whose Content-Type is not JSON (audio, images) comes back as a
         :class:`BinaryResult`. Errors of either generation raise a PuterError.
         """
-        return self._result(build_call(interface, method, args, driver=driver, service=service))
+        return self._wire.result(build_call(interface, method, args, driver=driver, service=service))
 
     def stream(
         self,
@@ -307,7 +182,7 @@ class PuterClient:
         retried (429/503) only before that; a started stream is never replayed.
         """
         args = {**(args or {}), "stream": True}
-        return self._stream(build_call(interface, method, args, driver=driver, service=service))
+        return self._wire.stream(build_call(interface, method, args, driver=driver, service=service))
 
     # -- chat ---------------------------------------------------------------------------
 
@@ -335,7 +210,7 @@ class PuterClient:
         *options* go into ``args`` as they are: ``temperature``, ``max_tokens``,
         ``tools``, ``provider``, ``reasoning_effort``...
         """
-        reply = chat_reply(self._result(self._chat_body(messages, model, driver, service, options)))
+        reply = chat_reply(self._wire.result(self._chat_body(messages, model, driver, service, options)))
         if reply.model is None:
             reply.model = model
         return reply
@@ -352,7 +227,7 @@ class PuterClient:
         """The streaming twin of :meth:`chat`: a :class:`ChatStream` to iterate."""
         body = self._chat_body(messages, model, driver, service, options)
         body["args"]["stream"] = True
-        return ChatStream(self._stream(body), model, self._transport.secrets())
+        return ChatStream(self._wire.stream(body), model, self._secrets())
 
     # -- catalogue and account -----------------------------------------------------
 
@@ -368,20 +243,7 @@ class PuterClient:
 
     def whoami(self) -> dict[str, Any]:
         """The signed-in account (``username``, ``uuid``, ``email``...)."""
-        body = {"interface": "http", "method": "GET /whoami"}
-        entry = self._replaying(body)
-        if entry is not None:
-            result = self.tape.replay_result(entry)  # type: ignore[union-attr]
-        else:
-            self._require_token()
-            resp = self._transport.request("GET", "/whoami")
-            data = self._transport.read_body(resp, deadline=self._deadline())
-            result = result_from_json(
-                data, status=resp.status_code, secrets=self._transport.secrets(), envelope=False
-            )
-            tape = self._recording()
-            if tape is not None:
-                tape.record_result(body, result, self._transport.secrets())
+        result = self._wire.get("/whoami")
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
         return result

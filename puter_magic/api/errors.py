@@ -17,6 +17,7 @@ Every failure that comes from Puter, from the network or from a broken reply is 
     ├── RedirectRefused             a redirect to another host (the token is not sent there)
     ├── NotSignedIn                 no token to send (raised before any request)
     ├── BudgetExceeded              the notebook spent its budget (raised before any request)
+    ├── ReplayMiss                  replaying a recording that does not hold this request
     ├── PuterTimeout                no connection or no bytes within the timeout
     └── PuterConnectionError        the connection failed or broke
 
@@ -48,6 +49,7 @@ __all__ = [
     "PuterTimeout",
     "RateLimited",
     "RedirectRefused",
+    "ReplayMiss",
     "ServerError",
     "StreamError",
     "UsageLimited",
@@ -160,6 +162,10 @@ class NotSignedIn(PuterError):
 
 class BudgetExceeded(PuterError):
     """The notebook's usage budget is spent, so nothing was sent."""
+
+
+class ReplayMiss(PuterError):
+    """A recording is being replayed and does not hold this request (nothing was sent)."""
 
 
 class PuterTimeout(PuterError):

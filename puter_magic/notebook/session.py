@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..api.client import ModelInfo, PuterClient
+from ..api.catalogue import ModelInfo
+from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn
 from ..api.usage import UsageMeter
 from .conversation import Conversations, Exchange, Placement, Thread

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.errors import PuterError
 
 if TYPE_CHECKING:
-    from ..api.client import ModelInfo
+    from ..api.catalogue import ModelInfo
 
 __all__ = ["ModelSelector", "describe_model", "model_label"]
 

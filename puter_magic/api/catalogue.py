@@ -1,0 +1,47 @@
+"""The model catalogue: what a server says about its chat models (pure; no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import MalformedResponse
+from .values import opt_int, opt_str
+
+__all__ = ["ModelInfo"]
+
+
+@dataclass
+class ModelInfo:
+    """One entry of the model catalogue; fields the server did not give are None."""
+
+    id: str
+    provider: str | None = None
+    name: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    context: int | None = None
+    max_tokens: int | None = None
+    costs: dict[str, Any] = field(default_factory=dict)
+    costs_currency: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_any(cls, item: Any) -> ModelInfo:
+        if isinstance(item, str):
+            return cls(id=item, raw={"id": item})
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise MalformedResponse("a model entry has no id")
+
+        aliases = item.get("aliases")
+        costs = item.get("costs")
+        return cls(
+            id=item["id"],
+            provider=opt_str(item.get("provider")),
+            name=opt_str(item.get("name")),
+            aliases=[a for a in aliases if isinstance(a, str)] if isinstance(aliases, list) else [],
+            context=opt_int(item.get("context")) or opt_int(item.get("context_window")),
+            max_tokens=opt_int(item.get("max_tokens")),
+            costs=dict(costs) if isinstance(costs, dict) else {},
+            costs_currency=opt_str(item.get("costs_currency")),
+            raw=dict(item),
+        )

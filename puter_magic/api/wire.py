@@ -1,0 +1,133 @@
+"""Where a driver call goes: the :class:`Wire` interface, and :class:`Network`, which sends
+over HTTP. PuterClient sends every request through one Wire; a recording
+(:class:`~puter_magic.api.tape.TapeWire`) is another Wire layered over the network.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Generator, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .chunks import Chunk, ChunkStream, UnknownChunk, iter_lines, parse_ndjson
+from .errors import MalformedResponse
+from .protocol import (
+    NDJSON_TYPE,
+    BinaryResult,
+    chat_reply,
+    is_json_type,
+    media_type,
+    result_from_json,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+    from .transport import Transport
+
+__all__ = ["LineTap", "Network", "Wire", "http_chunks"]
+
+CALL_PATH = "/drivers/call"
+LineTap = Callable[[float, bytes], None]
+
+
+class Wire(Protocol):
+    """What the client sends through: a driver call answered whole or as a stream, and a GET."""
+
+    def result(self, body: dict[str, Any]) -> Any:
+        """The ``result`` of a driver call (a :class:`BinaryResult` for a non-JSON reply)."""
+
+    def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
+        """A driver call answered as a stream; *tap* sees each NDJSON line as it arrives."""
+
+    def get(self, path: str) -> Any:
+        """A GET of an API route that answers JSON without an envelope (``/whoami``)."""
+
+
+class Network:
+    """The Wire that talks HTTP through one :class:`~puter_magic.api.transport.Transport`."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        require_token: Callable[[], None],
+        deadline: Callable[[], float | None],
+    ) -> None:
+        self.transport = transport
+        self._require_token = require_token
+        self._deadline = deadline
+
+    def secrets(self) -> tuple[str | None, ...]:
+        return self.transport.secrets()
+
+    def result(self, body: dict[str, Any]) -> Any:
+        self._require_token()
+        deadline = self._deadline()
+        resp = self.transport.request("POST", CALL_PATH, body)
+        content_type = resp.headers.get("Content-Type")
+        data = self.transport.read_body(resp, deadline=deadline)
+        if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
+            return result_from_json(data, status=resp.status_code, secrets=self.secrets())
+        return BinaryResult(data, media_type(content_type) or "application/octet-stream")
+
+    def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
+        self._require_token()
+        resp = self.transport.request("POST", CALL_PATH, body, accept=f"{NDJSON_TYPE}, application/json")
+        content_type = media_type(resp.headers.get("Content-Type"))
+        chunks = http_chunks(resp, self.transport, self._deadline(), tap)
+        return ChunkStream(chunks, content_type, response=resp)
+
+    def get(self, path: str) -> Any:
+        self._require_token()
+        resp = self.transport.request("GET", path)
+        data = self.transport.read_body(resp, deadline=self._deadline())
+        return result_from_json(data, status=resp.status_code, secrets=self.secrets(), envelope=False)
+
+
+def http_chunks(
+    response: requests.Response, transport: Transport, deadline: float | None, tap: LineTap | None = None
+) -> Generator[Chunk, None, None]:
+    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives."""
+    content_type = media_type(response.headers.get("Content-Type"))
+    if content_type in (NDJSON_TYPE, ""):
+        lines: Iterator[bytes] = iter_lines(transport.iter_pieces(response, deadline))
+        if tap is not None:
+            lines = _tapped(lines, tap)
+        count = 0
+        for chunk in parse_ndjson(lines):
+            count += 1
+            yield chunk
+        if count == 0:  # Puter always ends a stream with a usage line
+            raise MalformedResponse("the stream ended without sending anything", status=200)
+        return
+    if not is_json_type(content_type):
+        response.close()
+        raise MalformedResponse(
+            f"expected a stream (application/x-ndjson) but got {content_type}", status=200
+        )
+    # The server answered a stream request with plain JSON (an older server, a gateway
+    # that buffers, or an older-generation HTTP 200 error): read it whole.
+    body = transport.read_body(response, deadline=deadline)
+    result = result_from_json(body, secrets=transport.secrets())
+    try:
+        reply = chat_reply(result)
+    except MalformedResponse:
+        yield UnknownChunk("result", {"type": "result", "result": result})
+        return
+    objects: list[dict[str, Any]] = []
+    if reply.reasoning:
+        objects.append({"type": "reasoning", "reasoning": reply.reasoning})
+    if reply.text:
+        objects.append({"type": "text", "text": reply.text})
+    objects.append({"type": "usage", "usage": reply.usage})
+    encoded = [json.dumps(o).encode() for o in objects]
+    yield from parse_ndjson(_tapped(iter(encoded), tap) if tap else iter(encoded))
+
+
+def _tapped(lines: Iterator[bytes], tap: LineTap) -> Iterator[bytes]:
+    started = time.monotonic()
+    for line in lines:
+        tap(time.monotonic() - started, line)
+        yield line
