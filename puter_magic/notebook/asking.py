@@ -1,29 +1,34 @@
 """What a %%puter cell does, step by step: send, show while it arrives, record.
 
-Plain functions over the magics' settings and session, so the magic methods stay thin.
+:class:`AskFlow` is a plain object the magics own: it gets the session, a snapshot of
+the settings, a display function and the notebook's :class:`Failures`, and knows
+nothing of the magics class.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from .rendering import show
+from .outputs import cell_output
+from .rendering import PartialReply, ReplyView
 
 if TYPE_CHECKING:
-    from .magics import PuterMagics
-    from .session import Ask
+    from .failures import Failures
+    from .session import Ask, PuterSession
+    from .settings import Settings
 
-__all__ = ["ask_in_cell", "compare_in_cell", "placement_notes", "rich", "with_context"]
+__all__ = ["AskFlow", "placement_notes", "with_context"]
 
 
-def with_context(magics: PuterMagics, prompt: str, names_text: str) -> str:
+def with_context(prompt: str, names_text: str, namespace: Mapping[str, Any]) -> str:
+    """*prompt* followed by a short description of the variables named in *names_text*."""
     from .context import describe_values
 
     names = [n.strip() for n in names_text.split(",") if n.strip()]
-    namespace = magics.shell.user_ns if magics.shell is not None else {}
     missing = [n for n in names if n not in namespace]
     if missing:
         raise UsageError(f"--context: no variable named {', '.join(missing)}")
@@ -31,111 +36,106 @@ def with_context(magics: PuterMagics, prompt: str, names_text: str) -> str:
     return f"{prompt.rstrip()}\n\nContext from my notebook:\n\n```text\n{described}\n```"
 
 
-def rich(magics: PuterMagics) -> bool:
-    if magics.rich_output is not None:
-        return bool(magics.rich_output)
-    return getattr(magics.shell, "kernel", None) is not None
+class AskFlow:
+    """Ask one question in a cell (or several models at once) and show the answer."""
 
+    def __init__(
+        self,
+        session: PuterSession,
+        settings: Settings,
+        display: Callable[..., Any],
+        failures: Failures,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.display = display
+        self.failures = failures
 
-def ask_in_cell(magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes: list[str]) -> str | None:
-    """Send, show and record one question; the reply text, or None if it failed."""
-    import sys
+    def ask(self, ask: Ask, *, stream: bool, raw: bool, notes: list[str]) -> str | None:
+        """Send, show and record one question; the reply text, or None if it failed."""
+        settings = self.settings
+        output = cell_output(settings.rich, self.display, PartialReply())
+        started = time.monotonic()
+        with self.failures.guard(output):
+            self.session.check_budget(settings.budget_usd_cents)
+            client = self.session.require_client()
+            if stream:
+                from .live import stream_live
 
-    from .live import TerminalSink
-    from .rendering import PartialReply, ReplyView, WarningBox
-
-    handle: Any = (
-        show(PartialReply(), display_id=True)
-        if rich(magics)
-        else TerminalSink(sys.stdout.write, sys.stdout.flush)
-    )
-    started = time.monotonic()
-    with magics._guard(handle):
-        magics.session.check_budget(magics.budget_usd_cents)
-        client = magics.session.require_client()
-        if stream:
-            from .live import stream_live
-
-            chat = client.chat_stream(ask.messages, model=ask.model, **ask.options)
-            live = stream_live(chat, handle, close=chat.close, max_rate=magics.max_updates_per_second)
-            text, usage, reasoning = live.text, live.usage, live.reasoning
-            interrupted, error, model = live.interrupted, live.error, ask.model
-        else:
-            reply = client.chat(ask.messages, model=ask.model, **ask.options)
-            text, usage, reasoning = reply.text, reply.usage, reply.reasoning
-            interrupted, error, model = False, None, reply.model or ask.model
-        if error is not None and not text:
-            raise error
-        elapsed = time.monotonic() - started
-        if interrupted:
-            notes = [*notes, "interrupted: this partial reply is not kept in the conversation"]
-        elif error is None:
-            notes = [*placement_notes(ask), *notes]
-            ask.record(text, model=model, usage=usage)
-        if not interrupted and error is None:
-            magics.session.meter.add(model, usage)
-        view = ReplyView(
-            text,
-            model,
-            usage,
-            elapsed,
-            notes,
-            reasoning if magics.show_reasoning else "",
-            interrupted or error is not None,
-            raw,
-            magics.show_footer,
-        )
-        if isinstance(handle, TerminalSink):
-            handle.finish(text, "\n".join(n for n in [view.footer(), *notes] if n))
-        else:
-            handle.update(view)
-        if error is not None:
-            if magics.raise_errors:
+                chat = client.chat_stream(ask.messages, model=ask.model, **ask.options)
+                live = stream_live(chat, output, close=chat.close, max_rate=settings.max_updates_per_second)
+                text, usage, reasoning = live.text, live.usage, live.reasoning
+                interrupted, error, model = live.interrupted, live.error, ask.model
+            else:
+                reply = client.chat(ask.messages, model=ask.model, **ask.options)
+                text, usage, reasoning = reply.text, reply.usage, reply.reasoning
+                interrupted, error, model = False, None, reply.model or ask.model
+            if error is not None and not text:
                 raise error
-            show(WarningBox.from_error(error))
-            return None
-        return None if interrupted else text
-    return None
+            if interrupted:
+                notes = [*notes, "interrupted: this partial reply is not kept in the conversation"]
+            elif error is None:
+                notes = [*placement_notes(ask), *notes]
+                ask.record(text, model=model, usage=usage)
+                self.session.meter.add(model, usage)
+            output.finish(
+                ReplyView(
+                    text,
+                    model=model,
+                    usage=usage,
+                    elapsed=time.monotonic() - started,
+                    notes=notes,
+                    reasoning=reasoning if settings.show_reasoning else "",
+                    interrupted=interrupted or error is not None,
+                    raw=raw,
+                    show_footer=settings.show_footer,
+                )
+            )
+            if error is not None:
+                self.failures.report(error)
+                return None
+            return None if interrupted else text
+        return None
 
+    def compare(self, ask: Ask, models_text: str, keep: str | None, notes: list[str]) -> None:
+        """Send *ask* to several models at once and show the replies in columns."""
+        from .compare import Column, CompareView, run_compare
 
-def compare_in_cell(
-    magics: PuterMagics, ask: Ask, models_text: str, keep: str | None, notes: list[str]
-) -> None:
-    """Send *ask* to several models at once and show the replies in columns."""
-    from .compare import CompareView, run_compare
-
-    models = list(dict.fromkeys(m.strip() for m in models_text.split(",") if m.strip()))
-    if len(models) < 2:
-        raise UsageError("--compare needs at least two models, e.g. --compare gpt-4o-mini,claude-haiku-4-5")
-    if keep is not None and keep not in models:
-        raise UsageError(f"--keep {keep}: not one of the compared models ({', '.join(models)})")
-    handle = show(CompareView([]), display_id=True) if rich(magics) else None
-    with magics._guard(handle):
-        magics.session.check_budget(magics.budget_usd_cents)
-        client = magics.session.require_client()
-        columns = run_compare(
-            lambda model: client.chat_stream(ask.messages, model=model, **ask.options),
-            models,
-            handle.update if handle is not None else None,
-            concurrency=magics.compare_concurrency,
-            max_rate=min(magics.max_updates_per_second, 10.0),
-        )
-        for col in columns:
-            if col.state == "done":
-                magics.session.meter.add(col.model, col.usage)
-        kept = next((c for c in columns if c.model == keep and c.state == "done"), None)
-        if kept is not None:
-            ask.record(kept.text, model=kept.model, usage=kept.usage)
-            notes = [*notes, f"kept {kept.model}'s reply in the conversation"]
-        elif keep is not None:
-            notes = [*notes, f"{keep} gave no complete reply: nothing was kept"]
-        else:
-            notes = [*notes, "compared: no reply was kept in the conversation (--keep MODEL keeps one)"]
-        view = CompareView(columns, final=True, notes=notes)
-        if handle is not None:
-            handle.update(view)
-        else:
-            show(view)
+        models = list(dict.fromkeys(m.strip() for m in models_text.split(",") if m.strip()))
+        if len(models) < 2:
+            raise UsageError(
+                "--compare needs at least two models, e.g. --compare gpt-4o-mini,claude-haiku-4-5"
+            )
+        if keep is not None and keep not in models:
+            raise UsageError(f"--keep {keep}: not one of the compared models ({', '.join(models)})")
+        settings = self.settings
+        output = cell_output(settings.rich, self.display, CompareView([Column(m) for m in models]))
+        with self.failures.guard(output):
+            self.session.check_budget(settings.budget_usd_cents)
+            client = self.session.require_client()
+            columns = run_compare(
+                lambda model: client.chat_stream(ask.messages, model=model, **ask.options),
+                models,
+                output.update if settings.rich else None,
+                concurrency=settings.compare_concurrency,
+                max_rate=min(settings.max_updates_per_second, 10.0),
+            )
+            for col in columns:
+                if col.state == "done":
+                    self.session.meter.add(col.model, col.usage)
+            kept = next((c for c in columns if c.model == keep and c.state == "done"), None)
+            if kept is not None:
+                ask.record(kept.text, model=kept.model, usage=kept.usage)
+                notes = [*notes, f"kept {kept.model}'s reply in the conversation"]
+            elif keep is not None:
+                notes = [*notes, f"{keep} gave no complete reply: nothing was kept"]
+            else:
+                notes = [*notes, "compared: no reply was kept in the conversation (--keep MODEL keeps one)"]
+            view = CompareView(columns, final=True, notes=notes)
+            if settings.rich:
+                output.update(view)
+            else:
+                self.display(view)
 
 
 def placement_notes(ask: Ask) -> list[str]:

@@ -1,6 +1,8 @@
 """Models side by side: one prompt to several models at once, each reply in its own column.
 
-At most ``concurrency`` requests are in flight (a free Puter account allows 3 at once).
+At most ``concurrency`` requests are in flight (a free Puter account allows 3 at once), on
+a thread pool of that size; each column reads its model's ChatStream, which accumulates
+the reply.
 Each column streams live with its own footer, or shows its own warning if that model
 fails while the others succeed. The main thread owns the display, as in :mod:`live`.
 """
@@ -11,10 +13,10 @@ import html
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..api.chunks import ReasoningChunk, TextChunk, UsageChunk
 from ..api.errors import PuterError
 from .rendering import MUTED, WarningBox, footer_text
 
@@ -26,10 +28,9 @@ __all__ = ["Column", "CompareView", "run_compare"]
 
 @dataclass
 class Column:
+    """One model's column: its stream (which accumulates the reply) and its state."""
+
     model: str
-    parts: list[str] = field(default_factory=list)
-    usage: dict[str, Any] = field(default_factory=dict)
-    reasoning: str = ""
     state: str = "waiting"  # waiting, thinking, streaming, done, failed, interrupted
     error: PuterError | None = None
     started: float | None = None
@@ -38,7 +39,11 @@ class Column:
 
     @property
     def text(self) -> str:
-        return "".join(self.parts)
+        return self.stream.text if self.stream is not None else ""
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return dict(self.stream.usage) if self.stream is not None else {}
 
     @property
     def elapsed(self) -> float | None:
@@ -133,57 +138,39 @@ def run_compare(
     stream and marks the unfinished columns interrupted.
     """
     columns = [Column(m) for m in models]
-    slots = threading.BoundedSemaphore(max(1, concurrency))
-    lock = threading.Lock()
-    done = threading.Event()
-    remaining = [len(columns)]
+    stopping = threading.Event()
 
     def work(col: Column) -> None:
+        if stopping.is_set():
+            return
+        col.state, col.started = "thinking", time.monotonic()
         try:
-            with slots:
-                if done.is_set():
-                    return
-                col.state, col.started = "thinking", time.monotonic()
-                try:
-                    col.stream = start(col.model)
-                    for chunk in col.stream:
-                        if isinstance(chunk, TextChunk):
-                            col.parts.append(chunk.text)
-                            col.state = "streaming"
-                        elif isinstance(chunk, UsageChunk):
-                            col.usage = chunk.usage
-                        elif isinstance(chunk, ReasoningChunk):
-                            col.reasoning += chunk.text
-                    if col.state != "interrupted":
-                        col.state = "done"
-                except PuterError as err:
-                    if col.state != "interrupted":  # closing it on an interrupt is no failure
-                        col.error, col.state = err, "failed"
-                finally:
-                    col.finished = time.monotonic()
+            col.stream = start(col.model)
+            for _chunk in col.stream:
+                if col.state == "thinking" and col.stream.text_length:
+                    col.state = "streaming"
+            if col.state != "interrupted":
+                col.state = "done"
+        except PuterError as err:
+            if col.state != "interrupted":  # closing it on an interrupt is no failure
+                col.error, col.state = err, "failed"
         finally:
-            with lock:
-                remaining[0] -= 1
-                if remaining[0] == 0:
-                    done.set()
+            col.finished = time.monotonic()
 
-    threads = [
-        threading.Thread(target=work, args=(c,), daemon=True, name=f"puter-compare:{c.model}")
-        for c in columns
-    ]
-    for t in threads:
-        t.start()
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="puter-compare")
+    futures = [pool.submit(work, col) for col in columns]
     try:
-        while not done.wait(1.0 / max_rate):
+        while wait(futures, timeout=1.0 / max_rate).not_done:
             if update is not None:
                 update(CompareView(columns))
     except KeyboardInterrupt:
-        done.set()
+        stopping.set()
         for col in columns:
             if col.state not in ("done", "failed"):
                 col.state = "interrupted"
                 if col.stream is not None:
                     col.stream.close()
-        for t in threads:
-            t.join(1.0)
+        wait(futures, timeout=1.0)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return columns

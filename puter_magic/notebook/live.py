@@ -145,27 +145,3 @@ def stream_live(
     if isinstance(result.error, StreamError) and not result.error.message:
         result.error.message = "the stream reported an error"
     return result
-
-
-class TerminalSink:
-    """A handle for terminal IPython: new text is printed as it arrives (no redraws)."""
-
-    def __init__(self, write: Callable[[str], Any], flush: Callable[[], Any]) -> None:
-        self._write = write
-        self._flush = flush
-        self.printed = 0
-
-    def update(self, obj: Any) -> None:
-        text = getattr(obj, "text", "")
-        if isinstance(obj, PartialReply) and len(text) > self.printed:
-            self._write(text[self.printed :])
-            self._flush()
-            self.printed = len(text)
-
-    def finish(self, text: str, tail: str) -> None:
-        """Print what is left of *text*, then the footer lines."""
-        if len(text) > self.printed:
-            self._write(text[self.printed :])
-        self._write("\n" + (f"\n{tail}\n" if tail else ""))
-        self._flush()
-        self.printed = len(text)

@@ -1,4 +1,8 @@
-"""The IPython magics: thin adapters over PuterSession, PuterClient and the renderers.
+"""The %%puter magics: thin adapters that parse a line, call a flow, show the result.
+
+:class:`PuterMagics` owns the notebook's state (session, settings as traits, the one
+place that decides warn-or-raise) and the asking magics; :mod:`.account_magics` and
+:mod:`.history_magics` hold the others and get the state through :class:`~.host.Host`.
 
 Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or network
 failure shows one styled warning and changes nothing (``raise_errors`` makes it raise);
@@ -10,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -18,39 +21,22 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default, observe
 
-from ..api.errors import PuterError
+from .arguments import parse_line
+from .rendering import show
 
 if TYPE_CHECKING:
+    from .asking import AskFlow
+    from .failures import Failures
     from .session import PuterSession
+    from .settings import Settings
+    from .widgets import ModelSelector
 
 __all__ = ["PuterMagics", "load", "unload"]
-
-SAFE_TOKEN_WAYS = (
-    "a token on the magic's line would be saved in the notebook; use the PUTER_AUTH_TOKEN "
-    "environment variable, --token-env NAME, --browser, or %puter_login alone for a masked prompt"
-)
-
-
-def _parse(magic: Any, line: str) -> Any:
-    """Parse a magic's line like a shell would: quotes group words and are removed."""
-    import shlex
-
-    try:
-        argv = shlex.split(line)
-    except ValueError as exc:
-        raise UsageError(f"could not read the options: {exc}") from None
-    return magic.parser.parse_args(argv)
-
-
-def show(obj: Any, **kwargs: Any) -> Any:
-    from IPython.display import display
-
-    return display(obj, **kwargs)
 
 
 @magics_class
 class PuterMagics(Magics):
-    """``%puter_login``, ``%%puter``, ``%puter_history``, ``%puter_reset``, ``%puter_models``."""
+    """``%%puter``, ``%puter_explain`` and ``%puter_models``; the notebook's settings and state."""
 
     default_model = Unicode(
         help="The model %%puter uses when -m is not given (env PUTER_MODEL). "
@@ -105,6 +91,8 @@ class PuterMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
         self._session: PuterSession | None = None
+        self._failures: Failures | None = None
+        self._selector: ModelSelector | None = None
         self._cell_id: str | None = None
         self._cell_seq = 0
 
@@ -122,11 +110,15 @@ class PuterMagics(Magics):
     def _model_changed(self, change: dict[str, Any]) -> None:
         if self._session is not None:
             self._session.default_model = change["new"] or None
+        if self._selector is not None:
+            self._selector.show_current(changed=True)
 
     @observe("connect_timeout", "read_timeout")
     def _timeouts_changed(self, change: dict[str, Any]) -> None:
         if self._session is not None and self._session.client is not None:
             self._session.client.timeout = (self.connect_timeout, self.read_timeout)
+
+    # -- the state the flows get -------------------------------------------------------
 
     @property
     def session(self) -> PuterSession:
@@ -137,6 +129,49 @@ class PuterMagics(Magics):
             self._session.default_model = self.default_model or None
         return self._session
 
+    @property
+    def failures(self) -> Failures:
+        """The one place that decides whether a Puter failure is shown or raised."""
+        if self._failures is None:
+            from .failures import Failures
+
+            self._failures = Failures(lambda: self.raise_errors, show)
+        return self._failures
+
+    def settings(self) -> Settings:
+        """A snapshot of the traits, for one flow."""
+        from .settings import Settings
+
+        rich = self.rich_output
+        if rich is None:
+            rich = getattr(self.shell, "kernel", None) is not None
+        return Settings(
+            rich=bool(rich),
+            stream=self.stream,
+            history_window=self.history_window,
+            max_updates_per_second=self.max_updates_per_second,
+            show_reasoning=self.show_reasoning,
+            show_footer=self.show_footer,
+            raise_errors=self.raise_errors,
+            budget_usd_cents=self.budget_usd_cents,
+            compare_concurrency=self.compare_concurrency,
+            sandbox_pace=self.sandbox_pace,
+            login_timeout=self.login_timeout,
+            origin=self.origin,
+            allow_insecure_http=self.allow_insecure_http,
+            client_options={
+                "timeout": (self.connect_timeout, self.read_timeout),
+                "total_timeout": self.total_timeout,
+                "max_retries": self.max_retries,
+                "allow_insecure_http": self.allow_insecure_http,
+            },
+        )
+
+    def _ask_flow(self) -> AskFlow:
+        from .asking import AskFlow
+
+        return AskFlow(self.session, self.settings(), show, self.failures)
+
     # -- cell identity ---------------------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
@@ -144,104 +179,12 @@ class PuterMagics(Magics):
         self._cell_id = getattr(info, "cell_id", None) or None
         self._cell_seq = 0
 
-    def _cell_key(self) -> str | None:
+    def cell_key(self) -> str | None:
+        """This cell's id (with a counter for a second question in the same cell)."""
         if self._cell_id is None:
             return None
         self._cell_seq += 1
         return self._cell_id if self._cell_seq == 1 else f"{self._cell_id}#{self._cell_seq}"
-
-    # -- failures --------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _guard(self, handle: Any = None) -> Iterator[None]:
-        """Show a PuterError as one warning (in *handle*'s output if it has one)."""
-        try:
-            yield
-        except PuterError as err:
-            if self.raise_errors:
-                raise
-            from .rendering import WarningBox
-
-            box = WarningBox.from_error(err)
-            if handle is not None and hasattr(handle, "display_id"):
-                handle.update(box)
-            else:
-                show(box)
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "timeout": (self.connect_timeout, self.read_timeout),
-            "total_timeout": self.total_timeout,
-            "max_retries": self.max_retries,
-            "allow_insecure_http": self.allow_insecure_http,
-        }
-
-    # -- %puter_login / %puter_logout ------------------------------------------------------
-
-    @magic_arguments()
-    @argument("--origin", help="API origin, e.g. https://api.puter.com or http://api.puter.localhost:4100")
-    @argument("--token-env", metavar="NAME", help="read the token from this environment variable")
-    @argument("--browser", action="store_true", help="sign in through Puter in your browser (AuthMe)")
-    @argument("--sandbox", action="store_true", help="start the offline sandbox in this kernel and use it")
-    @argument("--save", action="store_true", help="keep this login for next time (a private file)")
-    @argument("--token", help="refused: a token here would be saved in the notebook")
-    @argument("extra", nargs="*", help="refused (see --token)")
-    @line_magic
-    def puter_login(self, line: str) -> None:
-        """Sign in to Puter and say who you are.
-
-        The token comes from, first match wins: --token-env NAME, $PUTER_AUTH_TOKEN, a
-        saved login for the origin, a masked prompt. --browser uses Puter's sign-in page
-        instead; --sandbox needs no account at all.
-        """
-        from . import signin
-
-        args = self._parse_login(line)
-        with self._guard():
-            if args.sandbox:
-                sandbox = self.session.start_sandbox(pace=self.sandbox_pace)
-                self.default_model = self.session.default_model or ""
-                from .rendering import Note
-
-                show(
-                    Note(
-                        f"Signed in to the sandbox at {sandbox.origin} as {self.session.username}.",
-                        f"It runs offline in this kernel; no account needed. Default model: "
-                        f"{self.default_model}.",
-                    )
-                )
-                return
-            signin.login(self, args)
-
-    def _parse_login(self, line: str) -> Any:
-        if "--token" in line.split() or any(w.startswith("--token=") for w in line.split()):
-            raise UsageError(f"%puter_login does not take --token: {SAFE_TOKEN_WAYS}")
-        try:
-            args = _parse(self.puter_login, line)
-        except UsageError:
-            raise UsageError(f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}") from None
-        if args.extra or args.token:
-            raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
-        if args.sandbox and (args.origin or args.browser or args.token_env or args.save):
-            raise UsageError("%puter_login --sandbox takes no other options")
-        return args
-
-    @magic_arguments()
-    @argument("--keep", action="store_true", help="sign out of this kernel but keep the saved login")
-    @line_magic
-    def puter_logout(self, line: str) -> None:
-        """Sign out, forget the saved login for this origin, and stop an in-kernel sandbox."""
-        args = _parse(self.puter_logout, line)
-        from ..api.auth import LoginStore
-        from .rendering import Note
-
-        origin = self.session.origin
-        forgot = False if args.keep or origin is None else LoginStore().forget(origin)
-        was_sandbox = self.session.sandbox is not None
-        self.session.close()
-        what = f"Signed out of {origin}" if origin else "Not signed in"
-        detail = "saved login forgotten." if forgot else ("sandbox stopped." if was_sandbox else "")
-        show(Note(what, detail))
 
     # -- %%puter -----------------------------------------------------------------------
 
@@ -285,13 +228,13 @@ class PuterMagics(Magics):
         by that variable's value (also {In[3]} and {Out[3]}); code, math and f-strings are
         left alone. The line form, %puter QUESTION, asks one line in the default thread.
         """
-        from . import asking
+        from .asking import with_context
 
         if cell is None:
-            args = _parse(self.puter, "")
+            args = parse_line(self.puter, "")
             prompt = line
         else:
-            args = _parse(self.puter, line)
+            args = parse_line(self.puter, line)
             prompt = cell
         if not prompt.strip():
             raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
@@ -303,7 +246,8 @@ class PuterMagics(Magics):
 
             prompt, used = interpolate(prompt, self.shell.user_ns if self.shell else {})
         if args.context:
-            prompt = asking.with_context(self, prompt, args.context)
+            namespace = self.shell.user_ns if self.shell is not None else {}
+            prompt = with_context(prompt, args.context, namespace)
         options = {
             k: v
             for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
@@ -317,17 +261,17 @@ class PuterMagics(Magics):
             window=self.history_window,
             history=not args.no_history,
             new=args.new,
-            cell_id=self._cell_key(),
+            cell_id=self.cell_key(),
             options=options,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
         if args.compare:
-            asking.compare_in_cell(self, ask, args.compare, args.keep, notes)
+            self._ask_flow().compare(ask, args.compare, args.keep, notes)
             return
         if args.keep:
             raise UsageError("--keep goes with --compare")
         stream = self.stream and not args.no_stream
-        text = asking.ask_in_cell(self, ask, stream=stream, raw=args.raw, notes=notes)
+        text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
 
@@ -338,101 +282,34 @@ class PuterMagics(Magics):
     @line_magic
     def puter_models(self, line: str) -> None:
         """Pick the notebook's default model (a searchable selector; a table in a terminal)."""
-        from . import asking
-
-        args = _parse(self.puter_models, line)
-        with self._guard():
+        args = parse_line(self.puter_models, line)
+        with self.failures.guard():
             models = self.session.models(refresh=args.refresh)
-            if asking.rich(self):
-                show(self.model_selector())
+            if self.settings().rich:
+                selector = self.model_selector()
+                selector.refresh(force=False)  # the session's list: this origin's, maybe just reloaded
+                show(selector)
             else:
                 from .widgets import ModelTable
 
                 show(ModelTable(models, self.default_model))
 
-    def model_selector(self) -> Any:
-        """A :class:`~puter_magic.widgets.ModelSelector` bound to ``default_model``."""
-        from .widgets import ModelSelector
+    def model_selector(self) -> ModelSelector:
+        """The notebook's :class:`~puter_magic.notebook.widgets.ModelSelector`, bound to
+        ``default_model``. There is one per notebook: showing it again shows the same
+        widget, so every view of it agrees and nothing piles up on the trait."""
+        if self._selector is None:
+            from .widgets import ModelSelector
 
-        def set_model(model_id: str) -> None:
-            self.default_model = model_id
+            def set_model(model_id: str) -> None:
+                self.default_model = model_id
 
-        selector = ModelSelector(
-            lambda refresh: self.session.models(refresh=refresh),
-            lambda: self.default_model,
-            set_model,
-        )
-        self.observe(lambda change: selector.show_current(changed=True), names="default_model")
-        return selector
-
-    # -- record and replay -----------------------------------------------------------------
-
-    @magic_arguments()
-    @argument("file", nargs="?", help="the JSON Lines file to record to (appended)")
-    @argument("--off", action="store_true", help="stop recording")
-    @line_magic
-    def puter_record(self, line: str) -> None:
-        """Record every Puter request of this notebook and its reply to FILE (no token is written)."""
-        args = _parse(self.puter_record, line)
-        from .rendering import Note
-
-        if args.off:
-            tape = self.session.stop_tape()
-            what = (
-                f"{tape.recorded} exchange(s) in {tape.path}" if tape and tape.mode == "record" else "nothing"
+            self._selector = ModelSelector(
+                lambda refresh: self.session.models(refresh=refresh),
+                lambda: self.default_model,
+                set_model,
             )
-            show(Note("Recording stopped:", f"{what}."))
-            return
-        if not args.file:
-            raise UsageError("%puter_record needs a FILE (or --off)")
-        try:
-            tape = self.session.record_to(args.file)
-        except OSError as exc:
-            raise UsageError(f"%puter_record: {exc}") from None
-        show(
-            Note(
-                f"Recording to {tape.path}.",
-                "Replay it later, with no network, with",
-                code=f"%puter_replay {args.file}",
-            )
-        )
-
-    @magic_arguments()
-    @argument("file", nargs="?", help="a recording made with %%puter_record")
-    @argument(
-        "--fallthrough", action="store_true", help="send requests the file does not hold to the network"
-    )
-    @argument(
-        "--fast", action="store_true", help="replay streamed replies at once, not at their recorded pace"
-    )
-    @argument("--off", action="store_true", help="stop replaying")
-    @line_magic
-    def puter_replay(self, line: str) -> None:
-        """Answer Puter requests from a recording, with no network at all."""
-        args = _parse(self.puter_replay, line)
-        from .rendering import Note
-
-        if args.off:
-            tape = self.session.stop_tape()
-            what = (
-                f"{tape.replayed} repl(ies) came from {tape.path}" if tape and tape.mode == "replay" else ""
-            )
-            show(Note("Replay stopped.", what))
-            return
-        if not args.file:
-            raise UsageError("%puter_replay needs a FILE (or --off)")
-        try:
-            tape = self.session.replay_from(
-                args.file, fallthrough=args.fallthrough, pace="fast" if args.fast else "original"
-            )
-        except ValueError as exc:
-            raise UsageError(f"%puter_replay: {exc}") from None
-        rest = "others go to the network" if args.fallthrough else "nothing else is sent anywhere"
-        main = tape.main_model()
-        if main and not self.default_model:
-            self.default_model = main
-            rest += f". Default model: {main}"
-        show(Note(f"Replaying {len(tape.entries)} recorded exchange(s) from {tape.path};", f"{rest}."))
+        return self._selector
 
     # -- explain, usage ----------------------------------------------------------------------
 
@@ -446,9 +323,7 @@ class PuterMagics(Magics):
         Sends the error's type and message, the trimmed traceback and the code of the cell
         that raised it, and nothing else.
         """
-        from . import asking
-
-        args = _parse(self.puter_explain, line)
+        args = parse_line(self.puter_explain, line)
         import sys
 
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
@@ -468,124 +343,42 @@ class PuterMagics(Magics):
             prompt += f"The cell that raised it:\n\n```python\n{cell.rstrip()}\n```\n\n"
         prompt += f"The error:\n\n```text\n{trace.rstrip()}\n```"
         ask = self.session.prepare(
-            prompt, model=args.model, thread=args.chat, window=self.history_window, cell_id=self._cell_key()
+            prompt, model=args.model, thread=args.chat, window=self.history_window, cell_id=self.cell_key()
         )
-        asking.ask_in_cell(
-            self, ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"]
-        )
+        self._ask_flow().ask(ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"])
 
-    @magic_arguments()
-    @argument("--reset", action="store_true", help="start counting afresh")
-    @line_magic
-    def puter_usage(self, line: str) -> None:
-        """Tokens and cost per model used by this notebook (cost where the server reports it)."""
-        args = _parse(self.puter_usage, line)
-        meter = self.session.meter
-        if args.reset:
-            from .rendering import Note
 
-            meter.reset()
-            show(Note("Usage meter reset."))
-            return
-        show(meter)
-        if self.budget_usd_cents is not None:
-            from .rendering import Note
-
-            left = self.budget_usd_cents - meter.spent_cents
-            show(Note(f"Budget: {self.budget_usd_cents:g}¢", f"{max(left, 0):.4g}¢ left."))
-
-    # -- history and reset ------------------------------------------------------------------
-
-    @magic_arguments()
-    @argument("--chat", metavar="NAME", help="the thread (default: 'default')")
-    @argument("--json", action="store_true", help="return the thread as JSON-ready data")
-    @argument("--save", metavar="FILE", help="write the thread to a JSON file")
-    @argument("--load", metavar="FILE", help="replace the thread with one from a JSON file")
-    @argument("--replaced", action="store_true", help="show the replies that re-runs replaced")
-    @line_magic
-    def puter_history(self, line: str) -> Any:
-        """Show a thread's transcript, or move it to and from a JSON file."""
-        args = _parse(self.puter_history, line)
-        from .conversation import Thread
-        from .rendering import Note, ReplyView
-
-        thread = self.session.conversations.get(args.chat)
-        if args.load:
-            try:
-                loaded = Thread.load(args.load, thread.name)
-            except (OSError, ValueError) as exc:
-                raise UsageError(f"%puter_history --load: {exc}") from None
-            self.session.conversations.put(loaded)
-            show(
-                Note(
-                    f"Loaded {len(loaded.exchanges)} exchange(s) into thread {loaded.name!r}",
-                    f"from {args.load}.",
-                )
-            )
-            return None
-        if args.save:
-            try:
-                path = thread.save(args.save)
-            except OSError as exc:
-                raise UsageError(f"%puter_history --save: {exc}") from None
-            show(
-                Note(
-                    f"Saved thread {thread.name!r} ({len(thread.exchanges)} exchange(s))",
-                    f"to {path}.",
-                )
-            )
-            return None
-        if args.json:
-            return thread.to_json()
-        if args.replaced:
-            replaced = Thread(thread.name, list(thread.replaced))
-            text = replaced.transcript().replace("**Thread", "**Replaced replies of thread", 1)
-        else:
-            text = thread.transcript()
-        show(ReplyView(text, show_footer=False))
-        return None
-
-    @magic_arguments()
-    @argument("--chat", metavar="NAME", help="the thread to reset (default: 'default')")
-    @argument("--all", action="store_true", help="reset every thread")
-    @line_magic
-    def puter_reset(self, line: str) -> None:
-        """Forget a thread's conversation (or all threads with --all)."""
-        args = _parse(self.puter_reset, line)
-        if args.all and args.chat:
-            raise UsageError("%puter_reset takes --chat NAME or --all, not both")
-        from .rendering import Note
-
-        conversations = self.session.conversations
-        if args.all:
-            count = len(conversations.threads)
-            conversations.reset_all()
-            show(Note("Reset every thread", f"({count} thread(s) forgotten)."))
-            return
-        thread = conversations.get(args.chat)
-        count = len(thread.exchanges)
-        conversations.reset(thread.name)
-        show(Note(f"Reset thread {thread.name!r}", f"({count} exchange(s) forgotten)."))
+MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics")
 
 
 def load(ipython: Any) -> None:
     """Register the magics once; loading again is harmless."""
     if "PuterMagics" in ipython.magics_manager.registry:
         return
+    from .account_magics import AccountMagics
+    from .history_magics import HistoryMagics
+
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
+    ipython.register_magics(AccountMagics(ipython, host=magics))
+    ipython.register_magics(HistoryMagics(ipython, host=magics))
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
 
 
 def unload(ipython: Any) -> None:
     """Remove the magics and the event hook; stop an in-kernel sandbox."""
-    magics = ipython.magics_manager.registry.pop("PuterMagics", None)
+    registry = ipython.magics_manager.registry
+    magics = registry.get("PuterMagics")
     if magics is None:
         return
     with contextlib.suppress(ValueError):
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
-    for kind, table in magics.magics.items():
-        for name in table:
-            ipython.magics_manager.magics[kind].pop(name, None)
+    for name in MAGICS_CLASSES:
+        instance = registry.pop(name, None)
+        if instance is None:
+            continue
+        for kind, table in instance.magics.items():
+            for magic_name in table:
+                ipython.magics_manager.magics[kind].pop(magic_name, None)
     if magics._session is not None:
         magics._session.close()

@@ -1,65 +1,87 @@
-"""Signing in for %puter_login: where the token comes from, and saying who you are."""
+"""Signing in for %puter_login: where the token comes from, and saying who you are.
+
+:class:`SignInFlow` is a plain object the magics own; it gets the session, a snapshot of
+the settings and a display function.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
-from .rendering import show
-
 if TYPE_CHECKING:
-    from .magics import PuterMagics
+    from .session import PuterSession
+    from .settings import Settings
 
-__all__ = ["login", "prompt_token"]
+__all__ = ["SignInFlow", "prompt_token"]
 
 
-def login(magics: PuterMagics, args: Any) -> None:
-    """%puter_login without --sandbox: find the token, verify it, say who signed in."""
-    from ..api.auth import LoginStore, authme_sign_in, token_from_env
-    from ..api.origin import parse_origin
-    from .rendering import Note
+class SignInFlow:
+    def __init__(self, session: PuterSession, settings: Settings, display: Callable[..., Any]) -> None:
+        self.session = session
+        self.settings = settings
+        self.display = display
 
-    try:
-        origin = parse_origin(args.origin or magics.origin, allow_insecure_http=magics.allow_insecure_http)
-    except ValueError as exc:
-        raise UsageError(f"%puter_login --origin: {exc}") from None
-    store = LoginStore()
-    if args.browser:
+    def sandbox(self) -> str:
+        """Start the in-kernel sandbox, sign in to it; the default model it sets."""
+        from .rendering import Note
 
-        def show_link(url: str) -> None:
-            show(
-                Note(
-                    "Sign in to Puter in your browser.",
-                    "If no browser opened, open this link:",
-                    link=url,
-                )
+        sandbox = self.session.start_sandbox(pace=self.settings.sandbox_pace)
+        model = self.session.default_model or ""
+        self.display(
+            Note(
+                f"Signed in to the sandbox at {sandbox.origin} as {self.session.username}.",
+                f"It runs offline in this kernel; no account needed. Default model: {model}.",
             )
-
-        token = authme_sign_in(origin.gui_url(), timeout=magics.login_timeout, show_link=show_link)
-        source = "browser sign-in"
-    else:
-        found = token_from_env(args.token_env) if args.token_env else token_from_env()
-        if args.token_env and found is None:
-            raise UsageError(f"%puter_login --token-env: ${args.token_env} is not set")
-        saved = None if found else store.get(origin.url)
-        if found:
-            token, source = found.token, found.source
-        elif saved:
-            token, source = saved.token, "saved login"
-        else:
-            token, source = prompt_token(origin.url), "prompt"
-    magics.session.sign_in(origin.url, token, **magics._client_options())
-    saved_note = ""
-    if args.save:
-        path = store.save(origin.url, token, magics.session.username)
-        saved_note = f" Saved for next time in {path}."
-    show(
-        Note(
-            f"Signed in to {origin.url} as {magics.session.username}",
-            f"(token from {source}).{saved_note}",
         )
-    )
+        return model
+
+    def login(self, *, origin: str | None, token_env: str | None, browser: bool, save: bool) -> None:
+        """Find the token, verify it, say who signed in."""
+        from ..api.auth import LoginStore, authme_sign_in, token_from_env
+        from ..api.origin import parse_origin
+        from .rendering import Note
+
+        settings = self.settings
+        try:
+            where = parse_origin(origin or settings.origin, allow_insecure_http=settings.allow_insecure_http)
+        except ValueError as exc:
+            raise UsageError(f"%puter_login --origin: {exc}") from None
+        store = LoginStore()
+        if browser:
+
+            def show_link(url: str) -> None:
+                self.display(
+                    Note(
+                        "Sign in to Puter in your browser.", "If no browser opened, open this link:", link=url
+                    )
+                )
+
+            token = authme_sign_in(where.gui_url(), timeout=settings.login_timeout, show_link=show_link)
+            source = "browser sign-in"
+        else:
+            found = token_from_env(token_env) if token_env else token_from_env()
+            if token_env and found is None:
+                raise UsageError(f"%puter_login --token-env: ${token_env} is not set")
+            saved = None if found else store.get(where.url)
+            if found:
+                token, source = found.token, found.source
+            elif saved:
+                token, source = saved.token, "saved login"
+            else:
+                token, source = prompt_token(where.url), "prompt"
+        self.session.sign_in(where.url, token, **settings.client_options)
+        saved_note = ""
+        if save:
+            path = store.save(where.url, token, self.session.username)
+            saved_note = f" Saved for next time in {path}."
+        self.display(
+            Note(
+                f"Signed in to {where.url} as {self.session.username}", f"(token from {source}).{saved_note}"
+            )
+        )
 
 
 def prompt_token(origin: str) -> str:

@@ -1,0 +1,48 @@
+"""The one place that decides what a Puter failure becomes in a notebook.
+
+A :class:`~puter_magic.api.errors.PuterError` is shown as one warning (in the cell's own
+output when it has one) and changes nothing; with ``raise_errors`` (notebooks run as
+pipelines) it is raised instead. Anything else is a bug and propagates untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from ..api.errors import PuterError
+
+__all__ = ["Failures", "Placed"]
+
+
+class Placed(Protocol):
+    """An output a warning can take the place of (a cell's live output)."""
+
+    def replace(self, obj: Any) -> None: ...
+
+
+class Failures:
+    def __init__(self, raise_errors: Callable[[], bool], display: Callable[[Any], Any]) -> None:
+        self._raise_errors = raise_errors
+        self._display = display
+
+    def report(self, err: PuterError, where: Placed | None = None) -> None:
+        """Raise *err* (``raise_errors``) or show it as one warning, in *where* if given."""
+        if self._raise_errors():
+            raise err
+        from .rendering import WarningBox
+
+        box = WarningBox.from_error(err)
+        if where is not None:
+            where.replace(box)
+        else:
+            self._display(box)
+
+    @contextlib.contextmanager
+    def guard(self, where: Placed | None = None) -> Iterator[None]:
+        """Report a PuterError raised inside the block (see :meth:`report`)."""
+        try:
+            yield
+        except PuterError as err:
+            self.report(err, where)
