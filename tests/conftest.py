@@ -19,6 +19,17 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TRANSCRIPTS = pathlib.Path(__file__).resolve().parent / "transcripts"
 
 
+SLOW_KINDS = ("browser", "notebook", "load")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Real browsers, real kernels and load runs are slow: ``pytest -m "not slow"`` skips
+    them for a quick loop while working (the README's test command runs everything)."""
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's Puter token, origin or saved login."""

@@ -50,6 +50,9 @@ class _Finder(HTMLParser):
 
 
 def live_markup(html_text: str) -> list[str]:
+    # Browsers end a comment at "<!-->" or "<!--->" (HTML5's abrupt closing of an empty
+    # comment); Python's parser would read on to the next "-->" and miss what follows.
+    html_text = html_text.replace("<!--->", "<!---->").replace("<!-->", "<!---->")
     finder = _Finder()
     finder.feed(html_text)
     finder.close()

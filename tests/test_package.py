@@ -52,3 +52,32 @@ def test_lint_and_types(cmd: list[str]) -> None:
         pytest.skip(f"{cmd[0]} is not installed (pip install -e '.[test]')")
     proc = subprocess.run([exe, *cmd[1:]], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_api_works_with_the_notebook_libraries_unimportable() -> None:
+    """The api wing never imports IPython, ipywidgets, markdown, nh3 or the notebook wing:
+    with all of them blocked, the client still talks to the sandbox."""
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('IPython', 'ipywidgets', 'markdown', 'nh3'):\n"
+        "            raise ImportError(f'blocked: {name}')\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from puter_magic.api.client import PuterClient\n"
+        "from puter_magic.api.errors import ModelNotFound\n"
+        "from puter_magic.sandbox import Sandbox\n"
+        "with Sandbox() as sandbox, PuterClient(sandbox.origin, sandbox.token) as client:\n"
+        "    print(client.chat('Hello', model='sandbox-echo').text)\n"
+        "    print(client.chat_stream('Hi', model='sandbox-echo').reply().text)\n"
+        "    print(client.whoami()['username'], len(client.models()) > 0)\n"
+        "    try:\n"
+        "        client.chat('x', model='no-such-model')\n"
+        "    except ModelNotFound as err:\n"
+        "        print('raised', err.code)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('puter_magic.notebook')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:5] == ["Hello", "Hi", "learner True", "raised bad_request", "[]"]
