@@ -283,13 +283,21 @@ class PuterMagics(Magics):
         The conversation is remembered per thread, so the next %%puter cell continues it;
         running a cell again replaces its earlier exchange. {name} in the cell is replaced
         by that variable's value (also {In[3]} and {Out[3]}); code, math and f-strings are
-        left alone. The line form, %puter QUESTION, asks one line in the default thread.
+        left alone.
+
+        The line form, %puter [options] QUESTION, asks one line: the same options go before
+        the question (%puter -m MODEL --chat NAME What is a set?), -- ends them, and a
+        question that ends in ? is asked (%puter? alone shows this help).
         """
         from . import asking
 
         if cell is None:
-            args = _parse(self.puter, "")
-            prompt = line
+            from .lineform import split_options
+
+            words, prompt = split_options(self.puter, line)
+            args = self.puter.parser.parse_args(words)
+            if not prompt:
+                raise UsageError("%puter needs a question after its options: %puter [options] QUESTION")
         else:
             args = _parse(self.puter, line)
             prompt = cell
@@ -569,21 +577,29 @@ class PuterMagics(Magics):
 
 
 def load(ipython: Any) -> None:
-    """Register the magics once; loading again is harmless."""
+    """Register the magics and the input transformer once; loading again is harmless."""
     if "PuterMagics" in ipython.magics_manager.registry:
         return
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    from .lineform import ask_not_help
+
+    if ask_not_help not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(ask_not_help)
 
 
 def unload(ipython: Any) -> None:
-    """Remove the magics and the event hook; stop an in-kernel sandbox."""
+    """Remove the magics, the event hook and the input transformer; stop an in-kernel sandbox."""
     magics = ipython.magics_manager.registry.pop("PuterMagics", None)
     if magics is None:
         return
     with contextlib.suppress(ValueError):
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+    from .lineform import ask_not_help
+
+    with contextlib.suppress(ValueError):
+        ipython.input_transformers_cleanup.remove(ask_not_help)
     for kind, table in magics.magics.items():
         for name in table:
             ipython.magics_manager.magics[kind].pop(name, None)
