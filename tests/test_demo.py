@@ -112,3 +112,13 @@ def test_teaching_sections(executed: Any) -> None:
     assert "scores: list" in context["text/markdown"] or "scores: list" in context["text/plain"]
     usage = data(outputs_of(executed, "%puter_usage"))[0]
     assert "sandbox-tutor" in usage["text/plain"]
+
+
+def test_line_form_question_is_asked(executed: Any) -> None:
+    """`%puter ...?` asks Puter; IPython's help syntax used to answer "Object `question` not found"."""
+    outputs = outputs_of(executed, "%puter What was my first question?")
+    assert "not found" not in json.dumps(outputs)
+    [reply] = data(outputs)
+    assert "> What was my first question?" in reply["text/markdown"]
+    assert "1. What is a list comprehension in Python?" in reply["text/markdown"]
+    assert "sandbox-tutor · " in reply["text/plain"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 from IPython.core.error import UsageError
+from IPython.core.inputtransformer2 import TransformerManager
 from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic import ModelNotFound
@@ -442,3 +443,104 @@ def test_terminal_prints_text_once(signed_in: InteractiveShell) -> None:
     printed = outputs[-1]["stdout"]
     assert printed.count("turn 1: you asked") == 1 and "sandbox-tutor-lite · " in printed
     assert not [o for o in outputs if "text/plain" in o]
+
+
+# -- the line form: a trailing ? asks, options go in front ------------------------------------
+
+
+def test_line_ending_in_a_question_mark_asks(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
+    """IPython's help-end syntax would show the help of `question`/`list` instead of asking."""
+    outputs, result = run(signed_in, "%puter What was my first question?")
+    assert result.success, result.error_in_exec
+    assert "not found" not in json.dumps(outputs)
+    assert "> What was my first question?" in only(outputs)["text/markdown"]
+    run(signed_in, "%puter What is a list?")
+    assert sandbox.calls("complete")[-1].args["messages"][-1]["content"] == "What is a list?"
+    asked = [e.user for e in thread_of(signed_in).exchanges]
+    assert asked == ["What was my first question?", "What is a list?"]
+
+
+def test_question_mark_inside_code_and_continued_lines(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
+    run(signed_in, "topic = 'sets'\nfor n in (1, 2):\n    %puter Question {n}: what is {topic}?\n")
+    sent = [c.args["messages"][-1]["content"] for c in sandbox.calls("complete")]
+    assert sent == ["Question 1: what is sets?", "Question 2: what is sets?"]
+    run(signed_in, "%puter -m sandbox-echo --no-history What is\\\na tuple?")  # joined as IPython does
+    assert sandbox.calls("complete")[-1].args["messages"] == [{"role": "user", "content": "What is a tuple?"}]
+
+
+def test_help_and_code_are_left_alone(ip: InteractiveShell) -> None:
+    """Only `%puter ...?` lines that are code change; help, other magics and text stay IPython's."""
+
+    def code(cell: str) -> str:
+        return ip.transform_cell(cell)
+
+    assert code("%puter?") == "get_ipython().run_line_magic('pinfo', '%puter')\n"
+    assert code("%puter??") == "get_ipython().run_line_magic('pinfo2', '%puter')\n"
+    assert code("%puter_models?") == "get_ipython().run_line_magic('pinfo', '%puter_models')\n"
+    cell = "get_ipython().run_cell_magic('puter', '', 'What is a list?\\n')\n"
+    assert code("%%puter\nWhat is a list?") == cell
+    text = 's = """\n%puter What is a list?\n"""\n'
+    assert code(text) == text
+    assert code("x = [1,\n%puter What?\n]\n").count("run_line_magic") == 0
+    assert code("if True:\n    %puter What is a list?\n") == (
+        "if True:\n    get_ipython().run_line_magic('puter', 'What is a list?')\n"
+    )
+    continued = "%puter -m x What is \\\n  a list"  # the code IPython makes without the ?
+    assert code(continued + "?") == TransformerManager().transform_cell(continued).replace("list'", "list?'")
+    ip.run_line_magic("unload_ext", "puter_magic")
+    assert code("%puter What is a list?") == "get_ipython().run_line_magic('pinfo', 'list')\n"
+    ip.run_line_magic("load_ext", "puter_magic")
+    assert code("%puter What is a list?") == "get_ipython().run_line_magic('puter', 'What is a list?')\n"
+
+
+def test_help_shows_the_line_form(ip: InteractiveShell) -> None:
+    doc = ip.magics_manager.magics["line"]["puter"].__doc__
+    assert "%puter [options] QUESTION" in doc
+
+
+def test_line_form_takes_the_cell_options(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
+    _, result = run(signed_in, "%puter -m sandbox-echo --no-history Hi?")
+    assert result.success, result.error_in_exec
+    args = sandbox.calls("complete")[-1].args
+    assert args["model"] == "sandbox-echo" and args["messages"] == [{"role": "user", "content": "Hi?"}]
+    assert thread_of(signed_in).exchanges == []
+    question = "What's recursion? Isn't it \"fun\"?"
+    run(signed_in, f'%puter --chat lesson2 -s "Be brief" -t 0.5 {question}')
+    args = sandbox.calls("complete")[-1].args
+    assert args["messages"][0] == {"role": "system", "content": "Be brief"} and args["temperature"] == 0.5
+    assert args["messages"][-1]["content"] == question
+    assert [e.user for e in thread_of(signed_in, "lesson2").exchanges] == [question]
+    for line, model, question in (
+        ("--model=sandbox-echo Hello", "sandbox-echo", "Hello"),
+        ("-msandbox-tutor-lite   spaced  out ", "sandbox-tutor-lite", "spaced  out"),
+        ("--mod sandbox-echo --no-hist -- -x is a flag?", "sandbox-echo", "-x is a flag?"),
+        ("-1 is less than 0?", "sandbox-tutor", "-1 is less than 0?"),
+        ("--out said -m sandbox-echo 'quoted'", "sandbox-echo", "'quoted'"),
+    ):
+        run(signed_in, f"%puter {line}")
+        args = sandbox.calls("complete")[-1].args
+        assert (args["model"], args["messages"][-1]["content"]) == (model, question), line
+    assert signed_in.user_ns["said"] == "'quoted'"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-x hi", "unknown option -x"),
+        ("--colour red hi", "unknown option --colour"),
+        ("--no hi", "ambiguous option --no"),
+        ("-m", "expected one argument"),
+        ("-t warm hi", "invalid float value"),
+        ("-m sandbox-echo", "needs a question"),
+        ("", "needs a question"),
+        ("-s 'Be brief hi", "quote"),
+        ("--raw=yes hi", "ignored explicit argument"),
+    ],
+)
+def test_line_form_refuses_bad_options(
+    line: str, message: str, signed_in: InteractiveShell, sandbox: Sandbox
+) -> None:
+    with pytest.raises(UsageError, match=message) as info:
+        signed_in.run_line_magic("puter", line)
+    assert "\n" not in str(info.value)
+    assert sandbox.calls() == []

@@ -226,13 +226,21 @@ class PuterMagics(Magics):
         The conversation is remembered per thread, so the next %%puter cell continues it;
         running a cell again replaces its earlier exchange. {name} in the cell is replaced
         by that variable's value (also {In[3]} and {Out[3]}); code, math and f-strings are
-        left alone. The line form, %puter QUESTION, asks one line in the default thread.
+        left alone.
+
+        The line form, %puter [options] QUESTION, asks one line: the same options go before
+        the question (%puter -m MODEL --chat NAME What is a set?), -- ends them, and a
+        question that ends in ? is asked (%puter? alone shows this help).
         """
         from .asking import with_context
 
         if cell is None:
-            args = parse_line(self.puter, "")
-            prompt = line
+            from .lineform import split_options
+
+            words, prompt = split_options(self.puter, line)
+            args = self.puter.parser.parse_args(words)
+            if not prompt:
+                raise UsageError("%puter needs a question after its options: %puter [options] QUESTION")
         else:
             args = parse_line(self.puter, line)
             prompt = cell
@@ -352,27 +360,34 @@ MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics")
 
 
 def load(ipython: Any) -> None:
-    """Register the magics once; loading again is harmless."""
+    """Register the magics and the input transformer once; loading again is harmless."""
     if "PuterMagics" in ipython.magics_manager.registry:
         return
     from .account_magics import AccountMagics
     from .history_magics import HistoryMagics
+    from .lineform import ask_not_help
 
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
     ipython.register_magics(AccountMagics(ipython, host=magics))
     ipython.register_magics(HistoryMagics(ipython, host=magics))
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    if ask_not_help not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(ask_not_help)
 
 
 def unload(ipython: Any) -> None:
-    """Remove the magics and the event hook; stop an in-kernel sandbox."""
+    """Remove the magics, the event hook and the input transformer; stop an in-kernel sandbox."""
     registry = ipython.magics_manager.registry
     magics = registry.get("PuterMagics")
     if magics is None:
         return
     with contextlib.suppress(ValueError):
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+    from .lineform import ask_not_help
+
+    with contextlib.suppress(ValueError):
+        ipython.input_transformers_cleanup.remove(ask_not_help)
     for name in MAGICS_CLASSES:
         instance = registry.pop(name, None)
         if instance is None:
