@@ -1,15 +1,20 @@
-"""A snapshot of the notebook's settings (the magics' traits), handed to the flows.
+"""The notebook's settings: traits a user sets with ``%config PuterMagics.NAME = ...``, and
+the frozen snapshot of them that the flows are handed.
 
-The flows read settings from this frozen object, never from the magics class, so they
-work without IPython's configuration machinery and cannot change a setting by accident.
+The flows read settings from the snapshot, never from the magics class, so they work
+without IPython's configuration machinery and cannot change a setting by accident.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Settings"]
+from traitlets import Bool, Float, Int, Unicode, default
+from traitlets.config import Configurable
+
+__all__ = ["Settings", "SettingsTraits"]
 
 
 @dataclass(frozen=True)
@@ -28,3 +33,98 @@ class Settings:
     origin: str = "https://api.puter.com"
     allow_insecure_http: bool = False
     client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
+
+
+class SettingsTraits(Configurable):
+    """The configurable settings of :class:`~puter_magic.notebook.magics.PuterMagics`."""
+
+    default_model = Unicode(
+        help="The model %%puter uses when -m is not given (env PUTER_MODEL). "
+        "%puter_login --sandbox sets it to sandbox-tutor; the model selector sets it too."
+    ).tag(config=True)
+    origin = Unicode(help="The Puter API origin %puter_login uses (env PUTER_API_ORIGIN).").tag(config=True)
+    connect_timeout = Float(10.0, help="Seconds to wait for a connection.").tag(config=True)
+    read_timeout = Float(120.0, help="Seconds of silence from the server before giving up.").tag(config=True)
+    total_timeout = Float(600.0, help="Seconds any reply may take in all.").tag(config=True)
+    max_retries = Int(4, help="How often 429 and 503 replies are retried.").tag(config=True)
+    history_window = Int(
+        20,
+        help="How many past exchanges of a thread each request sends (older ones are kept).",
+    ).tag(config=True)
+    stream = Bool(True, help="Stream replies as they arrive (--no-stream turns it off for one cell).").tag(
+        config=True
+    )
+    raise_errors = Bool(
+        False,
+        help="Raise Puter failures instead of showing a warning (for notebooks run as pipelines).",
+    ).tag(config=True)
+    show_reasoning = Bool(True, help="Show a model's reasoning folded above its reply.").tag(config=True)
+    show_footer = Bool(True, help="Show the model, tokens and time under each reply.").tag(config=True)
+    max_updates_per_second = Float(20.0, help="The most display updates a second while streaming.").tag(
+        config=True
+    )
+    sandbox_pace = Float(0.015, help="Seconds between streamed chunks of the in-kernel sandbox.").tag(
+        config=True
+    )
+    allow_insecure_http = Bool(
+        False, help="Allow http:// to a non-loopback origin (the token travels in clear)."
+    ).tag(config=True)
+    rich_output = Bool(
+        None,
+        allow_none=True,
+        help="Show rich, live-updating outputs (None: yes in a Jupyter kernel, plain printed "
+        "text in terminal IPython).",
+    ).tag(config=True)
+    compare_concurrency = Int(
+        3, help="How many models --compare asks at once (a free Puter account allows 3)."
+    ).tag(config=True)
+    budget_usd_cents = Float(
+        None,
+        allow_none=True,
+        help="Refuse further requests once the notebook has spent this many US cents (as replies "
+        "report it); None: no budget.",
+    ).tag(config=True)
+    login_timeout = Float(180.0, help="Seconds %puter_login --browser waits for the sign-in.").tag(
+        config=True
+    )
+
+    @default("default_model")
+    def _default_model(self) -> str:
+        return os.environ.get("PUTER_MODEL", "")
+
+    @default("origin")
+    def _default_origin(self) -> str:
+        from ..api.origin import DEFAULT_ORIGIN
+
+        return os.environ.get("PUTER_API_ORIGIN", "") or DEFAULT_ORIGIN
+
+    def in_kernel(self) -> bool:
+        """True in a Jupyter kernel (the magics class knows its shell)."""
+        return False
+
+    def settings(self) -> Settings:
+        """A snapshot of the traits, for one flow."""
+        rich = self.rich_output
+        if rich is None:
+            rich = self.in_kernel()
+        return Settings(
+            rich=bool(rich),
+            stream=self.stream,
+            history_window=self.history_window,
+            max_updates_per_second=self.max_updates_per_second,
+            show_reasoning=self.show_reasoning,
+            show_footer=self.show_footer,
+            raise_errors=self.raise_errors,
+            budget_usd_cents=self.budget_usd_cents,
+            compare_concurrency=self.compare_concurrency,
+            sandbox_pace=self.sandbox_pace,
+            login_timeout=self.login_timeout,
+            origin=self.origin,
+            allow_insecure_http=self.allow_insecure_http,
+            client_options={
+                "timeout": (self.connect_timeout, self.read_timeout),
+                "total_timeout": self.total_timeout,
+                "max_retries": self.max_retries,
+                "allow_insecure_http": self.allow_insecure_http,
+            },
+        )
