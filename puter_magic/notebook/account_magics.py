@@ -9,7 +9,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .arguments import parse_line
-from .rendering import show
+from .display import show
 
 if TYPE_CHECKING:
     from .host import Host

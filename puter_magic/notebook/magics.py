@@ -21,7 +21,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import observe
 
 from .arguments import parse_line
-from .rendering import show
+from .display import show
 from .settings import SettingsTraits
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from ..api.errors import (
 )
 from ..api.protocol import total_tokens
 
-__all__ = ["Note", "PartialReply", "ReplyView", "WarningBox", "describe_error", "footer_text", "show"]
+__all__ = ["Note", "PartialReply", "ReplyView", "WarningBox", "describe_error", "footer_text"]
 
 Bundle = dict[str, str]
 
@@ -44,13 +44,6 @@ BOX = (
 )
 WARN_STYLE = BOX.format(border="var(--jp-warn-color0, #b45309)", background="rgba(245, 158, 11, 0.12)")
 NOTE_STYLE = BOX.format(border="var(--jp-info-color0, #0369a1)", background="rgba(14, 165, 233, 0.10)")
-
-
-def show(obj: Any, **kwargs: Any) -> Any:
-    """``IPython.display.display``, imported on first use."""
-    from IPython.display import display
-
-    return display(obj, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _esc(text: str) -> str:
