@@ -35,16 +35,19 @@ def build_call(
 ) -> dict[str, Any]:
     """The JSON body of a driver call.
 
-    ``service`` is the name older docs give the ``driver`` field; current servers read only
-    ``driver`` and older ones read ``driver ?? service``, so a caller's ``service`` is sent
-    as ``driver``. Options such as ``model``, ``stream`` and ``test_mode`` belong in *args*.
+    ``service`` is the name older docs give the ``driver`` field. It is sent as it was given,
+    as ``service``: older servers read ``driver ?? service`` (and took old provider names such
+    as ``fake-chat`` as aliases), current ones ignore it and answer with the interface's
+    default driver. Moved into ``driver``, an old name would be a 404 on a current server.
+    Options such as ``model``, ``stream`` and ``test_mode`` belong in *args*.
     """
     if driver and service and driver != service:
         raise ValueError("give driver or service, not two different names")
     body: dict[str, Any] = {"interface": interface, "method": method, "args": dict(args or {})}
-    name = driver or service
-    if name:
-        body["driver"] = name
+    if driver:
+        body["driver"] = driver
+    if service:
+        body["service"] = service
     return body
 
 
