@@ -8,10 +8,19 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import MalformedResponse, StreamError
-from .protocol import NDJSON_TYPE, ChatReply, chat_reply, is_json_type, media_type, result_from_json
+from .protocol import (
+    NDJSON_TYPE,
+    ChatReply,
+    chat_reply,
+    is_json_type,
+    media_type,
+    reply_images,
+    result_from_json,
+)
 from .stream import (
     Chunk,
     ErrorChunk,
+    ImageChunk,
     ReasoningChunk,
     TextChunk,
     ToolUseChunk,
@@ -66,6 +75,7 @@ def http_chunks(
         objects.append({"type": "reasoning", "reasoning": reply.reasoning})
     if reply.text:
         objects.append({"type": "text", "text": reply.text})
+    objects.extend({"type": "image", "image": image} for image in reply.images)
     objects.append({"type": "usage", "usage": reply.usage})
     import json
 
@@ -143,7 +153,7 @@ class ChunkStream:
 class ChatStream:
     """A streamed chat reply: iterate for chunks as they arrive; the reply builds up.
 
-    ``text``, ``reasoning``, ``usage`` and ``tool_calls`` grow while you iterate. An
+    ``text``, ``reasoning``, ``usage``, ``tool_calls`` and ``images`` grow while you iterate. An
     ``error`` line raises :class:`~puter_magic.errors.StreamError` (the partial text stays
     in ``text``). Unknown chunk types are yielded as they are. ``reply()`` drains the rest
     and returns a :class:`ChatReply`.
@@ -157,6 +167,7 @@ class ChatStream:
         self.reasoning = ""
         self.usage: dict[str, Any] = {}
         self.tool_calls: list[dict[str, Any]] = []
+        self.images: list[dict[str, Any]] = []
         self.done = False
         self.error: StreamError | None = None
 
@@ -179,6 +190,8 @@ class ChatStream:
                 self.reasoning += chunk.text
             elif isinstance(chunk, ToolUseChunk):
                 self.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
+            elif isinstance(chunk, ImageChunk):
+                self.images.extend(reply_images([chunk.image]))
             elif isinstance(chunk, ErrorChunk):
                 self.error = chunk.to_exception(self._secrets)
                 self.close()
@@ -199,6 +212,7 @@ class ChatStream:
             usage=dict(self.usage),
             reasoning=self.reasoning,
             tool_calls=list(self.tool_calls),
+            images=list(self.images),
         )
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from .errors import MalformedResponse, StreamError, redact
 __all__ = [
     "Chunk",
     "ErrorChunk",
+    "ImageChunk",
     "ReasoningChunk",
     "TextChunk",
     "ToolUseChunk",
@@ -54,6 +55,20 @@ class ToolUseChunk(Chunk):
     id: str | None
     name: str | None
     input: Any
+
+
+@dataclass(slots=True)
+class ImageChunk(Chunk):
+    """An image from an image-capable model: ``{"type": "image", "image": {type, image_url: {url}}}``."""
+
+    type: ClassVar[str] = "image"
+    image: dict[str, Any]
+
+    def __repr__(self) -> str:  # a data: URL may be megabytes long
+        inner = self.image.get("image_url")
+        url = inner.get("url") if isinstance(inner, dict) else inner
+        text = url if isinstance(url, str) else ""
+        return f"ImageChunk(url={text[:40] + '…' if len(text) > 40 else text!r})"
 
 
 @dataclass(slots=True)
@@ -109,6 +124,8 @@ def parse_chunk(obj: Any) -> Chunk:
             name if isinstance(name, str) else None,
             obj.get("input"),
         )
+    if kind == "image" and isinstance(obj.get("image"), dict):
+        return ImageChunk(obj["image"])
     if kind == "error":
         code = obj.get("code")
         message = obj.get("message", obj.get("error"))
