@@ -60,11 +60,13 @@ def ask_in_cell(magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes
             live = stream_live(chat, handle, close=chat.close, max_rate=magics.max_updates_per_second)
             text, usage, reasoning = live.text, live.usage, live.reasoning
             interrupted, error, model = live.interrupted, live.error, ask.model
+            images = live.images
         else:
             reply = client.chat(ask.messages, model=ask.model, **ask.options)
             text, usage, reasoning = reply.text, reply.usage, reply.reasoning
             interrupted, error, model = False, None, reply.model or ask.model
-        if error is not None and not text:
+            images = reply.images
+        if error is not None and not text and not images:
             raise error
         elapsed = time.monotonic() - started
         if interrupted:
@@ -84,9 +86,13 @@ def ask_in_cell(magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes
             interrupted or error is not None,
             raw,
             magics.show_footer,
+            images,
         )
         if isinstance(handle, TerminalSink):
-            handle.finish(text, "\n".join(n for n in [view.footer(), *notes] if n))
+            from .reply_images import image_parts
+
+            pictures = image_parts(images)[0] if images else ""  # a terminal names them
+            handle.finish(text, "\n".join(n for n in [pictures, view.footer(), *notes] if n))
         else:
             handle.update(view)
         if error is not None:
