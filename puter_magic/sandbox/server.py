@@ -395,7 +395,7 @@ class Handler(BaseHTTPRequestHandler):
         if sandbox.think_time:
             self._wait(sandbox.think_time)
         if not args.get("stream"):
-            self._json(200, result_envelope(model, reply))
+            self._json(200, result_envelope(model, reply, args))
             return
         pace = model.pace if model.pace is not None else sandbox.pace
         if model.id == "sandbox-slow" and sandbox.slow_pace is not None:
