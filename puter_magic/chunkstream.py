@@ -22,9 +22,9 @@ from .stream import (
     ErrorChunk,
     ImageChunk,
     ReasoningChunk,
+    ResultChunk,
     TextChunk,
     ToolUseChunk,
-    UnknownChunk,
     UsageChunk,
     iter_lines,
     parse_ndjson,
@@ -41,9 +41,18 @@ LineTap = Callable[[float, bytes], None]
 
 
 def http_chunks(
-    response: requests.Response, transport: Transport, deadline: float | None, tap: LineTap | None = None
+    response: requests.Response,
+    transport: Transport,
+    deadline: float | None,
+    tap: LineTap | None = None,
+    *,
+    chat: bool = True,
 ) -> Generator[Chunk, None, None]:
-    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives."""
+    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives.
+
+    A plain JSON answer becomes the chunks of a chat reply when *chat* and it reads as one,
+    else one :class:`ResultChunk` (a method that does not stream).
+    """
     content_type = media_type(response.headers.get("Content-Type"))
     if content_type in (NDJSON_TYPE, ""):
         lines: Iterator[bytes] = iter_lines(transport.iter_pieces(response, deadline))
@@ -65,18 +74,20 @@ def http_chunks(
     # that buffers, or an older-generation HTTP 200 error): read it whole.
     body = transport.read_body(response, deadline=deadline)
     result = result_from_json(body, secrets=transport.secrets())
-    try:
-        reply = chat_reply(result)
-    except MalformedResponse:
-        yield UnknownChunk("result", {"type": "result", "result": result})
-        return
+    reply: ChatReply | None = None
+    if chat:
+        with contextlib.suppress(MalformedResponse):
+            reply = chat_reply(result)
     objects: list[dict[str, Any]] = []
-    if reply.reasoning:
+    if reply is None:
+        objects.append({"type": "result", "result": result})
+    elif reply.reasoning:
         objects.append({"type": "reasoning", "reasoning": reply.reasoning})
-    if reply.text:
-        objects.append({"type": "text", "text": reply.text})
-    objects.extend({"type": "image", "image": image} for image in reply.images)
-    objects.append({"type": "usage", "usage": reply.usage})
+    if reply is not None:
+        if reply.text:
+            objects.append({"type": "text", "text": reply.text})
+        objects.extend({"type": "image", "image": image} for image in reply.images)
+        objects.append({"type": "usage", "usage": reply.usage})
     import json
 
     encoded = [json.dumps(o).encode() for o in objects]
@@ -196,7 +207,7 @@ class ChatStream:
                 self.error = chunk.to_exception(self._secrets)
                 self.close()
                 raise self.error
-            elif isinstance(chunk, UnknownChunk) and chunk.kind == "result":
+            elif isinstance(chunk, ResultChunk):
                 self.close()
                 raise MalformedResponse("the server answered a chat with something that is not a chat reply")
             yield chunk

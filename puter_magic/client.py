@@ -260,15 +260,16 @@ class PuterClient:
                 tape.record_error(body, err, secrets)
             raise
         content_type = media_type(resp.headers.get("Content-Type"))
+        chat = body.get("interface") == CHAT_INTERFACE and body.get("method") == "complete"
         if tape is None:
             return ChunkStream(
-                http_chunks(resp, self._transport, self._deadline()), content_type, response=resp
+                http_chunks(resp, self._transport, self._deadline(), chat=chat), content_type, response=resp
             )
         lines: list[tuple[float, bytes]] = []
 
         def recorded() -> Any:
             yield from http_chunks(
-                resp, self._transport, self._deadline(), lambda t, line: lines.append((t, line))
+                resp, self._transport, self._deadline(), lambda t, line: lines.append((t, line)), chat=chat
             )
             tape.record_stream(body, lines, secrets)  # only a stream that ran to its end
 
@@ -305,6 +306,10 @@ class PuterClient:
 
         Errors that happen before the stream starts are raised here. The request is
         retried (429/503) only before that; a started stream is never replayed.
+
+        A method that does not stream (``list``, ``models``...) answers plain JSON: its stream
+        then holds one :class:`~puter_magic.stream.ResultChunk` whose ``result`` is what
+        :meth:`call` would return.
         """
         args = {**(args or {}), "stream": True}
         return self._stream(build_call(interface, method, args, driver=driver, service=service))

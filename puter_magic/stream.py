@@ -20,6 +20,7 @@ __all__ = [
     "ErrorChunk",
     "ImageChunk",
     "ReasoningChunk",
+    "ResultChunk",
     "TextChunk",
     "ToolUseChunk",
     "UnknownChunk",
@@ -89,6 +90,25 @@ class ErrorChunk(Chunk):
 
 
 @dataclass(slots=True)
+class ResultChunk(Chunk):
+    """The whole result of a method that does not stream (``list``, ``models``...).
+
+    Asked to stream, such a method answers plain JSON; the stream then holds this one chunk,
+    whose ``result`` is what :meth:`PuterClient.call` would have returned.
+    """
+
+    type: ClassVar[str] = "result"
+    result: Any
+
+    def __repr__(self) -> str:  # a result may be a whole catalogue
+        value = self.result
+        if isinstance(value, (list, dict)):
+            return f"ResultChunk({type(value).__name__} of {len(value)} items)"
+        text = repr(value)
+        return f"ResultChunk({text[:60] + '…' if len(text) > 60 else text})"
+
+
+@dataclass(slots=True)
 class UnknownChunk(Chunk):
     """A line of a type this version does not know (``extra_content``, ``compaction``...)."""
 
@@ -124,6 +144,8 @@ def parse_chunk(obj: Any) -> Chunk:
             name if isinstance(name, str) else None,
             obj.get("input"),
         )
+    if kind == "result":  # our own marker for a JSON answer to a stream request (see ResultChunk)
+        return ResultChunk(obj.get("result"))
     if kind == "image" and isinstance(obj.get("image"), dict):
         return ImageChunk(obj["image"])
     if kind == "error":
