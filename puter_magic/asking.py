@@ -115,7 +115,8 @@ def compare_in_cell(
         raise UsageError("--compare needs at least two models, e.g. --compare gpt-4o-mini,claude-haiku-4-5")
     if keep is not None and keep not in models:
         raise UsageError(f"--keep {keep}: not one of the compared models ({', '.join(models)})")
-    handle = show(CompareView([]), display_id=True) if rich(magics) else None
+    first = CompareView.starting(models, magics.compare_concurrency)  # never an empty grid
+    handle = show(first, display_id=True) if rich(magics) else None
     with magics._guard(handle):
         magics.session.check_budget(magics.budget_usd_cents)
         client = magics.session.require_client()
