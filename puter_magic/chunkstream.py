@@ -47,8 +47,11 @@ def http_chunks(
     tap: LineTap | None = None,
     *,
     chat: bool = True,
+    started: float | None = None,
 ) -> Generator[Chunk, None, None]:
-    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives.
+    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives,
+    with its time since *started* (when the request was sent: so the wait for the reply to
+    start is in the first line's time), or since the first read if not given.
 
     A plain JSON answer becomes the chunks of a chat reply when *chat* and it reads as one,
     else one :class:`ResultChunk` (a method that does not stream).
@@ -57,7 +60,7 @@ def http_chunks(
     if content_type in (NDJSON_TYPE, ""):
         lines: Iterator[bytes] = iter_lines(transport.iter_pieces(response, deadline))
         if tap is not None:
-            lines = _tapped(lines, tap)
+            lines = _tapped(lines, tap, started)
         count = 0
         for chunk in parse_ndjson(lines):
             count += 1
@@ -91,11 +94,12 @@ def http_chunks(
     import json
 
     encoded = [json.dumps(o).encode() for o in objects]
-    yield from parse_ndjson(_tapped(iter(encoded), tap) if tap else iter(encoded))
+    yield from parse_ndjson(_tapped(iter(encoded), tap, started) if tap else iter(encoded))
 
 
-def _tapped(lines: Iterator[bytes], tap: LineTap) -> Iterator[bytes]:
-    started = time.monotonic()
+def _tapped(lines: Iterator[bytes], tap: LineTap, started: float | None = None) -> Iterator[bytes]:
+    if started is None:
+        started = time.monotonic()
     for line in lines:
         tap(time.monotonic() - started, line)
         yield line

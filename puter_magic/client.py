@@ -251,6 +251,7 @@ class PuterClient:
             return ChunkStream(self.tape.replay_chunks(entry, stop), NDJSON_TYPE, on_close=stop.set)  # type: ignore[union-attr]
         self._require_token()
         tape, secrets = self._recording(), self._transport.secrets()
+        requested = time.monotonic()  # a recording times lines from here, the wait to start included
         try:
             resp = self._transport.request(
                 "POST", "/drivers/call", body, accept=f"{NDJSON_TYPE}, application/json"
@@ -269,7 +270,12 @@ class PuterClient:
 
         def recorded() -> Any:
             yield from http_chunks(
-                resp, self._transport, self._deadline(), lambda t, line: lines.append((t, line)), chat=chat
+                resp,
+                self._transport,
+                self._deadline(),
+                lambda t, line: lines.append((t, line)),
+                chat=chat,
+                started=requested,
             )
             tape.record_stream(body, lines, secrets)  # only a stream that ran to its end
 

@@ -64,3 +64,32 @@ def test_compare_first_output_shows_every_column_waiting(ip: InteractiveShell) -
         assert f"=== {model} ===" in plain
     assert plain.count("(thinking…)") == 2 and plain.count("(waiting…)") == 1  # two slots, one waits
     assert html.count("thinking… 0.0 s") == 2 and "waiting for a free slot…" in html
+
+
+# -- replay at the original pace waits as long as the reply took to start ----------------------
+
+
+def test_replay_at_the_original_pace_waits_for_the_first_line(tmp_path: object) -> None:
+    import time
+    from pathlib import Path
+
+    from puter_magic.stream import TextChunk
+
+    path = Path(str(tmp_path)) / "slow-start.jsonl"
+    with Sandbox(think_time=0.6) as sandbox:  # the reply starts 0.6 s after the request
+        client = PuterClient(sandbox.origin, sandbox.token, record=path)
+        started = time.monotonic()
+        stream = client.chat_stream("Take your time", model="sandbox-tutor")
+        first = next(c for c in stream if isinstance(c, TextChunk))
+        original = time.monotonic() - started
+        stream.reply()
+    assert first.text and original >= 0.55
+    replay = PuterClient("http://127.0.0.1:9", None, replay=path, replay_pace="original")
+    started = time.monotonic()
+    stream = replay.chat_stream("Take your time", model="sandbox-tutor")
+    next(c for c in stream if isinstance(c, TextChunk))
+    assert time.monotonic() - started >= 0.5  # as long as the original took to start
+    fast = PuterClient("http://127.0.0.1:9", None, replay=path, replay_pace="fast")
+    started = time.monotonic()
+    fast.chat_stream("Take your time", model="sandbox-tutor").reply()
+    assert time.monotonic() - started < 0.3
