@@ -86,8 +86,7 @@ class Tape:
     Args:
         fallthrough: in replay mode, send a request that is not in the file to the network.
         pace: ``"original"`` replays streamed replies at the pace they were recorded (the wait
-            before the first line included),
-            ``"fast"`` as fast as possible.
+            before the first line included), ``"fast"`` as fast as possible.
     """
 
     def __init__(
