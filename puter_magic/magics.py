@@ -459,7 +459,7 @@ class PuterMagics(Magics):
             return
         from .context import describe_error_for_learner
 
-        trace, cell = describe_error_for_learner(exc)
+        trace, cell = describe_error_for_learner(exc, cell_label=self._cell_label)
         prompt = (
             "I am learning to program. This error happened in my notebook. Explain for a learner "
             "what it means and why it happened, then suggest a fix.\n\n"
@@ -473,6 +473,12 @@ class PuterMagics(Magics):
         asking.ask_in_cell(
             self, ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"]
         )
+
+    def _cell_label(self, filename: str) -> str | None:
+        """``Cell In[5]`` for a cell's file, as IPython names it in its own tracebacks."""
+        format_name = getattr(getattr(self.shell, "compile", None), "format_code_name", None)
+        named = format_name(filename) if format_name is not None else None
+        return " ".join(named) if isinstance(named, tuple) else None
 
     @magic_arguments()
     @argument("--reset", action="store_true", help="start counting afresh")

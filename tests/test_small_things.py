@@ -93,3 +93,68 @@ def test_replay_at_the_original_pace_waits_for_the_first_line(tmp_path: object) 
     started = time.monotonic()
     fast.chat_stream("Take your time", model="sandbox-tutor").reply()
     assert time.monotonic() - started < 0.3
+
+
+# -- %puter_explain names cells as the notebook does, and sends no local paths ------------------
+
+
+def _explained(ip: InteractiveShell) -> str:
+    from .shell import magics_of
+
+    return str(magics_of(ip).session.sandbox.calls("complete")[-1].args["messages"][-1]["content"])
+
+
+def test_explain_names_cells_as_the_notebook_does(ip: InteractiveShell) -> None:
+    import sys
+
+    ip.run_line_magic("puter_login", "--sandbox")
+    ip.run_cell("def helper(xs):\n    return xs[10]\n", store_history=True)
+    first = ip.execution_count - 1
+    ip.run_cell("numbers = [1, 2, 3]\nhelper(numbers)", store_history=True)
+    ip.run_line_magic("puter_explain", "-m sandbox-echo")
+    prompt = _explained(ip)
+    assert f"Cell In[{first + 1}], line 2, in <module>\n    helper(numbers)" in prompt
+    assert f"Cell In[{first}], line 2, in helper\n    return xs[10]" in prompt
+    assert "ipython-input" not in prompt and "File " not in prompt
+    ip.run_cell('import json\njson.loads("{")', store_history=True)
+    ip.run_line_magic("puter_explain", "-m sandbox-echo")
+    prompt = _explained(ip)
+    assert 'File "json/decoder.py", line' in prompt  # a library frame, by its module path
+    assert sys.base_prefix not in prompt and sys.prefix not in prompt
+
+
+def test_explain_a_syntax_error_names_the_cell(ip: InteractiveShell) -> None:
+    ip.run_line_magic("puter_login", "--sandbox")
+    ip.run_cell("x = (1,\nprint(x", store_history=True)
+    cell = ip.execution_count - 1
+    ip.run_line_magic("puter_explain", "-m sandbox-echo")
+    prompt = _explained(ip)
+    assert "SyntaxError" in prompt and f"Cell In[{cell}]" in prompt
+    assert "ipython-input" not in prompt and "interactiveshell.py" not in prompt
+
+
+@pytest.mark.notebook
+def test_explain_in_a_real_kernel_sends_no_temp_file_paths(tmp_path: object) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext puter_magic\n%puter_login --sandbox"),
+        nbformat.v4.new_code_cell("def helper(xs):\n    return xs[10]"),
+        nbformat.v4.new_code_cell("helper([1, 2, 3])"),
+        nbformat.v4.new_code_cell("%puter_explain -m sandbox-echo"),
+    ]
+    client = NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    outputs = [o for o in nb.cells[3].outputs if o["output_type"] in ("display_data", "execute_result")]
+    text = outputs[0]["data"]["text/plain"]
+    assert "Cell In[3], line 1, in <module>\n    helper([1, 2, 3])" in text
+    assert "Cell In[2], line 2, in helper" in text
+    assert "ipykernel_" not in text and "/tmp" not in text and str(tmp_path) not in text
