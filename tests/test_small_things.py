@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -158,3 +160,48 @@ def test_explain_in_a_real_kernel_sends_no_temp_file_paths(tmp_path: object) -> 
     assert "Cell In[3], line 1, in <module>\n    helper([1, 2, 3])" in text
     assert "Cell In[2], line 2, in helper" in text
     assert "ipykernel_" not in text and "/tmp" not in text and str(tmp_path) not in text
+
+
+# -- the sandbox tutor quotes a prompt with code fences without breaking its Markdown ------------
+
+FENCED = "Why does this fail?\n\n```python\ndef f(x):\n    return x +\n```\n\nThanks!"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        FENCED,
+        "Look:\n\n```\n" + "x = 1\n" * 120 + "```\n\nThe end.",  # cut at 400 characters, fence open
+        "Nested:\n\n````markdown\n```python\nprint(1)\n```\n````",
+        "Tildes:\n\n~~~\nfor i in range(3):\n    print(i)\n~~~",
+    ],
+)
+def test_tutor_quotes_fenced_prompts_and_keeps_its_table(ip: InteractiveShell, prompt: str) -> None:
+    from puter_magic.markup import segments
+
+    from .shell import run
+
+    run(ip, "%puter_login --sandbox")
+    outputs, _ = run(ip, "%%puter --no-interpolate\n" + prompt)
+    html, markdown = outputs[0]["text/html"], outputs[0]["text/markdown"]
+    table = html.index("<table>")
+    assert "<td>your questions so far</td>" in html[table:]
+    quoted = html[:table]
+    code = re.sub(r"<[^>]+>", "", quoted[quoted.index("<pre") :])  # a code block above the table
+    first_code_line = next(line for line in prompt.splitlines()[2:] if line.strip() and "`" not in line)
+    assert first_code_line in code  # indentation and all
+    assert "<p>```" not in html and "<p>~~~" not in html  # no fence left as text
+    # The Markdown twin: the table's rows are text, not swallowed by a fence from the quote.
+    pieces = list(segments(markdown))
+    assert any(kind == "text" and "| messages | 1 |" in src for kind, src in pieces)
+
+
+def test_tutor_lite_quotes_fenced_prompts_too(ip: InteractiveShell) -> None:
+    from .shell import run
+
+    run(ip, "%puter_login --sandbox")
+    outputs, _ = run(ip, "%%puter -m sandbox-tutor-lite --no-interpolate\n" + FENCED)
+    html = outputs[0]["text/html"]
+    code = re.sub(r"<[^>]+>", "", html[html.index("<pre") :])
+    assert "def f(x):\n    return x +" in code and "<p>```" not in html
+    assert "I was sent 1 messages" in html

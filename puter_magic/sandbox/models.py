@@ -281,10 +281,23 @@ def _cell(text: str, limit: int = 80) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|") or " "
 
 
+_FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
+
+
 def _quote(text: str, limit: int = 400) -> str:
+    """The prompt quoted: a blockquote, or a fenced block when it holds fences of its own.
+
+    A fence inside a blockquote is not a code block for every renderer (Python-Markdown shows
+    it as inline code), and a quote cut short can leave one open. So a prompt with fences is
+    quoted in a fence longer than any run of backticks it holds, which always closes.
+    """
     text = text.strip()
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    if _FENCE_LINE.search(text):
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return f"{fence}markdown\n{text}\n{fence}"
     return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines()) or "> "
 
 
