@@ -239,3 +239,26 @@ def test_the_package_metadata_builds_without_a_license_warning(tmp_path: object)
     name = next(line.split(" ", 1)[1] for line in lines if line.startswith("NAME "))
     metadata = (out / name / "METADATA").read_text()
     assert "License-Expression: MIT" in metadata
+
+
+# -- bench/bench_stream.py measures the update rate on a stream long enough to mean it -----------
+
+
+def test_bench_measures_updates_a_second_over_seconds(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from .conftest import ROOT
+    from .shell import magics_of
+
+    spec = importlib.util.spec_from_file_location("bench_stream", ROOT / "bench" / "bench_stream.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ip.run_line_magic("puter_login", "--sandbox")
+    publisher = bench.KernelLikePublisher(shell=ip)
+    monkeypatch.setattr(ip, "display_pub", publisher)
+    rate, duration, messages = bench.measure_update_rate(ip, publisher, magics_of(ip).session.sandbox, 2.0)
+    assert duration >= 2.0  # long enough for a rate to mean something
+    assert 10 <= rate <= 20.5 and messages >= 20  # throttled to about 20 a second, and live
