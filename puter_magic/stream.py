@@ -100,12 +100,10 @@ class ResultChunk(Chunk):
     type: ClassVar[str] = "result"
     result: Any
 
-    def __repr__(self) -> str:  # a result may be a whole catalogue
-        value = self.result
-        if isinstance(value, (list, dict)):
-            return f"ResultChunk({type(value).__name__} of {len(value)} items)"
-        text = repr(value)
-        return f"ResultChunk({text[:60] + '…' if len(text) > 60 else text})"
+    def __repr__(self) -> str:  # a result may be a whole catalogue: a bounded preview
+        import reprlib
+
+        return f"ResultChunk(result={reprlib.repr(self.result)})"
 
 
 @dataclass(slots=True)

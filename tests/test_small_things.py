@@ -19,7 +19,8 @@ def test_stream_of_a_method_that_does_not_stream_gives_its_result(client: PuterC
     chunks = list(client.stream("puter-chat-completion", "list"))
     assert len(chunks) == 1 and isinstance(chunks[0], ResultChunk)
     assert "sandbox-tutor" in chunks[0].result and chunks[0].type == "result"
-    assert repr(chunks[0]) == f"ResultChunk(list of {len(chunks[0].result)} items)"  # bounded
+    assert repr(chunks[0]).startswith("ResultChunk(result=['abuse', 'costly', ")  # a preview,
+    assert len(repr(chunks[0])) < 200  # bounded
 
 
 def test_chat_stream_of_something_that_is_not_a_chat_reply_still_raises(
