@@ -57,12 +57,6 @@ def test_chat_openai_shape_and_string_message(client: PuterClient) -> None:
     assert reply.usage["prompt_tokens"] == 2
 
 
-def test_service_is_sent_as_driver(client: PuterClient, sandbox: Sandbox) -> None:
-    client.chat("hi", model="fake", service="ai-chat")
-    body = sandbox.calls("complete")[-1].body
-    assert body["driver"] == "ai-chat" and "service" not in body
-
-
 def test_model_is_required(client: PuterClient) -> None:
     with pytest.raises(ValueError):
         client.chat("hi", model="")
@@ -191,7 +185,8 @@ ERROR_CASES = [
         ModelNotFound,
     ),
     ({"messages": [{"content": "x"}]}, "complete", "ai-chat", ModelNotFound),
-    ({"model": "fake", "messages": [{"content": "x"}]}, "complete", "claude", NotFound),
+    # An unknown driver name (old provider names such as "claude" were aliases on v1 servers).
+    ({"model": "fake", "messages": [{"content": "x"}]}, "complete", "not-a-driver", NotFound),
     ({}, "frobnicate", "ai-chat", NotFound),
     ({"model": "fake", "messages": "hi"}, "complete", "ai-chat", ServerError),
     ({"model": "fake", "messages": [{"role": "user"}]}, "complete", "ai-chat", BadRequest),

@@ -235,13 +235,13 @@ def test_error_tree_is_documented() -> None:
 # -- request bodies ----------------------------------------------------------------------
 
 
-def test_build_call_puts_options_in_args_and_service_as_driver() -> None:
+def test_build_call_puts_options_in_args_and_service_as_service() -> None:
     body = build_call("puter-chat-completion", "complete", {"model": "m", "stream": True}, service="ai-chat")
     assert body == {
         "interface": "puter-chat-completion",
         "method": "complete",
         "args": {"model": "m", "stream": True},
-        "driver": "ai-chat",
+        "service": "ai-chat",
     }
     assert "driver" not in build_call("i", "m")
     with pytest.raises(ValueError):

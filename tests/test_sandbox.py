@@ -165,7 +165,7 @@ def test_legacy_generation_and_service_key(legacy_sandbox: Sandbox) -> None:
         {
             "interface": "puter-chat-completion",
             "method": "complete",
-            "service": "claude",
+            "service": "no-such-driver",
             "args": {"model": "fake", "messages": [{"content": "x"}]},
         },
     )

@@ -10,14 +10,15 @@ from .chunks import (
     Chunk,
     ChunkStream,
     ErrorChunk,
+    ImageChunk,
     ReasoningChunk,
+    ResultChunk,
     TextChunk,
     ToolUseChunk,
-    UnknownChunk,
     UsageChunk,
 )
 from .errors import MalformedResponse, StreamError
-from .protocol import ChatReply
+from .protocol import ChatReply, reply_images
 
 __all__ = ["ChatStream", "ChunkStream", "Messages", "normalize_messages"]
 
@@ -28,7 +29,7 @@ Messages = str | Sequence[Message]
 class ChatStream:
     """A streamed chat reply: iterate for chunks as they arrive; the reply builds up.
 
-    ``text``, ``reasoning``, ``usage`` and ``tool_calls`` grow while you iterate. An
+    ``text``, ``reasoning``, ``usage``, ``tool_calls`` and ``images`` grow while you iterate. An
     ``error`` line raises :class:`~puter_magic.errors.StreamError` (the partial text stays
     in ``text``). Unknown chunk types are yielded as they are. ``reply()`` drains the rest
     and returns a :class:`ChatReply`.
@@ -42,6 +43,7 @@ class ChatStream:
         self.reasoning = ""
         self.usage: dict[str, Any] = {}
         self.tool_calls: list[dict[str, Any]] = []
+        self.images: list[dict[str, Any]] = []
         self.done = False
         self.error: StreamError | None = None
 
@@ -64,11 +66,13 @@ class ChatStream:
                 self.reasoning += chunk.text
             elif isinstance(chunk, ToolUseChunk):
                 self.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
+            elif isinstance(chunk, ImageChunk):
+                self.images.extend(reply_images([chunk.image]))
             elif isinstance(chunk, ErrorChunk):
                 self.error = chunk.to_exception(self._secrets)
                 self.close()
                 raise self.error
-            elif isinstance(chunk, UnknownChunk) and chunk.kind == "result":
+            elif isinstance(chunk, ResultChunk):
                 self.close()
                 raise MalformedResponse("the server answered a chat with something that is not a chat reply")
             yield chunk
@@ -84,6 +88,7 @@ class ChatStream:
             usage=dict(self.usage),
             reasoning=self.reasoning,
             tool_calls=list(self.tool_calls),
+            images=list(self.images),
         )
 
     def close(self) -> None:

@@ -23,7 +23,9 @@ __all__ = [
     "Chunk",
     "ChunkStream",
     "ErrorChunk",
+    "ImageChunk",
     "ReasoningChunk",
+    "ResultChunk",
     "TextChunk",
     "ToolUseChunk",
     "UnknownChunk",
@@ -62,6 +64,20 @@ class ToolUseChunk(Chunk):
 
 
 @dataclass(slots=True)
+class ImageChunk(Chunk):
+    """An image from an image-capable model: ``{"type": "image", "image": {type, image_url: {url}}}``."""
+
+    type: ClassVar[str] = "image"
+    image: dict[str, Any]
+
+    def __repr__(self) -> str:  # a data: URL may be megabytes long
+        inner = self.image.get("image_url")
+        url = inner.get("url") if isinstance(inner, dict) else inner
+        text = url if isinstance(url, str) else ""
+        return f"ImageChunk(url={text[:40] + '…' if len(text) > 40 else text!r})"
+
+
+@dataclass(slots=True)
 class UsageChunk(Chunk):
     type: ClassVar[str] = "usage"
     usage: dict[str, Any]
@@ -76,6 +92,23 @@ class ErrorChunk(Chunk):
     def to_exception(self, secrets: Iterable[str | None] = ()) -> StreamError:
         text = self.message.strip() or "the stream reported an error"
         return StreamError(redact(text, secrets)[:500], status=200, code=self.code)
+
+
+@dataclass(slots=True)
+class ResultChunk(Chunk):
+    """The whole result of a method that does not stream (``list``, ``models``...).
+
+    Asked to stream, such a method answers plain JSON; the stream then holds this one chunk,
+    whose ``result`` is what :meth:`PuterClient.call` would have returned.
+    """
+
+    type: ClassVar[str] = "result"
+    result: Any
+
+    def __repr__(self) -> str:  # a result may be a whole catalogue: a bounded preview
+        import reprlib
+
+        return f"ResultChunk(result={reprlib.repr(self.result)})"
 
 
 @dataclass(slots=True)
@@ -114,6 +147,10 @@ def parse_chunk(obj: Any) -> Chunk:
             name if isinstance(name, str) else None,
             obj.get("input"),
         )
+    if kind == "result":  # our own marker for a JSON answer to a stream request (see ResultChunk)
+        return ResultChunk(obj.get("result"))
+    if kind == "image" and isinstance(obj.get("image"), dict):
+        return ImageChunk(obj["image"])
     if kind == "error":
         code = obj.get("code")
         message = obj.get("message", obj.get("error"))

@@ -180,6 +180,10 @@ class PuterClient:
 
         Errors that happen before the stream starts are raised here. The request is
         retried (429/503) only before that; a started stream is never replayed.
+
+        A method that does not stream (``list``, ``models``...) answers plain JSON: its stream
+        then holds one :class:`~puter_magic.api.chunks.ResultChunk` whose ``result`` is what
+        :meth:`call` would return.
         """
         args = {**(args or {}), "stream": True}
         return self._wire.stream(build_call(interface, method, args, driver=driver, service=service))

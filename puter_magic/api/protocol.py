@@ -35,16 +35,19 @@ def build_call(
 ) -> dict[str, Any]:
     """The JSON body of a driver call.
 
-    ``service`` is the name older docs give the ``driver`` field; current servers read only
-    ``driver`` and older ones read ``driver ?? service``, so a caller's ``service`` is sent
-    as ``driver``. Options such as ``model``, ``stream`` and ``test_mode`` belong in *args*.
+    ``service`` is the name older docs give the ``driver`` field. It is sent as it was given,
+    as ``service``: older servers read ``driver ?? service`` (and took old provider names such
+    as ``fake-chat`` as aliases), current ones ignore it and answer with the interface's
+    default driver. Moved into ``driver``, an old name would be a 404 on a current server.
+    Options such as ``model``, ``stream`` and ``test_mode`` belong in *args*.
     """
     if driver and service and driver != service:
         raise ValueError("give driver or service, not two different names")
     body: dict[str, Any] = {"interface": interface, "method": method, "args": dict(args or {})}
-    name = driver or service
-    if name:
-        body["driver"] = name
+    if driver:
+        body["driver"] = driver
+    if service:
+        body["service"] = service
     return body
 
 
@@ -246,6 +249,13 @@ class ChatReply:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str | None = None
     raw: Any = field(default=None, repr=False)
+    #: Provider reasoning artifacts (``message.reasoning_details``), opaque: resend them as they
+    #: are in the assistant turn to continue extended thinking.
+    reasoning_details: list[Any] = field(default_factory=list, repr=False)
+    #: Images the model returned: ``{"type": "image_url", "image_url": {"url": ...}}`` each.
+    images: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: The server says it normalized the reply to OpenAI's shape (``result.normalized``).
+    normalized: bool = False
 
     @property
     def total_tokens(self) -> int | None:
@@ -294,11 +304,37 @@ def content_text(content: Any) -> str:
     raise MalformedResponse(f"message content of unexpected type {type(content).__name__}")
 
 
-def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
-    """Read a ``complete`` result of either provider shape into a :class:`ChatReply`.
+def reply_images(items: Any) -> list[dict[str, Any]]:
+    """The image entries of ``message.images`` (or of content parts): dicts with a URL."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and image_url(item) is not None:
+            out.append(item)
+    return out
 
-    OpenAI-style: ``{message: {content: str}, usage, finish_reason}``; Claude-style and
-    Puter's test provider: ``{message: {content: [{type: "text", text}], model}, usage}``.
+
+def image_url(item: Mapping[str, Any]) -> str | None:
+    """The URL of an image entry: ``{image_url: {url}}``, ``{image_url: url}`` or ``{url}``."""
+    inner = item.get("image_url")
+    url = inner.get("url") if isinstance(inner, Mapping) else inner
+    if url is None:
+        url = item.get("url")
+    return url if isinstance(url, str) and url else None
+
+
+def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
+    """Read a ``complete`` result of any shape into a :class:`ChatReply`.
+
+    Whatever was asked (``normalize``, ``response.normalize``), a reply may come as:
+
+    - OpenAI-style (also what ``normalize: true`` gives, with ``normalized: true``):
+      ``{message: {content: str, tool_calls?, reasoning?, reasoning_details?, images?},
+      usage, finish_reason}``;
+    - Claude-style and Puter's test provider: ``{message: {content: [{type: "text", text},
+      {type: "thinking"}, {type: "tool_use"}...], model}, usage}``;
+    - Puter's internal normalized shape (``response: {normalize: true}``): a part list as above,
+      with ``normalized: true``.
+
     Some gateways put OpenAI's ``choices`` list at the top; that is read too.
     """
     if isinstance(result, str):
@@ -315,14 +351,24 @@ def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
     text = content_text(raw_content)
     reasoning = ""
     tool_calls: list[dict[str, Any]] = []
+    images: list[dict[str, Any]] = []
     if isinstance(raw_content, list):
         for part in raw_content:
             if isinstance(part, dict) and part.get("type") == "thinking":
                 reasoning += str(part.get("thinking") or "")
             elif isinstance(part, dict) and part.get("type") == "tool_use":
                 tool_calls.append(part)
+            elif isinstance(part, dict) and part.get("type") in ("image_url", "image"):
+                images.extend(reply_images([part]))
     if isinstance(message.get("tool_calls"), list):
         tool_calls.extend(c for c in message["tool_calls"] if isinstance(c, dict))
+    if not reasoning:
+        for key in ("reasoning", "reasoning_content"):
+            if isinstance(message.get(key), str):
+                reasoning = message[key]
+                break
+    details = message.get("reasoning_details")
+    images.extend(reply_images(message.get("images")))
     usage: Any = result.get("usage")
     if not isinstance(usage, dict):
         usage = message.get("usage")
@@ -338,4 +384,7 @@ def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
         tool_calls=tool_calls,
         finish_reason=finish if isinstance(finish, str) else None,
         raw=result,
+        reasoning_details=list(details) if isinstance(details, list) else [],
+        images=images,
+        normalized=result.get("normalized") is True,
     )

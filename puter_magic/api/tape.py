@@ -9,7 +9,8 @@ The file is JSON Lines, one exchange a line::
                | {"kind": "binary", "content_type": ..., "base64": ...}
                | {"kind": "error", "class": "ModelNotFound", "status": 400, "code": ..., "message": ...}}
 
-The key is a hash of the canonical JSON of interface, driver, method and args, so the same
+The key is a hash of the canonical JSON of interface, driver (and service, when given), method
+and args, so the same
 question in the same conversation finds its reply. No token and no header is ever written,
 and reply texts are redacted of the token before they are.
 
@@ -44,12 +45,15 @@ VERSION = 1
 
 
 def canonical(body: dict[str, Any]) -> dict[str, Any]:
-    return {
+    out = {
         "interface": body.get("interface"),
         "driver": body.get("driver"),
         "method": body.get("method"),
         "args": body.get("args") or {},
     }
+    if body.get("service") is not None:  # only when given, so older recordings keep their keys
+        out["service"] = body["service"]
+    return out
 
 
 def request_key(body: dict[str, Any]) -> str:
@@ -85,8 +89,8 @@ class Tape:
 
     Args:
         fallthrough: in replay mode, send a request that is not in the file to the network.
-        pace: ``"original"`` replays streamed replies at the pace they were recorded,
-            ``"fast"`` as fast as possible.
+        pace: ``"original"`` replays streamed replies at the pace they were recorded (the wait
+            before the first line included), ``"fast"`` as fast as possible.
     """
 
     def __init__(

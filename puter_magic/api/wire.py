@@ -5,16 +5,19 @@ over HTTP. PuterClient sends every request through one Wire; a recording
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .chunks import Chunk, ChunkStream, UnknownChunk, iter_lines, parse_ndjson
+from .chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
 from .errors import MalformedResponse
 from .protocol import (
+    CHAT_INTERFACE,
     NDJSON_TYPE,
     BinaryResult,
+    ChatReply,
     chat_reply,
     is_json_type,
     media_type,
@@ -74,9 +77,11 @@ class Network:
 
     def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
         self._require_token()
+        requested = time.monotonic()  # lines are timed from here, the wait to start included
         resp = self.transport.request("POST", CALL_PATH, body, accept=f"{NDJSON_TYPE}, application/json")
         content_type = media_type(resp.headers.get("Content-Type"))
-        chunks = http_chunks(resp, self.transport, self._deadline(), tap)
+        chat = body.get("interface") == CHAT_INTERFACE and body.get("method") == "complete"
+        chunks = http_chunks(resp, self.transport, self._deadline(), tap, chat=chat, started=requested)
         return ChunkStream(chunks, content_type, response=resp)
 
     def get(self, path: str) -> Any:
@@ -87,14 +92,26 @@ class Network:
 
 
 def http_chunks(
-    response: requests.Response, transport: Transport, deadline: float | None, tap: LineTap | None = None
+    response: requests.Response,
+    transport: Transport,
+    deadline: float | None,
+    tap: LineTap | None = None,
+    *,
+    chat: bool = True,
+    started: float | None = None,
 ) -> Generator[Chunk, None, None]:
-    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives."""
+    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives,
+    with its time since *started* (when the request was sent: so the wait for the reply to
+    start is in the first line's time), or since the first read if not given.
+
+    A plain JSON answer becomes the chunks of a chat reply when *chat* and it reads as one,
+    else one :class:`ResultChunk` (a method that does not stream).
+    """
     content_type = media_type(response.headers.get("Content-Type"))
     if content_type in (NDJSON_TYPE, ""):
         lines: Iterator[bytes] = iter_lines(transport.iter_pieces(response, deadline))
         if tap is not None:
-            lines = _tapped(lines, tap)
+            lines = _tapped(lines, tap, started)
         count = 0
         for chunk in parse_ndjson(lines):
             count += 1
@@ -108,26 +125,30 @@ def http_chunks(
             f"expected a stream (application/x-ndjson) but got {content_type}", status=200
         )
     # The server answered a stream request with plain JSON (an older server, a gateway
-    # that buffers, or an older-generation HTTP 200 error): read it whole.
+    # that buffers, an older-generation HTTP 200 error, or a method that does not stream).
     body = transport.read_body(response, deadline=deadline)
     result = result_from_json(body, secrets=transport.secrets())
-    try:
-        reply = chat_reply(result)
-    except MalformedResponse:
-        yield UnknownChunk("result", {"type": "result", "result": result})
-        return
+    reply: ChatReply | None = None
+    if chat:
+        with contextlib.suppress(MalformedResponse):
+            reply = chat_reply(result)
     objects: list[dict[str, Any]] = []
-    if reply.reasoning:
-        objects.append({"type": "reasoning", "reasoning": reply.reasoning})
-    if reply.text:
-        objects.append({"type": "text", "text": reply.text})
-    objects.append({"type": "usage", "usage": reply.usage})
+    if reply is None:
+        objects.append({"type": "result", "result": result})
+    else:
+        if reply.reasoning:
+            objects.append({"type": "reasoning", "reasoning": reply.reasoning})
+        if reply.text:
+            objects.append({"type": "text", "text": reply.text})
+        objects.extend({"type": "image", "image": image} for image in reply.images)
+        objects.append({"type": "usage", "usage": reply.usage})
     encoded = [json.dumps(o).encode() for o in objects]
-    yield from parse_ndjson(_tapped(iter(encoded), tap) if tap else iter(encoded))
+    yield from parse_ndjson(_tapped(iter(encoded), tap, started) if tap else iter(encoded))
 
 
-def _tapped(lines: Iterator[bytes], tap: LineTap) -> Iterator[bytes]:
-    started = time.monotonic()
+def _tapped(lines: Iterator[bytes], tap: LineTap, started: float | None = None) -> Iterator[bytes]:
+    if started is None:
+        started = time.monotonic()
     for line in lines:
         tap(time.monotonic() - started, line)
         yield line

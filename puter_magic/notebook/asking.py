@@ -66,11 +66,13 @@ class AskFlow:
                 live = stream_live(chat, output, close=chat.close, max_rate=settings.max_updates_per_second)
                 text, usage, reasoning = live.text, live.usage, live.reasoning
                 interrupted, error, model = live.interrupted, live.error, ask.model
+                images = live.images
             else:
                 reply = client.chat(ask.messages, model=ask.model, **ask.options)
                 text, usage, reasoning = reply.text, reply.usage, reply.reasoning
                 interrupted, error, model = False, None, reply.model or ask.model
-            if error is not None and not text:
+                images = reply.images
+            if error is not None and not text and not images:
                 raise error
             if interrupted:
                 notes = [*notes, "interrupted: this partial reply is not kept in the conversation"]
@@ -89,6 +91,7 @@ class AskFlow:
                     interrupted=interrupted or error is not None,
                     raw=raw,
                     show_footer=settings.show_footer,
+                    images=images,
                 )
             )
             if error is not None:
@@ -99,7 +102,7 @@ class AskFlow:
 
     def compare(self, ask: Ask, models_text: str, keep: str | None, notes: list[str]) -> None:
         """Send *ask* to several models at once and show the replies in columns."""
-        from .compare import Column, CompareView, run_compare
+        from .compare import CompareView, run_compare
 
         models = list(dict.fromkeys(m.strip() for m in models_text.split(",") if m.strip()))
         if len(models) < 2:
@@ -109,7 +112,8 @@ class AskFlow:
         if keep is not None and keep not in models:
             raise UsageError(f"--keep {keep}: not one of the compared models ({', '.join(models)})")
         settings = self.settings
-        output = cell_output(settings.rich, self.display, CompareView([Column(m) for m in models]))
+        first = CompareView.starting(models, settings.compare_concurrency)  # never an empty grid
+        output = cell_output(settings.rich, self.display, first)
         with self.failures.guard(output):
             self.session.check_budget(settings.budget_usd_cents)
             client = self.session.require_client()

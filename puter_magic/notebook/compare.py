@@ -60,6 +60,12 @@ class CompareView:
     final: bool = False
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def starting(cls, models: list[str], concurrency: int) -> CompareView:
+        """The first frame: every column, the first *concurrency* thinking, the rest waiting."""
+        slots = max(1, concurrency)
+        return cls([Column(m, state="thinking" if i < slots else "waiting") for i, m in enumerate(models)])
+
     def _column_html(self, col: Column) -> str:
         from .markup import to_html
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import os
 import re
+import sys
 import traceback
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
 __all__ = ["describe_error_for_learner", "describe_value", "describe_values"]
@@ -94,24 +96,70 @@ def describe_values(names: list[str], namespace: Mapping[str, Any]) -> str:
 
 
 _CELL_FILE = re.compile(r"^(<ipython-input-\d+-[0-9a-f]+>|.*/ipykernel_\d+/\d+\.py|<cell-\d+>)$")
+_FILE_LINE = re.compile(r'^(\s*)File "(.*)", line (\d+)', re.MULTILINE)
+
+CellLabel = Callable[[str], "str | None"]
 
 
-def describe_error_for_learner(exc: BaseException, max_frames: int = 6) -> tuple[str, str | None]:
+def _library_path(filename: str) -> str:
+    """A path without the machine's folders: relative to the import root that holds it
+    (``json/decoder.py``, ``pandas/core/frame.py``), else with the home folder as ``~``."""
+    best = ""
+    for root in sys.path:
+        if root and os.path.isabs(root):
+            root = os.path.join(os.path.normpath(root), "")
+            if filename.startswith(root) and len(root) > len(best):
+                best = root
+    if best:
+        return filename[len(best) :]
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and filename.startswith(os.path.join(home, "")):
+        return "~" + filename[len(home) :]
+    return filename
+
+
+def _relabel(text: str, cell_label: CellLabel | None) -> str:
+    """``File "<cell file>", line 3`` as the notebook shows it (``Cell In[5], line 3``) and
+    other files without local folders."""
+
+    def replace(match: re.Match[str]) -> str:
+        indent, filename, line = match.groups()
+        if _CELL_FILE.match(filename):
+            label = (cell_label(filename) if cell_label else None) or "a notebook cell"
+            return f"{indent}{label}, line {line}"
+        return f'{indent}File "{_library_path(filename)}", line {line}'
+
+    return _FILE_LINE.sub(replace, text)
+
+
+def describe_error_for_learner(
+    exc: BaseException, max_frames: int = 6, cell_label: CellLabel | None = None
+) -> tuple[str, str | None]:
     """The trimmed traceback (frames of notebook cells and the last few others) and the
-    source of the cell that raised, if it can be found."""
+    source of the cell that raised, if it can be found.
+
+    Cells are named by *cell_label* (a cell's file name to its label, e.g. ``Cell In[5]`` as
+    IPython shows it), never by the kernel's temporary file; other files lose their local
+    folders. A syntax error in a cell keeps no frames (they are IPython's own).
+    """
     frames = traceback.extract_tb(exc.__traceback__)
     cell_indexes = [i for i, f in enumerate(frames) if _CELL_FILE.match(f.filename)]
     keep = frames[cell_indexes[0] :] if cell_indexes else frames  # not IPython's own frames
-    lines = ["Traceback (most recent call last, trimmed):\n"]
+    cell_files = [f.filename for f in frames if _CELL_FILE.match(f.filename)]
+    syntax_file = str(exc.filename or "") if isinstance(exc, SyntaxError) else ""
+    if _CELL_FILE.match(syntax_file) and not cell_indexes:
+        keep = traceback.StackSummary.from_list([])  # compiling a cell: IPython's frames only
+        cell_files.append(syntax_file)
+    lines = ["Traceback (most recent call last, trimmed):\n"] if keep else []
     if len(keep) > max_frames:
         lines += [*traceback.format_list(keep[:2]), "  …\n"]
         keep = keep[-(max_frames - 2) :]
     lines += traceback.format_list(keep)
     lines += traceback.format_exception_only(type(exc), exc)
     cell_source = None
-    cells = [f for f in frames if _CELL_FILE.match(f.filename)]
-    if cells:
-        source_lines = linecache.getlines(cells[-1].filename)
+    if cell_files:
+        source_lines = linecache.getlines(cell_files[-1])
         if source_lines:
             cell_source = "".join(source_lines)
-    return _cap("".join(lines), 3000), (_cap(cell_source, 3000) if cell_source else None)
+    text = _relabel("".join(lines), cell_label)
+    return _cap(text, 3000), (_cap(cell_source, 3000) if cell_source else None)

@@ -37,6 +37,7 @@ class LiveResult:
     reasoning: str = ""
     usage: dict[str, Any] = field(default_factory=dict)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     error: PuterError | None = None
     updates: int = 0
@@ -136,6 +137,7 @@ def stream_live(
         reader.join(1.0)
     result.text, result.reasoning = chat.text, chat.reasoning
     result.usage, result.tool_calls = dict(chat.usage), list(chat.tool_calls)
+    result.images = list(chat.images)
     result.first_chunk_at = reader.first_text_at
     if not result.interrupted and reader.error is not None:
         if not isinstance(reader.error, PuterError):

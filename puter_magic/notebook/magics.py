@@ -255,7 +255,7 @@ class PuterMagics(Magics, SettingsTraits):
             return
         from .context import describe_error_for_learner
 
-        trace, cell = describe_error_for_learner(exc)
+        trace, cell = describe_error_for_learner(exc, cell_label=self._cell_label)
         prompt = (
             "I am learning to program. This error happened in my notebook. Explain for a learner "
             "what it means and why it happened, then suggest a fix.\n\n"
@@ -267,6 +267,12 @@ class PuterMagics(Magics, SettingsTraits):
             prompt, model=args.model, thread=args.chat, window=self.history_window, cell_id=self.cell_key()
         )
         self._ask_flow().ask(ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"])
+
+    def _cell_label(self, filename: str) -> str | None:
+        """``Cell In[5]`` for a cell's file, as IPython names it in its own tracebacks."""
+        format_name = getattr(getattr(self.shell, "compile", None), "format_code_name", None)
+        named = format_name(filename) if format_name is not None else None
+        return " ".join(named) if isinstance(named, tuple) else None
 
 
 MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics")

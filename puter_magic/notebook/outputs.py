@@ -72,7 +72,12 @@ class TerminalOutput:
         """Print what is left of the text, then the footer and the notes."""
         if len(view.text) > self.printed:
             self._write(view.text[self.printed :])
-        tail = "\n".join(n for n in [view.footer(), *view.notes] if n)
+        pictures = ""
+        if view.images:
+            from .reply_images import image_parts
+
+            pictures = image_parts(view.images)[0]  # a terminal names them
+        tail = "\n".join(n for n in [pictures, view.footer(), *view.notes] if n)
         self._write("\n" + (f"\n{tail}\n" if tail else ""))
         self._flush()
         self.printed = len(view.text)

@@ -85,6 +85,7 @@ class ReplyView:
     interrupted: bool = False
     raw: bool = False
     show_footer: bool = True
+    images: list[dict[str, Any]] = field(default_factory=list)  # message.images / image chunks
 
     def footer(self) -> str:
         extra = ["interrupted"] if self.interrupted else []
@@ -98,6 +99,12 @@ class ReplyView:
         plain = self.text.rstrip()
         if self.interrupted:
             plain += " … (interrupted)"
+        pics_plain = pics_html = pics_md = ""
+        if self.images:
+            from .reply_images import image_parts
+
+            pics_plain, pics_html, pics_md = image_parts(self.images)
+            plain += "\n\n" + pics_plain
         tail = "\n".join(n for n in [footer, *notes] if n)
         bundle: Bundle = {"text/plain": plain + (f"\n\n{tail}" if tail else "")}
         foot_html = "".join(
@@ -115,13 +122,16 @@ class ReplyView:
             )
         if self.raw:
             body = f'<pre style="white-space: pre-wrap">{_esc(self.text)}</pre>'
-            bundle["text/html"] = f'<div class="puter-reply">{thinking}{body}{mark}{foot_html}</div>'
+            bundle["text/html"] = (
+                f'<div class="puter-reply">{thinking}{body}{pics_html}{mark}{foot_html}</div>'
+            )
             return bundle
         md_tail = "".join(f'\n\n<span style="{MUTED}">{_esc(n)}</span>' for n in [footer, *notes] if n)
         interrupted_md = f'\n\n<span style="{MUTED}">(interrupted)</span>' if self.interrupted else ""
-        bundle["text/markdown"] = safe_markdown(self.text) + interrupted_md + md_tail
+        pics_md = f"\n\n{pics_md}" if pics_md else ""
+        bundle["text/markdown"] = safe_markdown(self.text) + pics_md + interrupted_md + md_tail
         bundle["text/html"] = (
-            f'<div class="puter-reply">{thinking}{to_html(self.text)}{mark}{foot_html}</div>'
+            f'<div class="puter-reply">{thinking}{to_html(self.text)}{pics_html}{mark}{foot_html}</div>'
         )
         return bundle
 

@@ -13,7 +13,15 @@
 - ``sandbox-echo``: replies with the last user message verbatim (OpenAI shape), so tests
   and teachers can make the "model" say exactly anything, hostile HTML included.
 - ``sandbox-slow``: the tutor's reply, streamed slowly, to watch streaming happen.
-- ``sandbox-thinker``: streams ``reasoning`` chunks before its answer.
+- ``sandbox-thinker``: streams ``reasoning`` chunks before its answer. Released after
+  2026-09-01, so its non-streamed replies come normalized (OpenAI's shape) unless asked not to.
+
+Non-streamed replies follow the ``normalize`` rule of newer servers (protocol doc §6):
+``args.normalize: true`` gives OpenAI's shape (a content string, ``finish_reason`` mapped,
+``normalized: true``), ``false`` the model's native shape, and without it the release date
+decides (:data:`NORMALIZED_SINCE`). ``args.response: {normalize: true}`` (read by servers of the
+8307e8c9 generation) gives Puter's internal shape: a part list marked ``normalized``. Puter's own
+test models have no release date and stay native, as recorded. Streams are never affected.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MODELS", "Reply", "SandboxModel", "write_reply"]
+__all__ = ["MODELS", "NORMALIZED_SINCE", "Reply", "SandboxModel", "write_reply"]
+
+NORMALIZED_SINCE = "2026-09-01"  # models released on or after this answer in OpenAI's shape
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class SandboxModel:
     aliases: tuple[str, ...] = ()
     hidden: bool = False  # hidden from the public (token-less) catalogue, as Puter hides its test models
     selfhosted: bool = False  # reported with the fewer fields of a self-hosted Puter
+    release_date: str | None = None  # ISO date; decides whether replies come normalized
 
     def catalogue_entry(self) -> dict[str, Any]:
         if self.selfhosted:
@@ -71,6 +82,7 @@ class SandboxModel:
             "max_tokens": self.max_tokens,
             "modalities": {"input": ["text"], "output": ["text"]},
             "tool_call": False,
+            "release_date": self.release_date,
         }
 
 
@@ -87,6 +99,7 @@ MODELS: dict[str, SandboxModel] = {
             30,
             120,
             aliases=("tutor",),
+            release_date="2026-03-02",
         ),
         SandboxModel(
             "sandbox-tutor-lite",
@@ -98,10 +111,32 @@ MODELS: dict[str, SandboxModel] = {
             5,
             20,
             aliases=("tutor-lite",),
+            release_date="2025-11-17",
         ),
-        SandboxModel("sandbox-echo", "sandbox-openai", "openai", "Sandbox Echo", 8000, 4096),
-        SandboxModel("sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192, pace=0.06),
-        SandboxModel("sandbox-thinker", "sandbox", "claude", "Sandbox Thinker", 32000, 8192, 50, 200),
+        SandboxModel(
+            "sandbox-echo", "sandbox-openai", "openai", "Sandbox Echo", 8000, 4096, release_date="2025-06-10"
+        ),
+        SandboxModel(
+            "sandbox-slow",
+            "sandbox",
+            "claude",
+            "Sandbox Slow Tutor",
+            32000,
+            8192,
+            pace=0.06,
+            release_date="2026-03-02",
+        ),
+        SandboxModel(
+            "sandbox-thinker",
+            "sandbox",
+            "claude",
+            "Sandbox Thinker",
+            32000,
+            8192,
+            50,
+            200,
+            release_date="2026-10-05",
+        ),
         SandboxModel("abuse", "fake-chat", "claude", "abuse", None, 8192, hidden=True, selfhosted=True),
         SandboxModel(
             "costly",
@@ -246,10 +281,23 @@ def _cell(text: str, limit: int = 80) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|") or " "
 
 
+_FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
+
+
 def _quote(text: str, limit: int = 400) -> str:
+    """The prompt quoted: a blockquote, or a fenced block when it holds fences of its own.
+
+    A fence inside a blockquote is not a code block for every renderer (Python-Markdown shows
+    it as inline code), and a quote cut short can leave one open. So a prompt with fences is
+    quoted in a fence longer than any run of backticks it holds, which always closes.
+    """
     text = text.strip()
     if len(text) > limit:
         text = text[: limit - 1] + "…"
+    if _FENCE_LINE.search(text):
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return f"{fence}markdown\n{text}\n{fence}"
     return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines()) or "> "
 
 
@@ -348,16 +396,48 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
     return Reply(text=text, usage=usage, reasoning=reasoning, pieces=pieces)
 
 
-def result_envelope(model: SandboxModel, reply: Reply) -> dict[str, Any]:
-    """The success envelope of a non-streamed ``complete``, in the model's provider shape."""
-    if model.shape == "openai":
-        result: dict[str, Any] = {
-            "index": 0,
-            "message": {"role": "assistant", "content": reply.text, "refusal": None},
-            "finish_reason": "stop",
-            "usage": reply.usage,
-            "via_ai_chat_service": True,
-        }
+def normalized(model: SandboxModel, args: dict[str, Any]) -> bool:
+    """Whether a non-streamed reply comes in OpenAI's shape: ``args.normalize``, else the release date."""
+    flag = args.get("normalize")
+    if isinstance(flag, bool):
+        return flag
+    return model.release_date is not None and model.release_date >= NORMALIZED_SINCE
+
+
+def _openai_result(reply: Reply, *, mark: bool, native_stop: str = "end_turn") -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
+    if reply.reasoning:
+        message["reasoning"] = reply.reasoning
+        signature = hashlib.sha256(reply.reasoning.encode()).hexdigest()[:32]
+        message["reasoning_details"] = [
+            {"type": "reasoning.text", "text": reply.reasoning, "signature": signature, "index": 0}
+        ]
+    finish = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+    result: dict[str, Any] = {
+        "index": 0,
+        "message": message,
+        "finish_reason": finish.get(native_stop, native_stop),
+        "usage": reply.usage,
+        "via_ai_chat_service": True,
+    }
+    if mark:
+        result["normalized"] = True
+    return result
+
+
+def result_envelope(model: SandboxModel, reply: Reply, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The success envelope of a non-streamed ``complete``: normalized or native (see above)."""
+    args = args or {}
+    response = args.get("response")
+    internal = isinstance(response, dict) and response.get("normalize") is True
+    if normalized(model, args):
+        result: dict[str, Any] = _openai_result(reply, mark=True)
+        service_used = "openai-completion" if model.shape == "openai" else "claude"
+    elif model.shape == "openai":
+        result = _openai_result(reply, mark=False)
+        if internal:  # Puter's internal shape: the content as a part list
+            result["message"]["content"] = [{"type": "text", "text": reply.text}]
+            result["normalized"] = True
         service_used = "openai-completion"
     else:
         content: list[dict[str, Any]] = []
@@ -379,6 +459,8 @@ def result_envelope(model: SandboxModel, reply: Reply) -> dict[str, Any]:
             "finish_reason": "stop",
             "via_ai_chat_service": True,
         }
+        if internal:
+            result["normalized"] = True
         service_used = "fake-chat" if model.provider == "fake-chat" else "claude"
     return {
         "success": True,

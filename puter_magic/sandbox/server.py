@@ -29,6 +29,32 @@ INTERFACES: dict[str, dict[str, Any]] = {
 }
 
 
+# Older servers (v1) read `driver ?? service` and took every chat provider's name as an alias
+# of ai-chat (puter-protocol.md §1 and §12); current ones read only `driver` and have no aliases.
+LEGACY_CHAT_ALIASES = frozenset(
+    {
+        "fake-chat",
+        "claude",
+        "openai-completion",
+        "openai-responses",
+        "azure-openai",
+        "gemini",
+        "meta",
+        "groq",
+        "deepseek",
+        "mistral",
+        "xai",
+        "moonshotai",
+        "minimax",
+        "zai",
+        "alibaba",
+        "ollama",
+        "openrouter",
+        "together-ai",
+    }
+)
+
+
 class DriverFailure(Exception):
     """A driver-level error: answered as the current or the older generation."""
 
@@ -302,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
         iface = body.get("interface")
         method = body.get("method")
         driver = body.get("driver")
-        if legacy and driver is None:
+        if legacy and driver is None:  # a current server ignores `service` altogether
             driver = body.get("service")
         raw_args = body.get("args")
         args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
@@ -316,6 +342,8 @@ class Handler(BaseHTTPRequestHandler):
                 404, "not_found", f"Driver not found: {iface}:(no default)", "interface_not_found"
             )
         driver = driver or spec["default"]
+        if legacy and iface == CHAT and driver in LEGACY_CHAT_ALIASES:
+            driver = "ai-chat"
         if driver not in spec["drivers"]:
             raise DriverFailure(
                 404,
@@ -367,7 +395,7 @@ class Handler(BaseHTTPRequestHandler):
         if sandbox.think_time:
             self._wait(sandbox.think_time)
         if not args.get("stream"):
-            self._json(200, result_envelope(model, reply))
+            self._json(200, result_envelope(model, reply, args))
             return
         pace = model.pace if model.pace is not None else sandbox.pace
         if model.id == "sandbox-slow" and sandbox.slow_pace is not None:
