@@ -50,6 +50,8 @@ def ask_in_cell(magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes
         else TerminalSink(sys.stdout.write, sys.stdout.flush)
     )
     started = time.monotonic()
+    if ask.automatic:
+        notes = [ask.automatic, *notes]
     with magics._guard(handle):
         magics.session.check_budget(magics.budget_usd_cents)
         client = magics.session.require_client()
