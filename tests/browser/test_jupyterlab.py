@@ -25,12 +25,15 @@ pytestmark = pytest.mark.browser
 SHOTS = ROOT / "tests" / "artifacts"
 DEMO = ROOT / "demo.ipynb"
 
-# The second notebook: the test's own cells.
-PICKED = "%%puter\nWhich model answers now?"
-RECORD = (
-    "_pm = get_ipython().magics_manager.registry['PuterMagics']\n"
-    "print('MODEL-USED:', _pm.session.sandbox.calls('complete')[-1].args['model'])"
+# The second notebook: the test's own cells. It signs in to a sandbox the way a self-hosting
+# user signs in to their server (no default model), so the automatic choice shows too.
+START = (
+    "import os\nfrom puter_magic.sandbox import Sandbox\n"
+    "box = Sandbox(pace=0.015).start()\nos.environ['MY_PUTER_TOKEN'] = box.token"
 )
+LOGIN = "%puter_login --origin {box.origin} --token-env MY_PUTER_TOKEN"
+PICKED = "%%puter\nWhich model answers now?"
+RECORD = "print('MODEL-USED:', box.calls('complete')[-1].args['model'])"
 SLOW = "%%puter -m sandbox-slow --no-history\nStream this slowly, please."
 PAYLOADS = [
     "<script>window.__pwned = 'script'</script>",
@@ -42,7 +45,7 @@ PAYLOADS = [
     "<details open ontoggle=\"window.__pwned = 'details'\">x</details>",
 ]
 XSS = "%%puter -m sandbox-echo --no-interpolate --no-history\n" + "\n\n".join(PAYLOADS)
-CHECKS = ["%load_ext puter_magic", "%puter_login --sandbox", "%puter_models", PICKED, RECORD, SLOW, XSS]
+CHECKS = ["%load_ext puter_magic", START, LOGIN, "%puter_models", PICKED, RECORD, SLOW, XSS]
 
 
 @pytest.fixture(scope="module")
@@ -187,15 +190,22 @@ def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, 
     assert live.count() == 0, [live.nth(i).evaluate("e => e.outerHTML") for i in range(live.count())]
     expect(xss_out).to_contain_text("window.__pwned = 'script'")  # shown as text instead
 
-    # Typing in the Model field, as a user does: an exact id, then Enter.
+    # No model chosen: the row and the reply's footer name the one the server lists first.
     selector = _cell(page, "%puter_models").locator(".puter-model-selector")
-    expect(selector).to_contain_text("Default model: sandbox-tutor")
+    expect(selector).to_contain_text("Default model: sandbox-tutor (automatic: the first the server lists")
+    picked, record = _cell(page, PICKED), _cell(page, RECORD)
+    expect(picked.locator(".jp-OutputArea")).to_contain_text(
+        "no model chosen: using sandbox-tutor, the first the server lists; %puter_models to pick"
+    )
+    expect(record.locator(".jp-OutputArea")).to_have_text(re.compile(r"MODEL-USED: sandbox-tutor\s*$"))
+    _shot(page, "jupyterlab-selector-automatic.png")
+
+    # Typing in the Model field, as a user does: an exact id, then Enter.
     field = selector.locator("input")
     field.click()
     field.press_sequentially("sandbox-tutor-lite", delay=20)
     field.press("Enter")
     expect(selector).to_contain_text("Default model is now sandbox-tutor-lite")
-    picked, record = _cell(page, PICKED), _cell(page, RECORD)
     _run_cell(page, picked)
     expect(picked.locator(".puter-footer").first).to_contain_text("sandbox-tutor-lite")
     _run_cell(page, record)
