@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -10,7 +11,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import puter_magic
 from puter_magic.api.catalogue import ModelInfo
 from puter_magic.api.errors import ServerError
-from puter_magic.notebook.widgets import ModelSelector, describe_model
+from puter_magic.notebook.widgets import ModelSelector, describe_model, match_models
 from puter_magic.sandbox import Fault, Sandbox
 
 from .shell import magics_of, run
@@ -25,10 +26,10 @@ def on_sandbox(ip: InteractiveShell, sandbox: Sandbox) -> InteractiveShell:
 def test_selector_lists_models_with_providers_and_binds_the_default(on_sandbox: InteractiveShell) -> None:
     magics = magics_of(on_sandbox)
     selector = magics.model_selector()
-    labels = selector.search.get_state("options")["options"]
-    assert "sandbox-tutor · sandbox" in labels and "fake · fake-chat" in labels
+    options = selector.search.get_state("options")["options"]
+    assert "sandbox-tutor" in options and "fake" in options  # ids: a datalist offers values only
     assert "Default model:" in selector.status.value and "32k context" in selector.status.value
-    selector.search.value = "sandbox-tutor-lite · sandbox-openai"  # what picking in the browser does
+    selector.search.value = "sandbox-tutor-lite"  # what Enter after typing or picking the id sends
     assert magics.default_model == "sandbox-tutor-lite"
     assert "Default model is now" in selector.status.value
     sandbox = magics.session.sandbox
@@ -78,7 +79,7 @@ def test_models_failure_is_a_warning(ip: InteractiveShell) -> None:
 
 def test_model_selector_from_python(on_sandbox: InteractiveShell) -> None:
     selector = puter_magic.model_selector()
-    assert "sandbox-tutor · sandbox" in selector.search.options
+    assert "sandbox-tutor" in selector.search.options
 
 
 def test_self_hosted_catalogue_with_fewer_fields() -> None:
@@ -89,7 +90,7 @@ def test_self_hosted_catalogue_with_fewer_fields() -> None:
     models = [ModelInfo.from_any(e) for e in entries] + [ModelInfo.from_any("bare-id")]
     current = ["bare-id"]
     selector = ModelSelector(lambda refresh: models, lambda: current[0], lambda v: current.__setitem__(0, v))
-    assert selector.search.options == ("bare-id", "costly · fake-chat")
+    assert selector.search.options == ("bare-id", "costly")
     assert describe_model(models[0]) == "fake-chat · cost in 1000 / out 2000 (usd-cents)"
     selector.select("costly")
     assert current == ["costly"]
@@ -103,3 +104,42 @@ def test_error_before_any_catalogue() -> None:
 
     selector = ModelSelector(fail, lambda: "x", lambda v: None)
     assert "down" in selector.status.value and selector.search.options == ()
+
+
+def _row(selector: ModelSelector) -> str:
+    return re.sub(r"<[^>]+>", "", selector.status.value)
+
+
+def test_typed_text_picks_one_model_or_says_why_not(on_sandbox: InteractiveShell) -> None:
+    magics = magics_of(on_sandbox)
+    selector = magics.model_selector()
+    assert selector.search.continuous_update is False and selector.search.ensure_option is False
+    selector.search.value = "TUTOR-LITE"  # an alias, any case
+    assert magics.default_model == "sandbox-tutor-lite" and selector.search.value == "sandbox-tutor-lite"
+    assert "Default model is now sandbox-tutor-lite" in _row(selector)
+    selector.search.value = "ech"  # a part that names one model
+    assert magics.default_model == "sandbox-echo" and selector.search.value == "sandbox-echo"
+    selector.search.value = "sandbox-t"
+    assert magics.default_model == "sandbox-echo" and selector.search.value == "sandbox-t"
+    assert (
+        "‘sandbox-t’ matches 3 models: sandbox-thinker, sandbox-tutor, sandbox-tutor-lite; type more."
+        in _row(selector)
+    )
+    assert "Default model: sandbox-echo" in _row(selector)
+    selector.search.value = "gpt-4o-mini"
+    assert "‘gpt-4o-mini’ matches no model on this server." in _row(selector)
+    assert magics.default_model == "sandbox-echo" and "Default model: sandbox-echo" in _row(selector)
+    selector.search.value = "  "
+    assert magics.default_model == "sandbox-echo"
+    selector.search.value = "sandbox-echo"  # the current one again: the complaint goes
+    assert _row(selector).startswith("Default model: sandbox-echo")
+
+
+def test_match_models() -> None:
+    models = [ModelInfo("alpha-1", aliases=["a1"], name="Alpha One"), ModelInfo("alpha-12")]
+    models.append(ModelInfo("beta"))
+    assert [m.id for m in match_models("ALPHA-1", models)] == ["alpha-1"]  # exact beats a part
+    assert [m.id for m in match_models("alpha one", models)] == ["alpha-1"]
+    assert [m.id for m in match_models("12", models)] == ["alpha-12"]
+    assert [m.id for m in match_models("alpha", models)] == ["alpha-1", "alpha-12"]
+    assert match_models("", models) == [] and match_models("zeta", models) == []

@@ -56,6 +56,8 @@ class AskFlow:
         settings = self.settings
         output = cell_output(settings.rich, self.display, PartialReply())
         started = time.monotonic()
+        if ask.automatic:
+            notes = [ask.automatic, *notes]
         with self.failures.guard(output):
             self.session.check_budget(settings.budget_usd_cents)
             client = self.session.require_client()

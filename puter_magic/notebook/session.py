@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..api.automodel import AutomaticModel, automatic_model
 from ..api.catalogue import ModelInfo
 from ..api.client import PuterClient
-from ..api.errors import BudgetExceeded, NotSignedIn
+from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
 from ..api.usage import UsageMeter
 from .conversation import Conversations, Exchange, Placement, Thread
 
@@ -39,6 +40,7 @@ class Ask:
     system: str | None = None
     reset_first: bool = False  # --new: the thread starts afresh once the reply arrived
     set_system: bool = False  # -s given: it becomes the thread's system prompt
+    automatic: str | None = None  # no model was chosen: the note that says which one is used
 
     def record(
         self, text: str, *, model: str | None, usage: dict[str, Any], interrupted: bool = False
@@ -182,6 +184,20 @@ class PuterSession:
             self._models[client.origin] = client.models()
         return self._models[client.origin]
 
+    def automatic_model(self) -> AutomaticModel:
+        """The model used when none is chosen: one this server lists (see :mod:`.automodel`).
+
+        Reads the catalogue once per origin (cached with :meth:`models`); when it cannot be
+        read, Puter's documented default.
+        """
+        if self.client is None:
+            return automatic_model(None)
+        try:
+            models = self.models()
+        except PuterError:
+            return automatic_model(None)
+        return automatic_model(models)
+
     # -- asking ------------------------------------------------------------------------
 
     def prepare(
@@ -196,16 +212,25 @@ class PuterSession:
         new: bool = False,
         cell_id: str | None = None,
         options: dict[str, Any] | None = None,
-        fallback_model: str = "gpt-4o-mini",
+        fallback_model: str | None = None,
     ) -> Ask:
         """Work out the messages for *user* without sending anything or changing any
-        state: the thread changes only when :meth:`Ask.record` is called with a reply."""
+        state: the thread changes only when :meth:`Ask.record` is called with a reply.
+
+        The model is *model*, else the default model, else *fallback_model*, else one the
+        server lists (:meth:`automatic_model`; this may read the model catalogue once)."""
         chosen = model or self.default_model or fallback_model
+        automatic = None
+        if not chosen:
+            auto = self.automatic_model()
+            chosen, automatic = auto.model, auto.note()
         if not history:
             messages = ([{"role": "system", "content": system}] if system else []) + [
                 {"role": "user", "content": user}
             ]
-            return Ask(user, None, None, messages, chosen, dict(options or {}), cell_id, system)
+            ask = Ask(user, None, None, messages, chosen, dict(options or {}), cell_id, system)
+            ask.automatic = automatic
+            return ask
         target = self.conversations.get(thread)
         effective = (system or None) if system is not None else target.system
         base = Thread(target.name) if new else target
@@ -214,4 +239,5 @@ class PuterSession:
         ask = Ask(user, target, placement, messages, chosen, dict(options or {}), cell_id, effective)
         ask.reset_first = new
         ask.set_system = system is not None
+        ask.automatic = automatic
         return ask

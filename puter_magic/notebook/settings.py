@@ -39,7 +39,7 @@ class SettingsTraits(Configurable):
     """The configurable settings of :class:`~puter_magic.notebook.magics.PuterMagics`."""
 
     default_model = Unicode(
-        help="The model %%puter uses when -m is not given (env PUTER_MODEL). "
+        help="The model %%puter uses when -m is not given (env PUTER_MODEL; unset: one the server lists). "
         "%puter_login --sandbox sets it to sandbox-tutor; the model selector sets it too."
     ).tag(config=True)
     origin = Unicode(help="The Puter API origin %puter_login uses (env PUTER_API_ORIGIN).").tag(config=True)

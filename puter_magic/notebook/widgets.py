@@ -1,26 +1,42 @@
 """The model selector: an ipywidgets row bound to the notebook's default model.
 
-One compact row: a searchable field of model ids with their provider, a refresh button,
-and a line that says the current choice with its context size and cost where the server
-gives them. Picking a model sets the notebook's default (``PuterMagics.default_model``).
+One compact row: a searchable field of model ids, a refresh button, and a line that says the
+current default with its provider, context size and cost where the server gives them.
+Typing a model's id (or an alias, or a part that names exactly one model) and pressing Enter,
+or picking an id from the field's list, sets the notebook's default
+(``PuterMagics.default_model``). With none set, the line names the automatic choice.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..api.automodel import automatic_model
 from ..api.errors import PuterError
 
 if TYPE_CHECKING:
     from ..api.catalogue import ModelInfo
 
-__all__ = ["ModelSelector", "describe_model", "model_label"]
+__all__ = ["ModelSelector", "describe_model", "match_models", "model_label"]
 
 
 def model_label(model: ModelInfo) -> str:
     return f"{model.id} · {model.provider}" if model.provider else model.id
+
+
+def match_models(text: str, models: Sequence[ModelInfo]) -> list[ModelInfo]:
+    """The models *text* names: one for an exact id, alias or name (any case); otherwise
+    every model whose id or an alias contains it (one means it is unambiguous)."""
+    key = text.strip().lower()
+    if not key:
+        return []
+    for model in models:
+        names = [model.id, *model.aliases, model.name or ""]
+        if any(key == n.strip().lower() for n in names if isinstance(n, str)):
+            return [model]
+    return [m for m in models if any(key in n.lower() for n in [m.id, *m.aliases] if isinstance(n, str))]
 
 
 def _money(cents: float) -> str:
@@ -66,11 +82,15 @@ class ModelSelector:
         self._load = load
         self._get = get_current
         self._set = set_current
-        self._by_label: dict[str, ModelInfo] = {}
+        self._syncing = False
         self.models: list[ModelInfo] = []
+        self._server_order: list[ModelInfo] | None = None  # None: not read (yet)
+        # A datalist offers values only, so the options are the ids (details are in the row).
+        # continuous_update=False: the text arrives on Enter or on leaving the field, not per key.
         self.search = w.Combobox(
-            placeholder="type to search models",
-            ensure_option=True,
+            placeholder="type a model id or part of one, then Enter",
+            ensure_option=False,
+            continuous_update=False,
             description="Model",
             layout=w.Layout(flex="1 1 auto", min_width="12em", max_width="32em"),
             style={"description_width": "initial"},
@@ -86,7 +106,7 @@ class ModelSelector:
             layout=w.Layout(width="100%", flex_flow="row wrap", align_items="center"),
         )
         self.widget.add_class("puter-model-selector")
-        self.search.observe(self._picked, names="value")
+        self.search.observe(self._typed, names="value")
         self.refresh_button.on_click(lambda _button: self.refresh(force=True))
         self.refresh(force=False)
 
@@ -95,7 +115,7 @@ class ModelSelector:
     def refresh(self, force: bool = True) -> None:
         """Reload the catalogue (from the server when *force*, else from the cache)."""
         try:
-            self.models = sorted(self._load(force), key=lambda m: m.id)
+            loaded = list(self._load(force))
         except PuterError as err:
             from .rendering import describe_error
 
@@ -105,55 +125,105 @@ class ModelSelector:
                 f"⚠ {html.escape(title)}: {html.escape(err.message)}. Next: {html.escape(hint)}</span>"
             )
             return
-        self._by_label = {model_label(m): m for m in self.models}
-        self.search.options = tuple(self._by_label)
+        self._server_order = loaded  # the automatic choice depends on the server's order
+        self.models = sorted(loaded, key=lambda m: m.id)
+        self.search.options = tuple(m.id for m in self.models)
         self.show_current()
 
     def current(self) -> ModelInfo | None:
-        name = self._get()
+        name = self.default_name()
         return next((m for m in self.models if m.id == name or name in m.aliases), None)
 
-    def show_current(self, changed: bool = False) -> None:
-        name = self._get() or "(none)"
-        self.search.placeholder = f"{name}: type to search {len(self.models)} models"
+    def default_name(self) -> str:
+        """The model %%puter uses now: the chosen default, else the automatic choice."""
+        return self._get() or automatic_model(self._server_order).model
+
+    def show_current(self, changed: bool = False, problem: str = "") -> None:
+        """Say what the default is now (after *problem*, a complaint about what was typed)."""
+        chosen = self._get()
+        name = self.default_name() or "(none)"
+        self.search.placeholder = f"{name} · type a model id or part of one, then Enter"
         info = self.current()
-        detail = describe_model(info) if info else ("not in this server's list" if self._get() else "")
+        details = []
+        if not chosen:
+            details.append(f"automatic: {automatic_model(self._server_order).why}")
+        if info:
+            details.append(describe_model(info))
+        elif chosen:
+            details.append("not in this server's list")
+        detail = "; ".join(d for d in details if d)
         lead = "Default model is now" if changed else "Default model:"
         extra = (
             f' <span style="color: var(--jp-ui-font-color2, #6b7280)">({html.escape(detail)})</span>'
             if detail
             else ""
         )
+        complaint = (
+            f'<span class="puter-selector-problem" style="color: var(--jp-warn-color0, #b45309)">'
+            f"{html.escape(problem)}</span> "
+            if problem
+            else ""
+        )
         self.status.value = (
-            f'<span class="puter-selector-current">{lead} <b>{html.escape(name)}</b>{extra}; '
+            f'{complaint}<span class="puter-selector-current">{lead} <b>{html.escape(name)}</b>{extra}; '
             f"%%puter cells use it unless they say -m.</span>"
         )
 
     def select(self, model_id: str) -> None:
-        """Choose a model as if picked in the field."""
-        info = next((m for m in self.models if m.id == model_id), None)
-        if info is None:
+        """Choose a model as if its id were typed in the field and Enter pressed."""
+        if not any(m.id == model_id for m in self.models):
             raise ValueError(f"{model_id!r} is not in the model list")
-        self.search.value = model_label(info)
+        self.choose(model_id)
 
-    def _picked(self, change: dict[str, Any]) -> None:
-        info = self._by_label.get(change["new"])
-        if info is None:
-            return
-        if info.id != self._get():
+    def choose(self, text: str) -> ModelInfo | None:
+        """Set the default to the one model *text* names; else say why not and change nothing."""
+        found = match_models(text, self.models)
+        if len(found) != 1:
+            shown = f"‘{text.strip()}’"
+            if not found:
+                problem = f"{shown} matches no model on this server."
+            else:
+                names = ", ".join(m.id for m in found[:5]) + (", …" if len(found) > 5 else "")
+                problem = f"{shown} matches {len(found)} models: {names}; type more."
+            self.show_current(problem=problem)
+            return None
+        info = found[0]
+        changed = info.id != self._get()
+        if changed:
             self._set(info.id)
-            self.show_current(changed=True)
+        self._syncing = True
+        try:
+            self.search.value = info.id  # the field shows what was picked
+        finally:
+            self._syncing = False
+        self.show_current(changed=changed)
+        return info
+
+    def _typed(self, change: dict[str, Any]) -> None:
+        if self._syncing or not str(change["new"]).strip():
+            return
+        self.choose(str(change["new"]))
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         bundle: dict[str, Any] = self.widget._repr_mimebundle_(include=include, exclude=exclude)
-        bundle["text/plain"] = model_table_text(self.models, self._get())
+        bundle["text/plain"] = model_table_text(self._server_order, self._get())
         return bundle
 
 
-def model_table_text(models: list[ModelInfo], current: str) -> str:
-    """The catalogue as a plain-text table (terminal IPython)."""
+def _default_line(models: Sequence[ModelInfo] | None, current: str) -> tuple[str, str]:
+    """The model in use (the chosen one, else the automatic one) and how to say it."""
+    if current:
+        return current, current
+    auto = automatic_model(models)
+    return auto.model, f"{auto.model} (automatic: {auto.why})"
+
+
+def model_table_text(models: Sequence[ModelInfo] | None, current: str) -> str:
+    """The catalogue as a plain-text table (terminal IPython); *models* in the server's order
+    (None: it could not be read)."""
+    current, said = _default_line(models, current)
     rows = [("", "model", "provider", "context", "cost")]
-    for m in sorted(models, key=lambda m: m.id):
+    for m in sorted(models or [], key=lambda m: m.id):
         context = f"{m.context:,}" if m.context else ""
         cost = (
             describe_model(m).split(" · ")[-1]
@@ -164,9 +234,7 @@ def model_table_text(models: list[ModelInfo], current: str) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append(
-        f"\n* default model: {current or '(none)'}; change it with %config PuterMagics.default_model = 'ID'"
-    )
+    lines.append(f"\n* default model: {said}; change it with %config PuterMagics.default_model = 'ID'")
     return "\n".join(lines)
 
 
@@ -178,8 +246,9 @@ class ModelTable:
         self.current = current
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        current, _said = _default_line(self.models, self.current)
         rows = "".join(
-            f"<tr><td>{'★' if m.id == self.current else ''}</td><td><code>{html.escape(m.id)}</code></td>"
+            f"<tr><td>{'★' if m.id == current else ''}</td><td><code>{html.escape(m.id)}</code></td>"
             f"<td>{html.escape(describe_model(m))}</td></tr>"
             for m in sorted(self.models, key=lambda m: m.id)
         )

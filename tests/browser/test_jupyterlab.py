@@ -1,9 +1,16 @@
-"""demo.ipynb in a real JupyterLab, in headless Chromium: what a student actually sees."""
+"""puter_magic in a real JupyterLab, in headless Chromium: what a student actually sees.
+
+Two notebooks. The committed demo.ipynb is copied byte for byte and run with Run All, as a
+student would run it; nothing in it is changed. The checks that need cells the demo does not
+have (typing in the model selector, slow streaming, hostile replies) run in a second notebook
+that this test writes itself, so the demo is never edited to suit a test.
+"""
 
 from __future__ import annotations
 
 import pathlib
 import re
+import shutil
 import time
 from typing import Any
 
@@ -16,13 +23,17 @@ from .conftest import LAB_TOKEN
 pytestmark = pytest.mark.browser
 
 SHOTS = ROOT / "tests" / "artifacts"
+DEMO = ROOT / "demo.ipynb"
 
-# Cells the test adds after the demo's own, run by the test when it needs them.
-PICKED = "%%puter\nWhich model answers now?"
-RECORD = (
-    "_pm = get_ipython().magics_manager.registry['PuterMagics']\n"
-    "print('MODEL-USED:', _pm.session.sandbox.calls('complete')[-1].args['model'])"
+# The second notebook: the test's own cells. It signs in to a sandbox the way a self-hosting
+# user signs in to their server (no default model), so the automatic choice shows too.
+START = (
+    "import os\nfrom puter_magic.sandbox import Sandbox\n"
+    "box = Sandbox(pace=0.015).start()\nos.environ['MY_PUTER_TOKEN'] = box.token"
 )
+LOGIN = "%puter_login --origin {box.origin} --token-env MY_PUTER_TOKEN"
+PICKED = "%%puter\nWhich model answers now?"
+RECORD = "print('MODEL-USED:', box.calls('complete')[-1].args['model'])"
 SLOW = "%%puter -m sandbox-slow --no-history\nStream this slowly, please."
 PAYLOADS = [
     "<script>window.__pwned = 'script'</script>",
@@ -34,22 +45,34 @@ PAYLOADS = [
     "<details open ontoggle=\"window.__pwned = 'details'\">x</details>",
 ]
 XSS = "%%puter -m sandbox-echo --no-interpolate --no-history\n" + "\n\n".join(PAYLOADS)
+CHECKS = ["%load_ext puter_magic", START, LOGIN, "%puter_models", PICKED, RECORD, SLOW, XSS]
 
 
 @pytest.fixture(scope="module")
-def notebook(lab: str, lab_root: pathlib.Path) -> str:
-    nb = nbformat.read(ROOT / "demo.ipynb", as_version=4)
-    # JupyterLab's Run All stops at an error: leave out the demo's deliberate one.
-    nb.cells = [c for c in nb.cells if "raises-exception" not in c.metadata.get("tags", [])]
-    for source in (PICKED, RECORD, SLOW, XSS):
-        nb.cells.append(nbformat.v4.new_code_cell(source))
-    nbformat.write(nb, lab_root / "root" / "demo.ipynb")
+def demo(lab: str, lab_root: pathlib.Path) -> str:
+    target = lab_root / "root" / "demo.ipynb"
+    shutil.copyfile(DEMO, target)
+    assert target.read_bytes() == DEMO.read_bytes()
     return f"{lab}/lab/tree/demo.ipynb?reset&token={LAB_TOKEN}"
+
+
+@pytest.fixture(scope="module")
+def checks(lab: str, lab_root: pathlib.Path) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in CHECKS]
+    nbformat.write(nb, lab_root / "root" / "checks.ipynb")
+    return f"{lab}/lab/tree/checks.ipynb?reset&token={LAB_TOKEN}"
+
+
+def _panel(page: Any) -> Any:
+    return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
 
 
 def _cell(page: Any, needle: str) -> Any:
     return (
-        page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell")
+        _panel(page)
+        .locator(".jp-CodeCell")
         .filter(has=page.locator(".jp-InputArea", has_text=needle.splitlines()[-1][:30]))
         .first
     )
@@ -60,37 +83,82 @@ def _run_cell(page: Any, cell: Any) -> None:
     page.keyboard.press("Control+Enter")
 
 
-def test_demo_in_jupyterlab(page: Any, notebook: str) -> None:
+def _open_and_run_all(page: Any, url: str) -> None:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)
-    page.goto(notebook)
-    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
+    page.goto(url)
+    expect(_panel(page).locator(".jp-Cell").first).to_be_visible(timeout=90_000)
+    # A connected kernel: the toolbar says "idle" before the kernel exists (Run All then does nothing).
     expect(page.locator("#jp-main-statusbar")).to_contain_text("| Idle", timeout=90_000)
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
-    # The last cell's output appears only when every cell ran.
-    xss_cell = _cell(page, XSS)
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def _wait_or_explain(page: Any, locator: Any, what: str, shot: str) -> None:
+    from playwright.sync_api import expect
+
     try:
-        expect(xss_cell.locator(".puter-footer").first).to_be_visible(timeout=120_000)
+        expect(locator).to_be_visible(timeout=150_000)
     except AssertionError:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / "jupyterlab-run-all-failed.png"))
+        _shot(page, shot)
+        prompts = _panel(page).locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         raise AssertionError(
-            "Run All did not finish: " + " | ".join(errors.all_inner_texts())[:2000]
+            f"{what}; prompts: {prompts}; stderr: " + " | ".join(errors.all_inner_texts())[:2000]
         ) from None
 
-    # (a) The first reply rendered as Markdown: a heading, a table, a code block.
+
+def test_committed_demo_runs_to_the_end_with_run_all(page: Any, demo: str) -> None:
+    from playwright.sync_api import expect
+
+    committed = nbformat.read(DEMO, as_version=4)
+    code = [c for c in committed.cells if c.cell_type == "code"]
+    _open_and_run_all(page, demo)
+
+    panel = _panel(page)
+    cells = panel.locator(".jp-CodeCell")
+    expect(cells).to_have_count(len(code))
+    # The last cell, %puter_usage, shows the usage table only once every cell before it ran.
+    last = cells.nth(len(code) - 1)
+    assert "%puter_usage" in last.locator(".jp-InputArea").inner_text()
+    table = last.locator(".jp-OutputArea table.puter-usage")
+    _wait_or_explain(page, table, "the last cell shows no usage table", "demo-failed.png")
+    # Each code cell ran once, in order: its prompt says [n]. JupyterLab renders only the cells
+    # near the viewport, so scroll to each, as a reader would.
+    for i, source in enumerate(c.source for c in code):
+        cell = cells.nth(i)
+        cell.scroll_into_view_if_needed()
+        try:
+            expect(cell.locator(".jp-InputPrompt")).to_have_text(f"[{i + 1}]:", timeout=10_000)
+        except AssertionError:
+            _shot(page, "demo-failed.png")
+            raise AssertionError(f"code cell {i + 1} ({source[:40]!r}) did not run as [{i + 1}]") from None
+    expect(last.locator(".jp-OutputArea")).to_contain_text("In all:")
+    expect(last.locator(".jp-OutputArea")).to_contain_text("sandbox-tutor")
+
+    # The deliberate error ran and showed its error; Run All went on past it.
+    tagged = [i for i, c in enumerate(code) if "raises-exception" in c.metadata.get("tags", [])]
+    assert tagged, "the demo's deliberate-error cell is gone"
+    expect(cells.nth(tagged[0]).locator(".jp-OutputArea")).to_contain_text("NameError")
+    expect(_cell(page, "%puter_explain").locator(".jp-OutputArea")).to_contain_text("explained: NameError")
+    # The line-form question ran (what it shows is another issue's business).
+    asked = _cell(page, "%puter What was my first question?")
+    expect(asked.locator(".jp-InputPrompt")).to_have_text(re.compile(r"\[\d+\]"))
+
+    # The first reply rendered as Markdown: a heading, a table, a code block.
     first = _cell(page, "What is a list comprehension in Python?").locator(".jp-OutputArea")
     expect(first.locator("h3")).to_contain_text("Turn 1")
     expect(first.locator("table")).to_be_visible()
     expect(first.locator("pre code")).to_contain_text("questions = 1")
     expect(first.locator(".puter-footer").first).to_contain_text("sandbox-tutor")
 
-    # (b) The warning box is visible and styled (a coloured left border), with its next step.
+    # The warning box is visible and styled (a coloured left border), with its next step.
     warning = _cell(page, "Hello?").locator(".puter-warning")
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("Model not found")
@@ -100,27 +168,71 @@ def test_demo_in_jupyterlab(page: Any, notebook: str) -> None:
     )
     assert border == "4px solid"
 
-    # (c) Nothing from the hostile reply ran.
+    # The model selector rendered and says what the default is.
+    selector = _cell(page, "%puter_models").locator(".puter-model-selector")
+    expect(selector).to_contain_text("Default model: sandbox-tutor")
+    _shot(page, "jupyterlab-demo.png")
+    assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page
+
+
+def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, checks: str) -> None:
+    from playwright.sync_api import expect
+
+    _open_and_run_all(page, checks)
+    xss_cell = _cell(page, XSS)
+    xss_footer = xss_cell.locator(".puter-footer").first
+    _wait_or_explain(page, xss_footer, "Run All did not finish", "checks-failed.png")
+
+    # Nothing from the hostile reply ran.
     assert page.evaluate("() => window.__pwned === undefined"), page.evaluate("() => window.__pwned")
     xss_out = xss_cell.locator(".jp-OutputArea")
     live = xss_out.locator(".puter-reply").locator("script, iframe, svg:not(mjx-container svg)")
     assert live.count() == 0, [live.nth(i).evaluate("e => e.outerHTML") for i in range(live.count())]
     expect(xss_out).to_contain_text("window.__pwned = 'script'")  # shown as text instead
 
-    # (d) The model selector rendered; picking a model changes what the next cell uses.
+    # No model chosen: the row and the reply's footer name the one the server lists first.
     selector = _cell(page, "%puter_models").locator(".puter-model-selector")
-    expect(selector).to_be_visible()
+    expect(selector).to_contain_text("Default model: sandbox-tutor (automatic: the first the server lists")
+    picked, record = _cell(page, PICKED), _cell(page, RECORD)
+    expect(picked.locator(".jp-OutputArea")).to_contain_text(
+        "no model chosen: using sandbox-tutor, the first the server lists; %puter_models to pick"
+    )
+    expect(record.locator(".jp-OutputArea")).to_have_text(re.compile(r"MODEL-USED: sandbox-tutor\s*$"))
+    _shot(page, "jupyterlab-selector-automatic.png")
+
+    # Typing in the Model field, as a user does: an exact id, then Enter.
     field = selector.locator("input")
-    field.fill("sandbox-tutor-lite · sandbox-openai")
+    field.click()
+    field.press_sequentially("sandbox-tutor-lite", delay=20)
     field.press("Enter")
     expect(selector).to_contain_text("Default model is now sandbox-tutor-lite")
-    _run_cell(page, _cell(page, PICKED))
-    record = _cell(page, RECORD)
-    expect(_cell(page, PICKED).locator(".puter-footer").first).to_contain_text("sandbox-tutor-lite")
+    _run_cell(page, picked)
+    expect(picked.locator(".puter-footer").first).to_contain_text("sandbox-tutor-lite")
     _run_cell(page, record)
     expect(record.locator(".jp-OutputArea")).to_contain_text("MODEL-USED: sandbox-tutor-lite")
 
-    # (e) Streamed text is visible before the reply completes.
+    # A part that names more than one model says so and changes nothing.
+    field.click()
+    field.press("Control+A")
+    field.press_sequentially("sandbox-t", delay=20)
+    field.press("Enter")
+    expect(selector).to_contain_text("matches 3 models")
+    expect(selector).to_contain_text("Default model: sandbox-tutor-lite")
+    _shot(page, "jupyterlab-selector-ambiguous.png")
+
+    # An unambiguous part of an id picks that model; the field then shows the whole id.
+    field.press("Control+A")
+    field.press_sequentially("ech", delay=20)
+    field.press("Enter")
+    expect(selector).to_contain_text("Default model is now sandbox-echo")
+    expect(field).to_have_value("sandbox-echo")
+    _run_cell(page, picked)
+    expect(picked.locator(".puter-footer").first).to_contain_text("sandbox-echo")
+    _run_cell(page, record)
+    expect(record.locator(".jp-OutputArea")).to_contain_text("MODEL-USED: sandbox-echo")
+    _shot(page, "jupyterlab-selector-typed.png")
+
+    # Streamed text is visible before the reply completes.
     slow = _cell(page, SLOW)
     _run_cell(page, slow)
     out = slow.locator(".jp-OutputArea")
@@ -136,6 +248,5 @@ def test_demo_in_jupyterlab(page: Any, notebook: str) -> None:
     expect(out.locator(".puter-footer").first).to_contain_text("sandbox-slow")
     expect(out.locator("table")).to_be_visible()
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "jupyterlab-demo.png"), full_page=True)
+    _shot(page, "jupyterlab-checks.png")
     assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page
