@@ -28,6 +28,7 @@ from typing import Any
 from . import errors
 from .errors import PuterError, redact
 from .stream import Chunk, iter_lines, parse_ndjson
+from .words import plural
 
 __all__ = ["ReplayMiss", "Tape", "request_key"]
 
@@ -71,7 +72,7 @@ def _differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             yield from _differences(x, y, f"{path}[{i}]")
         if len(a) != len(b):
-            yield f"{path} (recorded {len(a)} items, now {len(b)})".lstrip(".")
+            yield f"{path} (recorded {plural(len(a), 'item')}, now {len(b)})".lstrip(".")
     elif a != b:
         yield f"{path.lstrip('.')}: recorded {_short(a)}, now {_short(b)}"
 

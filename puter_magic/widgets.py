@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import PuterError
+from .words import plural
 
 if TYPE_CHECKING:
     from .client import ModelInfo
@@ -115,7 +116,7 @@ class ModelSelector:
 
     def show_current(self, changed: bool = False) -> None:
         name = self._get() or "(none)"
-        self.search.placeholder = f"{name}: type to search {len(self.models)} models"
+        self.search.placeholder = f"{name}: type to search {plural(len(self.models), 'model')}"
         info = self.current()
         detail = describe_model(info) if info else ("not in this server's list" if self._get() else "")
         lead = "Default model is now" if changed else "Default model:"

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..words import plural
+
 __all__ = ["MODELS", "Reply", "SandboxModel", "write_reply"]
 
 
@@ -265,7 +267,7 @@ def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxM
     if model.shape == "openai":
         return (
             f"**{model.name}**, turn {turn}: you asked\n\n{_quote(last, 200)}\n\n"
-            f"I was sent {len(messages)} messages ({turn} from you). "
+            f"I was sent {plural(len(messages), 'message')} ({turn} from you). "
             f"System prompt: {_cell(system)}."
         )
     earlier = users[:-1]
@@ -325,7 +327,8 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         text = _tutor(messages, args, model)
         if model.id == "sandbox-thinker":
             reasoning = (
-                f"The learner sent {len(messages)} messages. I should answer with a table and a code block."
+                f"The learner sent {plural(len(messages), 'message')}. "
+                "I should answer with a table and a code block."
             )
     tokens_in = _words(prompt_text)
     tokens_out = _words(text) + _words(reasoning)
