@@ -8,7 +8,16 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import MalformedResponse, StreamError
-from .protocol import NDJSON_TYPE, ChatReply, chat_reply, is_json_type, media_type, result_from_json
+from .protocol import (
+    NDJSON_TYPE,
+    ChatReply,
+    chat_reply,
+    is_json_type,
+    is_web_page,
+    media_type,
+    result_from_json,
+    website_error,
+)
 from .stream import (
     Chunk,
     ErrorChunk,
@@ -49,6 +58,8 @@ def http_chunks(
         return
     if not is_json_type(content_type):
         response.close()
+        if is_web_page(content_type):
+            raise website_error(transport.origin.url, transport.origin.api_url())
         raise MalformedResponse(
             f"expected a stream (application/x-ndjson) but got {content_type}", status=200
         )

@@ -29,8 +29,10 @@ from .protocol import (
     build_call,
     chat_reply,
     is_json_type,
+    is_web_page,
     media_type,
     result_from_json,
+    website_error,
 )
 from .tape import Tape
 from .transport import Timeout, Transport
@@ -235,6 +237,8 @@ class PuterClient:
                 if tape is not None:
                     tape.record_result(body, result, secrets)
                 return result
+            if is_web_page(content_type):  # no driver answers HTML: this is a website
+                raise website_error(self.origin, self._origin.api_url(), resp.status_code)
             binary = BinaryResult(data, media_type(content_type) or "application/octet-stream")
             if tape is not None:
                 tape.record_binary(body, binary.content, binary.content_type, secrets)
@@ -376,6 +380,8 @@ class PuterClient:
             self._require_token()
             resp = self._transport.request("GET", "/whoami")
             data = self._transport.read_body(resp, deadline=self._deadline())
+            if is_web_page(resp.headers.get("Content-Type"), data):
+                raise website_error(self.origin, self._origin.api_url(), resp.status_code)
             result = result_from_json(
                 data, status=resp.status_code, secrets=self._transport.secrets(), envelope=False
             )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .client import ModelInfo, PuterClient
 from .conversation import Conversations, Exchange, Placement, Thread
-from .errors import BudgetExceeded, NotSignedIn
+from .errors import BudgetExceeded, NotSignedIn, PuterError
 from .usage import UsageMeter
 
 if TYPE_CHECKING:
@@ -98,8 +98,10 @@ class PuterSession:
         client.tape = self.tape  # a replayed notebook may sign in from its recording
         try:
             account = client.whoami()
-        except BaseException:
+        except BaseException as exc:
             client.close()
+            if isinstance(exc, PuterError) and exc.origin is None:
+                exc.origin = client.origin  # the origin signed in to, not the one before
             raise
         if self.client is not None and self.client is not client:
             self.client.close()
