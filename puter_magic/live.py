@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .bounds import MAX_DISPLAY_CHARS, cut_point
 from .chunkstream import ChatStream
 from .errors import PuterError, StreamError
 from .rendering import PartialReply
@@ -83,13 +84,14 @@ def stream_live(
     close: Callable[[], None],
     max_rate: float = 20.0,
     clock: Callable[[], float] = time.monotonic,
+    limit: int = MAX_DISPLAY_CHARS,
 ) -> LiveResult:
     """Consume *chat*, updating *handle* with :class:`PartialReply` objects.
 
     Returns what arrived. A KeyboardInterrupt closes the stream (via *close*) and marks
     the result interrupted; an ``error`` chunk or a PuterError from the stream ends it
     with ``error`` set. Other exceptions (bugs) propagate. The final rendering is the
-    caller's: this only shows progress.
+    caller's: this only shows progress, and shows at most *limit* characters of the text.
     """
     result = LiveResult()
     started = clock()
@@ -104,7 +106,7 @@ def stream_live(
         nonlocal last_update, interval, shown
         text, reasoning = chat.text, len(chat.reasoning)
         t0 = clock()
-        handle.update(PartialReply(text, now - started, reasoning))
+        handle.update(PartialReply(text, now - started, reasoning, limit))
         cost = clock() - t0
         result.updates += 1
         last_update = clock()
@@ -148,24 +150,40 @@ def stream_live(
 
 
 class TerminalSink:
-    """A handle for terminal IPython: new text is printed as it arrives (no redraws)."""
+    """A handle for terminal IPython: new text is printed as it arrives (no redraws),
+    up to *limit* characters of it (the final footer lines say what was left out)."""
 
-    def __init__(self, write: Callable[[str], Any], flush: Callable[[], Any]) -> None:
+    def __init__(
+        self, write: Callable[[str], Any], flush: Callable[[], Any], limit: int = MAX_DISPLAY_CHARS
+    ) -> None:
         self._write = write
         self._flush = flush
+        self.limit = limit
         self.printed = 0
+        self._line_open = False  # the last character printed was not a line end
+
+    def _end(self, text: str) -> int:
+        """How much of *text* may be printed: all of it, or up to where the display is cut."""
+        return max(self.printed, cut_point(text, self.limit))
 
     def update(self, obj: Any) -> None:
         text = getattr(obj, "text", "")
-        if isinstance(obj, PartialReply) and len(text) > self.printed:
-            self._write(text[self.printed :])
-            self._flush()
-            self.printed = len(text)
+        if isinstance(obj, PartialReply):
+            end = self._end(text)
+            if end > self.printed:
+                self._print(text[self.printed : end])
+                self._flush()
+                self.printed = end
+
+    def _print(self, piece: str) -> None:
+        self._write(piece)
+        self._line_open = not piece.endswith("\n")
 
     def finish(self, text: str, tail: str) -> None:
-        """Print what is left of *text*, then the footer lines."""
-        if len(text) > self.printed:
-            self._write(text[self.printed :])
-        self._write("\n" + (f"\n{tail}\n" if tail else ""))
+        """Print what is left of *text* (within the bound), then the footer lines."""
+        end = self._end(text)
+        if end > self.printed:
+            self._print(text[self.printed : end])
+        self._write(("\n" if self._line_open or not self.printed else "") + (f"\n{tail}\n" if tail else ""))
         self._flush()
-        self.printed = len(text)
+        self.printed = end
