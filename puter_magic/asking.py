@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from .rendering import show
+from .words import plural
 
 if TYPE_CHECKING:
     from .magics import PuterMagics
@@ -37,17 +38,24 @@ def rich(magics: PuterMagics) -> bool:
     return getattr(magics.shell, "kernel", None) is not None
 
 
-def ask_in_cell(magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes: list[str]) -> str | None:
-    """Send, show and record one question; the reply text, or None if it failed."""
+def ask_in_cell(
+    magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes: list[str], out: str | None = None
+) -> str | None:
+    """Send, show and record one question; the reply text, or None if it failed.
+
+    *out* names the variable the caller stores the reply in (``--out``), so that a
+    display cut short can say where the whole text is.
+    """
     import sys
 
     from .live import TerminalSink
-    from .rendering import PartialReply, ReplyView, WarningBox
+    from .rendering import PartialReply, ReplyView
 
+    limit = magics.max_display_chars
     handle: Any = (
-        show(PartialReply(), display_id=True)
+        show(PartialReply(limit=limit), display_id=True)
         if rich(magics)
-        else TerminalSink(sys.stdout.write, sys.stdout.flush)
+        else TerminalSink(sys.stdout.write, sys.stdout.flush, limit)
     )
     started = time.monotonic()
     with magics._guard(handle):
@@ -57,7 +65,9 @@ def ask_in_cell(magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes
             from .live import stream_live
 
             chat = client.chat_stream(ask.messages, model=ask.model, **ask.options)
-            live = stream_live(chat, handle, close=chat.close, max_rate=magics.max_updates_per_second)
+            live = stream_live(
+                chat, handle, close=chat.close, max_rate=magics.max_updates_per_second, limit=limit
+            )
             text, usage, reasoning = live.text, live.usage, live.reasoning
             interrupted, error, model = live.interrupted, live.error, ask.model
         else:
@@ -84,18 +94,32 @@ def ask_in_cell(magics: PuterMagics, ask: Ask, *, stream: bool, raw: bool, notes
             interrupted or error is not None,
             raw,
             magics.show_footer,
+            limit,
+            _where_whole(ask, out, kept=not interrupted and error is None),
         )
         if isinstance(handle, TerminalSink):
-            handle.finish(text, "\n".join(n for n in [view.footer(), *notes] if n))
+            handle.finish(text, "\n".join(view.tail_lines()))
         else:
             handle.update(view)
         if error is not None:
             if magics.raise_errors:
                 raise error
-            show(WarningBox.from_error(error))
+            show(magics._warning(error))
             return None
         return None if interrupted else text
     return None
+
+
+def _where_whole(ask: Ask, out: str | None, *, kept: bool) -> str:
+    """Where the whole reply is, for the note under a display that was cut short."""
+    if not kept:
+        return "the rest is not kept (an interrupted or failed reply is not recorded)"
+    places = [f"{out} (--out)"] if out else []
+    if ask.thread is not None:
+        places.append("%puter_history --json")
+    if not places:
+        return "the rest is not kept (--out VAR keeps a whole reply)"
+    return "the whole text is in " + " and ".join(places)
 
 
 def compare_in_cell(
@@ -119,6 +143,7 @@ def compare_in_cell(
             handle.update if handle is not None else None,
             concurrency=magics.compare_concurrency,
             max_rate=min(magics.max_updates_per_second, 10.0),
+            limit=magics.max_display_chars,
         )
         for col in columns:
             if col.state == "done":
@@ -131,7 +156,7 @@ def compare_in_cell(
             notes = [*notes, f"{keep} gave no complete reply: nothing was kept"]
         else:
             notes = [*notes, "compared: no reply was kept in the conversation (--keep MODEL keeps one)"]
-        view = CompareView(columns, final=True, notes=notes)
+        view = CompareView(columns, final=True, notes=notes, limit=magics.max_display_chars)
         if handle is not None:
             handle.update(view)
         else:
@@ -147,5 +172,7 @@ def placement_notes(ask: Ask) -> list[str]:
     total = len(ask.thread.exchanges)
     note = f"re-run: replaced this cell's earlier exchange ({placement.index + 1} of {total})"
     if placement.later:
-        note += f"; the {placement.later} later exchange(s) are kept as they were"
+        later = plural(placement.later, "later exchange")
+        kept = "is kept as it was" if placement.later == 1 else "are kept as they were"
+        note += f"; the {later} {kept}"
     return [note + "; the old reply: %puter_history --replaced"]

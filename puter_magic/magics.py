@@ -18,7 +18,9 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Float, Int, Unicode, default, observe
 
+from .bounds import MAX_DISPLAY_CHARS
 from .errors import PuterError
+from .words import plural
 
 if TYPE_CHECKING:
     from .session import PuterSession
@@ -101,6 +103,11 @@ class PuterMagics(Magics):
     login_timeout = Float(180.0, help="Seconds %puter_login --browser waits for the sign-in.").tag(
         config=True
     )
+    max_display_chars = Int(
+        MAX_DISPLAY_CHARS,
+        help="The most characters of a reply (or transcript) an output shows; the rest is kept "
+        "(--out, %puter_history --json) and a note says how much was left out. 0: no bound.",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -160,13 +167,19 @@ class PuterMagics(Magics):
         except PuterError as err:
             if self.raise_errors:
                 raise
-            from .rendering import WarningBox
-
-            box = WarningBox.from_error(err)
+            box = self._warning(err)
             if handle is not None and hasattr(handle, "display_id"):
                 handle.update(box)
             else:
                 show(box)
+
+    def _warning(self, err: PuterError) -> Any:
+        """The one warning for *err*; its hints name the server in use (self-hosted or not)."""
+        from .rendering import WarningBox
+        from .session import REPLAY_ORIGIN
+
+        origin = self.session.origin
+        return WarningBox.from_error(err, origin=None if origin == REPLAY_ORIGIN else origin)
 
     def _client_options(self) -> dict[str, Any]:
         return {
@@ -327,7 +340,7 @@ class PuterMagics(Magics):
         if args.keep:
             raise UsageError("--keep goes with --compare")
         stream = self.stream and not args.no_stream
-        text = asking.ask_in_cell(self, ask, stream=stream, raw=args.raw, notes=notes)
+        text = asking.ask_in_cell(self, ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
 
@@ -379,7 +392,9 @@ class PuterMagics(Magics):
         if args.off:
             tape = self.session.stop_tape()
             what = (
-                f"{tape.recorded} exchange(s) in {tape.path}" if tape and tape.mode == "record" else "nothing"
+                f"{plural(tape.recorded, 'exchange')} in {tape.path}"
+                if tape and tape.mode == "record"
+                else "nothing"
             )
             show(Note("Recording stopped:", f"{what}."))
             return
@@ -415,7 +430,9 @@ class PuterMagics(Magics):
         if args.off:
             tape = self.session.stop_tape()
             what = (
-                f"{tape.replayed} repl(ies) came from {tape.path}" if tape and tape.mode == "replay" else ""
+                f"{plural(tape.replayed, 'reply')} came from {tape.path}"
+                if tape and tape.mode == "replay"
+                else ""
             )
             show(Note("Replay stopped.", what))
             return
@@ -432,7 +449,8 @@ class PuterMagics(Magics):
         if main and not self.default_model:
             self.default_model = main
             rest += f". Default model: {main}"
-        show(Note(f"Replaying {len(tape.entries)} recorded exchange(s) from {tape.path};", f"{rest}."))
+        count = plural(len(tape.entries), "recorded exchange")
+        show(Note(f"Replaying {count} from {tape.path};", f"{rest}."))
 
     # -- explain, usage ----------------------------------------------------------------------
 
@@ -518,7 +536,7 @@ class PuterMagics(Magics):
             self.session.conversations.put(loaded)
             show(
                 Note(
-                    f"Loaded {len(loaded.exchanges)} exchange(s) into thread {loaded.name!r}",
+                    f"Loaded {plural(len(loaded.exchanges), 'exchange')} into thread {loaded.name!r}",
                     f"from {args.load}.",
                 )
             )
@@ -530,19 +548,25 @@ class PuterMagics(Magics):
                 raise UsageError(f"%puter_history --save: {exc}") from None
             show(
                 Note(
-                    f"Saved thread {thread.name!r} ({len(thread.exchanges)} exchange(s))",
+                    f"Saved thread {thread.name!r} ({plural(len(thread.exchanges), 'exchange')})",
                     f"to {path}.",
                 )
             )
             return None
         if args.json:
-            return thread.to_json()
+            from .bounds import BoundedData
+
+            data = BoundedData(thread.to_json())  # all of it; only its display is bounded
+            data.limit = self.max_display_chars
+            data.where = "the value itself is whole (data = %puter_history --json)"
+            return data
         if args.replaced:
             replaced = Thread(thread.name, list(thread.replaced))
             text = replaced.transcript().replace("**Thread", "**Replaced replies of thread", 1)
         else:
             text = thread.transcript()
-        show(ReplyView(text, show_footer=False))
+        where = "the whole thread is in %puter_history --json (or --save FILE)"
+        show(ReplyView(text, show_footer=False, limit=self.max_display_chars, where=where))
         return None
 
     @magic_arguments()
@@ -560,12 +584,12 @@ class PuterMagics(Magics):
         if args.all:
             count = len(conversations.threads)
             conversations.reset_all()
-            show(Note("Reset every thread", f"({count} thread(s) forgotten)."))
+            show(Note("Reset every thread", f"({plural(count, 'thread')} forgotten)."))
             return
         thread = conversations.get(args.chat)
         count = len(thread.exchanges)
         conversations.reset(thread.name)
-        show(Note(f"Reset thread {thread.name!r}", f"({count} exchange(s) forgotten)."))
+        show(Note(f"Reset thread {thread.name!r}", f"({plural(count, 'exchange')} forgotten)."))
 
 
 def load(ipython: Any) -> None:
