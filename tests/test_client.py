@@ -76,7 +76,7 @@ def test_chat_stream_matches_non_streamed_reply(client: PuterClient, sandbox: Sa
 def test_chat_stream_reply_and_reasoning(client: PuterClient) -> None:
     stream = client.chat_stream("think", model="sandbox-thinker")
     reply = stream.reply()
-    assert reply.reasoning.startswith("The learner sent 1 messages")
+    assert reply.reasoning.startswith("The learner sent 1 message.")
     assert reply.text.startswith("### Turn 1")
 
 

@@ -101,7 +101,7 @@ SANDBOX_CASES: list[tuple[str, list[Fault], str]] = [
         [Fault(status=307, headers={"Location": "/drivers/call"}, body=b"", times=10)],
         "Network error",
     ),
-    ("401-html", [Fault(status=401, body=HTML_401, content_type="text/html")], "Sign-in expired"),
+    ("401-html", [Fault(status=401, body=HTML_401, content_type="text/html")], "Sign-in not accepted"),
     (
         "429-storm",
         [

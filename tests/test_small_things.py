@@ -205,7 +205,7 @@ def test_tutor_lite_quotes_fenced_prompts_too(ip: InteractiveShell) -> None:
     html = outputs[0]["text/html"]
     code = re.sub(r"<[^>]+>", "", html[html.index("<pre") :])
     assert "def f(x):\n    return x +" in code and "<p>```" not in html
-    assert "I was sent 1 messages" in html
+    assert "I was sent 1 message " in html
 
 
 # -- packaging: the license is an SPDX string, so setuptools does not warn ----------------------

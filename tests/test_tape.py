@@ -100,7 +100,7 @@ def test_notebook_record_and_replay_gives_the_same_outputs(ip: InteractiveShell,
     assert "Recording to" in outputs[0]["text/plain"]
     recorded = [run(ip, c)[0] for c in cells]
     outputs, _ = run(ip, "%puter_record --off")
-    assert "4 exchange(s)" in outputs[0]["text/plain"]
+    assert "4 exchanges" in outputs[0]["text/plain"]
     token = magics_of(ip).session.sandbox.token
     assert token not in path.read_text()
     run(ip, "%puter_logout")  # stops the sandbox: from here on there is no server at all

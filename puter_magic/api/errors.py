@@ -77,7 +77,12 @@ class PuterError(Exception):
         message: a human sentence, from Puter when it gave one.
         retry_after: seconds the server asked us to wait, when it said so.
         detail: extra fields of the error body (``reason``, ``attempts``...), already redacted.
+        hint: the next step, when the place that raised knows it better than the kind does
+            (``try http://...`` for a TLS handshake with a plain-http server).
+        origin: the API origin the failure came from, where known (set by the client).
     """
+
+    origin: str | None = None
 
     def __init__(
         self,
@@ -87,6 +92,7 @@ class PuterError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
         detail: Mapping[str, Any] | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -94,6 +100,7 @@ class PuterError(Exception):
         self.code = code
         self.retry_after = retry_after
         self.detail: dict[str, Any] = dict(detail or {})
+        self.hint = hint
 
     def __str__(self) -> str:
         parts = []

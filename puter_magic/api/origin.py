@@ -74,6 +74,22 @@ class Origin:
         netloc = host if self.port == default else f"{host}:{self.port}"
         return f"{self.scheme}://{netloc}"
 
+    def api_url(self) -> str | None:
+        """The API origin that goes with this one if it is a GUI origin (``X`` -> ``api.X``),
+        or None when there is no such guess (already ``api.``, an IP address, ``localhost``)."""
+        host = self.host
+        if host.startswith("api.") or host == "localhost" or "." not in host:
+            return None
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            pass
+        else:
+            return None
+        default = 443 if self.scheme == "https" else 80
+        netloc = f"api.{host}" if self.port == default else f"api.{host}:{self.port}"
+        return f"{self.scheme}://{netloc}"
+
 
 def parse_origin(url: str, *, allow_insecure_http: bool = False) -> Origin:
     """Validate and normalise an API origin; raise ValueError with the reason if it is unfit."""

@@ -190,6 +190,28 @@ def error_from_reply(
     return error_for(status, None, _short(redact(message, secrets)), retry_after=retry_after)
 
 
+def is_web_page(content_type: str | None, body: bytes = b"") -> bool:
+    """True for an HTML page (by its Content-Type, or a body that starts with ``<``)."""
+    return media_type(content_type) in ("text/html", "application/xhtml+xml") or body.lstrip()[:1] == b"<"
+
+
+def website_error(origin: str, api_origin: str | None, status: int = 200) -> MalformedResponse:
+    """The error for a web page where Puter's API answers JSON: the origin is most likely
+    Puter's website (its GUI host, which serves pages) instead of its API host."""
+    if api_origin:
+        hint = f"use the API host: %puter_login --origin {api_origin}"
+    else:
+        hint = (
+            "use Puter's API origin: %puter_login --origin URL (https://api.puter.com; "
+            "a self-hosted API lives on api.<domain>, e.g. http://api.puter.localhost:4100)"
+        )
+    return MalformedResponse(
+        f"{origin} answered with a web page, not JSON: this looks like Puter's website, not its API",
+        status=status,
+        hint=hint,
+    )
+
+
 def result_from_json(
     body: bytes,
     *,

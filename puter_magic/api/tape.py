@@ -34,6 +34,7 @@ from . import errors
 from .chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
 from .errors import PuterError, ReplayMiss, redact
 from .protocol import NDJSON_TYPE, BinaryResult
+from .words import plural
 
 if TYPE_CHECKING:
     from .wire import LineTap, Wire
@@ -79,7 +80,7 @@ def _differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
         for i, (x, y) in enumerate(zip(a, b, strict=False)):
             yield from _differences(x, y, f"{path}[{i}]")
         if len(a) != len(b):
-            yield f"{path} (recorded {len(a)} items, now {len(b)})".lstrip(".")
+            yield f"{path} (recorded {plural(len(a), 'item')}, now {len(b)})".lstrip(".")
     elif a != b:
         yield f"{path.lstrip('.')}: recorded {_short(a)}, now {_short(b)}"
 

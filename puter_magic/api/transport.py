@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -66,9 +67,32 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+# What OpenSSL says when the other side answers a TLS handshake with something else,
+# most often a plain-http server on that port (the text varies with OpenSSL's version).
+NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL")
+
+
 def translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) -> PuterError:
     """Turn a requests/urllib3/socket exception into the matching PuterError."""
+    err = _translate(exc, origin, secrets)
+    err.origin = origin
+    return err
+
+
+def _not_tls(origin: str) -> PuterConnectionError:
+    plain = "http://" + origin.split("://", 1)[1]
+    return PuterConnectionError(
+        f"{origin} did not answer in TLS (https): the server on that port seems to speak plain http",
+        hint=f"if it is a plain-http server, use %puter_login --origin {plain}; otherwise check the port",
+    )
+
+
+def _translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) -> PuterError:
     chain = _chain(exc)
+    if origin.startswith("https://") and any(
+        isinstance(e, ssl.SSLError) and any(marker in str(e).upper() for marker in NOT_TLS) for e in chain
+    ):
+        return _not_tls(origin)
 
     def has(*classes: type[BaseException]) -> bool:
         return any(isinstance(e, classes) for e in chain)
@@ -192,6 +216,22 @@ class Transport:
         *,
         accept: str = "application/json",
         timeout: Timeout | None = None,
+    ) -> requests.Response:
+        try:
+            return self._request(method, path, body, accept=accept, timeout=timeout)
+        except PuterError as err:
+            if err.origin is None:
+                err.origin = self.origin.url  # so a warning can name this server's own pages
+            raise
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        accept: str,
+        timeout: Timeout | None,
     ) -> requests.Response:
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         url = self.origin.url + path

@@ -1,10 +1,19 @@
-"""The notebook's usage meter: tokens and cost per model, from what replies report."""
+"""The notebook's usage meter: tokens and cost per model, from what replies report.
+
+Replies that report no token counts (Puter's streamed usage line from some providers is
+only ``{"usd_cents": null}``) are counted as such, not as zero tokens: the table says
+"not reported" where no reply of a model reported any, and the total says how many
+replies it leaves out.
+"""
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
 from typing import Any
+
+from .protocol import total_tokens
+from .words import plural
 
 __all__ = ["ModelUsage", "UsageMeter"]
 
@@ -20,6 +29,7 @@ class ModelUsage:
     output_tokens: int = 0
     cents: float = 0.0
     priced: bool = False  # the server gave a cost at least once
+    unreported: int = 0  # replies whose usage had no token counts
 
     @property
     def tokens(self) -> int:
@@ -36,6 +46,8 @@ class UsageMeter:
         entry = self.models.setdefault(model, ModelUsage())
         entry.requests += 1
         usage = usage or {}
+        if total_tokens(usage) is None:
+            entry.unreported += 1
         entry.input_tokens += _int(usage.get("input_tokens")) + _int(usage.get("prompt_tokens"))
         entry.output_tokens += _int(usage.get("output_tokens")) + _int(usage.get("completion_tokens"))
         cents = usage.get("usd_cents")
@@ -54,15 +66,39 @@ class UsageMeter:
         out = []
         for name, m in sorted(self.models.items()):
             cost = f"{m.cents:.4g}¢" if m.priced else "not reported"
-            out.append((name, str(m.requests), f"{m.input_tokens:,}", f"{m.output_tokens:,}", cost))
+            requests = str(m.requests)
+            if m.unreported == m.requests:
+                tokens_in = tokens_out = "not reported"
+            else:
+                tokens_in, tokens_out = f"{m.input_tokens:,}", f"{m.output_tokens:,}"
+                if m.unreported:
+                    requests += f" ({m.unreported} without token counts)"
+            out.append((name, requests, tokens_in, tokens_out, cost))
         return out
+
+    def summary(self) -> str:
+        """``132 tokens, but 1 of 3 replies reported no token counts (not included), 0.5¢ reported``"""
+        requests = sum(m.requests for m in self.models.values())
+        unreported = sum(m.unreported for m in self.models.values())
+        if unreported == requests:
+            tokens = (
+                "tokens not reported (the reply reported no token counts)"
+                if requests == 1
+                else f"tokens not reported (none of the {requests} replies reported token counts)"
+            )
+        else:
+            tokens = plural(sum(m.tokens for m in self.models.values()), "token")
+            if unreported:
+                tokens += (
+                    f", but {unreported} of {plural(requests, 'reply')} reported no token counts "
+                    "(not included)"
+                )
+        priced = any(m.priced for m in self.models.values())
+        return tokens + (f", {self.spent_cents:.4g}¢ reported" if priced else "")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         head = ("model", "requests", "input tokens", "output tokens", "cost")
         rows = self.rows()
-        total = sum(m.tokens for m in self.models.values())
-        priced = any(m.priced for m in self.models.values())
-        summary = f"{total:,} tokens" + (f", {self.spent_cents:.4g}¢ reported" if priced else "")
         if not rows:
             return {
                 "text/plain": "No Puter usage yet in this notebook.",
@@ -71,6 +107,7 @@ class UsageMeter:
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
         lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in [head, *rows]]
         lines.insert(1, "  ".join("-" * w for w in widths))
+        summary = self.summary()
         plain = "\n".join(lines) + f"\n\nIn all: {summary}."
         cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
         heads = "".join(f"<th>{html.escape(h)}</th>" for h in head)

@@ -20,8 +20,10 @@ from .protocol import (
     ChatReply,
     chat_reply,
     is_json_type,
+    is_web_page,
     media_type,
     result_from_json,
+    website_error,
 )
 
 if TYPE_CHECKING:
@@ -73,6 +75,8 @@ class Network:
         data = self.transport.read_body(resp, deadline=deadline)
         if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
             return result_from_json(data, status=resp.status_code, secrets=self.secrets())
+        if is_web_page(content_type):  # no driver answers HTML: this is a website
+            raise website_error(self.transport.origin.url, self.transport.origin.api_url(), resp.status_code)
         return BinaryResult(data, media_type(content_type) or "application/octet-stream")
 
     def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
@@ -88,6 +92,8 @@ class Network:
         self._require_token()
         resp = self.transport.request("GET", path)
         data = self.transport.read_body(resp, deadline=self._deadline())
+        if is_web_page(resp.headers.get("Content-Type"), data):
+            raise website_error(self.transport.origin.url, self.transport.origin.api_url(), resp.status_code)
         return result_from_json(data, status=resp.status_code, secrets=self.secrets(), envelope=False)
 
 
@@ -121,6 +127,8 @@ def http_chunks(
         return
     if not is_json_type(content_type):
         response.close()
+        if is_web_page(content_type):
+            raise website_error(transport.origin.url, transport.origin.api_url())
         raise MalformedResponse(
             f"expected a stream (application/x-ndjson) but got {content_type}", status=200
         )

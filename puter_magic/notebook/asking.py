@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ..api.words import plural
 from .outputs import cell_output
 from .rendering import PartialReply, ReplyView
 
@@ -51,10 +52,17 @@ class AskFlow:
         self.display = display
         self.failures = failures
 
-    def ask(self, ask: Ask, *, stream: bool, raw: bool, notes: list[str]) -> str | None:
-        """Send, show and record one question; the reply text, or None if it failed."""
+    def ask(
+        self, ask: Ask, *, stream: bool, raw: bool, notes: list[str], out: str | None = None
+    ) -> str | None:
+        """Send, show and record one question; the reply text, or None if it failed.
+
+        *out* names the variable the caller stores the reply in (``--out``), so that a
+        display cut short can say where the whole text is.
+        """
         settings = self.settings
-        output = cell_output(settings.rich, self.display, PartialReply())
+        limit = settings.max_display_chars
+        output = cell_output(settings.rich, self.display, PartialReply(limit=limit), limit)
         started = time.monotonic()
         if ask.automatic:
             notes = [ask.automatic, *notes]
@@ -65,7 +73,9 @@ class AskFlow:
                 from .live import stream_live
 
                 chat = client.chat_stream(ask.messages, model=ask.model, **ask.options)
-                live = stream_live(chat, output, close=chat.close, max_rate=settings.max_updates_per_second)
+                live = stream_live(
+                    chat, output, close=chat.close, max_rate=settings.max_updates_per_second, limit=limit
+                )
                 text, usage, reasoning = live.text, live.usage, live.reasoning
                 interrupted, error, model = live.interrupted, live.error, ask.model
                 images = live.images
@@ -94,6 +104,8 @@ class AskFlow:
                     raw=raw,
                     show_footer=settings.show_footer,
                     images=images,
+                    limit=limit,
+                    where=_where_whole(ask, out, kept=not interrupted and error is None),
                 )
             )
             if error is not None:
@@ -125,6 +137,7 @@ class AskFlow:
                 output.update if settings.rich else None,
                 concurrency=settings.compare_concurrency,
                 max_rate=min(settings.max_updates_per_second, 10.0),
+                limit=settings.max_display_chars,
             )
             for col in columns:
                 if col.state == "done":
@@ -137,11 +150,23 @@ class AskFlow:
                 notes = [*notes, f"{keep} gave no complete reply: nothing was kept"]
             else:
                 notes = [*notes, "compared: no reply was kept in the conversation (--keep MODEL keeps one)"]
-            view = CompareView(columns, final=True, notes=notes)
+            view = CompareView(columns, final=True, notes=notes, limit=settings.max_display_chars)
             if settings.rich:
                 output.update(view)
             else:
                 self.display(view)
+
+
+def _where_whole(ask: Ask, out: str | None, *, kept: bool) -> str:
+    """Where the whole reply is, for the note under a display that was cut short."""
+    if not kept:
+        return "the rest is not kept (an interrupted or failed reply is not recorded)"
+    places = [f"{out} (--out)"] if out else []
+    if ask.thread is not None:
+        places.append("%puter_history --json")
+    if not places:
+        return "the rest is not kept (--out VAR keeps a whole reply)"
+    return "the whole text is in " + " and ".join(places)
 
 
 def placement_notes(ask: Ask) -> list[str]:
@@ -153,5 +178,7 @@ def placement_notes(ask: Ask) -> list[str]:
     total = len(ask.thread.exchanges)
     note = f"re-run: replaced this cell's earlier exchange ({placement.index + 1} of {total})"
     if placement.later:
-        note += f"; the {placement.later} later exchange(s) are kept as they were"
+        later = plural(placement.later, "later exchange")
+        kept = "is kept as it was" if placement.later == 1 else "are kept as they were"
+        note += f"; the {later} {kept}"
     return [note + "; the old reply: %puter_history --replaced"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..api.errors import PuterError
+from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
 from .rendering import MUTED, WarningBox, footer_text
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class CompareView:
     columns: list[Column]
     final: bool = False
     notes: list[str] = field(default_factory=list)
+    limit: int = MAX_DISPLAY_CHARS  # the most characters shown of each column's text
 
     @classmethod
     def starting(cls, models: list[str], concurrency: int) -> CompareView:
@@ -66,9 +68,15 @@ class CompareView:
         slots = max(1, concurrency)
         return cls([Column(m, state="thinking" if i < slots else "waiting") for i, m in enumerate(models)])
 
+    def _shown(self, col: Column) -> tuple[str, str]:
+        """A column's text as displayed (bounded), and the note on what was left out."""
+        cut = cut_text(col.text, self.limit)
+        return cut.shown, (left_out_note(cut) if cut.cut else "")
+
     def _column_html(self, col: Column) -> str:
         from .markup import to_html
 
+        text, left_out = self._shown(col)
         head = (
             f'<div style="font-weight: 600; margin-bottom: 4px"><code>{html.escape(col.model)}</code></div>'
         )
@@ -80,9 +88,11 @@ class CompareView:
             )
             body = f'<div class="puter-thinking" style="{MUTED}">{html.escape(label)}</div>'
         elif self.final or col.state in ("done", "failed", "interrupted"):
-            body = to_html(col.text) if col.text else ""
+            body = to_html(text) if text else ""
         else:
-            body = f'<div style="white-space: pre-wrap">{html.escape(col.text)}▍</div>'
+            body = f'<div style="white-space: pre-wrap">{html.escape(text)}▍</div>'
+        if left_out:
+            body += f'<div class="puter-footer" style="{MUTED}">{html.escape(left_out)}</div>'
         foot = ""
         if col.state in ("done", "interrupted") or (col.state == "failed" and col.text):
             extra = ["interrupted"] if col.state == "interrupted" else []
@@ -107,8 +117,11 @@ class CompareView:
         plain = []
         for col in self.columns:
             plain.append(f"=== {col.model} ===")
-            if col.text:
-                plain.append(col.text.rstrip())
+            text, left_out = self._shown(col)
+            if text:
+                plain.append(text.rstrip())
+            if left_out:
+                plain.append(left_out)
             if col.error is not None:
                 plain.append(WarningBox.from_error(col.error)._repr_mimebundle_()["text/plain"])
             elif col.state in ("done", "interrupted"):
@@ -137,6 +150,7 @@ def run_compare(
     *,
     concurrency: int = 3,
     max_rate: float = 10.0,
+    limit: int = MAX_DISPLAY_CHARS,
 ) -> list[Column]:
     """Ask every model (at most *concurrency* at once) and show progress through *update*.
 
@@ -168,7 +182,7 @@ def run_compare(
     try:
         while wait(futures, timeout=1.0 / max_rate).not_done:
             if update is not None:
-                update(CompareView(columns))
+                update(CompareView(columns, limit=limit))
     except KeyboardInterrupt:
         stopping.set()
         for col in columns:

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..api.words import plural
+
 __all__ = ["Conversations", "Exchange", "Placement", "Thread"]
 
 DEFAULT_THREAD = "default"
@@ -165,7 +167,7 @@ class Thread:
         """The thread as Markdown (model text kept as Markdown; the renderer makes it safe)."""
         if not self.exchanges:
             return f"*Thread **{self.name}** is empty.*"
-        lines = [f"**Thread {self.name}**: {len(self.exchanges)} exchange(s)"]
+        lines = [f"**Thread {self.name}**: {plural(len(self.exchanges), 'exchange')}"]
         if self.system:
             lines.append(f"\n*System prompt:* {self.system}")
         for i, ex in enumerate(self.exchanges, 1):
@@ -176,7 +178,8 @@ class Thread:
             )
         if self.replaced:
             lines.append(
-                f"\n---\n\n*{len(self.replaced)} earlier repl(ies) were replaced by re-runs; "
+                f"\n---\n\n*{plural(len(self.replaced), 'earlier reply', 'earlier replies')} "
+                f"{'was' if len(self.replaced) == 1 else 'were'} replaced by re-runs; "
                 "see them with `%puter_history --replaced`.*"
             )
         return "\n".join(lines)

@@ -23,17 +23,27 @@ class Placed(Protocol):
 
 
 class Failures:
-    def __init__(self, raise_errors: Callable[[], bool], display: Callable[[Any], Any]) -> None:
+    def __init__(
+        self,
+        raise_errors: Callable[[], bool],
+        display: Callable[[Any], Any],
+        origin: Callable[[], str | None] = lambda: None,
+    ) -> None:
         self._raise_errors = raise_errors
         self._display = display
+        self._origin = origin  # the server in use, so hints name it (self-hosted or not)
+
+    def warning(self, err: PuterError) -> Any:
+        """The one warning for *err*."""
+        from .rendering import WarningBox
+
+        return WarningBox.from_error(err, origin=self._origin())
 
     def report(self, err: PuterError, where: Placed | None = None) -> None:
         """Raise *err* (``raise_errors``) or show it as one warning, in *where* if given."""
         if self._raise_errors():
             raise err
-        from .rendering import WarningBox
-
-        box = WarningBox.from_error(err)
+        box = self.warning(err)
         if where is not None:
             where.replace(box)
         else:

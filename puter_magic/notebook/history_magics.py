@@ -9,6 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..api.words import plural
 from .arguments import parse_line
 from .display import show
 
@@ -50,7 +51,7 @@ class HistoryMagics(Magics):
             self.host.session.conversations.put(loaded)
             show(
                 Note(
-                    f"Loaded {len(loaded.exchanges)} exchange(s) into thread {loaded.name!r}",
+                    f"Loaded {plural(len(loaded.exchanges), 'exchange')} into thread {loaded.name!r}",
                     f"from {args.load}.",
                 )
             )
@@ -62,19 +63,26 @@ class HistoryMagics(Magics):
                 raise UsageError(f"%puter_history --save: {exc}") from None
             show(
                 Note(
-                    f"Saved thread {thread.name!r} ({len(thread.exchanges)} exchange(s))",
+                    f"Saved thread {thread.name!r} ({plural(len(thread.exchanges), 'exchange')})",
                     f"to {path}.",
                 )
             )
             return None
         if args.json:
-            return thread.to_json()
+            from .bounds import BoundedData
+
+            data = BoundedData(thread.to_json())  # all of it; only its display is bounded
+            data.limit = self.host.settings().max_display_chars
+            data.where = "the value itself is whole (data = %puter_history --json)"
+            return data
         if args.replaced:
             replaced = Thread(thread.name, list(thread.replaced))
             text = replaced.transcript().replace("**Thread", "**Replaced replies of thread", 1)
         else:
             text = thread.transcript()
-        show(ReplyView(text, show_footer=False))
+        where = "the whole thread is in %puter_history --json (or --save FILE)"
+        limit = self.host.settings().max_display_chars
+        show(ReplyView(text, show_footer=False, limit=limit, where=where))
         return None
 
     @magic_arguments()
@@ -92,12 +100,12 @@ class HistoryMagics(Magics):
         if args.all:
             count = len(conversations.threads)
             conversations.reset_all()
-            show(Note("Reset every thread", f"({count} thread(s) forgotten)."))
+            show(Note("Reset every thread", f"({plural(count, 'thread')} forgotten)."))
             return
         thread = conversations.get(args.chat)
         count = len(thread.exchanges)
         conversations.reset(thread.name)
-        show(Note(f"Reset thread {thread.name!r}", f"({count} exchange(s) forgotten)."))
+        show(Note(f"Reset thread {thread.name!r}", f"({plural(count, 'exchange')} forgotten)."))
 
     # -- record and replay -----------------------------------------------------------------
 
@@ -113,7 +121,9 @@ class HistoryMagics(Magics):
         if args.off:
             tape = self.host.session.stop_tape()
             what = (
-                f"{tape.recorded} exchange(s) in {tape.path}" if tape and tape.mode == "record" else "nothing"
+                f"{plural(tape.recorded, 'exchange')} in {tape.path}"
+                if tape and tape.mode == "record"
+                else "nothing"
             )
             show(Note("Recording stopped:", f"{what}."))
             return
@@ -149,7 +159,9 @@ class HistoryMagics(Magics):
         if args.off:
             tape = self.host.session.stop_tape()
             what = (
-                f"{tape.replayed} repl(ies) came from {tape.path}" if tape and tape.mode == "replay" else ""
+                f"{plural(tape.replayed, 'reply')} came from {tape.path}"
+                if tape and tape.mode == "replay"
+                else ""
             )
             show(Note("Replay stopped.", what))
             return
@@ -166,4 +178,5 @@ class HistoryMagics(Magics):
         if main and not self.host.default_model:
             self.host.default_model = main
             rest += f". Default model: {main}"
-        show(Note(f"Replaying {len(tape.entries)} recorded exchange(s) from {tape.path};", f"{rest}."))
+        count = plural(len(tape.entries), "recorded exchange")
+        show(Note(f"Replaying {count} from {tape.path};", f"{rest}."))

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from ..api.chat import ChatStream
 from ..api.errors import PuterError, StreamError
+from .bounds import MAX_DISPLAY_CHARS
 from .rendering import PartialReply
 
 __all__ = ["Handle", "LiveResult", "stream_live"]
@@ -84,13 +85,14 @@ def stream_live(
     close: Callable[[], None],
     max_rate: float = 20.0,
     clock: Callable[[], float] = time.monotonic,
+    limit: int = MAX_DISPLAY_CHARS,
 ) -> LiveResult:
     """Consume *chat*, updating *handle* with :class:`PartialReply` objects.
 
     Returns what arrived. A KeyboardInterrupt closes the stream (via *close*) and marks
     the result interrupted; an ``error`` chunk or a PuterError from the stream ends it
     with ``error`` set. Other exceptions (bugs) propagate. The final rendering is the
-    caller's: this only shows progress.
+    caller's: this only shows progress, and shows at most *limit* characters of the text.
     """
     result = LiveResult()
     started = clock()
@@ -105,7 +107,7 @@ def stream_live(
         nonlocal last_update, interval, shown
         text, reasoning = chat.text, len(chat.reasoning)
         t0 = clock()
-        handle.update(PartialReply(text, now - started, reasoning))
+        handle.update(PartialReply(text, now - started, reasoning, limit))
         cost = clock() - t0
         result.updates += 1
         last_update = clock()

@@ -74,8 +74,15 @@ class PuterMagics(Magics, SettingsTraits):
         if self._failures is None:
             from .failures import Failures
 
-            self._failures = Failures(lambda: self.raise_errors, show)
+            self._failures = Failures(lambda: self.raise_errors, show, self._server_origin)
         return self._failures
+
+    def _server_origin(self) -> str | None:
+        """The origin signed in to (None for a replay-only session, which has none)."""
+        from .session import REPLAY_ORIGIN
+
+        origin = self._session.origin if self._session is not None else None
+        return None if origin == REPLAY_ORIGIN else origin
 
     def in_kernel(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
@@ -192,7 +199,7 @@ class PuterMagics(Magics, SettingsTraits):
         if args.keep:
             raise UsageError("--keep goes with --compare")
         stream = self.stream and not args.no_stream
-        text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes)
+        text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
 

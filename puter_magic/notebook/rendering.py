@@ -31,6 +31,8 @@ from ..api.errors import (
     UsageLimited,
 )
 from ..api.protocol import total_tokens
+from ..api.words import plural
+from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
 
 __all__ = ["Note", "PartialReply", "ReplyView", "WarningBox", "describe_error", "footer_text"]
 
@@ -56,13 +58,16 @@ def footer_text(
     elapsed: float | None,
     extra: list[str] | None = None,
 ) -> str:
-    """``sandbox-tutor · 1,234 tokens · 0.3¢ · 2.1 s``"""
+    """``sandbox-tutor · 1,234 tokens · 0.3¢ · 2.1 s``
+
+    A usage with no token counts (Puter's streamed usage line from some providers is only
+    ``{"usd_cents": null}``) says "tokens not reported" rather than leaving them out.
+    """
     parts = []
     if model:
         parts.append(model)
     tokens = total_tokens(usage or {})
-    if tokens is not None:
-        parts.append(f"{tokens:,} tokens")
+    parts.append(plural(tokens, "token") if tokens is not None else "tokens not reported")
     cents = (usage or {}).get("usd_cents")
     if isinstance(cents, (int, float)) and not isinstance(cents, bool) and cents > 0:
         parts.append(f"{cents:.3g}¢")
@@ -86,17 +91,25 @@ class ReplyView:
     raw: bool = False
     show_footer: bool = True
     images: list[dict[str, Any]] = field(default_factory=list)  # message.images / image chunks
+    limit: int = MAX_DISPLAY_CHARS  # the most characters of the text displayed
+    where: str = ""  # where the whole text is, for the note when the display is cut
 
     def footer(self) -> str:
         extra = ["interrupted"] if self.interrupted else []
         return footer_text(self.model, self.usage, self.elapsed, extra) if self.show_footer else ""
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
-        from .markup import safe_markdown, to_html
+    def tail_lines(self) -> list[str]:
+        """The quiet lines under the text: what was left out, the footer, the notes."""
+        cut = cut_text(self.text, self.limit)
+        left_out = left_out_note(cut, self.where) if cut.cut else ""
+        return [n for n in [left_out, self.footer(), *self.notes] if n]
 
-        footer = self.footer()
-        notes = list(self.notes)
-        plain = self.text.rstrip()
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        from . import markup
+
+        shown = cut_text(self.text, self.limit).shown
+        lines = self.tail_lines()
+        plain = shown.rstrip()
         if self.interrupted:
             plain += " … (interrupted)"
         pics_plain = pics_html = pics_md = ""
@@ -105,33 +118,33 @@ class ReplyView:
 
             pics_plain, pics_html, pics_md = image_parts(self.images)
             plain += "\n\n" + pics_plain
-        tail = "\n".join(n for n in [footer, *notes] if n)
+        tail = "\n".join(lines)
         bundle: Bundle = {"text/plain": plain + (f"\n\n{tail}" if tail else "")}
         foot_html = "".join(
-            f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">{_esc(n)}</div>'
-            for n in [footer, *notes]
-            if n
+            f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">{_esc(n)}</div>' for n in lines
         )
         mark = f' <span style="{MUTED}">(interrupted)</span>' if self.interrupted else ""
         thinking = ""
         if self.reasoning:
+            reasoning = cut_text(self.reasoning, self.limit)
+            more = f"\n{left_out_note(reasoning)}" if reasoning.cut else ""
             thinking = (
                 f'<details class="puter-reasoning" style="{MUTED}; margin-bottom: 6px">'
                 f"<summary>Reasoning</summary><div style='white-space: pre-wrap'>"
-                f"{_esc(self.reasoning)}</div></details>"
+                f"{_esc(reasoning.shown + more)}</div></details>"
             )
         if self.raw:
-            body = f'<pre style="white-space: pre-wrap">{_esc(self.text)}</pre>'
+            body = f'<pre style="white-space: pre-wrap">{_esc(shown)}</pre>'
             bundle["text/html"] = (
                 f'<div class="puter-reply">{thinking}{body}{pics_html}{mark}{foot_html}</div>'
             )
             return bundle
-        md_tail = "".join(f'\n\n<span style="{MUTED}">{_esc(n)}</span>' for n in [footer, *notes] if n)
+        md_tail = "".join(f'\n\n<span style="{MUTED}">{_esc(n)}</span>' for n in lines)
         interrupted_md = f'\n\n<span style="{MUTED}">(interrupted)</span>' if self.interrupted else ""
         pics_md = f"\n\n{pics_md}" if pics_md else ""
-        bundle["text/markdown"] = safe_markdown(self.text) + pics_md + interrupted_md + md_tail
+        bundle["text/markdown"] = markup.safe_markdown(shown) + pics_md + interrupted_md + md_tail
         bundle["text/html"] = (
-            f'<div class="puter-reply">{thinking}{to_html(self.text)}{pics_html}{mark}{foot_html}</div>'
+            f'<div class="puter-reply">{thinking}{markup.to_html(shown)}{pics_html}{mark}{foot_html}</div>'
         )
         return bundle
 
@@ -146,9 +159,10 @@ class PartialReply:
     text: str = ""
     elapsed: float = 0.0
     reasoning_chars: int = 0
+    limit: int = MAX_DISPLAY_CHARS  # the most characters of the text displayed
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
-        from .markup import safe_markdown
+        from . import markup
 
         if not self.text:
             label = f"thinking… {self.elapsed:.1f} s"
@@ -161,7 +175,19 @@ class PartialReply:
         # While streaming, text/plain is an excerpt (frontends show the Markdown; terminals
         # print the text themselves); the final rendering carries all of it.
         tail = self.text if len(self.text) <= 2000 else "…" + self.text[-2000:]
-        return {"text/plain": tail, "text/markdown": safe_markdown(self.text) + " ▍"}
+        cut = cut_text(self.text, self.limit)
+        if not cut.cut:
+            return {"text/plain": tail, "text/markdown": markup.safe_markdown(self.text) + " ▍"}
+        # Past the bound the display stops growing: the first part stays, and a line
+        # counts what is still arriving.
+        so_far = (
+            f"… receiving: {cut.total:,} characters so far; the first {cut.total - cut.left_out:,} "
+            "are shown here"
+        )
+        return {
+            "text/plain": tail,
+            "text/markdown": markup.safe_markdown(cut.shown) + f'\n\n<span style="{MUTED}">{so_far} ▍</span>',
+        }
 
 
 @dataclass
@@ -196,8 +222,60 @@ class Note:
         return self._repr_mimebundle_()["text/plain"]
 
 
-def describe_error(err: BaseException) -> tuple[str, str]:
-    """A short title by kind, and the next action, for a failure."""
+def gui_host(origin: str | None) -> str:
+    """Where a person signs in and verifies the account for an API *origin*: ``puter.com``,
+    or a self-hosted server's own GUI host (``http://puter.localhost:4100``)."""
+    from ..api.origin import DEFAULT_GUI_ORIGIN, parse_origin
+
+    if not origin:
+        return "puter.com"
+    try:
+        gui = parse_origin(origin, allow_insecure_http=True).gui_url()
+    except ValueError:
+        return "puter.com"
+    return "puter.com" if gui == DEFAULT_GUI_ORIGIN else gui
+
+
+# 403 verification gates: Puter refuses before doing any work, one step at a time, so the
+# request is safe to send again once the step is done (puter-protocol.md §10).
+VERIFICATION_STEPS = {
+    "email_confirmation_required": ("Email not confirmed", "confirm your email at {gui}"),
+    "phone_verification_required": ("Phone not verified", "verify your phone number at {gui}"),
+    "card_verification_required": ("Card not verified", "verify a payment card at {gui}"),
+}
+# 401 codes for a token the server does not take at all (never valid, mistyped, retired).
+TOKEN_REFUSED = ("token_auth_failed", "token_invalid")
+
+
+def _auth(err: AuthError, gui: str) -> tuple[str, str]:
+    reason = err.detail.get("reason")
+    again = f"run %puter_login again (--browser signs in through {gui})"
+    if err.code in TOKEN_REFUSED or (err.code == "reauth_required" and reason == "token_v1"):
+        return "Token not accepted", (
+            "the server does not take this token (mistyped, revoked, or an older kind of Puter token); "
+            f"get a new one: %puter_login --browser signs in through {gui}"
+        )
+    if reason == "session_revoked":
+        return "Sign-in revoked", again
+    if err.code == "reauth_required" or reason == "session_expired":
+        return "Sign-in expired", again
+    return "Sign-in not accepted", again
+
+
+def describe_error(err: BaseException, origin: str | None = None) -> tuple[str, str]:
+    """A short title by kind, and the next action, for a failure.
+
+    The error's origin (else *origin*, the one in use) names the server, so that hints
+    send a self-hosted user to that server's own pages, not to puter.com. A hint the
+    error carries (its raiser knew the cause) replaces the kind's.
+    """
+    title, hint = _describe(err, getattr(err, "origin", None) or origin)
+    own = getattr(err, "hint", None)
+    return title, (own if isinstance(own, str) and own else hint)
+
+
+def _describe(err: BaseException, origin: str | None) -> tuple[str, str]:
+    gui = gui_host(origin)
     if type(err).__name__ == "ReplayMiss":
         return "Not in the recording", (
             "record it again with %puter_record FILE, or ask the network for what is missing "
@@ -208,7 +286,7 @@ def describe_error(err: BaseException) -> tuple[str, str]:
     if isinstance(err, NotSignedIn) or (isinstance(err, AuthError) and err.code == "token_missing"):
         return "Not signed in", "run %puter_login (or %puter_login --sandbox to try offline)"
     if isinstance(err, AuthError):
-        return "Sign-in expired", "run %puter_login again (--browser signs in through puter.com)"
+        return _auth(err, gui)
     if isinstance(err, UsageLimited):
         return (
             "Usage limit reached",
@@ -224,10 +302,16 @@ def describe_error(err: BaseException) -> tuple[str, str]:
     if isinstance(err, ModelNotFound):
         return "Model not found", "pick another model with %puter_models"
     if isinstance(err, PermissionDenied):
+        if err.code in VERIFICATION_STEPS:
+            title, step = VERIFICATION_STEPS[err.code]
+            return title, (
+                f"{step.format(gui=gui)}, then run the cell again (Puter refused before doing any "
+                "work, so sending it again is safe)"
+            )
         if err.code and err.code.endswith("_required"):
             return (
                 "Permission denied",
-                "finish the verification Puter asks for on puter.com, then run the cell again",
+                f"finish the verification Puter asks for at {gui}, then run the cell again",
             )
         return (
             "Permission denied",
@@ -276,8 +360,8 @@ class WarningBox:
     detail: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_error(cls, err: PuterError, hint: str | None = None) -> WarningBox:
-        title, default_hint = describe_error(err)
+    def from_error(cls, err: PuterError, hint: str | None = None, origin: str | None = None) -> WarningBox:
+        title, default_hint = describe_error(err, origin)
         return cls(title, err.message, hint or default_hint, err.code, err.status, dict(err.detail))
 
     def _where(self) -> str:
@@ -317,7 +401,7 @@ def _code_commands(hint: str) -> str:
     out = []
     pos = 0
     for match in re.finditer(
-        r"%config [\w.]+ = \d+|%%?[a-z_]+(?: --?[a-z][\w-]*(?: (?:URL|[A-Z]+\b|\d+))?)*",
+        r"%config [\w.]+ = \d+|%%?[a-z_]+(?: --?[a-z][\w-]*(?: (?:URL|[A-Z]+\b|\d+|https?://[^\s,;()]+))?)*",
         hint,
     ):
         out.append(_esc(hint[pos : match.start()]))

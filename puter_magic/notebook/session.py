@@ -101,8 +101,10 @@ class PuterSession:
         client.tape = self.tape  # a replayed notebook may sign in from its recording
         try:
             account = client.whoami()
-        except BaseException:
+        except BaseException as exc:
             client.close()
+            if isinstance(exc, PuterError) and exc.origin is None:
+                exc.origin = client.origin  # the origin signed in to, not the one before
             raise
         if self.client is not None and self.client is not client:
             self.client.close()

@@ -14,6 +14,8 @@ from typing import Any
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
+from .bounds import MAX_DISPLAY_CHARS
+
 __all__ = ["Settings", "SettingsTraits"]
 
 
@@ -33,6 +35,7 @@ class Settings:
     origin: str = "https://api.puter.com"
     allow_insecure_http: bool = False
     client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
+    max_display_chars: int = MAX_DISPLAY_CHARS
 
 
 class SettingsTraits(Configurable):
@@ -88,6 +91,12 @@ class SettingsTraits(Configurable):
         config=True
     )
 
+    max_display_chars = Int(
+        MAX_DISPLAY_CHARS,
+        help="The most characters of a reply (or transcript) an output shows; the rest is kept "
+        "(--out, %puter_history --json) and a note says how much was left out. 0: no bound.",
+    ).tag(config=True)
+
     @default("default_model")
     def _default_model(self) -> str:
         return os.environ.get("PUTER_MODEL", "")
@@ -121,6 +130,7 @@ class SettingsTraits(Configurable):
             login_timeout=self.login_timeout,
             origin=self.origin,
             allow_insecure_http=self.allow_insecure_http,
+            max_display_chars=self.max_display_chars,
             client_options={
                 "timeout": (self.connect_timeout, self.read_timeout),
                 "total_timeout": self.total_timeout,

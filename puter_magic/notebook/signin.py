@@ -6,6 +6,7 @@ the settings and a display function.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +65,8 @@ class SignInFlow:
         else:
             found = token_from_env(token_env) if token_env else token_from_env()
             if token_env and found is None:
-                raise UsageError(f"%puter_login --token-env: ${token_env} is not set")
+                state = "is empty" if token_env in os.environ else "is not set"
+                raise UsageError(f"%puter_login --token-env: ${token_env} {state}")
             saved = None if found else store.get(where.url)
             if found:
                 token, source = found.token, found.source
@@ -84,17 +86,51 @@ class SignInFlow:
         )
 
 
+def _can_prompt() -> bool:
+    """Whether a masked prompt can be shown here without noise.
+
+    A Jupyter kernel puts its own ``getpass`` in place (it refuses cleanly when the
+    frontend takes no input, as nbclient's does). The standard one needs a terminal:
+    without ``/dev/tty`` or a terminal on stdin it warns (GetPassWarning, "input may be
+    echoed") and reads stdin in clear, so it is not called then.
+    """
+    import getpass
+    import sys
+
+    if getattr(getpass.getpass, "__module__", "getpass") != "getpass":
+        return True
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except (OSError, AttributeError):
+        pass
+    else:
+        os.close(fd)
+        return True
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def prompt_token(origin: str) -> str:
-    """Ask for the token with a masked prompt (refused where no stdin exists)."""
+    """Ask for the token with a masked prompt (refused, in one line, where none is possible)."""
     import getpass
 
+    from ..api.auth import TOKEN_ENV
+
+    empty = TOKEN_ENV in os.environ and not os.environ[TOKEN_ENV].strip()
+    found = f"${TOKEN_ENV} is set but empty" if empty else "no Puter token found"
+    refused = UsageError(
+        f"{found}, and there is no way to ask for one here: set {TOKEN_ENV} to your token, use "
+        "--token-env NAME or --browser, or try %puter_login --sandbox"
+    )
+    if not _can_prompt():
+        raise refused
+    note = f"; ${TOKEN_ENV} is empty" if empty else ""
     try:
-        token = getpass.getpass(f"Puter token for {origin} (input hidden): ")
+        token = getpass.getpass(f"Puter token for {origin} (input hidden{note}): ")
     except (StdinNotImplementedError, EOFError, OSError):
-        raise UsageError(
-            "no Puter token found and no way to ask for one here: set PUTER_AUTH_TOKEN, use "
-            "--token-env NAME or --browser, or try %puter_login --sandbox"
-        ) from None
+        raise refused from None
     if not token.strip():
         raise UsageError("no token entered")
     return token.strip()

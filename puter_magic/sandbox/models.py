@@ -39,6 +39,11 @@ __all__ = ["MODELS", "NORMALIZED_SINCE", "Reply", "SandboxModel", "write_reply"]
 NORMALIZED_SINCE = "2026-09-01"  # models released on or after this answer in OpenAI's shape
 
 
+def plural(count: int, word: str) -> str:
+    """``1 message``, ``2 messages`` (the sandbox shares no code with the client)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 @dataclass(frozen=True)
 class SandboxModel:
     id: str
@@ -313,7 +318,7 @@ def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxM
     if model.shape == "openai":
         return (
             f"**{model.name}**, turn {turn}: you asked\n\n{_quote(last, 200)}\n\n"
-            f"I was sent {len(messages)} messages ({turn} from you). "
+            f"I was sent {plural(len(messages), 'message')} ({turn} from you). "
             f"System prompt: {_cell(system)}."
         )
     earlier = users[:-1]
@@ -373,7 +378,8 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         text = _tutor(messages, args, model)
         if model.id == "sandbox-thinker":
             reasoning = (
-                f"The learner sent {len(messages)} messages. I should answer with a table and a code block."
+                f"The learner sent {plural(len(messages), 'message')}. "
+                "I should answer with a table and a code block."
             )
     tokens_in = _words(prompt_text)
     tokens_out = _words(text) + _words(reasoning)
