@@ -48,7 +48,7 @@ _LAZY = {
     "ChunkStream": "api.chunks",
     "ModelInfo": "api.catalogue",
     "BinaryResult": "api.protocol",
-    "ChatReply": "api.protocol",
+    "ChatReply": "api.chat",
 }
 
 from .api.errors import (  # noqa: E402  (errors is tiny and import-free)
@@ -74,10 +74,10 @@ from .api.errors import (  # noqa: E402  (errors is tiny and import-free)
 
 if TYPE_CHECKING:
     from .api.catalogue import ModelInfo
-    from .api.chat import ChatStream
+    from .api.chat import ChatReply, ChatStream
     from .api.chunks import ChunkStream
     from .api.client import PuterClient
-    from .api.protocol import BinaryResult, ChatReply
+    from .api.protocol import BinaryResult
 
 
 def __getattr__(name: str) -> Any:

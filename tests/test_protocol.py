@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from puter_magic.api import errors
+from puter_magic.api.chat import chat_reply
 from puter_magic.api.chunks import (
     ErrorChunk,
     ReasoningChunk,
@@ -33,14 +34,8 @@ from puter_magic.api.errors import (
     ServerError,
     UsageLimited,
 )
-from puter_magic.api.protocol import (
-    build_call,
-    chat_reply,
-    error_from_reply,
-    parse_retry_after,
-    result_from_json,
-    total_tokens,
-)
+from puter_magic.api.protocol import build_call, error_from_reply, parse_retry_after, result_from_json
+from puter_magic.api.usage import total_tokens
 
 from .conftest import load_transcript, transcript_names
 

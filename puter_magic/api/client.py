@@ -16,14 +16,14 @@ import requests
 
 from .._version import __version__
 from .catalogue import ModelInfo
-from .chat import ChatStream, Messages, normalize_messages
+from .chat import ChatReply, ChatStream, Messages, chat_reply, normalize_messages
 from .chunks import ChunkStream
 from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
-from .protocol import CHAT_DRIVER, CHAT_INTERFACE, ChatReply, build_call, chat_reply
-from .tape import Tape, TapeWire
+from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
+from .tape import Tape
 from .transport import Timeout, Transport
-from .wire import Network, Wire
+from .wire import Network, TapeWire, Wire
 
 __all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import APIError, MalformedResponse, error_for, redact
+from .values import is_int
 
 CHAT_INTERFACE = "puter-chat-completion"
 CHAT_DRIVER = "ai-chat"
@@ -136,8 +137,7 @@ def error_from_body(
         )
         inner_status = inner.get("status")
         real_status = status
-        is_int = isinstance(inner_status, int) and not isinstance(inner_status, bool)
-        if is_int and status in (None, 200):
+        if is_int(inner_status) and status in (None, 200):
             real_status = inner_status
         extra = {k: v for k, v in inner.items() if k not in _EXTRA_SKIP}
     elif status is not None and status >= 400:
@@ -258,155 +258,3 @@ class BinaryResult:
 
     def __repr__(self) -> str:
         return f"BinaryResult(content_type={self.content_type!r}, size={len(self.content)})"
-
-
-@dataclass
-class ChatReply:
-    """What a chat call produced: the text, usage, and the model that answered."""
-
-    text: str
-    model: str | None = None
-    usage: dict[str, Any] = field(default_factory=dict)
-    reasoning: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str | None = None
-    raw: Any = field(default=None, repr=False)
-    #: Provider reasoning artifacts (``message.reasoning_details``), opaque: resend them as they
-    #: are in the assistant turn to continue extended thinking.
-    reasoning_details: list[Any] = field(default_factory=list, repr=False)
-    #: Images the model returned: ``{"type": "image_url", "image_url": {"url": ...}}`` each.
-    images: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    #: The server says it normalized the reply to OpenAI's shape (``result.normalized``).
-    normalized: bool = False
-
-    @property
-    def total_tokens(self) -> int | None:
-        return total_tokens(self.usage)
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def total_tokens(usage: Mapping[str, Any]) -> int | None:
-    """Input plus output tokens from a usage dict of any provider's shape."""
-    if not isinstance(usage, Mapping):
-        return None
-    total = usage.get("total_tokens")
-    if isinstance(total, int) and not isinstance(total, bool):
-        return total
-    count = 0
-    seen = False
-    for key in ("prompt_tokens", "input_tokens", "completion_tokens", "output_tokens"):
-        value = usage.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            count += value
-            seen = True
-    return count if seen else None
-
-
-def content_text(content: Any) -> str:
-    """The text of a message ``content``: a string, a list of parts, or one part."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        content = [content]
-    if isinstance(content, list):
-        texts = []
-        for part in content:
-            if isinstance(part, str):
-                texts.append(part)
-            elif isinstance(part, dict) and part.get("type", "text") == "text":
-                text = part.get("text")
-                if isinstance(text, str):
-                    texts.append(text)
-        return "".join(texts)
-    raise MalformedResponse(f"message content of unexpected type {type(content).__name__}")
-
-
-def reply_images(items: Any) -> list[dict[str, Any]]:
-    """The image entries of ``message.images`` (or of content parts): dicts with a URL."""
-    out = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and image_url(item) is not None:
-            out.append(item)
-    return out
-
-
-def image_url(item: Mapping[str, Any]) -> str | None:
-    """The URL of an image entry: ``{image_url: {url}}``, ``{image_url: url}`` or ``{url}``."""
-    inner = item.get("image_url")
-    url = inner.get("url") if isinstance(inner, Mapping) else inner
-    if url is None:
-        url = item.get("url")
-    return url if isinstance(url, str) and url else None
-
-
-def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
-    """Read a ``complete`` result of any shape into a :class:`ChatReply`.
-
-    Whatever was asked (``normalize``, ``response.normalize``), a reply may come as:
-
-    - OpenAI-style (also what ``normalize: true`` gives, with ``normalized: true``):
-      ``{message: {content: str, tool_calls?, reasoning?, reasoning_details?, images?},
-      usage, finish_reason}``;
-    - Claude-style and Puter's test provider: ``{message: {content: [{type: "text", text},
-      {type: "thinking"}, {type: "tool_use"}...], model}, usage}``;
-    - Puter's internal normalized shape (``response: {normalize: true}``): a part list as above,
-      with ``normalized: true``.
-
-    Some gateways put OpenAI's ``choices`` list at the top; that is read too.
-    """
-    if isinstance(result, str):
-        return ChatReply(text=result, model=metadata_model, raw=result)
-    if not isinstance(result, dict):
-        raise MalformedResponse(f"chat result of unexpected type {type(result).__name__}")
-    message = result.get("message")
-    if message is None and isinstance(result.get("choices"), list) and result["choices"]:
-        first = result["choices"][0]
-        message = first.get("message") if isinstance(first, dict) else None
-    if not isinstance(message, dict):
-        raise MalformedResponse("chat result has no message")
-    raw_content = message.get("content")
-    text = content_text(raw_content)
-    reasoning = ""
-    tool_calls: list[dict[str, Any]] = []
-    images: list[dict[str, Any]] = []
-    if isinstance(raw_content, list):
-        for part in raw_content:
-            if isinstance(part, dict) and part.get("type") == "thinking":
-                reasoning += str(part.get("thinking") or "")
-            elif isinstance(part, dict) and part.get("type") == "tool_use":
-                tool_calls.append(part)
-            elif isinstance(part, dict) and part.get("type") in ("image_url", "image"):
-                images.extend(reply_images([part]))
-    if isinstance(message.get("tool_calls"), list):
-        tool_calls.extend(c for c in message["tool_calls"] if isinstance(c, dict))
-    if not reasoning:
-        for key in ("reasoning", "reasoning_content"):
-            if isinstance(message.get(key), str):
-                reasoning = message[key]
-                break
-    details = message.get("reasoning_details")
-    images.extend(reply_images(message.get("images")))
-    usage: Any = result.get("usage")
-    if not isinstance(usage, dict):
-        usage = message.get("usage")
-    if not isinstance(usage, dict):
-        usage = {}
-    model = message.get("model") if isinstance(message.get("model"), str) else None
-    finish = result.get("finish_reason") or message.get("stop_reason")
-    return ChatReply(
-        text=text,
-        model=model or metadata_model or _str_or_none(result.get("model")),
-        usage=dict(usage),
-        reasoning=reasoning,
-        tool_calls=tool_calls,
-        finish_reason=finish if isinstance(finish, str) else None,
-        raw=result,
-        reasoning_details=list(details) if isinstance(details, list) else [],
-        images=images,
-        normalized=result.get("normalized") is True,
-    )

@@ -14,9 +14,9 @@ and args, so the same
 question in the same conversation finds its reply. No token and no header is ever written,
 and reply texts are redacted of the token before they are.
 
-:class:`TapeWire` is the layer the client sends through while a tape is on: it answers
-from the file (replay) or passes the request on to the network and writes what came back
-(record).
+:class:`~puter_magic.api.wire.TapeWire` is the layer the client sends through while a tape
+is on: it answers from the file (replay) or passes the request on to the network and
+writes what came back (record).
 """
 
 from __future__ import annotations
@@ -26,20 +26,17 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import errors
-from .chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
+from .chunks import Chunk, iter_lines, parse_ndjson
 from .errors import PuterError, ReplayMiss, redact
-from .protocol import NDJSON_TYPE, BinaryResult
+from .protocol import BinaryResult
 from .words import plural
 
-if TYPE_CHECKING:
-    from .wire import LineTap, Wire
-
-__all__ = ["ReplayMiss", "Tape", "TapeWire", "request_key"]
+__all__ = ["ReplayMiss", "Tape", "request_key"]
 
 FORMAT = "puter-magic/recording"
 VERSION = 1
@@ -260,79 +257,3 @@ class Tape:
                 yield line.encode() + b"\n"
 
         yield from parse_ndjson(iter_lines(paced()))
-
-
-class TapeWire:
-    """A :class:`~puter_magic.api.wire.Wire` that records to, or replays from, a :class:`Tape`.
-
-    Replaying, a request the tape holds is answered from it; one it does not hold raises
-    :class:`ReplayMiss`, or goes to *inner* with ``fallthrough``. Recording, every request
-    goes to *inner* and its reply is written: a result, a binary body, a server's error,
-    or a stream that ran to its end (timeouts and network failures are not written).
-    """
-
-    def __init__(self, tape: Tape, inner: Wire, secrets: Callable[[], tuple[str | None, ...]]) -> None:
-        self.tape = tape
-        self.inner = inner
-        self._secrets = secrets
-
-    def _recorded(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The tape's entry for *body* when replaying (None: ask *inner*)."""
-        if self.tape.mode != "replay":
-            return None
-        entry = self.tape.lookup(body)
-        if entry is None and not self.tape.fallthrough:
-            raise self.tape.miss(body)
-        return entry
-
-    def _record_errors(self, body: dict[str, Any], ask: Callable[[], Any]) -> Any:
-        try:
-            return ask()
-        except PuterError as err:
-            if self.tape.mode == "record":
-                self.tape.record_error(body, err, self._secrets())
-            raise
-
-    def result(self, body: dict[str, Any]) -> Any:
-        entry = self._recorded(body)
-        if entry is not None:
-            return self.tape.replay_result(entry)
-        result = self._record_errors(body, lambda: self.inner.result(body))
-        if self.tape.mode == "record":
-            if isinstance(result, BinaryResult):
-                self.tape.record_binary(body, result.content, result.content_type, self._secrets())
-            else:
-                self.tape.record_result(body, result, self._secrets())
-        return result
-
-    def get(self, path: str) -> Any:
-        body = {"interface": "http", "method": f"GET {path}"}
-        entry = self._recorded(body)
-        if entry is not None:
-            return self.tape.replay_result(entry)
-        result = self._record_errors(body, lambda: self.inner.get(path))
-        if self.tape.mode == "record":
-            self.tape.record_result(body, result, self._secrets())
-        return result
-
-    def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
-        entry = self._recorded(body)
-        if entry is not None:
-            stop = threading.Event()
-            return ChunkStream(self.tape.replay_chunks(entry, stop), NDJSON_TYPE, on_close=stop.set)
-        if self.tape.mode != "record":
-            return self.inner.stream(body, tap)
-        lines: list[tuple[float, bytes]] = []
-
-        def keep(offset: float, line: bytes) -> None:
-            lines.append((offset, line))
-            if tap is not None:
-                tap(offset, line)
-
-        opened: ChunkStream = self._record_errors(body, lambda: self.inner.stream(body, keep))
-
-        def recorded() -> Generator[Chunk, None, None]:
-            yield from opened
-            self.tape.record_stream(body, lines, self._secrets())  # only a stream that ran to its end
-
-        return ChunkStream(recorded(), opened.content_type, on_close=opened.close)

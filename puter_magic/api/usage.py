@@ -1,4 +1,5 @@
-"""The notebook's usage meter: tokens and cost per model, from what replies report.
+"""The usage meter: tokens and cost per model, from what replies report (shown by the
+notebook's :class:`~puter_magic.notebook.tables.UsageTable`).
 
 Replies that report no token counts (Puter's streamed usage line from some providers is
 only ``{"usd_cents": null}``) are counted as such, not as zero tokens: the table says
@@ -8,18 +9,35 @@ replies it leaves out.
 
 from __future__ import annotations
 
-import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protocol import total_tokens
+from .values import is_int
 from .words import plural
 
-__all__ = ["ModelUsage", "UsageMeter"]
+__all__ = ["ModelUsage", "UsageMeter", "total_tokens"]
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return value if is_int(value) else 0
+
+
+def total_tokens(usage: Mapping[str, Any]) -> int | None:
+    """Input plus output tokens from a usage dict of any provider's shape."""
+    if not isinstance(usage, Mapping):
+        return None
+    total = usage.get("total_tokens")
+    if is_int(total):
+        return total
+    count = 0
+    seen = False
+    for key in ("prompt_tokens", "input_tokens", "completion_tokens", "output_tokens"):
+        value = usage.get(key)
+        if is_int(value):
+            count += value
+            seen = True
+    return count if seen else None
 
 
 @dataclass
@@ -95,24 +113,3 @@ class UsageMeter:
                 )
         priced = any(m.priced for m in self.models.values())
         return tokens + (f", {self.spent_cents:.4g}¢ reported" if priced else "")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        head = ("model", "requests", "input tokens", "output tokens", "cost")
-        rows = self.rows()
-        if not rows:
-            return {
-                "text/plain": "No Puter usage yet in this notebook.",
-                "text/html": "<div class='puter-usage'>No Puter usage yet in this notebook.</div>",
-            }
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in [head, *rows]]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        summary = self.summary()
-        plain = "\n".join(lines) + f"\n\nIn all: {summary}."
-        cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        heads = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        table = (
-            f'<table class="puter-usage"><thead><tr>{heads}</tr></thead><tbody>{cells}</tbody></table>'
-            f"<div>In all: {html.escape(summary)}.</div>"
-        )
-        return {"text/plain": plain, "text/html": table}

@@ -1,24 +1,24 @@
-"""Where a driver call goes: the :class:`Wire` interface, and :class:`Network`, which sends
-over HTTP. PuterClient sends every request through one Wire; a recording
-(:class:`~puter_magic.api.tape.TapeWire`) is another Wire layered over the network.
+"""Where a driver call goes: the :class:`Wire` interface, :class:`Network`, which sends over
+HTTP, and :class:`TapeWire`, a recording layered over the network. PuterClient sends every
+request through one Wire.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .chat import ChatReply, chat_reply
 from .chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
-from .errors import MalformedResponse
+from .errors import MalformedResponse, PuterError
 from .protocol import (
     CHAT_INTERFACE,
     NDJSON_TYPE,
     BinaryResult,
-    ChatReply,
-    chat_reply,
     is_json_type,
     is_web_page,
     media_type,
@@ -29,9 +29,10 @@ from .protocol import (
 if TYPE_CHECKING:
     import requests
 
+    from .tape import Tape
     from .transport import Transport
 
-__all__ = ["LineTap", "Network", "Wire", "http_chunks"]
+__all__ = ["LineTap", "Network", "TapeWire", "Wire", "http_chunks"]
 
 CALL_PATH = "/drivers/call"
 LineTap = Callable[[float, bytes], None]
@@ -160,3 +161,79 @@ def _tapped(lines: Iterator[bytes], tap: LineTap, started: float | None = None) 
     for line in lines:
         tap(time.monotonic() - started, line)
         yield line
+
+
+class TapeWire:
+    """A :class:`~puter_magic.api.wire.Wire` that records to, or replays from, a :class:`Tape`.
+
+    Replaying, a request the tape holds is answered from it; one it does not hold raises
+    :class:`ReplayMiss`, or goes to *inner* with ``fallthrough``. Recording, every request
+    goes to *inner* and its reply is written: a result, a binary body, a server's error,
+    or a stream that ran to its end (timeouts and network failures are not written).
+    """
+
+    def __init__(self, tape: Tape, inner: Wire, secrets: Callable[[], tuple[str | None, ...]]) -> None:
+        self.tape = tape
+        self.inner = inner
+        self._secrets = secrets
+
+    def _recorded(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The tape's entry for *body* when replaying (None: ask *inner*)."""
+        if self.tape.mode != "replay":
+            return None
+        entry = self.tape.lookup(body)
+        if entry is None and not self.tape.fallthrough:
+            raise self.tape.miss(body)
+        return entry
+
+    def _record_errors(self, body: dict[str, Any], ask: Callable[[], Any]) -> Any:
+        try:
+            return ask()
+        except PuterError as err:
+            if self.tape.mode == "record":
+                self.tape.record_error(body, err, self._secrets())
+            raise
+
+    def result(self, body: dict[str, Any]) -> Any:
+        entry = self._recorded(body)
+        if entry is not None:
+            return self.tape.replay_result(entry)
+        result = self._record_errors(body, lambda: self.inner.result(body))
+        if self.tape.mode == "record":
+            if isinstance(result, BinaryResult):
+                self.tape.record_binary(body, result.content, result.content_type, self._secrets())
+            else:
+                self.tape.record_result(body, result, self._secrets())
+        return result
+
+    def get(self, path: str) -> Any:
+        body = {"interface": "http", "method": f"GET {path}"}
+        entry = self._recorded(body)
+        if entry is not None:
+            return self.tape.replay_result(entry)
+        result = self._record_errors(body, lambda: self.inner.get(path))
+        if self.tape.mode == "record":
+            self.tape.record_result(body, result, self._secrets())
+        return result
+
+    def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
+        entry = self._recorded(body)
+        if entry is not None:
+            stop = threading.Event()
+            return ChunkStream(self.tape.replay_chunks(entry, stop), NDJSON_TYPE, on_close=stop.set)
+        if self.tape.mode != "record":
+            return self.inner.stream(body, tap)
+        lines: list[tuple[float, bytes]] = []
+
+        def keep(offset: float, line: bytes) -> None:
+            lines.append((offset, line))
+            if tap is not None:
+                tap(offset, line)
+
+        opened: ChunkStream = self._record_errors(body, lambda: self.inner.stream(body, keep))
+
+        def recorded() -> Generator[Chunk, None, None]:
+            yield from opened
+            self.tape.record_stream(body, lines, self._secrets())  # only a stream that ran to its end
+
+        return ChunkStream(recorded(), opened.content_type, on_close=opened.close)

@@ -101,7 +101,9 @@ class AccountMagics(Magics):
             meter.reset()
             show(Note("Usage meter reset."))
             return
-        show(meter)
+        from .tables import UsageTable
+
+        show(UsageTable(meter))
         budget = self.host.settings().budget_usd_cents
         if budget is not None:
             from .rendering import Note

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..api.errors import PuterError
+from .advice import WarningBox
 from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
-from .rendering import MUTED, WarningBox, footer_text
+from .rendering import MUTED, footer_html, footer_text
 
 if TYPE_CHECKING:
     from ..api.chat import ChatStream
@@ -91,15 +92,11 @@ class CompareView:
             body = to_html(text) if text else ""
         else:
             body = f'<div style="white-space: pre-wrap">{html.escape(text)}▍</div>'
-        if left_out:
-            body += f'<div class="puter-footer" style="{MUTED}">{html.escape(left_out)}</div>'
+        body += footer_html([left_out] if left_out else [])
         foot = ""
         if col.state in ("done", "interrupted") or (col.state == "failed" and col.text):
             extra = ["interrupted"] if col.state == "interrupted" else []
-            foot = (
-                f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">'
-                f"{html.escape(footer_text(col.model, col.usage, col.elapsed, extra))}</div>"
-            )
+            foot = footer_html([footer_text(col.model, col.usage, col.elapsed, extra)])
         warn = WarningBox.from_error(col.error)._repr_mimebundle_()["text/html"] if col.error else ""
         style = "min-width: 0; overflow-wrap: anywhere"
         return f'<div class="puter-compare-column" style="{style}">{head}{body}{foot}{warn}</div>'
@@ -110,10 +107,7 @@ class CompareView:
             f'<div class="puter-compare" style="display: grid; grid-template-columns: '
             f'repeat({len(self.columns)}, minmax(0, 1fr)); gap: 16px; align-items: start">{cols}</div>'
         )
-        notes = "".join(
-            f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">{html.escape(n)}</div>'
-            for n in self.notes
-        )
+        notes = footer_html(self.notes)
         plain = []
         for col in self.columns:
             plain.append(f"=== {col.model} ===")

@@ -35,7 +35,7 @@ class Failures:
 
     def warning(self, err: PuterError) -> Any:
         """The one warning for *err*."""
-        from .rendering import WarningBox
+        from .advice import WarningBox
 
         return WarningBox.from_error(err, origin=self._origin())
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..api.protocol import image_url
+from ..api.chat import image_url
 
 __all__ = ["ShownImage", "image_parts", "inspect_image"]
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.automodel import automatic_model
 from ..api.errors import PuterError
+from .tables import text_table
 
 if TYPE_CHECKING:
     from ..api.catalogue import ModelInfo
@@ -117,7 +118,7 @@ class ModelSelector:
         try:
             loaded = list(self._load(force))
         except PuterError as err:
-            from .rendering import describe_error
+            from .advice import describe_error
 
             title, hint = describe_error(err)
             self.status.value = (
@@ -231,9 +232,7 @@ def model_table_text(models: Sequence[ModelInfo] | None, current: str) -> str:
             else ""
         )
         rows.append(("*" if m.id == current else "", m.id, m.provider or "", context, cost))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = text_table(rows[0], rows[1:])
     lines.append(f"\n* default model: {said}; change it with %config PuterMagics.default_model = 'ID'")
     return "\n".join(lines)
 

@@ -24,9 +24,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..api.origin import is_loopback_host
 from .faults import Fault
 from .models import MODELS
+from .net import is_loopback_host
 
 if TYPE_CHECKING:
     from .server import Handler, SandboxHTTPServer
@@ -106,7 +106,7 @@ class Sandbox:
         self.requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()  # set while the sandbox stops: waits in replies end
         self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -117,7 +117,7 @@ class Sandbox:
 
         if self._server is not None:
             return self
-        self._stopping.clear()
+        self.stopping.clear()
         self._server = SandboxHTTPServer(self, (self.host, self.port))
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -133,7 +133,7 @@ class Sandbox:
         server, self._server = self._server, None
         if server is None:
             return
-        self._stopping.set()
+        self.stopping.set()
         server.shutdown()
         server.server_close()
         server.close_connections()
@@ -208,7 +208,12 @@ class Sandbox:
             out = [r for r in out if isinstance(r.body, dict) and r.body.get("method") == method]
         return out
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def accepts(self, token: str) -> bool:
+        """Whether *token* signs in here."""
+        return token in self._tokens
+
+    def take_fault(self, path: str) -> Fault | None:
+        """The scripted reply for the next request to *path*, if one is queued."""
         with self._lock:
             for fault in self._faults:
                 if fault.path is None or fault.path == path:
@@ -218,7 +223,8 @@ class Sandbox:
                     return fault
         return None
 
-    def _record(self, handler: Handler, path: str, raw: bytes) -> RecordedRequest:
+    def record_request(self, handler: Handler, path: str, raw: bytes) -> RecordedRequest:
+        """Keep what arrived (the token apart, never in a repr), for :meth:`calls`."""
         headers = {k: v for k, v in handler.headers.items() if k.lower() != "authorization"}
         body: Any = raw.decode("utf-8", "replace") if raw else None
         if raw:

@@ -11,7 +11,7 @@ import html
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from ..api.origin import is_loopback_host
+from .net import is_loopback_host
 
 if TYPE_CHECKING:
     from . import Sandbox

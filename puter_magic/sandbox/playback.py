@@ -7,38 +7,56 @@ bodies and connection resets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import io
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .faults import Fault
-    from .server import Handler
 
-__all__ = ["play"]
+__all__ = ["Replier", "play"]
 
 
-def play(handler: Handler, fault: Fault) -> None:
+class Replier(Protocol):
+    """What playing a fault needs of the request handler: its wire-level ways to answer."""
+
+    wfile: io.BufferedIOBase
+
+    def wait(self, seconds: float) -> bool: ...
+    def abort(self) -> None: ...
+    def start_chunked(
+        self, status: int, content_type: str, headers: dict[str, str] | None = None
+    ) -> None: ...
+    def chunk(self, data: bytes) -> None: ...
+    def end_chunked(self) -> None: ...
+    def record_status(self, status: int) -> None: ...
+    def send_response(self, code: int, message: Any = None) -> None: ...
+    def send_header(self, keyword: str, value: str) -> None: ...
+    def end_headers(self) -> None: ...
+
+
+def play(handler: Replier, fault: Fault) -> None:
     """Answer the handler's current request with *fault*."""
-    if fault.delay and not handler._wait(fault.delay):
-        handler._abort()
+    if fault.delay and not handler.wait(fault.delay):
+        handler.abort()
         return
     if fault.lines is not None:
-        handler._start_chunked(fault.status, fault.content_type or "application/x-ndjson", fault.headers)
+        handler.start_chunked(fault.status, fault.content_type or "application/x-ndjson", fault.headers)
         sent = 0
         for i, line in enumerate(fault.line_bytes()):
-            if i and not handler._wait(fault.pace):
+            if i and not handler.wait(fault.pace):
                 break
             if fault.reset is not None and sent + len(line) > fault.reset:
-                handler._chunk(line[: max(0, fault.reset - sent)])
-                handler._abort()
+                handler.chunk(line[: max(0, fault.reset - sent)])
+                handler.abort()
                 return
-            handler._chunk(line)
+            handler.chunk(line)
             sent += len(line)
         if fault.stall:
-            handler._wait(fault.stall)
-            handler._abort()
+            handler.wait(fault.stall)
+            handler.abort()
             return
-        handler._end_chunked()
-        handler._record_status(fault.status)
+        handler.end_chunked()
+        handler.record_status(fault.status)
         return
     body = fault.body_bytes()
     handler.send_response(fault.status)
@@ -51,19 +69,19 @@ def play(handler: Handler, fault: Fault) -> None:
     handler.end_headers()
     if fault.drip:
         for i in range(0, len(body), fault.drip):
-            if i and not handler._wait(fault.pace):
+            if i and not handler.wait(fault.pace):
                 break
             handler.wfile.write(body[i : i + fault.drip])
     elif fault.reset is not None:
         handler.wfile.write(body[: fault.reset])
-        handler._abort()
+        handler.abort()
         return
     else:
         handler.wfile.write(body)
     if fault.stall:
-        handler._wait(fault.stall)
+        handler.wait(fault.stall)
     truncated = fault.declared_length is not None and fault.declared_length != len(body)
     if truncated or fault.stall:
-        handler._abort()
+        handler.abort()
         return
-    handler._record_status(fault.status)
+    handler.record_status(fault.status)

@@ -12,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from .models import MODELS, lookup, result_envelope, stream_lines, write_reply
+from .models import MODELS, lookup
 from .playback import play
+from .replies import result_envelope, stream_lines, write_reply
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -126,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(
+    def send(
         self,
         status: int,
         body: bytes,
@@ -139,23 +140,23 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
-        self._record_status(status)
+        self.record_status(status)
         # Headers and body in one write.
         self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
             self._headers_buffer.append(body)
         self.flush_headers()
 
-    def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(obj, separators=(",", ":")).encode(), headers=headers)
+    def json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self.send(status, json.dumps(obj, separators=(",", ":")).encode(), headers=headers)
 
-    def _record_status(self, status: int) -> None:
+    def record_status(self, status: int) -> None:
         rec = getattr(self, "_record", None)
         if rec is not None:
             rec.status = status
             rec.finished = time.monotonic()
 
-    def _start_chunked(self, status: int, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def start_chunked(self, status: int, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -164,20 +165,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
 
-    def _chunk(self, data: bytes) -> None:
+    def chunk(self, data: bytes) -> None:
         if data:
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
-    def _end_chunked(self) -> None:
+    def end_chunked(self) -> None:
         self.wfile.write(b"0\r\n\r\n")
 
-    def _wait(self, seconds: float) -> bool:
+    def wait(self, seconds: float) -> bool:
         """Sleep, but wake when the sandbox stops; False if it stopped."""
         if seconds <= 0:
             return True
-        return not self.server.sandbox._stopping.wait(seconds)
+        return not self.server.sandbox.stopping.wait(seconds)
 
-    def _abort(self) -> None:
+    def abort(self) -> None:
         """Reset the connection (RST) instead of closing it cleanly."""
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -204,8 +205,8 @@ class Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         raw = self._read_body()
         url = urlsplit(self.path)
-        self._record = sandbox._record(self, url.path, raw)
-        fault = sandbox._take_fault(url.path)
+        self._record = sandbox.record_request(self, url.path, raw)
+        fault = sandbox.take_fault(url.path)
         try:
             if fault is not None:
                 play(self, fault)
@@ -214,7 +215,7 @@ class Handler(BaseHTTPRequestHandler):
                 if url.path == "/" or url.path.startswith("/action"):
                     self._route_gui(url)
                 else:
-                    self._json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+                    self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
                 return
             self._route(url, raw)
         except (BrokenPipeError, ConnectionResetError):
@@ -227,28 +228,28 @@ class Handler(BaseHTTPRequestHandler):
             self._drivers_call(raw, parse_qs(url.query))
         elif path == "/whoami" and self.command in ("GET", "HEAD"):
             if self._authorized(None, parse_qs(url.query), legacy=False):
-                self._json(200, self.server.sandbox.account())
+                self.json(200, self.server.sandbox.account())
         elif path == "/drivers/list-interfaces":
             if self._authorized(None, parse_qs(url.query), legacy=False):
-                self._json(
+                self.json(
                     200,
                     {k: {"drivers": v["drivers"], "default": v["default"]} for k, v in INTERFACES.items()},
                 )
         elif path == "/puterai/chat/models":
-            self._json(200, {"models": [m.id for m in MODELS.values() if not m.hidden]})
+            self.json(200, {"models": [m.id for m in MODELS.values() if not m.test_provider]})
         elif path == "/puterai/chat/models/details":
-            self._json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.hidden]})
+            self.json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.test_provider]})
         elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
             self._route_gui(url)
         else:
-            self._json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+            self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
 
     def _route_gui(self, url: Any) -> None:
         """The GUI host: the AuthMe page (``/?action=authme&redirectURL=...``)."""
         from .authme import authme_reply
 
         status, headers, body = authme_reply(self.server.sandbox, parse_qs(url.query))
-        self._send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
+        self.send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
 
     # -- auth ----------------------------------------------------------------------
 
@@ -272,16 +273,16 @@ class Handler(BaseHTTPRequestHandler):
             self._record.token = token
         if not token:
             code, message, extra = "token_missing", "Missing authentication token", {}
-        elif token in sandbox._tokens:
+        elif sandbox.accepts(token):
             return True
         else:
             # A real server answers a token it cannot read as a retired (v1) one.
             code, message = "reauth_required", "Re-authentication required"
             extra = {"reason": "token_v1"}
         if legacy:
-            self._json(401, {"message": message, "code": code})
+            self.json(401, {"message": message, "code": code})
         else:
-            self._json(401, {"error": message, "message": message, "code": code, **extra})
+            self.json(401, {"error": message, "message": message, "code": code, **extra})
         return False
 
     # -- /drivers/call -----------------------------------------------------------------
@@ -305,7 +306,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _fail(self, failure: DriverFailure, legacy: bool) -> None:
         if legacy:
-            self._json(
+            self.json(
                 200,
                 {
                     "success": False,
@@ -319,7 +320,7 @@ class Handler(BaseHTTPRequestHandler):
                 },
             )
         else:
-            self._json(
+            self.json(
                 failure.status,
                 {"error": failure.message, "message": failure.message, "code": failure.code},
             )
@@ -361,9 +362,9 @@ class Handler(BaseHTTPRequestHandler):
         if iface == "puter-tts":
             self._tts(method, args)
         elif method == "list":
-            self._json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
+            self.json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
         elif method == "models":
-            self._json(
+            self.json(
                 200,
                 {
                     "success": True,
@@ -393,29 +394,29 @@ class Handler(BaseHTTPRequestHandler):
             normalized.append(message)
         reply = write_reply(model, normalized, args)
         if sandbox.think_time:
-            self._wait(sandbox.think_time)
+            self.wait(sandbox.think_time)
         if not args.get("stream"):
-            self._json(200, result_envelope(model, reply, args))
+            self.json(200, result_envelope(model, reply, args))
             return
         pace = model.pace if model.pace is not None else sandbox.pace
-        if model.id == "sandbox-slow" and sandbox.slow_pace is not None:
+        if model.slow and sandbox.slow_pace is not None:
             pace = sandbox.slow_pace
-        self._start_chunked(200, "application/x-ndjson")
+        self.start_chunked(200, "application/x-ndjson")
         for i, obj in enumerate(stream_lines(model, reply)):
-            if i and not self._wait(pace):
+            if i and not self.wait(pace):
                 break
-            self._chunk(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
-        self._end_chunked()
-        self._record_status(200)
+            self.chunk(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+        self.end_chunked()
+        self.record_status(200)
 
     def _tts(self, method: str, args: dict[str, Any]) -> None:
         if method != "synthesize":
-            self._json(200, {"success": True, "result": [], "service": {"name": "ai-tts"}})
+            self.json(200, {"success": True, "result": [], "service": {"name": "ai-tts"}})
             return
         text = args.get("text")
         if not isinstance(text, str) or not text:
             raise DriverFailure(400, "bad_request", "Missing or invalid `text`")
-        self._send(200, silent_wav(0.05 * min(len(text), 40)), "audio/wav")
+        self.send(200, silent_wav(0.05 * min(len(text), 40)), "audio/wav")
 
 
 def silent_wav(seconds: float, rate: int = 8000) -> bytes:

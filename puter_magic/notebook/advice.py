@@ -1,0 +1,228 @@
+"""What to tell a user when something fails: a title by kind, the next step, one warning box.
+
+:func:`describe_error` picks the title and the next action from the error's class (its
+kind) and code; hints name the server in use, so a self-hosted user is sent to that
+server's own pages rather than puter.com.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..api.errors import (
+    AuthError,
+    BadRequest,
+    BudgetExceeded,
+    MalformedResponse,
+    ModelNotFound,
+    NotFound,
+    NotSignedIn,
+    PermissionDenied,
+    PuterConnectionError,
+    PuterError,
+    PuterTimeout,
+    RateLimited,
+    RedirectRefused,
+    ReplayMiss,
+    ServerError,
+    StreamError,
+    UsageLimited,
+)
+from .rendering import MUTED, WARN_STYLE, Bundle
+
+__all__ = ["WarningBox", "describe_error", "gui_host"]
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def gui_host(origin: str | None) -> str:
+    """Where a person signs in and verifies the account for an API *origin*: ``puter.com``,
+    or a self-hosted server's own GUI host (``http://puter.localhost:4100``)."""
+    from ..api.origin import DEFAULT_GUI_ORIGIN, parse_origin
+
+    if not origin:
+        return "puter.com"
+    try:
+        gui = parse_origin(origin, allow_insecure_http=True).gui_url()
+    except ValueError:
+        return "puter.com"
+    return "puter.com" if gui == DEFAULT_GUI_ORIGIN else gui
+
+
+# 403 verification gates: Puter refuses before doing any work, one step at a time, so the
+# request is safe to send again once the step is done (puter-protocol.md §10).
+VERIFICATION_STEPS = {
+    "email_confirmation_required": ("Email not confirmed", "confirm your email at {gui}"),
+    "phone_verification_required": ("Phone not verified", "verify your phone number at {gui}"),
+    "card_verification_required": ("Card not verified", "verify a payment card at {gui}"),
+}
+# 401 codes for a token the server does not take at all (never valid, mistyped, retired).
+TOKEN_REFUSED = ("token_auth_failed", "token_invalid")
+
+
+def _auth(err: AuthError, gui: str) -> tuple[str, str]:
+    reason = err.detail.get("reason")
+    again = f"run %puter_login again (--browser signs in through {gui})"
+    if err.code in TOKEN_REFUSED or (err.code == "reauth_required" and reason == "token_v1"):
+        return "Token not accepted", (
+            "the server does not take this token (mistyped, revoked, or an older kind of Puter token); "
+            f"get a new one: %puter_login --browser signs in through {gui}"
+        )
+    if reason == "session_revoked":
+        return "Sign-in revoked", again
+    if err.code == "reauth_required" or reason == "session_expired":
+        return "Sign-in expired", again
+    return "Sign-in not accepted", again
+
+
+def describe_error(err: BaseException, origin: str | None = None) -> tuple[str, str]:
+    """A short title by kind, and the next action, for a failure.
+
+    The error's origin (else *origin*, the one in use) names the server, so that hints
+    send a self-hosted user to that server's own pages, not to puter.com. A hint the
+    error carries (its raiser knew the cause) replaces the kind's.
+    """
+    title, hint = _describe(err, getattr(err, "origin", None) or origin)
+    own = getattr(err, "hint", None)
+    return title, (own if isinstance(own, str) and own else hint)
+
+
+def _describe(err: BaseException, origin: str | None) -> tuple[str, str]:
+    gui = gui_host(origin)
+    if isinstance(err, ReplayMiss):
+        return "Not in the recording", (
+            "record it again with %puter_record FILE, or ask the network for what is missing "
+            "with %puter_replay FILE --fallthrough"
+        )
+    if isinstance(err, BudgetExceeded):
+        return "Budget reached", "see %puter_usage; raise it with %config PuterMagics.budget_usd_cents = 100"
+    if isinstance(err, NotSignedIn) or (isinstance(err, AuthError) and err.code == "token_missing"):
+        return "Not signed in", "run %puter_login (or %puter_login --sandbox to try offline)"
+    if isinstance(err, AuthError):
+        return _auth(err, gui)
+    if isinstance(err, UsageLimited):
+        return (
+            "Usage limit reached",
+            "check your Puter plan, or try the sandbox with %puter_login --sandbox",
+        )
+    if isinstance(err, RateLimited):
+        wait = (
+            f"try again in {err.retry_after:.0f} s"
+            if err.retry_after
+            else "wait a few seconds and run the cell again"
+        )
+        return "Rate limited", f"{wait} (a free account may send 30 requests per 10 s, 3 at once)"
+    if isinstance(err, ModelNotFound):
+        return "Model not found", "pick another model with %puter_models"
+    if isinstance(err, PermissionDenied):
+        if err.code in VERIFICATION_STEPS:
+            title, step = VERIFICATION_STEPS[err.code]
+            return title, (
+                f"{step.format(gui=gui)}, then run the cell again (Puter refused before doing any "
+                "work, so sending it again is safe)"
+            )
+        if err.code and err.code.endswith("_required"):
+            return (
+                "Permission denied",
+                f"finish the verification Puter asks for at {gui}, then run the cell again",
+            )
+        return (
+            "Permission denied",
+            "pick another model with %puter_models, or sign in with a full-access token",
+        )
+    if isinstance(err, NotFound):
+        return (
+            "Puter error",
+            "check the origin: %puter_login --origin URL (a self-hosted API lives on api.<domain>)",
+        )
+    if isinstance(err, StreamError):
+        return (
+            "Reply broke off",
+            "run the cell again; if it keeps failing, pick another model with %puter_models",
+        )
+    if isinstance(err, BadRequest):
+        return "Puter error", "check this cell's options (%%puter?)"
+    if isinstance(err, ServerError):
+        return "Puter error", "Puter had a problem; run the cell again in a moment"
+    if isinstance(err, PuterTimeout):
+        return (
+            "Timeout",
+            "run the cell again; allow longer with %config PuterMagics.read_timeout = 300",
+        )
+    if isinstance(err, RedirectRefused):
+        return "Network error", "check the origin: %puter_login --origin URL"
+    if isinstance(err, PuterConnectionError):
+        return "Network error", "check your connection and the origin (%puter_login --origin URL)"
+    if isinstance(err, MalformedResponse):
+        return (
+            "Puter error",
+            "the server's reply was not Puter's; check the origin (%puter_login --origin URL)",
+        )
+    return "Puter error", "run the cell again"
+
+
+@dataclass
+class WarningBox:
+    """One styled warning for one failure: title, Puter's code and message, next action."""
+
+    title: str
+    message: str
+    hint: str
+    code: str | None = None
+    status: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_error(cls, err: PuterError, hint: str | None = None, origin: str | None = None) -> WarningBox:
+        title, default_hint = describe_error(err, origin)
+        return cls(title, err.message, hint or default_hint, err.code, err.status, dict(err.detail))
+
+    def _where(self) -> str:
+        bits = [b for b in (self.code, f"HTTP {self.status}" if self.status else None) if b]
+        return ", ".join(bits)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        where = self._where()
+        plain = f"Puter: {self.title.lower()}" + (f" ({where})" if where else "") + f": {self.message}"
+        plain += f"\nNext: {self.hint}"
+        body = (
+            f'<div style="font-weight: 600">⚠ {_esc(self.title)}</div>'
+            f"<div>{_esc(self.message)}"
+            + (f' <span style="{MUTED}">({_esc(where)})</span>' if where else "")
+            + "</div>"
+            f'<div style="margin-top: 4px">Next: {_code_commands(self.hint)}</div>'
+        )
+        if self.detail:
+            import json
+
+            raw = json.dumps(self.detail, indent=2, default=str)[:2000]
+            body += (
+                f'<details style="{MUTED}; margin-top: 4px"><summary>Details</summary>'
+                f"<pre>{_esc(raw)}</pre></details>"
+            )
+        html_text = f'<div class="puter-warning" role="alert" style="{WARN_STYLE}">{body}</div>'
+        return {"text/plain": plain, "text/html": html_text}
+
+    def __repr__(self) -> str:
+        return self._repr_mimebundle_()["text/plain"]
+
+
+def _code_commands(hint: str) -> str:
+    """Escape a hint, showing ``%magic ...`` commands as code the user can copy."""
+    import re
+
+    out = []
+    pos = 0
+    for match in re.finditer(
+        r"%config [\w.]+ = \d+|%%?[a-z_]+(?: --?[a-z][\w-]*(?: (?:URL|[A-Z]+\b|\d+|https?://[^\s,;()]+))?)*",
+        hint,
+    ):
+        out.append(_esc(hint[pos : match.start()]))
+        out.append(f"<code>{_esc(match.group(0))}</code>")
+        pos = match.end()
+    out.append(_esc(hint[pos:]))
+    return "".join(out)

@@ -1,0 +1,288 @@
+"""What the sandbox's models answer (pure; no I/O): the text, the usage, and its shapes.
+
+Non-streamed replies follow the ``normalize`` rule of newer servers (protocol doc §6):
+``args.normalize: true`` gives OpenAI's shape (a content string, ``finish_reason`` mapped,
+``normalized: true``), ``false`` the model's native shape, and without it the release date
+decides (:data:`~.models.NORMALIZED_SINCE`). ``args.response: {normalize: true}`` (read by servers
+of the 8307e8c9 generation) gives Puter's internal shape: a part list marked ``normalized``.
+Puter's own test models have no release date and stay native, as recorded. Streams are never
+affected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import NORMALIZED_SINCE, SandboxModel
+
+__all__ = ["Reply", "normalized", "result_envelope", "stream_lines", "write_reply"]
+
+
+def plural(count: int, word: str) -> str:
+    """``1 message``, ``2 messages`` (the sandbox shares no code with the client)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+@dataclass
+class Reply:
+    """A reply before it is put in a result envelope or a stream."""
+
+    text: str
+    usage: dict[str, Any]
+    reasoning: str = ""
+    pieces: list[str] = field(default_factory=list)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if isinstance(content, list):
+        return "".join(
+            p.get("text", "") if isinstance(p, dict) else str(p)
+            for p in content
+            if not isinstance(p, dict) or p.get("type", "text") == "text"
+        )
+    return ""
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+_LOREM_TEXT = (
+    "lorem ipsum dolor sit amet consectetur adipisicing elit sed do eiusmod tempor incididunt "
+    "ut labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco "
+    "laboris nisi aliquip ex ea commodo consequat duis aute irure in reprehenderit voluptate "
+    "velit esse cillum eu fugiat nulla pariatur excepteur sint occaecat cupidatat non proident "
+    "sunt culpa qui officia deserunt mollit anim id est laborum"
+)
+_LOREM = _LOREM_TEXT.split()
+
+
+def _lorem(seed: str) -> str:
+    rng = random.Random(hashlib.sha256(seed.encode()).digest())
+    paragraphs = []
+    for _ in range(rng.randint(1, 3)):
+        sentences = []
+        for _ in range(rng.randint(4, 7)):
+            words = [rng.choice(_LOREM) for _ in range(rng.randint(10, 20))]
+            sentences.append(" ".join(words).capitalize() + ".")
+        paragraphs.append(" ".join(sentences))
+    return "\n".join(paragraphs)
+
+
+def _cell(text: str, limit: int = 80) -> str:
+    """Text made safe for one Markdown table cell."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("\\", "\\\\").replace("|", "\\|") or " "
+
+
+_FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
+
+
+def _quote(text: str, limit: int = 400) -> str:
+    """The prompt quoted: a blockquote, or a fenced block when it holds fences of its own.
+
+    A fence inside a blockquote is not a code block for every renderer (Python-Markdown shows
+    it as inline code), and a quote cut short can leave one open. So a prompt with fences is
+    quoted in a fence longer than any run of backticks it holds, which always closes.
+    """
+    text = text.strip()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    if _FENCE_LINE.search(text):
+        longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+        fence = "`" * max(3, longest + 1)
+        return f"{fence}markdown\n{text}\n{fence}"
+    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines()) or "> "
+
+
+def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxModel) -> str:
+    users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+    systems = [_text_of(m.get("content")) for m in messages if m.get("role") == "system"]
+    assistants = [m for m in messages if m.get("role") == "assistant"]
+    turn = len(users)
+    last = users[-1] if users else ""
+    system = " / ".join(s for s in systems if s) or "(none)"
+    temperature = args.get("temperature", "(default)")
+    max_tokens = args.get("max_tokens", "(default)")
+    if model.shape == "openai":
+        return (
+            f"**{model.name}**, turn {turn}: you asked\n\n{_quote(last, 200)}\n\n"
+            f"I was sent {plural(len(messages), 'message')} ({turn} from you). "
+            f"System prompt: {_cell(system)}."
+        )
+    earlier = users[:-1]
+    if earlier:
+        history = "Your earlier questions in this conversation:\n\n" + "\n".join(
+            f"{i}. {_cell(q, 60)}" for i, q in enumerate(earlier, 1)
+        )
+    else:
+        history = "- This is the first question of the conversation.\n- Ask a follow-up: I will count it."
+    return f"""### Turn {turn} · {model.name}
+
+You asked:
+
+{_quote(last)}
+
+| what I was sent | value |
+|---|---|
+| messages | {len(messages)} |
+| your questions so far | {turn} |
+| my earlier answers | {len(assistants)} |
+| system prompt | {_cell(system)} |
+| temperature | {_cell(str(temperature))} |
+| max tokens | {_cell(str(max_tokens))} |
+
+{history}
+
+```python
+# The sandbox answers deterministically: same conversation, same reply.
+questions = {turn}
+print(f"question number {{questions}}")
+```
+
+A formula for the road: $x_1 + x_2 = \\frac{{a_1}}{{b_1}}$, and on its own line:
+
+$$\\sum_{{i=1}}^{{n}} i = \\frac{{n(n+1)}}{{2}}$$
+"""
+
+
+def _split_stream(text: str) -> list[str]:
+    """Pieces of about one word each, whitespace kept, so the stream reassembles exactly."""
+    pieces = re.findall(r"\s*\S+\s*?(?=\s|$)|\s+$", text)
+    if "".join(pieces) != text:  # defensive: never lose a character
+        pieces = [text[i : i + 8] for i in range(0, len(text), 8)]
+    return pieces or [""]
+
+
+def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[str, Any]) -> Reply:
+    """The reply *model* gives to *messages* (deterministic)."""
+    prompt_text = "\n".join(_text_of(m.get("content")) for m in messages)
+    reasoning = ""
+    if model.writes == "lorem":
+        text = _lorem(json.dumps(messages, sort_keys=True, default=str) + model.id)
+    elif model.writes == "echo":
+        users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+        text = users[-1] if users else ""
+    else:
+        text = _tutor(messages, args, model)
+    if model.thinks:
+        reasoning = (
+            f"The learner sent {plural(len(messages), 'message')}. "
+            "I should answer with a table and a code block."
+        )
+    tokens_in = _words(prompt_text)
+    tokens_out = _words(text) + _words(reasoning)
+    cents = (tokens_in * model.cents_per_million_in + tokens_out * model.cents_per_million_out) / 1_000_000
+    usd_cents: float | None = round(cents, 6) if model.priced else None
+    if not model.counts_tokens:
+        tokens_in, tokens_out = 0, 1
+    if model.test_provider:  # Puter's test provider never reports a cost
+        usage: dict[str, Any] = {"input_tokens": tokens_in, "output_tokens": tokens_out, "usd_cents": None}
+    elif model.shape == "openai":
+        usage = {
+            "prompt_tokens": tokens_in,
+            "completion_tokens": tokens_out,
+            "cached_tokens": 0,
+            "usd_cents": usd_cents,
+        }
+    else:
+        usage = {"input_tokens": tokens_in, "output_tokens": tokens_out, "usd_cents": usd_cents}
+    pieces = [text] if model.test_provider else _split_stream(text)  # Puter's: one text line
+    return Reply(text=text, usage=usage, reasoning=reasoning, pieces=pieces)
+
+
+def normalized(model: SandboxModel, args: dict[str, Any]) -> bool:
+    """Whether a non-streamed reply comes in OpenAI's shape: ``args.normalize``, else the release date."""
+    flag = args.get("normalize")
+    if isinstance(flag, bool):
+        return flag
+    return model.release_date is not None and model.release_date >= NORMALIZED_SINCE
+
+
+def _openai_result(reply: Reply, *, mark: bool, native_stop: str = "end_turn") -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
+    if reply.reasoning:
+        message["reasoning"] = reply.reasoning
+        signature = hashlib.sha256(reply.reasoning.encode()).hexdigest()[:32]
+        message["reasoning_details"] = [
+            {"type": "reasoning.text", "text": reply.reasoning, "signature": signature, "index": 0}
+        ]
+    finish = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+    result: dict[str, Any] = {
+        "index": 0,
+        "message": message,
+        "finish_reason": finish.get(native_stop, native_stop),
+        "usage": reply.usage,
+        "via_ai_chat_service": True,
+    }
+    if mark:
+        result["normalized"] = True
+    return result
+
+
+def result_envelope(model: SandboxModel, reply: Reply, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The success envelope of a non-streamed ``complete``: normalized or native (see above)."""
+    args = args or {}
+    response = args.get("response")
+    internal = isinstance(response, dict) and response.get("normalize") is True
+    if normalized(model, args):
+        result: dict[str, Any] = _openai_result(reply, mark=True)
+        service_used = "openai-completion" if model.shape == "openai" else "claude"
+    elif model.shape == "openai":
+        result = _openai_result(reply, mark=False)
+        if internal:  # Puter's internal shape: the content as a part list
+            result["message"]["content"] = [{"type": "text", "text": reply.text}]
+            result["normalized"] = True
+        service_used = "openai-completion"
+    else:
+        content: list[dict[str, Any]] = []
+        if reply.reasoning:
+            content.append({"type": "thinking", "thinking": reply.reasoning})
+        content.append({"type": "text", "text": reply.text})
+        result = {
+            "message": {
+                "id": "00000000-0000-0000-0000-000000000000",
+                "type": "message",
+                "role": "assistant",
+                "model": model.id,
+                "content": content,
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": reply.usage,
+            },
+            "usage": reply.usage,
+            "finish_reason": "stop",
+            "via_ai_chat_service": True,
+        }
+        if internal:
+            result["normalized"] = True
+        service_used = "fake-chat" if model.test_provider else "claude"
+    return {
+        "success": True,
+        "result": result,
+        "service": {"name": "ai-chat"},
+        "metadata": {"service_used": service_used, "providerUsed": model.id},
+    }
+
+
+def stream_lines(model: SandboxModel, reply: Reply) -> Iterator[dict[str, Any]]:
+    """The NDJSON objects of a streamed reply, ending with the usage line."""
+    if reply.reasoning:
+        for piece in _split_stream(reply.reasoning):
+            yield {"type": "reasoning", "reasoning": piece}
+    for piece in reply.pieces:
+        yield {"type": "text", "text": piece}
+    usage = {"usd_cents": None} if model.test_provider else reply.usage
+    yield {"type": "usage", "usage": usage}
