@@ -126,4 +126,4 @@ def raw_server() -> Iterator[RawServer]:
     server.close()
 
 
-from .shell import ip  # noqa: E402, F401  (a fixture shared by the magics tests)
+from .shell import ip, signed_in  # noqa: E402, F401  (fixtures shared by the magics tests)

@@ -55,3 +55,16 @@ def run(
     if captured.stdout:
         outputs.append({"stdout": captured.stdout})
     return outputs, result
+
+
+@pytest.fixture
+def signed_in(ip: InteractiveShell, sandbox: Any) -> InteractiveShell:
+    """A shell signed in to the shared sandbox (via $PUTER_AUTH_TOKEN), tutor as model."""
+    import os
+
+    os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
+    _, result = run(ip, f"%puter_login --origin {sandbox.origin}")
+    assert result.success, result.error_in_exec
+    magics_of(ip).default_model = "sandbox-tutor"
+    sandbox.clear()
+    return ip

@@ -9,7 +9,6 @@ whole text is; ``--out``, the conversation and ``%puter_history --json`` keep al
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -79,16 +78,6 @@ def envelope(text: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def huge() -> str:
     return big_markdown()
-
-
-@pytest.fixture
-def signed_in(ip: InteractiveShell, sandbox: Sandbox) -> InteractiveShell:
-    os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
-    _, result = run(ip, f"%puter_login --origin {sandbox.origin}")
-    assert result.success, result.error_in_exec
-    magics_of(ip).default_model = "sandbox-tutor"
-    sandbox.clear()
-    return ip
 
 
 @pytest.fixture

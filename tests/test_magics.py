@@ -22,17 +22,6 @@ from .htmlcheck import live_markup
 from .shell import magics_of, run
 
 
-@pytest.fixture
-def signed_in(ip: InteractiveShell, sandbox: Sandbox) -> InteractiveShell:
-    """A shell signed in to the shared sandbox (via $PUTER_AUTH_TOKEN), tutor as model."""
-    os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
-    _, result = run(ip, f"%puter_login --origin {sandbox.origin}")
-    assert result.success, result.error_in_exec
-    magics_of(ip).default_model = "sandbox-tutor"
-    sandbox.clear()
-    return ip
-
-
 def only(outputs: list[dict[str, Any]]) -> dict[str, Any]:
     assert len(outputs) == 1, outputs
     return outputs[0]

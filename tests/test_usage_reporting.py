@@ -3,33 +3,21 @@ read as English ("1 token", "2 replies"), never "1 tokens" or "repl(ies)"."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.sandbox import Fault, Sandbox
 
-from .shell import magics_of, run
+from .shell import run
 
 NO_COUNTS = {"type": "usage", "usage": {"usd_cents": None}}  # what Puter streams for fake/costly
 
 
 def streamed(text: str, usage: dict[str, Any]) -> Fault:
     return Fault.stream([{"type": "text", "text": text}, {"type": "usage", "usage": usage}])
-
-
-@pytest.fixture
-def signed_in(ip: InteractiveShell, sandbox: Sandbox) -> InteractiveShell:
-    os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
-    _, result = run(ip, f"%puter_login --origin {sandbox.origin}")
-    assert result.success, result.error_in_exec
-    magics_of(ip).default_model = "sandbox-tutor"
-    sandbox.clear()
-    return ip
 
 
 def test_footer_says_tokens_were_not_reported(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
