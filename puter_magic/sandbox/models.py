@@ -14,6 +14,8 @@
   and teachers can make the "model" say exactly anything, hostile HTML included.
 - ``sandbox-slow``: the tutor's reply, streamed slowly, to watch streaming happen.
 - ``sandbox-thinker``: streams ``reasoning`` chunks before its answer.
+- ``sandbox-agent`` (OpenAI's shape) and ``sandbox-agent-claude`` (Claude's): call the
+  tools they are offered when the prompt names them (see :mod:`.tools`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class SandboxModel:
     aliases: tuple[str, ...] = ()
     hidden: bool = False  # hidden from the public (token-less) catalogue, as Puter hides its test models
     selfhosted: bool = False  # reported with the fewer fields of a self-hosted Puter
+    tool_call: bool = False  # calls the tools it is offered (sandbox/tools.py)
 
     def catalogue_entry(self) -> dict[str, Any]:
         if self.selfhosted:
@@ -70,7 +73,7 @@ class SandboxModel:
             "context": self.context,
             "max_tokens": self.max_tokens,
             "modalities": {"input": ["text"], "output": ["text"]},
-            "tool_call": False,
+            "tool_call": self.tool_call,
         }
 
 
@@ -102,6 +105,20 @@ MODELS: dict[str, SandboxModel] = {
         SandboxModel("sandbox-echo", "sandbox-openai", "openai", "Sandbox Echo", 8000, 4096),
         SandboxModel("sandbox-slow", "sandbox", "claude", "Sandbox Slow Tutor", 32000, 8192, pace=0.06),
         SandboxModel("sandbox-thinker", "sandbox", "claude", "Sandbox Thinker", 32000, 8192, 50, 200),
+        SandboxModel(
+            "sandbox-agent", "sandbox-openai", "openai", "Sandbox Agent", 16000, 4096, 5, 20, tool_call=True
+        ),
+        SandboxModel(
+            "sandbox-agent-claude",
+            "sandbox",
+            "claude",
+            "Sandbox Agent (Claude)",
+            32000,
+            8192,
+            5,
+            20,
+            tool_call=True,
+        ),
         SandboxModel("abuse", "fake-chat", "claude", "abuse", None, 8192, hidden=True, selfhosted=True),
         SandboxModel(
             "costly",
