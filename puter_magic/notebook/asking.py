@@ -17,6 +17,7 @@ from .outputs import cell_output
 from .rendering import PartialReply, ReplyView
 
 if TYPE_CHECKING:
+    from ..api.tools import Tool
     from .failures import Failures
     from .session import Ask, PuterSession
     from .settings import Settings
@@ -51,8 +52,23 @@ class AskFlow:
         self.display = display
         self.failures = failures
 
-    def ask(self, ask: Ask, *, stream: bool, raw: bool, notes: list[str]) -> str | None:
-        """Send, show and record one question; the reply text, or None if it failed."""
+    def ask(
+        self,
+        ask: Ask,
+        *,
+        stream: bool,
+        raw: bool,
+        notes: list[str],
+        tools: dict[str, Tool] | None = None,
+        approve: bool = False,
+    ) -> str | None:
+        """Send, show and record one question; the reply text, or None if it failed.
+
+        With *tools*, the model may call them (see :mod:`.tooling`)."""
+        if tools:
+            from .tooling import ask_with_tools
+
+            return ask_with_tools(self, ask, tools, stream=stream, raw=raw, notes=notes, approve=approve)
         settings = self.settings
         output = cell_output(settings.rich, self.display, PartialReply())
         started = time.monotonic()

@@ -41,7 +41,13 @@ class Ask:
     set_system: bool = False  # -s given: it becomes the thread's system prompt
 
     def record(
-        self, text: str, *, model: str | None, usage: dict[str, Any], interrupted: bool = False
+        self,
+        text: str,
+        *,
+        model: str | None,
+        usage: dict[str, Any],
+        interrupted: bool = False,
+        turns: list[dict[str, Any]] | None = None,
     ) -> None:
         if self.thread is None or self.placement is None:
             return
@@ -57,6 +63,7 @@ class Ask:
             cell_id=self.cell_id,
             usage=dict(usage),
             interrupted=interrupted,
+            turns=list(turns or []),
         )
         self.thread.record(exchange, self.placement)
 

@@ -28,3 +28,4 @@ class Settings:
     origin: str = "https://api.puter.com"
     allow_insecure_http: bool = False
     client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
+    max_tool_steps: int = 8  # requests one --tools cell may make
