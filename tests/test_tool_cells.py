@@ -321,7 +321,10 @@ def test_terminal_prints_plain_call_lines(shell: InteractiveShell, sandbox: Sand
         shell, "%%puter -m sandbox-agent-claude --tools describe,warmest\ndescribe n=1 and warmest"
     )
     printed = outputs[-1]["stdout"]
-    assert 'called describe(n=1) → 1 row\ncalled warmest() → "Rome"\n' in printed
+    assert (
+        'I will call `describe`, `warmest`.\ncalled describe(n=1) → 1 row\ncalled warmest() → "Rome"\n'
+        in printed
+    )
     assert printed.index("called warmest()") < printed.index("Sandbox Agent (Claude)** called 2 tool(s)")
     assert "sandbox-agent-claude · " in printed
 

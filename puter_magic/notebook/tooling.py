@@ -88,8 +88,10 @@ class ToolOutput:
             self._term.update(obj)
 
     def new_step(self) -> None:
+        """The next request's text starts afresh (in a terminal: on a new line)."""
         if not self.rich and self._term.printed:
             sys.stdout.write("\n")
+            sys.stdout.flush()
             self._term = TerminalOutput(sys.stdout.write, sys.stdout.flush, self.display)
 
     def line(self, line: CallLine) -> None:
@@ -99,7 +101,9 @@ class ToolOutput:
         self.parts = [p for p in self.parts if not isinstance(p, PartialReply)] or [PartialReply()]
         if self.rich:
             self._show()
-        elif line.run is not None or line.interrupted:
+            return
+        self.new_step()  # a call line (or --approve's question) starts on its own line
+        if line.run is not None or line.interrupted:
             print(line.plain(), flush=True)
 
     def replace(self, obj: Any) -> None:
@@ -207,6 +211,8 @@ def ask_with_tools(
                 if interrupted or error is not None:
                     break
                 session.meter.add(model, usage)
+                if calls and text:
+                    output.update(PartialReply(text))  # the words beside the calls, all of them
                 if not loop.take(text, calls, usage, reasoning):
                     break
         except KeyboardInterrupt:
