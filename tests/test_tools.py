@@ -463,8 +463,15 @@ def test_one_at_a_time_takes_several_steps(client: PuterClient, sandbox: Sandbox
     assert "Rome" in reply.text and "Paris" in reply.text
 
 
-def test_tool_call_label_and_unknown_reply_objects() -> None:
+def test_tool_call_label_summary_and_unknown_reply_objects() -> None:
+    from puter_magic.api.tools import ToolRun
+
     call = ToolCall("x", "describe", {"n": 5, "text": "y" * 100})
+    summaries = [
+        ToolRun(call, "ok", value=v).summary() for v in (["Rome", "Lima"], list(range(100)), {"a": 1})
+    ]
+    assert summaries == ['["Rome", "Lima"]', "100 items", '{"a": 1}']
+    assert ToolRun(call, "ok", value=[{"a": 1}]).summary() == "1 row"
     assert call.label().startswith('describe(n=5, text="yyyy') and len(call.label()) <= 120
     assert calls_in(object()) == []
 

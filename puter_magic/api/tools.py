@@ -297,12 +297,14 @@ def summarize(value: Any) -> str:
         if len(value) <= 40 and "\n" not in value:
             return json.dumps(value, ensure_ascii=False)
         return f"{len(value):,} characters"
-    elif isinstance(value, list | tuple):
-        rows = bool(value) and all(isinstance(v, Mapping) for v in value)
-        word = "row" if rows else "item"
+    elif isinstance(value, list | tuple | Mapping):
+        rows = isinstance(value, list | tuple) and bool(value) and all(isinstance(v, Mapping) for v in value)
+        if not rows:  # a short value says more than its length: ["Rome", "Lima"]
+            short = encode_result(value)
+            if len(short) <= 40:
+                return short
+        word = "row" if rows else "item" if isinstance(value, list | tuple) else "key"
         return f"{len(value):,} {word}{'' if len(value) == 1 else 's'}"
-    elif isinstance(value, Mapping):
-        return f"{len(value):,} key{'' if len(value) == 1 else 's'}"
     else:
         length = getattr(value, "__len__", None)
         text = type(value).__name__ + (f" of {len(value):,}" if callable(length) else "")
