@@ -98,7 +98,7 @@ class ToolOutput:
         """A call started or changed."""
         if line not in self.lines:
             self.lines.append(line)
-        self.parts = [p for p in self.parts if not isinstance(p, PartialReply)] or [PartialReply()]
+        self.parts = [p for p in self.parts if not isinstance(p, PartialReply)]  # no "thinking" now
         if self.rich:
             self._show()
             return
@@ -181,10 +181,10 @@ def ask_with_tools(
     started = time.monotonic()
     text, model, interrupted, error = "", ask.model, False, None
     with flow.failures.guard(output):
-        session.check_budget(settings.budget_usd_cents)
         client = session.require_client()
         try:
             while True:
+                session.check_budget(settings.budget_usd_cents)  # every request spends
                 output.new_step()
                 if stream:
                     from .live import stream_live

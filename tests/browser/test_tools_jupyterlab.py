@@ -23,6 +23,7 @@ CELLS = [
     '    """The first n rows of the table."""\n'
     "    return ROWS[:n]",
     "%%puter -m sandbox-agent-claude --tools describe\nPlease describe n=2",
+    "%%puter -m sandbox-agent --tools describe --approve --no-history\nNow describe n=3",
 ]
 
 
@@ -73,3 +74,18 @@ def test_a_tool_call_is_one_folded_line_that_opens(page: Any, tools_notebook: st
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     cell.screenshot(path=str(SHOTS / "jupyterlab-tools.png"))
+
+    # --approve: the call waits on its line while JupyterLab's input box asks; "y" runs it.
+    asking = panel.locator(".jp-CodeCell").filter(
+        has=page.locator(".jp-InputArea", has_text="Now describe n=3")
+    )
+    box = asking.locator(".jp-Stdin-input")
+    expect(box).to_be_visible(timeout=60_000)
+    expect(asking.locator(".jp-OutputArea")).to_contain_text("Run describe(n=3)? [y/N]")
+    waiting = asking.locator(".puter-tool-call")
+    expect(waiting).to_have_text("asks to call describe(n=3) (approve or refuse below)")
+    asking.screenshot(path=str(SHOTS / "jupyterlab-tools-approve.png"))
+    box.fill("y")
+    box.press("Enter")
+    expect(asking.locator("details.puter-tool-call summary")).to_have_text("called describe(n=3) → 3 rows")
+    expect(asking.locator(".puter-reply")).to_contain_text('"Rome"')
