@@ -172,6 +172,24 @@ def test_follow_up_resends_the_calls_and_rerun_replaces_them(
     assert [m["role"] for m in first_request] == ["user"]  # the re-run sends what came before it: nothing
 
 
+def test_follow_up_without_tools_gets_the_calls_as_text(shell: InteractiveShell, sandbox: Sandbox) -> None:
+    run(shell, "%%puter -m sandbox-agent-claude --tools describe\ndescribe n=1")
+    outputs, result = run(shell, "%%puter -m sandbox-agent-claude\nWhat did you find?")
+    assert result.success and "Puter" not in outputs[0]["text/plain"].splitlines()[0]  # no warning: a reply
+    sent = sandbox.calls("complete")[-1].args["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"] and "tools" not in sandbox.calls(
+        "complete"
+    )[-1].args
+    assert sent[1]["content"].startswith(
+        '[I called describe(n=1); it returned: [{"city": "Paris", "temp": 18}]]\n\n'
+    )
+    assert "called 1 tool(s)" in sent[1]["content"]
+    assert [t["role"] for t in thread_of(shell).exchanges[0].turns] == [
+        "assistant",
+        "tool",
+    ]  # kept as they were
+
+
 def test_history_keeps_the_calls(shell: InteractiveShell, sandbox: Sandbox, tmp_path: Path) -> None:
     run(shell, "%%puter -m sandbox-agent --tools warmest\nwarmest please")
     outputs, _ = run(shell, "%puter_history")

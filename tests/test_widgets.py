@@ -72,7 +72,9 @@ def test_magic_shows_widget_in_notebooks_and_table_in_terminals(on_sandbox: Inte
     row = next(line for line in table.splitlines() if "sandbox-tutor-lite " in line)
     header = table.splitlines()[0]
     assert row.split() == ["sandbox-tutor-lite", "sandbox-openai", "16,000", *row.split()[3:]]
-    assert row.index("sandbox-openai") == header.index("provider") and "* default model: sandbox-tutor" in table
+    assert (
+        row.index("sandbox-openai") == header.index("provider") and "* default model: sandbox-tutor" in table
+    )
 
 
 def test_models_failure_is_a_warning(ip: InteractiveShell) -> None:

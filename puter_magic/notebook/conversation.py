@@ -99,10 +99,14 @@ class Thread:
         placement: Placement | None = None,
         system: str | None = None,
         window: int | None = None,
+        tool_turns: bool = True,
     ) -> list[dict[str, Any]]:
         """The messages to send: system prompt, past exchanges (at most *window*), *user*.
 
         With a placement that replaces an exchange, only the exchanges before it count.
+        Past tool calls are sent as they were (the assistant's ``tool_use`` turns and the
+        results) when this request offers tools too; otherwise, as text at the head of the
+        answer (some providers refuse tool blocks in a request that defines no tools).
         """
         past = self.exchanges
         if placement is not None and placement.index is not None:
@@ -115,8 +119,12 @@ class Thread:
             out.append({"role": "system", "content": prompt})
         for ex in past:
             out.append({"role": "user", "content": ex.user})
-            out.extend(ex.turns)
-            out.append({"role": "assistant", "content": ex.assistant})
+            if tool_turns:
+                out.extend(ex.turns)
+            answer = (
+                ex.assistant if tool_turns or not ex.turns else f"{calls_as_text(ex.turns)}\n\n{ex.assistant}"
+            )
+            out.append({"role": "assistant", "content": answer})
         out.append({"role": "user", "content": user})
         return out
 
@@ -204,10 +212,10 @@ def _code(text: str) -> str:
     return f"{ticks} {text} {ticks}"
 
 
-def tool_lines(turns: list[dict[str, Any]], limit: int = 120) -> str:
-    """The calls of an exchange as a Markdown list (for the transcript), or ''."""
+def _calls(turns: list[dict[str, Any]], limit: int) -> list[tuple[str, str]]:
+    """(``describe(n=2)``, its result cut to *limit*) for each call of an exchange."""
     results = {t.get("tool_call_id"): t.get("content") for t in turns if t.get("role") == "tool"}
-    items = []
+    out = []
     for turn in turns:
         content = turn.get("content")
         for part in content if turn.get("role") == "assistant" and isinstance(content, list) else []:
@@ -216,12 +224,23 @@ def tool_lines(turns: list[dict[str, Any]], limit: int = 120) -> str:
             given = part.get("input")
             args: dict[str, Any] = given if isinstance(given, dict) else {}
             pairs = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in args.items())
-            label = f"{part.get('name')}({pairs})"
             result = results.get(part.get("id"))
             text = result if isinstance(result, str) else json.dumps(result, default=str)
-            text = text if len(text) <= limit else text[: limit - 1] + "…"
-            items.append(f"- called {_code(label[:200])} → {_code(text)}")
+            out.append(
+                (f"{part.get('name')}({pairs})"[:200], text if len(text) <= limit else text[:limit] + "…")
+            )
+    return out
+
+
+def tool_lines(turns: list[dict[str, Any]], limit: int = 120) -> str:
+    """The calls of an exchange as a Markdown list (for the transcript), or ''."""
+    items = [f"- called {_code(label)} → {_code(text)}" for label, text in _calls(turns, limit)]
     return ("*Tools:*\n\n" + "\n".join(items) + "\n\n") if items else ""
+
+
+def calls_as_text(turns: list[dict[str, Any]], limit: int = 2000) -> str:
+    """The calls of an exchange as plain text, for a request that offers no tools."""
+    return "\n".join(f"[I called {label}; it returned: {text}]" for label, text in _calls(turns, limit))
 
 
 class Conversations:

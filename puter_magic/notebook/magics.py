@@ -282,6 +282,7 @@ class PuterMagics(Magics):
             new=args.new,
             cell_id=self.cell_key(),
             options=options,
+            tools=tools is not None,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
         if args.compare:

@@ -204,6 +204,7 @@ class PuterSession:
         cell_id: str | None = None,
         options: dict[str, Any] | None = None,
         fallback_model: str = "gpt-4o-mini",
+        tools: bool = False,
     ) -> Ask:
         """Work out the messages for *user* without sending anything or changing any
         state: the thread changes only when :meth:`Ask.record` is called with a reply."""
@@ -217,7 +218,9 @@ class PuterSession:
         effective = (system or None) if system is not None else target.system
         base = Thread(target.name) if new else target
         placement = base.place(cell_id, user)
-        messages = base.messages(user, placement=placement, window=window, system=effective or "")
+        messages = base.messages(
+            user, placement=placement, window=window, system=effective or "", tool_turns=tools
+        )
         ask = Ask(user, target, placement, messages, chosen, dict(options or {}), cell_id, effective)
         ask.reset_first = new
         ask.set_system = system is not None

@@ -15,7 +15,8 @@ as Puter does. What they do:
 
 Like a real provider, it refuses (400) a conversation whose tool calls and tool results do
 not match up: every call needs a result right after its assistant turn, and every result
-must answer a call.
+must answer a call; the Claude-shaped one also refuses tool blocks in a request that
+defines no tools, as Anthropic's API does.
 """
 
 from __future__ import annotations
@@ -244,6 +245,9 @@ def agent_turn(model: SandboxModel, messages: list[dict[str, Any]], args: dict[s
     """What the agent *model* answers to *messages* (deterministic)."""
     _check_pairs(messages)
     offered = _offered(args)
+    blocks = any(_calls_of(m) or _results_of(m) for m in messages if isinstance(m, dict))
+    if blocks and not offered and model.shape == "claude":  # as Anthropic's API answers
+        raise AgentError("Requests which include `tool_use` or `tool_result` blocks must define tools.")
     asked = [i for i, m in enumerate(messages) if m.get("role", "user") == "user" and not _results_of(m)]
     start = asked[-1] if asked else 0
     question = _text_of(messages[start].get("content")) if asked else ""
