@@ -201,12 +201,20 @@ def test_streaming_twin_yields_calls_results_and_the_answer(
 ) -> None:
     stream = client.chat_stream("describe n=1, then warmest", model=model, tools=[spy.describe, spy.warmest])
     assert isinstance(stream, ToolStream)
-    kinds = [chunk.type for chunk in stream]
+    kinds, first_usage, usage_after_calls = [], None, None
+    for chunk in stream:
+        kinds.append(chunk.type)
+        if chunk.type == "usage" and first_usage is None:
+            first_usage = chunk.usage  # type: ignore[attr-defined]
+        if chunk.type == "tool_result" and usage_after_calls is None:
+            usage_after_calls = stream.usage
+    assert usage_after_calls == first_usage  # the first step, counted once
     assert kinds.count("tool_use") == 2 and kinds.count("tool_result") == 2
     assert kinds.index("tool_result") > max(i for i, k in enumerate(kinds) if k == "tool_use")
     assert kinds[-1] == "usage" and "text" in kinds[kinds.index("tool_result") :]
     assert [name for name, _ in spy.calls] == ["describe", "warmest"]  # several calls, in order
     reply = stream.reply()
+    assert stream.usage == reply.usage and reply.usage["usd_cents"] > 0  # each step counted once
     assert [c.name for c in reply.calls] == ["describe", "warmest"]
     assert "```text\nRome\n```" in reply.text and reply.text == stream.text
     assert len(sandbox.calls("complete")) == 2 and all(r.args["stream"] for r in sandbox.calls("complete"))

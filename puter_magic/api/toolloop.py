@@ -229,6 +229,7 @@ class ToolStream:
         self.current: ChatStream = open_stream(loop.messages(), loop.definitions())
         self.model = self.current.model
         self.done = False
+        self._taken = False  # the current step's usage is in the loop's already
         self._chunks: Generator[Chunk, None, None] | None = None
 
     @property
@@ -241,7 +242,7 @@ class ToolStream:
 
     @property
     def usage(self) -> dict[str, Any]:
-        return add_usage(self.loop.usage, {} if self.done else self.current.usage)
+        return add_usage(self.loop.usage, {} if self._taken else self.current.usage)
 
     def __iter__(self) -> Iterator[Chunk]:
         if self._chunks is None:
@@ -257,6 +258,7 @@ class ToolStream:
                 more = self.loop.take(
                     self.current.text, calls_in(self.current), self.current.usage, self.current.reasoning
                 )
+                self._taken = True
             finally:
                 self.current.close()
             for run in ran:
@@ -264,6 +266,7 @@ class ToolStream:
             if not more:
                 break
             self.current = self._open(self.loop.messages(), self.loop.definitions())
+            self._taken = False
         self.done = True
         _warn_limit(self.loop, 3)  # the loop that iterates the stream
 
