@@ -357,3 +357,22 @@ def test_hostile_result_and_arguments_stay_text(shell: InteractiveShell, sandbox
     outputs, _ = run(shell, cell)
     html = outputs[0]["text/html"]
     assert live_markup(html) == [] and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_call_lines_are_safe_in_every_representation() -> None:
+    import markdown
+
+    from puter_magic.api.tools import ToolCall, ToolRun
+    from puter_magic.notebook.rendering import PartialReply
+    from puter_magic.notebook.toolview import CallLine, ToolsView
+
+    evil = "<img src=x onerror=alert(1)>\n\n<script>alert(2)</script>"
+    call = ToolCall("c1", "f", {"x": evil})
+    lines = [CallLine(call, ToolRun(call, "ok", value=evil, content=evil)), CallLine(ToolCall("c2", "g", {}))]
+    for part in (PartialReply(evil), PartialReply()):
+        bundle = ToolsView(lines, [part])._repr_mimebundle_()
+        if "text/html" in bundle:
+            assert live_markup(bundle["text/html"]) == []
+        if "text/markdown" in bundle:  # rendered with raw HTML passed through, as a frontend does
+            assert live_markup(markdown.markdown(bundle["text/markdown"])) == []
+            assert bundle["text/markdown"].count("<details") == 1  # one line, not broken up
