@@ -122,3 +122,17 @@ def test_line_form_question_is_asked(executed: Any) -> None:
     assert "> What was my first question?" in reply["text/markdown"]
     assert "1. What is a list comprehension in Python?" in reply["text/markdown"]
     assert "sandbox-tutor · " in reply["text/plain"]
+
+
+def test_tools_section_shows_the_calls_and_the_answer(executed: Any) -> None:
+    [answer] = data(outputs_of(executed, "Please describe n=3, then find the warmest k=2."))
+    html = answer["text/html"]
+    assert "<summary>called <code>describe(n=3)</code> → 3 rows</summary>" in html
+    assert (
+        "<summary>called <code>warmest(k=2)</code> → [&quot;Rome&quot;, &quot;Lima&quot;]</summary>" in html
+    )
+    assert html.index("<details") < html.index('class="puter-reply"') and live_markup(html) == []
+    assert '["Rome", "Lima"]' in answer["text/markdown"]  # the model answered with the results
+    [one_by_one] = data(outputs_of(executed, "One at a time: warmest k=1"))
+    assert one_by_one["text/plain"].startswith('called warmest(k=1) → ["Rome"]\ncalled describe(n=1) → 1 row')
+    assert "2 call(s) in 3 request(s)" in one_by_one["text/plain"]

@@ -69,7 +69,13 @@ def test_magic_shows_widget_in_notebooks_and_table_in_terminals(on_sandbox: Inte
     magics_of(on_sandbox).rich_output = False
     outputs, _ = run(on_sandbox, "%puter_models")
     table = outputs[0]["text/plain"]
-    assert "sandbox-tutor-lite  sandbox-openai  16,000" in table and "* default model: sandbox-tutor" in table
+    # Columns are as wide as their longest entry (the catalogue's longest id sets the first).
+    row = next(line for line in table.splitlines() if "sandbox-tutor-lite " in line)
+    header = table.splitlines()[0]
+    assert row.split() == ["sandbox-tutor-lite", "sandbox-openai", "16,000", *row.split()[3:]]
+    assert (
+        row.index("sandbox-openai") == header.index("provider") and "* default model: sandbox-tutor" in table
+    )
 
 
 def test_models_failure_is_a_warning(ip: InteractiveShell) -> None:

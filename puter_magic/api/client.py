@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import requests
 
@@ -24,6 +24,10 @@ from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 from .tape import Tape
 from .transport import Timeout, Transport
 from .wire import Network, TapeWire, Wire
+
+if TYPE_CHECKING:
+    from .toolloop import ToolLike, ToolReply, ToolStream
+    from .tools import Tool, ToolCall
 
 __all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
@@ -200,6 +204,34 @@ class PuterClient:
         driver = driver or (None if service else CHAT_DRIVER)
         return build_call(CHAT_INTERFACE, "complete", args, driver=driver, service=service)
 
+    @overload
+    def chat(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Callable[..., Any] | Tool],
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        **options: Any,
+    ) -> ToolReply: ...
+
+    @overload
+    def chat(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Mapping[str, Any]] | None = ...,
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        **options: Any,
+    ) -> ChatReply: ...
+
     def chat(
         self,
         messages: Messages,
@@ -207,17 +239,68 @@ class PuterClient:
         *,
         driver: str | None = None,
         service: str | None = None,
+        tools: Sequence[ToolLike] | None = None,
+        max_steps: int = 8,
+        approve: Callable[[ToolCall], bool] | None = None,
         **options: Any,
     ) -> ChatReply:
         """Send a conversation to ``puter-chat-completion`` and return the reply.
 
         *options* go into ``args`` as they are: ``temperature``, ``max_tokens``,
-        ``tools``, ``provider``, ``reasoning_effort``...
+        ``provider``, ``reasoning_effort``...
+
+        ``tools=[f, g]`` offers Python functions the model may call (their schemas come from
+        their signatures, type hints and docstrings): the calls it asks for are run and
+        their results sent back, until it answers in text or ``max_steps`` requests were
+        made (then a :class:`~puter_magic.api.toolloop.ToolStepLimit` warning). The reply is
+        a :class:`~puter_magic.api.toolloop.ToolReply` whose ``calls`` list each call, its
+        arguments and result. ``approve(call)`` is asked before each call; False refuses it.
+        Ready-made definitions (dicts) are sent as they are, with no loop.
         """
+        if tools is not None:
+            from .toolloop import chat_with_tools, split_tools
+
+            functions, definitions = split_tools(tools)
+            if definitions:
+                options["tools"] = definitions
+            else:
+
+                def send(msgs: list[dict[str, Any]], defs: list[dict[str, Any]]) -> ChatReply:
+                    return self.chat(msgs, model, driver=driver, service=service, **options, tools=defs)
+
+                return chat_with_tools(send, messages, functions, max_steps=max_steps, approve=approve)
         reply = chat_reply(self._wire.result(self._chat_body(messages, model, driver, service, options)))
         if reply.model is None:
             reply.model = model
         return reply
+
+    @overload
+    def chat_stream(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Callable[..., Any] | Tool],
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        **options: Any,
+    ) -> ToolStream: ...
+
+    @overload
+    def chat_stream(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Mapping[str, Any]] | None = ...,
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        **options: Any,
+    ) -> ChatStream: ...
 
     def chat_stream(
         self,
@@ -226,9 +309,32 @@ class PuterClient:
         *,
         driver: str | None = None,
         service: str | None = None,
+        tools: Sequence[ToolLike] | None = None,
+        max_steps: int = 8,
+        approve: Callable[[ToolCall], bool] | None = None,
         **options: Any,
-    ) -> ChatStream:
-        """The streaming twin of :meth:`chat`: a :class:`ChatStream` to iterate."""
+    ) -> ChatStream | ToolStream:
+        """The streaming twin of :meth:`chat`: a :class:`ChatStream` to iterate.
+
+        With ``tools=[f, g]`` it is a :class:`~puter_magic.api.toolloop.ToolStream`: the
+        chunks of every step, a ``ToolResultChunk`` after each call ran, and ``reply()``
+        for the final :class:`~puter_magic.api.toolloop.ToolReply`.
+        """
+        if tools is not None:
+            from .toolloop import ToolLoop, ToolStream, split_tools
+
+            functions, definitions = split_tools(tools)
+            if definitions:
+                options["tools"] = definitions
+            else:
+
+                def open_stream(msgs: list[dict[str, Any]], defs: list[dict[str, Any]]) -> ChatStream:
+                    return self.chat_stream(
+                        msgs, model, driver=driver, service=service, **options, tools=defs
+                    )
+
+                loop = ToolLoop(messages, functions, max_steps=max_steps, approve=approve)
+                return ToolStream(open_stream, loop)
         body = self._chat_body(messages, model, driver, service, options)
         body["args"]["stream"] = True
         return ChatStream(self._wire.stream(body), model, self._secrets())

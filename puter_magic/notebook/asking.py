@@ -18,6 +18,7 @@ from .outputs import cell_output
 from .rendering import PartialReply, ReplyView
 
 if TYPE_CHECKING:
+    from ..api.tools import Tool
     from .failures import Failures
     from .session import Ask, PuterSession
     from .settings import Settings
@@ -53,13 +54,28 @@ class AskFlow:
         self.failures = failures
 
     def ask(
-        self, ask: Ask, *, stream: bool, raw: bool, notes: list[str], out: str | None = None
+        self,
+        ask: Ask,
+        *,
+        stream: bool,
+        raw: bool,
+        notes: list[str],
+        out: str | None = None,
+        tools: dict[str, Tool] | None = None,
+        approve: bool = False,
     ) -> str | None:
         """Send, show and record one question; the reply text, or None if it failed.
 
         *out* names the variable the caller stores the reply in (``--out``), so that a
-        display cut short can say where the whole text is.
+        display cut short can say where the whole text is. With *tools*, the model may call
+        them (see :mod:`.tooling`).
         """
+        if tools:
+            from .tooling import ask_with_tools
+
+            return ask_with_tools(
+                self, ask, tools, stream=stream, raw=raw, notes=notes, approve=approve, out=out
+            )
         settings = self.settings
         limit = settings.max_display_chars
         output = cell_output(settings.rich, self.display, PartialReply(limit=limit), limit)
@@ -105,7 +121,7 @@ class AskFlow:
                     show_footer=settings.show_footer,
                     images=images,
                     limit=limit,
-                    where=_where_whole(ask, out, kept=not interrupted and error is None),
+                    where=where_whole(ask, out, kept=not interrupted and error is None),
                 )
             )
             if error is not None:
@@ -157,7 +173,7 @@ class AskFlow:
                 self.display(view)
 
 
-def _where_whole(ask: Ask, out: str | None, *, kept: bool) -> str:
+def where_whole(ask: Ask, out: str | None, *, kept: bool) -> str:
     """Where the whole reply is, for the note under a display that was cut short."""
     if not kept:
         return "the rest is not kept (an interrupted or failed reply is not recorded)"

@@ -43,6 +43,9 @@ class Exchange:
     usage: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
     interrupted: bool = False
+    # The tool calls on the way to the answer (%%puter --tools): assistant turns with
+    # tool_use parts and the tool results, sent again between the question and the answer.
+    turns: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Exchange:
@@ -50,6 +53,11 @@ class Exchange:
             raise ValueError("an exchange needs a 'user' string")
         if not isinstance(data.get("assistant"), str):
             raise ValueError("an exchange needs an 'assistant' string")
+        turns = data.get("turns", [])
+        if not isinstance(turns, list) or not all(
+            isinstance(t, dict) and t.get("role") in ("assistant", "tool") for t in turns
+        ):
+            raise ValueError("an exchange's 'turns' must be assistant and tool messages")
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -93,10 +101,14 @@ class Thread:
         placement: Placement | None = None,
         system: str | None = None,
         window: int | None = None,
+        tool_turns: bool = True,
     ) -> list[dict[str, Any]]:
         """The messages to send: system prompt, past exchanges (at most *window*), *user*.
 
         With a placement that replaces an exchange, only the exchanges before it count.
+        Past tool calls are sent as they were (the assistant's ``tool_use`` turns and the
+        results) when this request offers tools too; otherwise, as text at the head of the
+        answer (some providers refuse tool blocks in a request that defines no tools).
         """
         past = self.exchanges
         if placement is not None and placement.index is not None:
@@ -109,7 +121,12 @@ class Thread:
             out.append({"role": "system", "content": prompt})
         for ex in past:
             out.append({"role": "user", "content": ex.user})
-            out.append({"role": "assistant", "content": ex.assistant})
+            if tool_turns:
+                out.extend(ex.turns)
+            answer = (
+                ex.assistant if tool_turns or not ex.turns else f"{calls_as_text(ex.turns)}\n\n{ex.assistant}"
+            )
+            out.append({"role": "assistant", "content": answer})
         out.append({"role": "user", "content": user})
         return out
 
@@ -173,8 +190,9 @@ class Thread:
         for i, ex in enumerate(self.exchanges, 1):
             model = f" · {ex.model}" if ex.model else ""
             mark = " (interrupted)" if ex.interrupted else ""
+            calls = tool_lines(ex.turns)
             lines.append(
-                f"\n---\n\n**{i}. You:**\n\n{ex.user}\n\n**Assistant{model}{mark}:**\n\n{ex.assistant}"
+                f"\n---\n\n**{i}. You:**\n\n{ex.user}\n\n{calls}**Assistant{model}{mark}:**\n\n{ex.assistant}"
             )
         if self.replaced:
             lines.append(
@@ -183,6 +201,49 @@ class Thread:
                 "see them with `%puter_history --replaced`.*"
             )
         return "\n".join(lines)
+
+
+def _code(text: str) -> str:
+    """*text* as inline Markdown code, whatever backticks it holds."""
+    text = " ".join(text.split())
+    run = 0
+    longest = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}"
+
+
+def _calls(turns: list[dict[str, Any]], limit: int) -> list[tuple[str, str]]:
+    """(``describe(n=2)``, its result cut to *limit*) for each call of an exchange."""
+    results = {t.get("tool_call_id"): t.get("content") for t in turns if t.get("role") == "tool"}
+    out = []
+    for turn in turns:
+        content = turn.get("content")
+        for part in content if turn.get("role") == "assistant" and isinstance(content, list) else []:
+            if not isinstance(part, dict) or part.get("type") != "tool_use":
+                continue
+            given = part.get("input")
+            args: dict[str, Any] = given if isinstance(given, dict) else {}
+            pairs = ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in args.items())
+            result = results.get(part.get("id"))
+            text = result if isinstance(result, str) else json.dumps(result, default=str)
+            out.append(
+                (f"{part.get('name')}({pairs})"[:200], text if len(text) <= limit else text[:limit] + "…")
+            )
+    return out
+
+
+def tool_lines(turns: list[dict[str, Any]], limit: int = 120) -> str:
+    """The calls of an exchange as a Markdown list (for the transcript), or ''."""
+    items = [f"- called {_code(label)} → {_code(text)}" for label, text in _calls(turns, limit)]
+    return ("*Tools:*\n\n" + "\n".join(items) + "\n\n") if items else ""
+
+
+def calls_as_text(turns: list[dict[str, Any]], limit: int = 2000) -> str:
+    """The calls of an exchange as plain text, for a request that offers no tools."""
+    return "\n".join(f"[I called {label}; it returned: {text}]" for label, text in _calls(turns, limit))
 
 
 class Conversations:

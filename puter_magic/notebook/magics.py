@@ -139,6 +139,12 @@ class PuterMagics(Magics, SettingsTraits):
         metavar="NAMES",
         help="add a short description of these variables (comma-separated) to the message",
     )
+    @argument(
+        "--tools",
+        metavar="NAMES",
+        help="let the model call these functions of the notebook (comma-separated); each call shows",
+    )
+    @argument("--approve", action="store_true", help="with --tools: ask before each call")
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
         """Ask Puter: the cell is your message; the reply streams in as Markdown.
@@ -168,6 +174,7 @@ class PuterMagics(Magics, SettingsTraits):
             raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        tools = self._tools(args)
         used: list[str] = []
         if not args.no_interpolate:
             from .interpolate import interpolate
@@ -191,6 +198,7 @@ class PuterMagics(Magics, SettingsTraits):
             new=args.new,
             cell_id=self.cell_key(),
             options=options,
+            tools=tools is not None,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
         if args.compare:
@@ -199,9 +207,26 @@ class PuterMagics(Magics, SettingsTraits):
         if args.keep:
             raise UsageError("--keep goes with --compare")
         stream = self.stream and not args.no_stream
-        text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
+        text = self._ask_flow().ask(
+            ask, stream=stream, raw=args.raw, notes=notes, out=args.out, tools=tools, approve=args.approve
+        )
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
+
+    def _tools(self, args: Any) -> dict[str, Any] | None:
+        """The functions --tools names, checked before anything is sent."""
+        if args.approve and not args.tools:
+            raise UsageError("--approve goes with --tools NAMES")
+        if not args.tools:
+            return None
+        if args.compare:
+            raise UsageError("--tools and --compare do not go together: ask one model at a time")
+        from .tooling import check_can_approve, resolve_tools
+
+        tools = resolve_tools(args.tools, self.shell.user_ns if self.shell is not None else {})
+        if args.approve:
+            check_can_approve(self.shell)
+        return tools
 
     # -- models ------------------------------------------------------------------------
 

@@ -43,7 +43,13 @@ class Ask:
     automatic: str | None = None  # no model was chosen: the note that says which one is used
 
     def record(
-        self, text: str, *, model: str | None, usage: dict[str, Any], interrupted: bool = False
+        self,
+        text: str,
+        *,
+        model: str | None,
+        usage: dict[str, Any],
+        interrupted: bool = False,
+        turns: list[dict[str, Any]] | None = None,
     ) -> None:
         if self.thread is None or self.placement is None:
             return
@@ -59,6 +65,7 @@ class Ask:
             cell_id=self.cell_id,
             usage=dict(usage),
             interrupted=interrupted,
+            turns=list(turns or []),
         )
         self.thread.record(exchange, self.placement)
 
@@ -215,6 +222,7 @@ class PuterSession:
         cell_id: str | None = None,
         options: dict[str, Any] | None = None,
         fallback_model: str | None = None,
+        tools: bool = False,
     ) -> Ask:
         """Work out the messages for *user* without sending anything or changing any
         state: the thread changes only when :meth:`Ask.record` is called with a reply.
@@ -237,7 +245,9 @@ class PuterSession:
         effective = (system or None) if system is not None else target.system
         base = Thread(target.name) if new else target
         placement = base.place(cell_id, user)
-        messages = base.messages(user, placement=placement, window=window, system=effective or "")
+        messages = base.messages(
+            user, placement=placement, window=window, system=effective or "", tool_turns=tools
+        )
         ask = Ask(user, target, placement, messages, chosen, dict(options or {}), cell_id, effective)
         ask.reset_first = new
         ask.set_system = system is not None

@@ -36,6 +36,7 @@ class Settings:
     allow_insecure_http: bool = False
     client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
     max_display_chars: int = MAX_DISPLAY_CHARS
+    max_tool_steps: int = 8  # requests one --tools cell may make
 
 
 class SettingsTraits(Configurable):
@@ -91,6 +92,9 @@ class SettingsTraits(Configurable):
         config=True
     )
 
+    max_tool_steps = Int(
+        8, help="The most requests one %%puter --tools cell makes before it stops the model calling tools."
+    ).tag(config=True)
     max_display_chars = Int(
         MAX_DISPLAY_CHARS,
         help="The most characters of a reply (or transcript) an output shows; the rest is kept "
@@ -131,6 +135,7 @@ class SettingsTraits(Configurable):
             origin=self.origin,
             allow_insecure_http=self.allow_insecure_http,
             max_display_chars=self.max_display_chars,
+            max_tool_steps=self.max_tool_steps,
             client_options={
                 "timeout": (self.connect_timeout, self.read_timeout),
                 "total_timeout": self.total_timeout,

@@ -12,6 +12,8 @@
 - ``sandbox-slow``: the tutor's reply, streamed slowly (``Sandbox(slow_pace=...)`` sets it).
 - ``sandbox-thinker``: streams reasoning before its answer (``thinks``). Released after
   2026-09-01, so its non-streamed replies come normalized unless asked not to.
+- ``sandbox-agent`` (OpenAI's shape) and ``sandbox-agent-claude`` (Claude's): call the
+  tools they are offered when the prompt names them (``tool_call``; see :mod:`.tools`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class SandboxModel:
     slow: bool = False  # Sandbox(slow_pace=...) sets its pace
     aliases: tuple[str, ...] = ()
     release_date: str | None = None  # ISO date; decides whether replies come normalized
+    tool_call: bool = False  # calls the tools it is offered (sandbox/tools.py)
 
     @property
     def priced(self) -> bool:
@@ -76,7 +79,7 @@ class SandboxModel:
             "context": self.context,
             "max_tokens": self.max_tokens,
             "modalities": {"input": ["text"], "output": ["text"]},
-            "tool_call": False,
+            "tool_call": self.tool_call,
             "release_date": self.release_date,
         }
 
@@ -147,6 +150,28 @@ MODELS: dict[str, SandboxModel] = {
             cents_per_million_in=50,
             cents_per_million_out=200,
             release_date="2026-10-05",
+        ),
+        SandboxModel(
+            id="sandbox-agent",
+            name="Sandbox Agent",
+            provider="sandbox-openai",
+            shape="openai",
+            context=16000,
+            max_tokens=4096,
+            cents_per_million_in=5,
+            cents_per_million_out=20,
+            tool_call=True,
+            release_date="2026-05-12",
+        ),
+        SandboxModel(
+            id="sandbox-agent-claude",
+            name="Sandbox Agent (Claude)",
+            provider="sandbox",
+            shape="claude",
+            cents_per_million_in=5,
+            cents_per_million_out=20,
+            tool_call=True,
+            release_date="2026-05-12",
         ),
         _test_model("abuse", counts_tokens=False),
         _test_model("costly", cents_per_million_in=1000, cents_per_million_out=2000),

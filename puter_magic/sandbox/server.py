@@ -18,6 +18,8 @@ from .replies import result_envelope, stream_lines, write_reply
 
 if TYPE_CHECKING:
     from . import Sandbox
+    from .models import SandboxModel
+    from .tools import AgentTurn
 
 CHAT = "puter-chat-completion"
 INTERFACES: dict[str, dict[str, Any]] = {
@@ -389,25 +391,39 @@ class Handler(BaseHTTPRequestHandler):
         for message in messages:
             if isinstance(message, str):
                 message = {"role": "user", "content": message}
-            if not isinstance(message, dict) or "content" not in message:
+            bare = isinstance(message, dict) and (message.get("role") == "tool" or message.get("tool_calls"))
+            if not isinstance(message, dict) or ("content" not in message and not bare):
                 raise DriverFailure(400, "bad_request", "Each message must have a `content` property")
             normalized.append(message)
-        reply = write_reply(model, normalized, args)
+        agent = self._agent_turn(model, normalized, args)  # tool-calling models: sandbox/tools.py
+        reply = agent.reply if agent else write_reply(model, normalized, args)
         if sandbox.think_time:
             self.wait(sandbox.think_time)
         if not args.get("stream"):
-            self.json(200, result_envelope(model, reply, args))
+            self.json(200, agent.envelope() if agent else result_envelope(model, reply, args))
             return
         pace = model.pace if model.pace is not None else sandbox.pace
         if model.slow and sandbox.slow_pace is not None:
             pace = sandbox.slow_pace
         self.start_chunked(200, "application/x-ndjson")
-        for i, obj in enumerate(stream_lines(model, reply)):
+        for i, obj in enumerate(agent.stream_lines() if agent else stream_lines(model, reply)):
             if i and not self.wait(pace):
                 break
             self.chunk(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
         self.end_chunked()
         self.record_status(200)
+
+    def _agent_turn(
+        self, model: SandboxModel, messages: list[dict[str, Any]], args: dict[str, Any]
+    ) -> AgentTurn | None:
+        if not model.tool_call:
+            return None
+        from .tools import AgentError, agent_turn
+
+        try:
+            return agent_turn(model, messages, args)
+        except AgentError as exc:
+            raise DriverFailure(400, "bad_request", str(exc)) from None
 
     def _tts(self, method: str, args: dict[str, Any]) -> None:
         if method != "synthesize":

@@ -1,0 +1,293 @@
+"""The function-calling loop: send the tools, run the calls, send the results back.
+
+:class:`ToolLoop` holds one loop's state and knows nothing of how a request is sent, so
+the client (:func:`chat_with_tools`, :class:`ToolStream`) and the notebook (which shows
+each call and streams each step itself) drive the same loop. A step is one request to
+the model; the loop ends when a reply asks for no call, or after ``max_steps`` requests
+(``step_limit_reached``: the last reply's calls are not run, since no request would
+carry their results).
+
+Sending results back follows the protocol for both server paths: the assistant turn is
+repeated with ``tool_use`` parts whose ``input`` is an object, then one
+``{"role": "tool", "tool_call_id", "content"}`` message per call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .chat import ChatReply, ChatStream, Messages, normalize_messages
+from .chunks import Chunk
+from .tools import SKIPPED, Tool, ToolCall, ToolRun, calls_in, run_call, tools_by_name
+from .words import plural
+
+__all__ = [
+    "ToolLoop",
+    "ToolReply",
+    "ToolResultChunk",
+    "ToolStepLimit",
+    "ToolStream",
+    "chat_with_tools",
+    "split_tools",
+]
+
+Approve = Callable[[ToolCall], bool]
+ToolLike = Callable[..., Any] | Tool | Mapping[str, Any]
+
+
+class ToolStepLimit(UserWarning):
+    """The model was still calling tools when ``max_steps`` requests had been made."""
+
+
+@dataclass
+class ToolReply(ChatReply):
+    """A chat reply reached through tool calls: the final answer, and how it was reached.
+
+    ``calls``: every call in order, with its arguments, status and result; ``turns``: the
+    assistant's calls and the results as they were sent (to continue the conversation);
+    ``steps``: requests made; ``usage``: summed over them.
+    """
+
+    calls: list[ToolRun] = field(default_factory=list)
+    turns: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    steps: int = 0
+    step_limit_reached: bool = False
+
+
+@dataclass(slots=True)
+class ToolResultChunk(Chunk):
+    """Yielded by a :class:`ToolStream` after a call ran (it is not a line Puter sends)."""
+
+    type: ClassVar[str] = "tool_result"
+    run: ToolRun
+
+
+def split_tools(items: Sequence[ToolLike]) -> tuple[dict[str, Tool], list[dict[str, Any]]]:
+    """Functions become tools the loop runs; ready-made definitions (dicts) pass through
+    untouched, as ``tools=`` did before functions were accepted. Not both at once."""
+    definitions = [dict(i) for i in items if isinstance(i, Mapping)]
+    if definitions and len(definitions) != len(items):
+        raise TypeError("tools= takes functions or ready-made definitions (dicts), not both")
+    if definitions:
+        return {}, definitions
+    return tools_by_name(i for i in items if not isinstance(i, Mapping)), []
+
+
+def add_usage(total: Mapping[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """Two usage dicts summed key by key (numbers add up; ``None`` counts as unknown)."""
+    out = dict(total)
+    for key, value in more.items():
+        old = out.get(key)
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if numeric and isinstance(old, int | float) and not isinstance(old, bool):
+            out[key] = old + value
+        elif old is None:
+            out[key] = value
+    return out
+
+
+class ToolLoop:
+    """One function-calling loop: what to send next, and what each reply asked for.
+
+    Args:
+        messages: the conversation so far (the last message is usually the question).
+        tools: the tools by name (:func:`~puter_magic.api.tools.tools_by_name`).
+        max_steps: the most requests the loop makes.
+        approve: asked before each call that would run; False refuses it.
+        before_call: told of each call before it is approved and run (to show it).
+        after_call: told of each call's outcome.
+    """
+
+    def __init__(
+        self,
+        messages: Messages,
+        tools: Mapping[str, Tool],
+        *,
+        max_steps: int = 8,
+        approve: Approve | None = None,
+        before_call: Callable[[ToolCall], None] | None = None,
+        after_call: Callable[[ToolRun], None] | None = None,
+    ) -> None:
+        if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+            raise ValueError("max_steps must be a positive whole number")
+        self.base = normalize_messages(messages)
+        self.tools = dict(tools)
+        self.max_steps = max_steps
+        self.approve = approve
+        self.before_call = before_call
+        self.after_call = after_call
+        self.turns: list[dict[str, Any]] = []
+        self.runs: list[ToolRun] = []
+        self.steps = 0
+        self.usage: dict[str, Any] = {}
+        self.reasoning = ""
+        self.step_limit_reached = False
+
+    def messages(self) -> list[dict[str, Any]]:
+        """What the next request sends: the conversation, then every call and result so far."""
+        return [*self.base, *self.turns]
+
+    def definitions(self) -> list[dict[str, Any]]:
+        return [t.definition() for t in self.tools.values()]
+
+    def take(self, text: str, calls: list[ToolCall], usage: Mapping[str, Any], reasoning: str = "") -> bool:
+        """Account for one reply and run the calls it asks for, in order; True when the
+        results must be sent in another request."""
+        self.steps += 1
+        self.usage = add_usage(self.usage, usage)
+        self.reasoning += reasoning
+        if not calls:
+            return False
+        if self.steps >= self.max_steps:
+            self.step_limit_reached = True
+            for call in calls:
+                self._done(ToolRun(call, SKIPPED))
+            return False
+        parts = [{"type": "text", "text": text}] if text.strip() else []
+        self.turns.append({"role": "assistant", "content": [*parts, *(c.as_part() for c in calls)]})
+        for call in calls:
+            if self.before_call is not None:
+                self.before_call(call)
+            run = run_call(call, self.tools, self.approve)
+            self.turns.append(run.message())
+            self._done(run)
+        return True
+
+    def _done(self, run: ToolRun) -> None:
+        self.runs.append(run)
+        if self.after_call is not None:
+            self.after_call(run)
+
+    def reply(self, last: ChatReply) -> ToolReply:
+        """The final :class:`ToolReply`, built on the last reply."""
+        return ToolReply(
+            text=last.text,
+            model=last.model,
+            usage=dict(self.usage),
+            reasoning=self.reasoning,
+            tool_calls=list(last.tool_calls),
+            finish_reason=last.finish_reason,
+            raw=last.raw,
+            calls=list(self.runs),
+            turns=[dict(t) for t in self.turns],
+            steps=self.steps,
+            step_limit_reached=self.step_limit_reached,
+        )
+
+    def limit_message(self) -> str:
+        return (
+            f"the model was still calling tools after {plural(self.max_steps, 'step')}, so its answer is "
+            "incomplete; allow more with max_steps="
+        )
+
+
+def _warn_limit(loop: ToolLoop, stacklevel: int) -> None:
+    if loop.step_limit_reached:
+        warnings.warn(f"{loop.limit_message()}{loop.max_steps * 2}", ToolStepLimit, stacklevel=stacklevel)
+
+
+def chat_with_tools(
+    send: Callable[[list[dict[str, Any]], list[dict[str, Any]]], ChatReply],
+    messages: Messages,
+    tools: Mapping[str, Tool],
+    *,
+    max_steps: int = 8,
+    approve: Approve | None = None,
+) -> ToolReply:
+    """Run the loop with *send(messages, definitions)* making one non-streamed request."""
+    loop = ToolLoop(messages, tools, max_steps=max_steps, approve=approve)
+    while True:
+        reply = send(loop.messages(), loop.definitions())
+        if not loop.take(reply.text, calls_in(reply), reply.usage, reply.reasoning):
+            break
+    _warn_limit(loop, 4)  # the caller of PuterClient.chat
+    return loop.reply(reply)
+
+
+class ToolStream:
+    """The streaming twin of :func:`chat_with_tools`: iterate for the chunks of every step.
+
+    Text, reasoning, ``tool_use`` and usage chunks come as Puter sends them; after each
+    call has run, a :class:`ToolResultChunk` follows. ``text`` is the current step's text
+    (the final answer once the loop ends), ``calls`` the calls so far; ``reply()`` reads
+    to the end and returns the :class:`ToolReply`. The first request is made at once, so
+    errors before its stream starts are raised by the constructor; ``close()`` (or
+    leaving a ``with`` block, or an interrupt) closes whichever stream is open.
+    """
+
+    def __init__(
+        self,
+        open_stream: Callable[[list[dict[str, Any]], list[dict[str, Any]]], ChatStream],
+        loop: ToolLoop,
+    ) -> None:
+        self._open = open_stream
+        self.loop = loop
+        self.current: ChatStream = open_stream(loop.messages(), loop.definitions())
+        self.model = self.current.model
+        self.done = False
+        self._taken = False  # the current step's usage is in the loop's already
+        self._chunks: Generator[Chunk, None, None] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.current.text
+
+    @property
+    def calls(self) -> list[ToolRun]:
+        return list(self.loop.runs)
+
+    @property
+    def usage(self) -> dict[str, Any]:
+        return add_usage(self.loop.usage, {} if self._taken else self.current.usage)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        if self._chunks is None:
+            self._chunks = self._steps()
+        return self._chunks
+
+    def _steps(self) -> Generator[Chunk, None, None]:
+        while True:
+            ran: list[ToolRun] = []
+            self.loop.after_call = ran.append
+            try:
+                yield from self.current
+                more = self.loop.take(
+                    self.current.text, calls_in(self.current), self.current.usage, self.current.reasoning
+                )
+                self._taken = True
+            finally:
+                self.current.close()
+            for run in ran:
+                yield ToolResultChunk(run)
+            if not more:
+                break
+            self.current = self._open(self.loop.messages(), self.loop.definitions())
+            self._taken = False
+        self.done = True
+        _warn_limit(self.loop, 3)  # the loop that iterates the stream
+
+    def reply(self) -> ToolReply:
+        for _ in self:
+            pass
+        return self.loop.reply(
+            ChatReply(text=self.current.text, model=self.model, tool_calls=list(self.current.tool_calls))
+        )
+
+    def close(self) -> None:
+        self.current.close()
+        if self._chunks is not None:
+            with contextlib.suppress(ValueError):  # "generator already executing" (another thread)
+                self._chunks.close()
+
+    def __enter__(self) -> ToolStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ToolStream model={self.model!r} calls={len(self.loop.runs)} done={self.done}>"

@@ -1,0 +1,270 @@
+"""``%%puter --tools f,g``: the model calls the notebook's functions, in plain sight.
+
+The loop is :class:`~puter_magic.api.toolloop.ToolLoop`, driven here step by step so that
+the functions (and ``--approve``'s question) run in the main thread, each call shows as a
+line the moment it starts and ends, and each step's reply streams as usual. The stop
+button ends the loop at once and records nothing; the step limit ends it with a warning.
+A finished loop is recorded as one exchange that carries the calls and their results.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import StdinNotImplementedError, UsageError
+
+from ..api.toolloop import ToolLoop
+from ..api.tools import Tool, ToolCall, ToolRun, calls_in, tool
+from ..api.words import plural
+from .advice import WarningBox
+from .outputs import TerminalOutput
+from .rendering import PartialReply, ReplyView
+from .toolview import CallLine, ToolsView
+
+if TYPE_CHECKING:
+    from .asking import AskFlow
+    from .session import Ask
+
+__all__ = ["ToolOutput", "ask_with_tools", "check_can_approve", "resolve_tools"]
+
+
+def resolve_tools(names_text: str, namespace: Mapping[str, Any]) -> dict[str, Tool]:
+    """The notebook's functions named in *names_text* (comma-separated) as tools."""
+    names = list(dict.fromkeys(n.strip() for n in names_text.split(",") if n.strip()))
+    if not names:
+        raise UsageError("--tools needs function names, e.g. --tools describe,fetch_rows")
+    missing = [n for n in names if n not in namespace]
+    if missing:
+        raise UsageError(f"--tools: no function named {', '.join(missing)} in the notebook")
+    out: dict[str, Tool] = {}
+    for name in names:
+        value = namespace[name]
+        if not callable(value) or isinstance(value, type):
+            raise UsageError(f"--tools: {name} is a {type(value).__name__}, not a function")
+        try:
+            out[name] = tool(value, name=name)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"--tools: {name}: {exc}") from None
+    return out
+
+
+def check_can_approve(shell: Any) -> None:
+    """--approve asks with input(); a kernel whose frontend takes no input (nbconvert,
+    papermill) could never say yes, so the cell is refused before anything is sent."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is not None and getattr(kernel, "_allow_stdin", True) is False:
+        raise UsageError(
+            "--approve needs a frontend that can ask you (this one takes no input); "
+            "run the cell in Jupyter, or leave out --approve"
+        )
+
+
+class ToolOutput:
+    """The cell's one output: call lines above the reply (rich), or printed lines (terminal)."""
+
+    def __init__(self, rich: bool, display: Callable[..., Any], limit: int) -> None:
+        self.rich = rich
+        self.display = display
+        self.limit = limit
+        self.lines: list[CallLine] = []
+        self.parts: list[Any] = [PartialReply(limit=limit)]
+        self._handle = display(self._view(), display_id=True) if rich else None
+        self._term = TerminalOutput(sys.stdout.write, sys.stdout.flush, display, limit)
+
+    def _view(self) -> ToolsView:
+        return ToolsView(list(self.lines), list(self.parts))
+
+    def _show(self) -> None:
+        if self._handle is not None:
+            self._handle.update(self._view())
+
+    def update(self, obj: Any) -> None:
+        """A step's reply while it streams (stream_live calls this)."""
+        self.parts = [obj]
+        if self.rich:
+            self._show()
+        else:
+            self._term.update(obj)
+
+    def new_step(self) -> None:
+        """The next request's text starts afresh (in a terminal: on a new line)."""
+        if not self.rich and self._term.printed:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self._term = TerminalOutput(sys.stdout.write, sys.stdout.flush, self.display, self.limit)
+
+    def line(self, line: CallLine) -> None:
+        """A call started or changed."""
+        if line not in self.lines:
+            self.lines.append(line)
+        self.parts = [p for p in self.parts if not isinstance(p, PartialReply)]  # no "thinking" now
+        if self.rich:
+            self._show()
+            return
+        self.new_step()  # a call line (or --approve's question) starts on its own line
+        if line.run is not None or line.interrupted:
+            print(line.plain(), flush=True)
+
+    def replace(self, obj: Any) -> None:
+        """A warning instead of the reply; the call lines stay."""
+        self.parts = [obj]
+        if self.rich:
+            self._show()
+        else:
+            self._term.replace(obj)
+
+    def finish(self, view: ReplyView, *after: Any) -> None:
+        self.parts = [view, *after]
+        if self.rich:
+            self._show()
+            return
+        self._term.finish(view)
+        for obj in after:
+            self.display(obj)
+
+
+def _approver(output: ToolOutput, lines: dict[str, CallLine]) -> Callable[[ToolCall], bool]:
+    def approve(call: ToolCall) -> bool:
+        line = lines[call.id]
+        line.waiting = True
+        output.line(line)
+        try:
+            answer = builtins.input(f"Run {call.label()}? [y/N] ")
+        except (StdinNotImplementedError, EOFError):
+            line.note = "no one could be asked"
+            return False
+        finally:
+            line.waiting = False
+        if answer.strip().lower() in ("y", "yes"):
+            return True
+        line.note = "you said no"
+        return False
+
+    return approve
+
+
+def ask_with_tools(
+    flow: AskFlow,
+    ask: Ask,
+    tools: dict[str, Tool],
+    *,
+    stream: bool,
+    raw: bool,
+    notes: list[str],
+    approve: bool,
+    out: str | None = None,
+) -> str | None:
+    """Ask with *tools* offered; show each call and the answer; record the whole exchange."""
+    from .asking import placement_notes, where_whole
+
+    settings, session = flow.settings, flow.session
+    limit = settings.max_display_chars
+    output = ToolOutput(settings.rich, flow.display, limit)
+    if ask.automatic:
+        notes = [ask.automatic, *notes]
+    lines: dict[str, CallLine] = {}
+
+    def before(call: ToolCall) -> None:
+        lines[call.id] = CallLine(call)
+        output.line(lines[call.id])
+
+    def after(run: ToolRun) -> None:
+        line = lines.setdefault(run.call.id, CallLine(run.call))
+        line.run = run
+        output.line(line)
+
+    loop = ToolLoop(
+        ask.messages,
+        tools,
+        max_steps=settings.max_tool_steps,
+        approve=_approver(output, lines) if approve else None,
+        before_call=before,
+        after_call=after,
+    )
+    started = time.monotonic()
+    text, model, interrupted, error = "", ask.model, False, None
+    with flow.failures.guard(output):
+        client = session.require_client()
+        try:
+            while True:
+                session.check_budget(settings.budget_usd_cents)  # every request spends
+                output.new_step()
+                if stream:
+                    from .live import stream_live
+
+                    chat = client.chat_stream(
+                        loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
+                    )
+                    live = stream_live(
+                        chat, output, close=chat.close, max_rate=settings.max_updates_per_second, limit=limit
+                    )
+                    text, usage, reasoning, calls = (
+                        live.text,
+                        live.usage,
+                        live.reasoning,
+                        calls_in(live.tool_calls),
+                    )
+                    interrupted, error = live.interrupted, live.error
+                else:
+                    reply = client.chat(
+                        loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
+                    )
+                    text, usage, reasoning, calls = reply.text, reply.usage, reply.reasoning, calls_in(reply)
+                    model = reply.model or ask.model
+                if interrupted or error is not None:
+                    break
+                session.meter.add(model, usage)
+                if calls and text:
+                    output.update(PartialReply(text, limit=limit))  # the words beside the calls
+                if not loop.take(text, calls, usage, reasoning):
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        if error is not None and not text:
+            raise error
+        for line in lines.values():
+            line.interrupted = line.run is None
+        after_reply: list[Any] = []
+        if loop.runs:
+            made = plural(len(loop.runs), "call")
+            notes = [*notes, f"tools: {made} in {plural(loop.steps, 'request')}"]
+        if interrupted:
+            notes = [*notes, "interrupted: nothing of this cell is kept in the conversation"]
+        elif loop.step_limit_reached:
+            after_reply.append(
+                WarningBox(
+                    "Tool step limit reached",
+                    f"The model was still calling tools after {loop.max_steps} requests, so its answer is "
+                    "incomplete; nothing of this cell is kept in the conversation.",
+                    f"allow more with %config PuterMagics.max_tool_steps = {loop.max_steps * 2}, "
+                    "then run the cell again",
+                )
+            )
+        elif error is None:
+            notes = [*placement_notes(ask), *notes]
+            ask.record(text, model=model, usage=loop.usage, turns=loop.turns)
+        view = ReplyView(
+            text,
+            model=model,
+            usage=loop.usage,
+            elapsed=time.monotonic() - started,
+            notes=notes,
+            reasoning=loop.reasoning if settings.show_reasoning else "",
+            interrupted=interrupted or error is not None,
+            raw=raw,
+            show_footer=settings.show_footer,
+            limit=limit,
+            where=where_whole(
+                ask, out, kept=not interrupted and error is None and not loop.step_limit_reached
+            ),
+        )
+        output.finish(view, *after_reply)
+        if error is not None:
+            flow.failures.report(error)
+            return None
+        return None if interrupted or loop.step_limit_reached else text
+    return None
