@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from .catalogue import ModelInfo
 from .chat import ChatStream, Messages, normalize_messages
 from .chunks import ChunkStream
 from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn
+from .media_client import MediaMethods
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, ChatReply, build_call, chat_reply
 from .tape import Tape, TapeWire
@@ -28,7 +29,7 @@ from .wire import Network, Wire
 __all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
 
-class PuterClient:
+class PuterClient(MediaMethods):
     """A client for one Puter API origin.
 
     Args:
@@ -187,12 +188,23 @@ class PuterClient:
     # -- chat ---------------------------------------------------------------------------
 
     def _chat_body(
-        self, messages: Messages, model: str, driver: str | None, service: str | None, options: dict[str, Any]
+        self,
+        messages: Messages,
+        model: str,
+        driver: str | None,
+        service: str | None,
+        options: dict[str, Any],
+        images: Sequence[Any] | None = None,
     ) -> dict[str, Any]:
         if not model:
             raise ValueError("a model is required (Puter answers 'Model not found' without one)")
         options.pop("stream", None)
-        args = {"model": model, "messages": normalize_messages(messages), **options}
+        normalized = normalize_messages(messages)
+        if images:
+            from .media import attach_images, image_parts
+
+            normalized = attach_images(normalized, image_parts(images))
+        args = {"model": model, "messages": normalized, **options}
         driver = driver or (None if service else CHAT_DRIVER)
         return build_call(CHAT_INTERFACE, "complete", args, driver=driver, service=service)
 
@@ -203,14 +215,18 @@ class PuterClient:
         *,
         driver: str | None = None,
         service: str | None = None,
+        images: Sequence[Any] | None = None,
         **options: Any,
     ) -> ChatReply:
         """Send a conversation to ``puter-chat-completion`` and return the reply.
 
         *options* go into ``args`` as they are: ``temperature``, ``max_tokens``,
-        ``tools``, ``provider``, ``reasoning_effort``...
+        ``tools``, ``provider``, ``reasoning_effort``... *images* (paths, bytes, file
+        objects, https or data: URLs, Puter paths, PIL images, matplotlib figures) are added
+        to the last user message as content parts, for models that see.
         """
-        reply = chat_reply(self._wire.result(self._chat_body(messages, model, driver, service, options)))
+        body = self._chat_body(messages, model, driver, service, options, images)
+        reply = chat_reply(self._wire.result(body))
         if reply.model is None:
             reply.model = model
         return reply
@@ -222,10 +238,11 @@ class PuterClient:
         *,
         driver: str | None = None,
         service: str | None = None,
+        images: Sequence[Any] | None = None,
         **options: Any,
     ) -> ChatStream:
         """The streaming twin of :meth:`chat`: a :class:`ChatStream` to iterate."""
-        body = self._chat_body(messages, model, driver, service, options)
+        body = self._chat_body(messages, model, driver, service, options, images)
         body["args"]["stream"] = True
         return ChatStream(self._wire.stream(body), model, self._secrets())
 

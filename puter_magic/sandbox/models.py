@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .media import describe_images
+
 __all__ = ["MODELS", "Reply", "SandboxModel", "write_reply"]
 
 
@@ -322,7 +324,7 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
         text = users[-1] if users else ""
     else:
-        text = _tutor(messages, args, model)
+        text = _tutor(messages, args, model) + describe_images(messages)
         if model.id == "sandbox-thinker":
             reasoning = (
                 f"The learner sent {len(messages)} messages. I should answer with a table and a code block."

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from .media import MEDIA_INTERFACES
 from .models import MODELS, lookup, result_envelope, stream_lines, write_reply
 from .playback import play
 
@@ -21,12 +22,9 @@ if TYPE_CHECKING:
 CHAT = "puter-chat-completion"
 INTERFACES: dict[str, dict[str, Any]] = {
     CHAT: {"drivers": ["ai-chat"], "default": "ai-chat", "methods": ("complete", "list", "models")},
-    "puter-tts": {
-        "drivers": ["ai-tts"],
-        "default": "ai-tts",
-        "methods": ("synthesize", "list_voices", "list_engines", "list"),
-    },
 }
+INTERFACES.update(MEDIA_INTERFACES)
+SERVED_PATHS = ("/puter-sample-data/", "/puter-generated/")
 
 
 class DriverFailure(Exception):
@@ -212,6 +210,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, {"models": [m.id for m in MODELS.values() if not m.hidden]})
         elif path == "/puterai/chat/models/details":
             self._json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.hidden]})
+        elif path.startswith(SERVED_PATHS) and self.command in ("GET", "HEAD"):
+            self._served(path)
         elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
             self._route_gui(url)
         else:
@@ -330,8 +330,8 @@ class Handler(BaseHTTPRequestHandler):
                 f"Method '{method}' not found on driver '{iface}'",
                 "method_not_found",
             )
-        if iface == "puter-tts":
-            self._tts(method, args)
+        if iface in MEDIA_INTERFACES:
+            self._media(iface, method, driver, args)
         elif method == "list":
             self._json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
         elif method == "models":
@@ -380,25 +380,29 @@ class Handler(BaseHTTPRequestHandler):
         self._end_chunked()
         self._record_status(200)
 
-    def _tts(self, method: str, args: dict[str, Any]) -> None:
-        if method != "synthesize":
-            self._json(200, {"success": True, "result": [], "service": {"name": "ai-tts"}})
+    def _media(self, iface: str, method: str, driver: str, args: dict[str, Any]) -> None:
+        from .media import SERVICE, MediaFailure, answer
+
+        try:
+            reply = answer(self.server.sandbox, iface, method, driver, args)
+        except MediaFailure as failure:
+            raise DriverFailure(failure.status, failure.code, failure.message) from None
+        if reply.body is None:
+            self._json(200, {"success": True, "result": reply.result, "service": {"name": SERVICE[iface]}})
             return
-        text = args.get("text")
-        if not isinstance(text, str) or not text:
-            raise DriverFailure(400, "bad_request", "Missing or invalid `text`")
-        self._send(200, silent_wav(0.05 * min(len(text), 40)), "audio/wav")
+        # Real providers stream audio: chunked, with the audio's own type and no envelope.
+        self._start_chunked(200, reply.content_type)
+        for start in range(0, len(reply.body), 16384):
+            self._chunk(reply.body[start : start + 16384])
+        self._end_chunked()
+        self._record_status(200)
 
+    def _served(self, path: str) -> None:
+        """Sample files and generated pictures: served to anyone, as another host would."""
+        from .media import served
 
-def silent_wav(seconds: float, rate: int = 8000) -> bytes:
-    """A tiny silent mono 8-bit WAV file: something real for a binary reply."""
-    frames = max(1, int(seconds * rate))
-    header = (
-        b"RIFF"
-        + struct.pack("<I", 36 + frames)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate, 1, 8)
-        + b"data"
-        + struct.pack("<I", frames)
-    )
-    return header + b"\x80" * frames
+        found = served(self.server.sandbox, path)
+        if found is None:
+            self._json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+        else:
+            self._send(200, found[0], found[1])
