@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .arguments import parse_line
@@ -151,6 +151,7 @@ class MediaMagics(Magics):
     @argument("--driver", metavar="D", help="the driver (default: the interface's own)")
     @argument("--out", metavar="VAR", help="keep the result in VAR")
     @line_magic
+    @no_var_expand  # ARGS is JSON, and {name} names a dict: IPython must not format either first
     def puter_call(self, line: str) -> None:
         """Call any driver: %puter_call INTERFACE METHOD [ARGS] [--driver D] [--out VAR].
 
