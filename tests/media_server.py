@@ -65,7 +65,9 @@ class MediaServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def url(self, path: str) -> str:
@@ -84,8 +86,8 @@ def megabytes(count: int, head: bytes = b"") -> Iterator[bytes]:
         yield block
 
 
-@pytest.fixture
-def other_host() -> Iterator[MediaServer]:
+@pytest.fixture(name="other_host")
+def other_host_fixture() -> Iterator[MediaServer]:
     server = MediaServer()
     yield server
     server.close()

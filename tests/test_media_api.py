@@ -65,7 +65,9 @@ def test_txt2img_returns_the_image_of_a_data_url_reply(client: PuterClient, sand
     assert len(bundle["text/plain"]) < 80  # a name and a size, never a base64 dump
 
 
-def test_txt2img_options_and_the_url_reply_form(client: PuterClient, sandbox: Sandbox, tmp_path: Path) -> None:
+def test_txt2img_options_and_the_url_reply_form(
+    client: PuterClient, sandbox: Sandbox, tmp_path: Path
+) -> None:
     image = client.txt2img("wide", model="sandbox-image-url", quality="low", ratio="16:9", seed=7)
     assert sandbox.calls("generate")[0].args == {
         "prompt": "wide",
@@ -243,11 +245,47 @@ def test_chat_with_images_sends_content_parts_and_the_tutor_describes_them(
     assert [p["type"] for p in content[1:]] == ["image_url"] * 4
     assert all(p["image_url"]["url"].startswith("data:image/png;base64,") for p in content[1:])
     assert "I see 4 images" in reply.text
-    for row in ("| 1 | PNG · its caption reads “A kite” | 512×512 |", "| 2 | PNG | 3×2 |", "| 3 | PNG | 40×30 |"):
+    rows = ("| 1 | PNG · its caption reads “A kite” | 512×512 |", "| 2 | PNG | 3×2 |", "| 3 | PNG | 40×30 |")
+    for row in rows:
         assert row in reply.text
     streamed = client.chat_stream(
-        [{"role": "user", "content": "And this?"}], model="sandbox-tutor", images=["https://example.org/x.png"]
+        [{"role": "user", "content": "And this?"}],
+        model="sandbox-tutor",
+        images=["https://example.org/x.png"],
     ).reply()
     assert "I see 1 image:" in streamed.text and "an image at example.org" in streamed.text
     parts = sandbox.calls("complete")[1].args["messages"][-1]["content"]
     assert parts[1] == {"type": "image_url", "image_url": {"url": "https://example.org/x.png"}}
+
+
+def test_media_work_with_the_notebook_libraries_unimportable() -> None:
+    """The media half of the api wing needs no IPython, ipywidgets, markdown or nh3 either."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('IPython', 'ipywidgets', 'markdown', 'nh3'):\n"
+        "            raise ImportError(f'blocked: {name}')\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from puter_magic.api.client import PuterClient\n"
+        "from puter_magic.sandbox import Sandbox\n"
+        "with Sandbox() as sandbox, PuterClient(sandbox.origin, sandbox.token) as client:\n"
+        "    image = client.txt2img('A kite', model='sandbox-image-url')\n"
+        "    print(sorted(image._repr_mimebundle_()), client.img2txt(image).text)\n"
+        "    audio = client.txt2speech('Hello there')\n"
+        "    print(sorted(audio._repr_mimebundle_()), client.speech2txt(audio).text)\n"
+        "    print('I see 1 image' in client.chat('What?', model='sandbox-tutor', images=[image]).text)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('puter_magic.notebook')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "['image/png', 'text/plain'] A kite",
+        "['text/html', 'text/plain'] Hello there",
+        "True",
+        "[]",
+    ]

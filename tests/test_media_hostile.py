@@ -8,7 +8,6 @@ import base64
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
@@ -19,7 +18,7 @@ from puter_magic.api.errors import MalformedResponse
 from puter_magic.sandbox import Fault, Sandbox
 from puter_magic.sandbox.pixels import picture
 
-from .media_server import MediaServer, Route, megabytes, other_host  # noqa: F401  (a fixture)
+from .media_server import MediaServer, Route, megabytes, other_host_fixture  # noqa: F401  (a fixture)
 from .shell import magics_of, run
 
 MB = 1024 * 1024
@@ -162,7 +161,9 @@ def test_a_50_mb_reply(
         sandbox.inject(Fault.raw(mp3 + bytes(50 * MB), content_type="audio/mpeg"))
     else:
         length = 50 * MB + len(mp3) if form == "declared-length" else None
-        other_host.routes["/speech.mp3"] = Route(body=megabytes(50, mp3), content_type="audio/mpeg", length=length)
+        other_host.routes["/speech.mp3"] = Route(
+            body=megabytes(50, mp3), content_type="audio/mpeg", length=length
+        )
         reply = {"url": other_host.url("/speech.mp3"), "content_type": "audio"}
         sandbox.inject(Fault.raw(json.dumps({"success": True, "result": reply})))
     text = one_warning(signed_in, f"%puter_speak --save {tmp_path / 'speech.mp3'} --out said Hello")
@@ -178,15 +179,22 @@ def test_save_into_a_missing_folder_is_refused_before_sending(
     assert sandbox.calls() == []
 
 
-def test_a_failed_save_leaves_no_temporary_file(
-    signed_in: InteractiveShell, sandbox: Sandbox, tmp_path: Path, monkeypatch: Any
+def test_a_save_that_fails_midway_leaves_no_half_file(
+    signed_in: InteractiveShell, sandbox: Sandbox, tmp_path: Path
 ) -> None:
-    import puter_magic.api.media_results as results
+    """The disk fills up while the image is written (a file size limit of 1,000 bytes)."""
+    import resource
+    import signal
 
-    def full_disk(*args: Any, **kwargs: Any) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(results.os, "replace", full_disk)
-    text = refused(signed_in, f"%puter_image --save {tmp_path / 'kite.png'} a kite")
-    assert text == f"--save {tmp_path / 'kite.png'}: No space left on device"
-    assert list(tmp_path.iterdir()) == []
+    target = tmp_path / "kite.png"
+    target.write_bytes(b"the old kite")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, hard))
+    try:
+        text = refused(signed_in, f"%puter_image --save {target} a kite")
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert text == f"--save {target}: File too large"
+    assert [p.name for p in tmp_path.iterdir()] == ["kite.png"] and target.read_bytes() == b"the old kite"

@@ -51,7 +51,10 @@ def test_puter_image_shows_the_image_saves_it_and_keeps_it(
     assert data.startswith(b"\x89PNG") and target.read_bytes() == data
     assert set(image) == {"image/png", "text/plain"}  # a native image output: scaled to the cell, never up
     assert image["text/plain"].startswith("image/png 512×512, ")
-    assert footer["text/plain"].startswith("image/png 512×512, ") and f"saved to {target}" in footer["text/plain"]
+    assert (
+        footer["text/plain"].startswith("image/png 512×512, ")
+        and f"saved to {target}" in footer["text/plain"]
+    )
     assert 'class="puter-footer"' in footer["text/html"]
     pic = signed_in.user_ns["pic"]
     assert isinstance(pic, ImageResult) and pic.data == data
@@ -71,13 +74,22 @@ def test_puter_image_line_form_options_and_test_mode(signed_in: InteractiveShell
     assert "test mode" in footer["text/plain"] and "from http://127.0.0.1" in footer["text/plain"]
 
 
-def test_puter_speak_is_an_audio_player(signed_in: InteractiveShell, sandbox: Sandbox, tmp_path: Path) -> None:
+def test_puter_speak_is_an_audio_player(
+    signed_in: InteractiveShell, sandbox: Sandbox, tmp_path: Path
+) -> None:
     player, footer = ok(
         signed_in,
-        f"%%puter_speak --voice alto --provider sandbox --out hello --save {tmp_path / 'hi.wav'}\nHello, class!",
+        f"%%puter_speak --voice alto --provider sandbox --out hello --save {tmp_path / 'hi.wav'}\n"
+        "Hello, class!",
     )
-    assert sandbox.calls("synthesize")[0].args == {"text": "Hello, class!", "voice": "alto", "provider": "sandbox"}
-    assert player["text/html"].startswith("<audio controls") and "data:audio/wav;base64," in player["text/html"]
+    assert sandbox.calls("synthesize")[0].args == {
+        "text": "Hello, class!",
+        "voice": "alto",
+        "provider": "sandbox",
+    }
+    assert (
+        player["text/html"].startswith("<audio controls") and "data:audio/wav;base64," in player["text/html"]
+    )
     assert player["text/plain"].startswith("audio/wav 0.") and " s, " in player["text/plain"]
     hello = signed_in.user_ns["hello"]
     assert isinstance(hello, AudioResult) and (tmp_path / "hi.wav").read_bytes() == hello.data
@@ -92,9 +104,15 @@ def test_puter_transcribe_and_ocr_read_back_what_the_sandbox_made(
     ok(signed_in, "%%puter_speak --out hello\nHello from the sandbox")
     (heard,) = ok(signed_in, "%puter_transcribe hello --language en --out words")
     assert heard["text/plain"].startswith("Hello from the sandbox\n\ntranscribed from hello · ")
-    assert '<div class="puter-text" style="white-space: pre-wrap">Hello from the sandbox</div>' in heard["text/html"]
+    shown = '<div class="puter-text" style="white-space: pre-wrap">Hello from the sandbox</div>'
+    assert shown in heard["text/html"]
     words = signed_in.user_ns["words"]
-    assert isinstance(words, Transcript) and [w["text"] for w in words.words] == ["Hello", "from", "the", "sandbox"]
+    assert isinstance(words, Transcript) and [w["text"] for w in words.words] == [
+        "Hello",
+        "from",
+        "the",
+        "sandbox",
+    ]
     wav = tmp_path / "hello.wav"
     wav.write_bytes(signed_in.user_ns["hello"].data)
     (translated,) = ok(signed_in, f"%puter_transcribe {wav} --translate")
@@ -122,14 +140,17 @@ def test_puter_with_images_attaches_them_and_says_so(
     assert parts[0] == {"type": "text", "text": "What do you see?"} and len(parts) == 5
     assert "I see 4 images" in reply["text/plain"] and "| 4 | PNG | 7×5 |" in reply["text/plain"]
     assert "with 4 images: pic (image/png, 3.82 KB), " in reply["text/plain"]
-    assert f"{small} (image/png, 73 bytes), fig (image/png, 98 bytes), raw (image/png, 75 bytes)" in reply["text/plain"]
+    named = f"{small} (image/png, 73 bytes), fig (image/png, 98 bytes), raw (image/png, 75 bytes)"
+    assert named in reply["text/plain"]
     assert "--image" in signed_in.magics_manager.magics["cell"]["puter"].__doc__
 
 
 def test_puter_call_shows_json_media_and_failures(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     voices, footer = ok(signed_in, "%puter_call puter-tts list_voices --out voices")
     assert voices["application/json"] == signed_in.user_ns["voices"] and voices["application/json"][0]["id"]
-    assert voices["text/plain"].startswith("[\n  {\n") and footer["text/plain"].startswith("puter-tts list_voices")
+    assert voices["text/plain"].startswith("[\n  {\n") and footer["text/plain"].startswith(
+        "puter-tts list_voices"
+    )
     signed_in.user_ns["say"] = {"text": "hi there"}
     player, _ = ok(signed_in, "%puter_call --driver ai-tts puter-tts synthesize {say} --out raw")
     assert sandbox.calls("synthesize")[0].body["driver"] == "ai-tts"
@@ -146,6 +167,8 @@ def test_puter_call_shows_json_media_and_failures(signed_in: InteractiveShell, s
 def test_media_cells_read_well_in_a_terminal(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     magics_of(signed_in).rich_output = False
     image, footer = ok(signed_in, "%puter_image -m sandbox-image-url A kite")
-    assert image["text/plain"].startswith("image/png 512×512, ") and "\nhttp://127.0.0.1:" in image["text/plain"]
+    assert (
+        image["text/plain"].startswith("image/png 512×512, ") and "\nhttp://127.0.0.1:" in image["text/plain"]
+    )
     assert footer["text/plain"].startswith("sandbox-image-url · ")  # the URL is printed once, above
     assert "http" not in footer["text/plain"]

@@ -17,10 +17,12 @@ from puter_magic.sandbox import Fault, Sandbox
 from puter_magic.sandbox.sound import silent_mp3
 
 from .conftest import TRANSCRIPTS
-from .media_server import MediaServer, Route, other_host  # noqa: F401  (a fixture)
+from .media_server import MediaServer, Route, other_host_fixture  # noqa: F401  (a fixture)
 
 BEYOND = TRANSCRIPTS / "beyond-chat"
-KEYLESS = sorted(p.name for p in BEYOND.glob("*.json") if not p.name.startswith(("placeholder-", "speech2speech")))
+KEYLESS = sorted(
+    p.name for p in BEYOND.glob("*.json") if not p.name.startswith(("placeholder-", "speech2speech"))
+)
 
 
 def recording(name: str) -> dict[str, Any]:
@@ -69,11 +71,16 @@ def test_with_providers_the_test_mode_replies_have_the_recorded_forms(sandbox: S
             "placeholder-key-tts-synthesize-test-mode.json",
             lambda r: r["content_type"] == "audio" and r["url"].endswith("/tts_example.mp3"),
         ),
-        ("placeholder-key-tts-list.json", lambda r: isinstance(r, list) and all(isinstance(x, str) for x in r)),
+        (
+            "placeholder-key-tts-list.json",
+            lambda r: isinstance(r, list) and all(isinstance(x, str) for x in r),
+        ),
     ):
         recorded = recording(name)
         resp = _post(sandbox, recorded["request"]["body"])
-        assert resp.status_code == 200 and resp.headers["Content-Type"] == recorded["response"]["content_type"]
+        assert (
+            resp.status_code == 200 and resp.headers["Content-Type"] == recorded["response"]["content_type"]
+        )
         real = json.loads(recorded["response"]["body_first_500_bytes"])
         ours = resp.json()
         assert set(ours) == set(real) and ours["service"] == real["service"]
@@ -89,10 +96,14 @@ def test_the_client_reads_every_recorded_test_mode_reply(client: PuterClient, sa
         sent.append((name, sandbox.calls()[-1].body))
         return result
 
-    image = ask("placeholder-key-image-generate-test-mode.json", lambda: client.txt2img("a cat", test_mode=True))
+    image = ask(
+        "placeholder-key-image-generate-test-mode.json", lambda: client.txt2img("a cat", test_mode=True)
+    )
     assert image.url == "https://puter-sample-data.puter.site/image_example.png"
     assert image.content_type == "image/png"  # from the URL until the bytes say otherwise
-    audio = ask("placeholder-key-tts-synthesize-test-mode.json", lambda: client.txt2speech("hello", test_mode=True))
+    audio = ask(
+        "placeholder-key-tts-synthesize-test-mode.json", lambda: client.txt2speech("hello", test_mode=True)
+    )
     assert audio.url == "https://puter-sample-data.puter.site/tts_example.mp3"
     assert audio.content_type == "audio/mpeg"  # the reply said only "audio"
     heard = ask("speech2txt-transcribe-test-mode.json", lambda: client.speech2txt(None, test_mode=True))
@@ -132,7 +143,9 @@ def test_the_client_reads_the_recorded_keyless_errors(client: PuterClient, sandb
 def test_a_recorded_sample_url_is_fetched_from_the_other_host_without_the_token(
     client: PuterClient, sandbox: Sandbox, other_host: MediaServer
 ) -> None:
-    other_host.routes["/tts_example.mp3"] = Route(body=silent_mp3(0.5), content_type="application/octet-stream")
+    other_host.routes["/tts_example.mp3"] = Route(
+        body=silent_mp3(0.5), content_type="application/octet-stream"
+    )
     body = recording("placeholder-key-tts-synthesize-test-mode.json")["response"]["body_first_500_bytes"]
     body = body.replace("https://puter-sample-data.puter.site", other_host.url(""))
     sandbox.inject(Fault.raw(body))
