@@ -122,3 +122,26 @@ def test_line_form_question_is_asked(executed: Any) -> None:
     assert "> What was my first question?" in reply["text/markdown"]
     assert "1. What is a list comprehension in Python?" in reply["text/markdown"]
     assert "sandbox-tutor · " in reply["text/plain"]
+
+
+def test_beyond_chat_section(executed: Any) -> None:
+    """Images, speech and OCR run offline in the demo and read back what was sent."""
+    import base64
+
+    image, footer = data(outputs_of(executed, "%%puter_image --out picture"))
+    assert base64.b64decode(image["image/png"]).startswith(b"\x89PNG")
+    assert (
+        image["text/plain"].startswith("image/png 512×512, ") and "saved to kite.png" in footer["text/plain"]
+    )
+    (read,) = data(outputs_of(executed, "%puter_ocr picture"))
+    assert read["text/plain"].startswith("A red kite over a green hill\n\nread from picture")
+    player, _ = data(outputs_of(executed, "%%puter_speak --out greeting"))
+    assert player["text/html"].startswith("<audio controls") and player["text/plain"].startswith("audio/wav")
+    (heard,) = data(outputs_of(executed, "%puter_transcribe greeting"))
+    assert heard["text/plain"].startswith(
+        "Hello! Pictures, speech and text all go through the same Puter API."
+    )
+    (seen,) = data(outputs_of(executed, "--image picture --image kite.png"))
+    assert "I see 2 images" in seen["text/markdown"] and "512×512" in seen["text/markdown"]
+    voices, _ = data(outputs_of(executed, "%puter_call puter-tts list_voices"))
+    assert voices["application/json"][0]["id"] == "alto"
