@@ -198,3 +198,42 @@ def test_a_save_that_fails_midway_leaves_no_half_file(
         signal.signal(signal.SIGXFSZ, previous)
     assert text == f"--save {target}: File too large"
     assert [p.name for p in tmp_path.iterdir()] == ["kite.png"] and target.read_bytes() == b"the old kite"
+
+
+def test_the_token_never_shows_nor_travels_in_media_cells(
+    ip: InteractiveShell, sandbox: Sandbox, tmp_path: Path, other_host: MediaServer
+) -> None:
+    """Replies that echo the token (in an error, in a media URL) leave it out of every output,
+    and a reply URL holding it is not fetched: the token would travel to that host in the URL."""
+    import json as json_module
+
+    from IPython.utils.capture import capture_output
+
+    from .shell import final_outputs
+
+    secret = "tok-MEDIA-SECRET-0123456789abcdef"
+    sandbox.add_token(secret)
+    os.environ["PUTER_AUTH_TOKEN"] = secret
+    run(ip, f"%puter_login --origin {sandbox.origin}")
+    other_host.routes["/kite.png"] = Route(body=PNG, content_type="image/png")
+    sandbox.inject(
+        Fault.error(400, "bad_request", f"Model not found: {secret}"),
+        url_reply(other_host.url(f"/kite.png?token={secret}")),
+        Fault.raw(json.dumps({"success": True, "result": {"url": f"https://cdn.example/{secret}.mp3"}})),
+    )
+    seen = []
+    for cell in (
+        "%puter_image -m sandbox-image a kite",
+        f"%puter_image --save {tmp_path / 'kite.png'} a kite",
+        "%puter_speak hello",
+        f"%%puter_image -m sandbox-image-url --save {tmp_path / 'ok.png'}\na kite",
+        "%%puter_speak\nhello",
+        "%puter_transcribe https://example.org/talk.wav",
+    ):
+        with capture_output() as captured:
+            ip.run_cell(cell)
+        seen += [json_module.dumps(final_outputs(captured)), captured.stdout, captured.stderr]
+    text = "".join(seen)
+    assert text.count("puter-warning") >= 4 and "holds your token" in text
+    assert secret not in text
+    assert other_host.seen == [] and [p.name for p in tmp_path.iterdir()] == ["ok.png"]

@@ -70,6 +70,9 @@ class MediaMethods:
         is allowed only to loopback, and only when this client's origin is loopback too."""
         return MediaFetcher(allow_loopback_http=is_loopback_host(self._origin.host))
 
+    def _secrets(self) -> tuple[str | None, ...]:
+        return ()  # PuterClient's: the token, to keep out of what is fetched and shown
+
     def _media_call(self, interface: str, method: str, args: dict[str, Any]) -> Any:
         return self._wire.result(build_call(interface, method, args))
 
@@ -96,7 +99,7 @@ class MediaMethods:
         if ratio is not None:
             call["ratio"] = ratio_arg(ratio)
         result = self._media_call(IMAGE_INTERFACE, "generate", call)
-        return image_result(result, self.media_fetcher(), prompt=prompt, model=model)
+        return image_result(result, self.media_fetcher(), prompt=prompt, model=model, secrets=self._secrets())
 
     def txt2speech(
         self,
@@ -122,7 +125,7 @@ class MediaMethods:
             voice=voice, provider=provider, model=model, engine=engine, language=language, test_mode=test_mode
         )
         result = self._media_call(TTS_INTERFACE, "synthesize", {"text": text, **options, **args})
-        return audio_result(result, self.media_fetcher(), text=text)
+        return audio_result(result, self.media_fetcher(), text=text, secrets=self._secrets())
 
     def speech2txt(
         self,

@@ -19,6 +19,7 @@ import binascii
 import html
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,7 +251,9 @@ def _decode_data_url(url: str, kind: str) -> tuple[bytes, str | None]:
     return data, label
 
 
-def _media(result: Any, cls: type[MediaResult], fetcher: MediaFetcher, **extra: Any) -> MediaResult:
+def _media(
+    result: Any, cls: type[MediaResult], fetcher: MediaFetcher, secrets: Iterable[str | None], **extra: Any
+) -> MediaResult:
     kind = cls.kind
     url: str | None = None
     label: str | None = None
@@ -277,6 +280,12 @@ def _media(result: Any, cls: type[MediaResult], fetcher: MediaFetcher, **extra: 
             url = found
     else:
         raise MalformedResponse(f"the {kind} reply is a {type(result).__name__}, not {kind} or a URL")
+    if url is not None and any(secret and secret in url for secret in secrets):
+        # Fetching it would send the token to whatever host the reply names; showing it would
+        # put the token in the notebook.
+        raise MalformedResponse(
+            f"the {kind} reply's URL holds your token, so it was neither fetched nor shown"
+        )
     out = cls(_fetcher=fetcher, **extra)
     if data is not None:
         out._accept(data, label, f"the {kind} in the reply")
@@ -289,15 +298,24 @@ def _media(result: Any, cls: type[MediaResult], fetcher: MediaFetcher, **extra: 
 
 
 def image_result(
-    result: Any, fetcher: MediaFetcher, *, prompt: str | None = None, model: str | None = None
+    result: Any,
+    fetcher: MediaFetcher,
+    *,
+    prompt: str | None = None,
+    model: str | None = None,
+    secrets: Iterable[str | None] = (),
 ) -> ImageResult:
-    out = _media(result, ImageResult, fetcher, prompt=prompt, model=model)
+    """An image from a reply of any form; *secrets* (the token) must not be in its URL."""
+    out = _media(result, ImageResult, fetcher, secrets, prompt=prompt, model=model)
     assert isinstance(out, ImageResult)
     return out
 
 
-def audio_result(result: Any, fetcher: MediaFetcher, *, text: str | None = None) -> AudioResult:
-    out = _media(result, AudioResult, fetcher, text=text)
+def audio_result(
+    result: Any, fetcher: MediaFetcher, *, text: str | None = None, secrets: Iterable[str | None] = ()
+) -> AudioResult:
+    """Audio from a reply of any form; *secrets* (the token) must not be in its URL."""
+    out = _media(result, AudioResult, fetcher, secrets, text=text)
     assert isinstance(out, AudioResult)
     return out
 
