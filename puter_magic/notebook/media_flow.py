@@ -114,7 +114,8 @@ class MediaFlow:
         if what[1:]:
             notes.append(f"from {what[1]}")
         self.display(result)
-        self.display(Footer([*what[:1], *parts, f"{time.monotonic() - started:.1f} s"], notes))
+        if what or any(parts) or notes:  # in a terminal, a footer of only the time is noise
+            self.display(Footer([*what[:1], *parts, f"{time.monotonic() - started:.1f} s"], notes))
 
     def image(
         self,
