@@ -11,16 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from .fetch import MediaFetcher
 from .media import OCR_LIMIT, SPEECH_LIMIT, TTS_TEXT_LIMIT, MediaInputError, load_input
-from .media_results import (
-    AudioResult,
-    ImageResult,
-    OCRResult,
-    Transcript,
-    audio_result,
-    image_result,
-    ocr_result,
-    transcript,
-)
+from .media_results import AudioResult, ImageResult, audio_result, image_result
+from .media_text import OCRResult, Transcript, ocr_result, transcript
 from .origin import is_loopback_host
 from .protocol import build_call
 

@@ -25,7 +25,8 @@ from ..api.protocol import BinaryResult
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
-    from ..api.media_results import AudioResult, ImageResult, MediaResult, OCRResult, Transcript
+    from ..api.media_results import AudioResult, ImageResult, MediaResult
+    from ..api.media_text import OCRResult, Transcript
     from .failures import Failures
     from .session import PuterSession
     from .settings import Settings

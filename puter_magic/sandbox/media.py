@@ -7,9 +7,9 @@
 - ``puter-tts`` (``synthesize``, ``list``, ``list_voices``, ``list_engines``): raw
   ``audio/wav`` bytes, chunked, no envelope (as real providers send audio); the text is kept in
   the file, so transcribing it gives the text back.
-- ``puter-speech2txt`` (``transcribe``, ``translate``, ``list``, ``list_models``).
-- ``puter-ocr`` (``recognize``): Textract's reply shape, or Mistral's with ``provider:
-  "mistral"``.
+- ``puter-speech2txt`` (``transcribe``, ``translate``, ``list``, ``list_models``) and
+  ``puter-ocr`` (``recognize``: Textract's reply shape, or Mistral's with ``provider:
+  "mistral"``), in :mod:`.reading`.
 
 ``test_mode`` answers with Puter's fixed samples (sample files are served by the sandbox itself,
 so they can be fetched offline). ``Sandbox(media_providers=False)`` answers like a self-hosted
@@ -20,19 +20,17 @@ calls refused with 400, speech-to-text and OCR with 500 unless in test mode.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote_to_bytes, urlsplit
 
-from .pixels import image_info, picture, png_text, read_caption
-from .sound import WORD_GAP, WORD_SECONDS, hear, silent_mp3, speech
+from .pixels import picture
+from .sound import silent_mp3, speech
 
 if TYPE_CHECKING:
     from . import Sandbox
 
-__all__ = ["MEDIA_INTERFACES", "MediaFailure", "MediaReply", "answer", "describe_images", "served"]
+__all__ = ["MEDIA_INTERFACES", "MediaFailure", "MediaReply", "answer", "failure", "served"]
 
 IMAGE = "puter-image-generation"
 TTS = "puter-tts"
@@ -61,7 +59,6 @@ SERVICE = {iface: spec["default"] for iface, spec in MEDIA_INTERFACES.items()}
 SAMPLE_IMAGE = "/puter-sample-data/image_example.png"
 SAMPLE_AUDIO = "/puter-sample-data/tts_example.mp3"
 GENERATED = "/puter-generated/"
-MAX_INPUT = 26_214_400
 QUALITY = {"low": 256, "medium": 512, "high": 1024}
 RATIOS = [{"w": 1, "h": 1}, {"w": 16, "h": 9}, {"w": 9, "h": 16}, {"w": 4, "h": 3}, {"w": 3, "h": 4}]
 IMAGE_MODELS = {"sandbox-image": "Sandbox Image", "sandbox-image-url": "Sandbox Image (URL reply)"}
@@ -74,30 +71,6 @@ TTS_PROVIDERS = {
     "xai": ("grok",),
     "speechify": ("simba",),
     "sandbox": (),
-}
-STT_MODELS = {
-    "gpt-4o-mini-transcribe": ["json", "text"],
-    "gpt-4o-transcribe": ["json", "text"],
-    "gpt-4o-transcribe-diarize": ["json", "text", "diarized_json"],
-    "whisper-1": ["json", "text", "srt", "verbose_json", "vtt"],
-}
-SAMPLE_TRANSCRIPT = {
-    "text": "Hello! This is a sample transcription returned while test mode is enabled.",
-    "language": "en",
-    "duration_seconds": 2,
-    "words": [
-        {"start": 0, "end": 0.5, "text": "Hello"},
-        {"start": 1.1, "end": 2, "text": "This is a sample transcription."},
-    ],
-}
-SAMPLE_OCR = {
-    "blocks": [
-        {
-            "type": "text/puter:sample-output",
-            "confidence": 1,
-            "text": "test_mode is enabled; this is a sample OCR response.",
-        }
-    ]
 }
 
 
@@ -114,13 +87,15 @@ class MediaReply:
     content_type: str = "application/octet-stream"
 
 
-def _bad(message: str, code: str = "bad_request", status: int = 400) -> MediaFailure:
+def failure(message: str, code: str = "bad_request", status: int = 400) -> MediaFailure:
     return MediaFailure(status, code, message)
 
 
 def answer(sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     """The reply to one media driver call (raises MediaFailure for Puter's errors)."""
-    handler = {IMAGE: _image, TTS: _tts, STT: _speech2txt, OCR: _ocr}[iface]
+    from .reading import ocr, speech2txt
+
+    handler = {IMAGE: _image, TTS: _tts, STT: speech2txt, OCR: ocr}[iface]
     return handler(sandbox, method, driver, args)
 
 
@@ -157,7 +132,7 @@ def _image_entry(model_id: str) -> dict[str, Any]:
 def _size(args: dict[str, Any]) -> tuple[int, int]:
     quality = args.get("quality", "medium")
     if quality not in QUALITY:
-        raise _bad(f"Invalid quality: {quality}. Allowed: {', '.join(QUALITY)}")
+        raise failure(f"Invalid quality: {quality}. Allowed: {', '.join(QUALITY)}")
     side = QUALITY[quality]
     ratio = args.get("ratio")
     if isinstance(args.get("width"), int) and isinstance(args.get("height"), int):
@@ -167,7 +142,7 @@ def _size(args: dict[str, Any]) -> tuple[int, int]:
         ratio = {"w": int(w) if w.isdigit() else 1, "h": int(h) if h.isdigit() else 1}
     w, h = (ratio.get("w"), ratio.get("h")) if isinstance(ratio, dict) else (1, 1)
     if not (isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0):
-        raise _bad("Invalid `ratio`: expected {w, h} with positive numbers")
+        raise failure("Invalid `ratio`: expected {w, h} with positive numbers")
     aspect = min(3.0, max(1 / 3, w / h))  # as OpenAI's provider clamps it
     return (side, max(16, round(side / aspect))) if aspect >= 1 else (max(16, round(side * aspect)), side)
 
@@ -180,14 +155,14 @@ def _image(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> 
         return MediaReply([_image_entry(m) for m in IMAGE_MODELS] if configured else [])
     model = args.get("model")
     if not configured and not model:
-        raise _bad("Missing `model`")
+        raise failure("Missing `model`")
     wanted = str(model or "sandbox-image").strip().lower()
     found = next((m for m in IMAGE_MODELS if wanted in (m, f"sandbox/{m}", f"sandbox:sandbox/{m}")), None)
     if not configured or found is None:
-        raise _bad(f"Model not found: {model}")
+        raise failure(f"Model not found: {model}")
     prompt = args.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise _bad("Missing `prompt`")
+        raise failure("Missing `prompt`")
     width, height = _size(args)
     if args.get("test_mode"):
         return MediaReply(sandbox.origin + SAMPLE_IMAGE)
@@ -252,190 +227,15 @@ def _tts(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> Me
         name = "aws-polly" if "aws-polly" in available else (available[0] if available else "aws-polly")
     provider = _tts_provider(name)
     if provider is None:
-        raise _bad(f"TTS provider not found: {name}")
+        raise failure(f"TTS provider not found: {name}")
     if provider not in available:
-        raise _bad(f"TTS provider not configured: {provider}. Available: {', '.join(available)}")
+        raise failure(f"TTS provider not configured: {provider}. Available: {', '.join(available)}")
     text = args.get("text")
     if not isinstance(text, str) or not text:
-        raise _bad("Field `text` is required", "field_required")
+        raise failure("Field `text` is required", "field_required")
     voice = args.get("voice")
     if voice is not None and voice not in VOICES:
-        raise _bad(f"Invalid voice: expected one of {', '.join(VOICES)}, got {voice}", "field_invalid")
+        raise failure(f"Invalid voice: expected one of {', '.join(VOICES)}, got {voice}", "field_invalid")
     if args.get("test_mode"):
         return MediaReply({"url": sandbox.origin + SAMPLE_AUDIO, "content_type": "audio"})
     return MediaReply(body=speech(text), content_type="audio/wav")
-
-
-# -- speech to text and OCR ----------------------------------------------------------------------
-
-
-def _input(sandbox: Sandbox, value: Any, limit: int | None) -> bytes:
-    """The bytes of a file input, as Puter's ``loadFileInput`` takes them."""
-    if isinstance(value, dict) or (isinstance(value, str) and not value.startswith(("data:", "http"))):
-        path = (
-            value.get("path") or value.get("uid") or value.get("uuid") if isinstance(value, dict) else value
-        )
-        raise _bad(f"File not found: {path} (the sandbox has no Puter storage)", "not_found", 404)
-    if not isinstance(value, str):
-        raise _bad("Invalid file input")
-    if value.startswith("data:"):
-        header, _, payload = value.partition(",")
-        try:
-            data = base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
-        except (binascii.Error, ValueError):
-            raise _bad("Invalid data URL") from None
-    else:
-        local = urlsplit(value)
-        found = served(sandbox, local.path) if value.startswith(sandbox.origin) else None
-        if found is None:
-            raise _bad(f"Failed to fetch {value[:100]}: the sandbox fetches nothing from the network")
-        data = found[0]
-    if limit is not None and len(data) > limit:
-        raise _bad(f"Input exceeds max size ({limit} bytes)", "storage_limit_reached", 413)
-    return data
-
-
-def _speech2txt(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
-    if method == "list":
-        return MediaReply(["openai", "xai"])
-    if method == "list_models":
-        return MediaReply(
-            [
-                {
-                    "id": m,
-                    "name": m,
-                    "type": "transcription",
-                    "response_formats": formats,
-                    "supports_prompt": m != "gpt-4o-transcribe-diarize",
-                    "supports_logprobs": m.startswith("gpt-4o") and m != "gpt-4o-transcribe-diarize",
-                }
-                for m, formats in STT_MODELS.items()
-            ]
-        )
-    default = "whisper-1" if method == "translate" else "gpt-4o-mini-transcribe"
-    model = args.get("model") or default
-    if args.get("stream"):
-        raise _bad("Streaming transcription is not yet supported")
-    if args.get("test_mode"):
-        return MediaReply({**SAMPLE_TRANSCRIPT, "model": default})
-    if not sandbox.media_providers:
-        raise _bad("OpenAI API key not configured", "internal_error", 500)
-    if model not in STT_MODELS:
-        raise _bad(f"Model not found: {model}")
-    form = args.get("response_format") or ("diarized_json" if model.endswith("diarize") else "json")
-    if form not in STT_MODELS[model]:
-        raise _bad(f"response_format '{form}' is not supported by {model}")
-    if "file" not in args:
-        raise _bad("Missing `file`")
-    text, seconds = hear(_input(sandbox, args["file"], MAX_INPUT))
-    if seconds is None and text is None:
-        raise _bad(
-            "The audio file could not be decoded or its format is not supported", "upstream_bad_request"
-        )
-    if text is None:
-        text = f"(no words: the sandbox only reads back its own speech; {seconds or 0:.1f} s of audio)"
-    words, start = [], 0.0
-    for word in text.split():
-        words.append({"start": round(start, 2), "end": round(start + WORD_SECONDS, 2), "text": word})
-        start += WORD_SECONDS + WORD_GAP
-    if form == "text":
-        return MediaReply(text)
-    result: dict[str, Any] = {
-        "text": text,
-        "language": args.get("language") or "en",
-        "duration_seconds": seconds,
-    }
-    result.update(words=words, model=model)
-    if form in ("verbose_json", "diarized_json"):
-        result["segments"] = [{"id": 0, "start": 0.0, "end": seconds, "text": text}]
-    return MediaReply(result)
-
-
-def _ocr(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
-    if args.get("test_mode"):
-        return MediaReply(SAMPLE_OCR)
-    if not sandbox.media_providers:
-        raise _bad("No OCR provider configured", "internal_error", 500)
-    source = args.get("source", args.get("file"))
-    if source is None:
-        raise _bad("Missing `source`")
-    name = str(args.get("provider") or {"mistral": "mistral"}.get(driver, "aws-textract")).lower()
-    if name not in ("aws-textract", "aws", "textract", "mistral", "mistral-ocr"):
-        raise _bad(f"OCR provider not found: {name}")
-    data = _input(sandbox, source, None)
-    info = image_info(data)
-    if info is None and not data.startswith(b"%PDF-"):
-        raise _bad("Unsupported document format: expected an image or a PDF", "upstream_bad_request")
-    lines = (read_caption(data) or "").splitlines() if info else []
-    if not name.startswith("mistral"):
-        blocks = [{"type": "text/textract:LINE", "confidence": 99.5, "text": line} for line in lines]
-        return MediaReply({"blocks": blocks})
-    width, height = (info[1], info[2]) if info else (0, 0)
-    text = "\n".join(lines)
-    return MediaReply(
-        {
-            "model": "mistral-ocr-latest",
-            "pages": [
-                {
-                    "index": 0,
-                    "markdown": text,
-                    "images": [],
-                    "dimensions": {"dpi": 72, "width": width, "height": height},
-                }
-            ],
-            "usage_info": {"pages_processed": 1, "doc_size_bytes": len(data)},
-            "blocks": [{"type": "text/mistral:LINE", "text": line, "page": 0} for line in lines],
-            "text": text,
-        }
-    )
-
-
-# -- what the tutor sees -------------------------------------------------------------------------
-
-
-def _image_parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    users = [m for m in messages if isinstance(m, dict) and m.get("role", "user") == "user"]
-    content = users[-1].get("content") if users else None
-    parts = [content] if isinstance(content, dict) else content if isinstance(content, list) else []
-    return [
-        p
-        for p in parts
-        if isinstance(p, dict) and (p.get("type") in ("image_url", "file") or "image_url" in p)
-    ]
-
-
-def describe_images(messages: list[dict[str, Any]]) -> str:
-    """A Markdown note on the images in the last user message: count, format, pixel size."""
-    parts = _image_parts(messages)
-    if not parts:
-        return ""
-    rows = []
-    for number, part in enumerate(parts, 1):
-        if part.get("type") == "file":
-            rows.append(f"| {number} | a file in your Puter storage ({part.get('puter_path')}) | | |")
-            continue
-        holder = part.get("image_url")
-        url = holder.get("url") if isinstance(holder, dict) else holder
-        if not isinstance(url, str) or not url.startswith("data:"):
-            host = urlsplit(url).hostname if isinstance(url, str) else None
-            rows.append(f"| {number} | an image at {host or '?'} (the sandbox fetches no URLs) | | |")
-            continue
-        header, _, payload = url.partition(",")
-        chunk = payload[:120_000]
-        try:
-            head = base64.b64decode(chunk[: len(chunk) // 4 * 4])
-        except (binascii.Error, ValueError):
-            head = b""
-        info = image_info(head)
-        size = len(payload) * 3 // 4 if header.endswith(";base64") else len(payload)
-        caption = png_text(head) if info and info[0] == "PNG" else None
-        what = f"{info[0]}" if info else "not an image I can read"
-        pixels = f"{info[1]}×{info[2]}" if info and info[1] else "?"
-        said = f" · its caption reads “{caption[:80]}”" if caption else ""
-        rows.append(f"| {number} | {what}{said} | {pixels} | {size / 1000:.1f} kB |")
-    count = f"{len(parts)} image" + ("s" if len(parts) != 1 else "")
-    return (
-        f"\n\n**I see {count}:**\n\n| # | what | pixels | size |\n|---|---|---|---|\n"
-        + "\n".join(rows)
-        + "\n"
-    )

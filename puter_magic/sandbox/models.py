@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .media import describe_images
+from .reading import describe_images
 
 __all__ = ["MODELS", "Reply", "SandboxModel", "write_reply"]
 
