@@ -289,3 +289,13 @@ def test_media_work_with_the_notebook_libraries_unimportable() -> None:
         "True",
         "[]",
     ]
+
+
+def test_txt2img_reads_a_raw_bytes_reply_too(client: PuterClient, sandbox: Sandbox) -> None:
+    from puter_magic.sandbox import Fault
+
+    png = _tiny_png(9, 4)
+    sandbox.inject(Fault.raw(png, content_type="application/octet-stream"))
+    image = client.txt2img("raw")
+    assert image.data == png and image.url is None
+    assert image.content_type == "image/png" and image.dimensions == (9, 4)  # from the bytes, not the label

@@ -13,7 +13,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from puter_magic.api.media_results import AudioResult, ImageResult
 from puter_magic.api.media_text import OCRResult, Transcript
 from puter_magic.api.protocol import BinaryResult
-from puter_magic.sandbox import Sandbox
+from puter_magic.sandbox import Fault, Sandbox
 
 from .shell import magics_of, run
 from .test_media_api import FakeFigure, _tiny_png
@@ -161,6 +161,12 @@ def test_puter_call_shows_json_media_and_failures(signed_in: InteractiveShell, s
     ok(signed_in, '%puter_call puter-image-generation generate {"prompt": "json args"} --driver ai-image')
     assert sandbox.calls("generate")[0].args == {"prompt": "json args"}
     assert sandbox.calls("generate")[0].body["driver"] == "ai-image"
+    sandbox.inject(Fault.raw(_tiny_png(6, 6), content_type="image/png"))
+    image, _ = ok(signed_in, '%puter_call puter-image-generation generate {"prompt": "raw"}')
+    assert (
+        base64.b64decode(image["image/png"]) == _tiny_png(6, 6)
+        and image["text/plain"] == "image/png 6×6, 75 bytes"
+    )
     outputs = ok(signed_in, "%puter_call puter-nothing do")
     assert "Driver not found" in warned(outputs)
 
