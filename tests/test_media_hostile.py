@@ -237,3 +237,24 @@ def test_the_token_never_shows_nor_travels_in_media_cells(
     assert text.count("puter-warning") >= 4 and "holds your token" in text
     assert secret not in text
     assert other_host.seen == [] and [p.name for p in tmp_path.iterdir()] == ["ok.png"]
+
+
+def test_an_image_variable_whose_url_is_gone(
+    signed_in: InteractiveShell, sandbox: Sandbox, other_host: MediaServer
+) -> None:
+    sandbox.inject(url_reply(other_host.url("/gone.png")))
+    result = signed_in.run_line_magic(
+        "puter_call", 'puter-image-generation generate {"prompt": "x"} --out raw'
+    )
+    assert result is None
+    from puter_magic.api.media_results import image_result
+
+    signed_in.user_ns["pic"] = image_result(
+        signed_in.user_ns["raw"], PuterClient(sandbox.origin).media_fetcher()
+    )
+    text = refused(signed_in, "%%puter --image pic\nWhat is this?")
+    where = f"127.0.0.1:{other_host.port}"
+    assert (
+        text == f"--image pic: could not get the image: could not download the media from {where}: HTTP 404"
+    )
+    assert sandbox.calls("complete") == []

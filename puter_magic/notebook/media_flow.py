@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ..api.errors import PuterError
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
 from ..api.mediatypes import human_size
 from ..api.protocol import BinaryResult
@@ -63,7 +64,10 @@ def chat_images(sources: list[str], namespace: Mapping[str, Any]) -> tuple[list[
     for source in sources:
         value, name = resolve_source(source, namespace, "--image")
         with usage_errors(f"--image {source}: "):
-            item = load_input(value, accept="image", limit=IMAGE_LIMIT)
+            try:
+                item = load_input(value, accept="image", limit=IMAGE_LIMIT)
+            except PuterError as err:  # an earlier result whose URL cannot be fetched now
+                raise UsageError(f"--image {source}: could not get the image: {err.message}") from None
         values.append(
             PuterPath(item.value) if item.kind == "puter" and isinstance(item.value, str) else item.value
         )
