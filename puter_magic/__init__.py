@@ -13,6 +13,7 @@ from ._version import __version__
 
 __all__ = [
     "APIError",
+    "AudioResult",
     "AuthError",
     "BadRequest",
     "BinaryResult",
@@ -20,21 +21,26 @@ __all__ = [
     "ChatReply",
     "ChatStream",
     "ChunkStream",
+    "ImageResult",
     "MalformedResponse",
+    "MediaInputError",
     "ModelInfo",
     "ModelNotFound",
     "NotFound",
     "NotSignedIn",
+    "OCRResult",
     "PermissionDenied",
     "PuterClient",
     "PuterConnectionError",
     "PuterError",
+    "PuterPath",
     "PuterTimeout",
     "RateLimited",
     "RedirectRefused",
     "ReplayMiss",
     "ServerError",
     "StreamError",
+    "Transcript",
     "UsageLimited",
     "__version__",
     "load_ipython_extension",
@@ -49,6 +55,12 @@ _LAZY = {
     "ModelInfo": "api.catalogue",
     "BinaryResult": "api.protocol",
     "ChatReply": "api.chat",
+    "AudioResult": "api.media_results",
+    "ImageResult": "api.media_results",
+    "OCRResult": "api.media_text",
+    "Transcript": "api.media_text",
+    "MediaInputError": "api.media",
+    "PuterPath": "api.media",
 }
 
 from .api.errors import (  # noqa: E402  (errors is tiny and import-free)
@@ -77,6 +89,9 @@ if TYPE_CHECKING:
     from .api.chat import ChatReply, ChatStream
     from .api.chunks import ChunkStream
     from .api.client import PuterClient
+    from .api.media import MediaInputError, PuterPath
+    from .api.media_results import AudioResult, ImageResult
+    from .api.media_text import OCRResult, Transcript
     from .api.protocol import BinaryResult
 
 

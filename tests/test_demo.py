@@ -135,4 +135,27 @@ def test_tools_section_shows_the_calls_and_the_answer(executed: Any) -> None:
     assert '["Rome", "Lima"]' in answer["text/markdown"]  # the model answered with the results
     [one_by_one] = data(outputs_of(executed, "One at a time: warmest k=1"))
     assert one_by_one["text/plain"].startswith('called warmest(k=1) → ["Rome"]\ncalled describe(n=1) → 1 row')
-    assert "2 call(s) in 3 request(s)" in one_by_one["text/plain"]
+    assert "2 calls in 3 requests" in one_by_one["text/plain"]
+
+
+def test_beyond_chat_section(executed: Any) -> None:
+    """Images, speech and OCR run offline in the demo and read back what was sent."""
+    import base64
+
+    image, footer = data(outputs_of(executed, "%%puter_image --out picture"))
+    assert base64.b64decode(image["image/png"]).startswith(b"\x89PNG")
+    assert (
+        image["text/plain"].startswith("image/png 512×512, ") and "saved to kite.png" in footer["text/plain"]
+    )
+    (read,) = data(outputs_of(executed, "%puter_ocr picture"))
+    assert read["text/plain"].startswith("A red kite over a green hill\n\nread from picture")
+    player, _ = data(outputs_of(executed, "%%puter_speak --out greeting"))
+    assert player["text/html"].startswith("<audio controls") and player["text/plain"].startswith("audio/wav")
+    (heard,) = data(outputs_of(executed, "%puter_transcribe greeting"))
+    assert heard["text/plain"].startswith(
+        "Hello! Pictures, speech and text all go through the same Puter API."
+    )
+    (seen,) = data(outputs_of(executed, "--image picture --image kite.png"))
+    assert "I see 2 images" in seen["text/markdown"] and "512×512" in seen["text/markdown"]
+    voices, _ = data(outputs_of(executed, "%puter_call puter-tts list_voices"))
+    assert voices["application/json"][0]["id"] == "alto"

@@ -19,6 +19,7 @@ from .catalogue import ModelInfo
 from .chat import ChatReply, ChatStream, Messages, chat_reply, normalize_messages
 from .chunks import ChunkStream
 from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn
+from .media_client import MediaMethods
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 from .tape import Tape
@@ -32,7 +33,14 @@ if TYPE_CHECKING:
 __all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
 
-class PuterClient:
+def with_images(messages: Messages, images: Sequence[Any]) -> list[dict[str, Any]]:
+    """*messages* with *images* added to the last user message as content parts."""
+    from .media import attach_images, image_parts
+
+    return attach_images(normalize_messages(messages), image_parts(images))
+
+
+class PuterClient(MediaMethods):
     """A client for one Puter API origin.
 
     Args:
@@ -195,7 +203,12 @@ class PuterClient:
     # -- chat ---------------------------------------------------------------------------
 
     def _chat_body(
-        self, messages: Messages, model: str, driver: str | None, service: str | None, options: dict[str, Any]
+        self,
+        messages: Messages,
+        model: str,
+        driver: str | None,
+        service: str | None,
+        options: dict[str, Any],
     ) -> dict[str, Any]:
         if not model:
             raise ValueError("a model is required (Puter answers 'Model not found' without one)")
@@ -215,6 +228,7 @@ class PuterClient:
         tools: Sequence[Callable[..., Any] | Tool],
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
         **options: Any,
     ) -> ToolReply: ...
 
@@ -229,6 +243,7 @@ class PuterClient:
         tools: Sequence[Mapping[str, Any]] | None = ...,
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
         **options: Any,
     ) -> ChatReply: ...
 
@@ -242,12 +257,15 @@ class PuterClient:
         tools: Sequence[ToolLike] | None = None,
         max_steps: int = 8,
         approve: Callable[[ToolCall], bool] | None = None,
+        images: Sequence[Any] | None = None,
         **options: Any,
     ) -> ChatReply:
         """Send a conversation to ``puter-chat-completion`` and return the reply.
 
         *options* go into ``args`` as they are: ``temperature``, ``max_tokens``,
-        ``provider``, ``reasoning_effort``...
+        ``provider``, ``reasoning_effort``... *images* (paths, bytes, file objects, https or
+        data: URLs, Puter paths, PIL images, matplotlib figures) are added to the last user
+        message as content parts, for models that see.
 
         ``tools=[f, g]`` offers Python functions the model may call (their schemas come from
         their signatures, type hints and docstrings): the calls it asks for are run and
@@ -257,6 +275,8 @@ class PuterClient:
         arguments and result. ``approve(call)`` is asked before each call; False refuses it.
         Ready-made definitions (dicts) are sent as they are, with no loop.
         """
+        if images:
+            messages, images = with_images(messages, images), None
         if tools is not None:
             from .toolloop import chat_with_tools, split_tools
 
@@ -285,6 +305,7 @@ class PuterClient:
         tools: Sequence[Callable[..., Any] | Tool],
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
         **options: Any,
     ) -> ToolStream: ...
 
@@ -299,6 +320,7 @@ class PuterClient:
         tools: Sequence[Mapping[str, Any]] | None = ...,
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
         **options: Any,
     ) -> ChatStream: ...
 
@@ -309,6 +331,7 @@ class PuterClient:
         *,
         driver: str | None = None,
         service: str | None = None,
+        images: Sequence[Any] | None = None,
         tools: Sequence[ToolLike] | None = None,
         max_steps: int = 8,
         approve: Callable[[ToolCall], bool] | None = None,
@@ -320,6 +343,8 @@ class PuterClient:
         chunks of every step, a ``ToolResultChunk`` after each call ran, and ``reply()``
         for the final :class:`~puter_magic.api.toolloop.ToolReply`.
         """
+        if images:
+            messages = with_images(messages, images)
         if tools is not None:
             from .toolloop import ToolLoop, ToolStream, split_tools
 

@@ -22,7 +22,7 @@ from IPython.core.error import UsageError
 __all__ = ["FREE_TEXT_MAGICS", "ask_not_help", "split_options"]
 
 #: Line magics whose argument is free text for a model; a ``?`` at the end is part of it.
-FREE_TEXT_MAGICS = frozenset({"puter"})
+FREE_TEXT_MAGICS = frozenset({"puter", "puter_image", "puter_speak"})
 
 # A line magic with arguments: indentation, %name, one space, the rest (IPython's own split).
 _MAGIC_LINE = re.compile(r"(?P<indent>[ \t]*)%(?P<name>\w+) ")

@@ -145,6 +145,13 @@ class PuterMagics(Magics, SettingsTraits):
         help="let the model call these functions of the notebook (comma-separated); each call shows",
     )
     @argument("--approve", action="store_true", help="with --tools: ask before each call")
+    @argument(
+        "--image",
+        metavar="SOURCE",
+        action="append",
+        help="attach an image to the question: a file, an https URL, or a variable holding image "
+        "bytes, a PIL image or a matplotlib figure (repeatable)",
+    )
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
         """Ask Puter: the cell is your message; the reply streams in as Markdown.
@@ -188,6 +195,11 @@ class PuterMagics(Magics, SettingsTraits):
             for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
             if v is not None
         }
+        seen = ""
+        if args.image:
+            from .media_flow import chat_images
+
+            options["images"], seen = chat_images(args.image, self.shell.user_ns if self.shell else {})
         ask = self.session.prepare(
             prompt.strip("\n"),
             model=args.model,
@@ -201,6 +213,7 @@ class PuterMagics(Magics, SettingsTraits):
             tools=tools is not None,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
+        notes += [seen] if seen else []
         if args.compare:
             self._ask_flow().compare(ask, args.compare, args.keep, notes)
             return
@@ -307,7 +320,7 @@ class PuterMagics(Magics, SettingsTraits):
         return " ".join(named) if isinstance(named, tuple) else None
 
 
-MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics")
+MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics")
 
 
 def load(ipython: Any) -> None:
@@ -317,11 +330,13 @@ def load(ipython: Any) -> None:
     from .account_magics import AccountMagics
     from .history_magics import HistoryMagics
     from .lineform import ask_not_help
+    from .media_magics import MediaMagics
 
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
     ipython.register_magics(AccountMagics(ipython, host=magics))
     ipython.register_magics(HistoryMagics(ipython, host=magics))
+    ipython.register_magics(MediaMagics(ipython, host=magics))
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
     if ask_not_help not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(ask_not_help)

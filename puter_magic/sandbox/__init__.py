@@ -6,7 +6,8 @@
 ...     client.chat("Hello", model="sandbox-tutor").text
 
 It speaks ``POST /drivers/call`` (``puter-chat-completion``: ``complete``, ``list``,
-``models``; ``puter-tts``: ``synthesize``), ``GET /whoami``, ``/drivers/list-interfaces``,
+``models``; images, text-to-speech, speech-to-text and OCR: :mod:`.media`), ``GET /whoami``,
+``/drivers/list-interfaces``,
 the public model catalogue and an AuthMe page, with Puter's own errors. See
 :mod:`puter_magic.sandbox.models` for its models and :class:`Fault` for scripted failures.
 ``error_style="legacy"`` answers driver errors in the older HTTP-200 ``success: false`` form.
@@ -70,6 +71,8 @@ class Sandbox:
         api_host: if set, route like self-hosted Puter: the API answers only this Host
             name (e.g. ``api.puter.localhost``), other hosts get the GUI or a 404.
         authme_auto_approve: the AuthMe page approves at once (for tests).
+        media_providers: images, speech and OCR have providers; False answers like a
+            self-hosted Puter without provider keys (see :mod:`puter_magic.sandbox.media`).
     """
 
     def __init__(
@@ -86,6 +89,7 @@ class Sandbox:
         api_host: str | None = None,
         authme_auto_approve: bool = False,
         verbose: bool = False,
+        media_providers: bool = True,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the sandbox listens on loopback only")
@@ -103,6 +107,8 @@ class Sandbox:
         self.api_host = api_host
         self.authme_auto_approve = authme_auto_approve
         self.verbose = verbose
+        self.media_providers = media_providers
+        self.generated: dict[str, bytes] = {}  # pictures served at /puter-generated/
         self.requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()

@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
         help="answer driver errors as HTTP 200 {success: false} (older Puter)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--no-media-providers",
+        action="store_true",
+        help="answer images, speech and OCR like a self-hosted Puter without provider keys",
+    )
     args = parser.parse_args(argv)
     sandbox = Sandbox(
         port=args.port,
@@ -29,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         pace=args.pace,
         verbose=args.verbose,
         error_style="legacy" if args.legacy_errors else "current",
+        media_providers=not args.no_media_providers,
     )
     sandbox.start()
     print(f"Puter sandbox listening on {sandbox.origin}", flush=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .models import NORMALIZED_SINCE, SandboxModel
+from .reading import describe_images
 
 __all__ = ["Reply", "normalized", "result_envelope", "stream_lines", "write_reply"]
 
@@ -176,7 +177,7 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
         text = users[-1] if users else ""
     else:
-        text = _tutor(messages, args, model)
+        text = _tutor(messages, args, model) + describe_images(messages)
     if model.thinks:
         reasoning = (
             f"The learner sent {plural(len(messages), 'message')}. "

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from .media import MEDIA_INTERFACES
 from .models import MODELS, lookup
 from .playback import play
 from .replies import result_envelope, stream_lines, write_reply
@@ -24,12 +25,9 @@ if TYPE_CHECKING:
 CHAT = "puter-chat-completion"
 INTERFACES: dict[str, dict[str, Any]] = {
     CHAT: {"drivers": ["ai-chat"], "default": "ai-chat", "methods": ("complete", "list", "models")},
-    "puter-tts": {
-        "drivers": ["ai-tts"],
-        "default": "ai-tts",
-        "methods": ("synthesize", "list_voices", "list_engines", "list"),
-    },
 }
+INTERFACES.update(MEDIA_INTERFACES)
+SERVED_PATHS = ("/puter-sample-data/", "/puter-generated/")
 
 
 # Older servers (v1) read `driver ?? service` and took every chat provider's name as an alias
@@ -241,6 +239,8 @@ class Handler(BaseHTTPRequestHandler):
             self.json(200, {"models": [m.id for m in MODELS.values() if not m.test_provider]})
         elif path == "/puterai/chat/models/details":
             self.json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.test_provider]})
+        elif path.startswith(SERVED_PATHS) and self.command in ("GET", "HEAD"):
+            self.served(path)
         elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
             self._route_gui(url)
         else:
@@ -361,8 +361,8 @@ class Handler(BaseHTTPRequestHandler):
                 f"Method '{method}' not found on driver '{iface}'",
                 "method_not_found",
             )
-        if iface == "puter-tts":
-            self._tts(method, args)
+        if iface in MEDIA_INTERFACES:
+            self._media(iface, method, driver, args)
         elif method == "list":
             self.json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
         elif method == "models":
@@ -425,25 +425,29 @@ class Handler(BaseHTTPRequestHandler):
         except AgentError as exc:
             raise DriverFailure(400, "bad_request", str(exc)) from None
 
-    def _tts(self, method: str, args: dict[str, Any]) -> None:
-        if method != "synthesize":
-            self.json(200, {"success": True, "result": [], "service": {"name": "ai-tts"}})
+    def _media(self, iface: str, method: str, driver: str, args: dict[str, Any]) -> None:
+        from .media import SERVICE, MediaFailure, answer
+
+        try:
+            reply = answer(self.server.sandbox, iface, method, driver, args)
+        except MediaFailure as failure:
+            raise DriverFailure(failure.status, failure.code, failure.message) from None
+        if reply.body is None:
+            self.json(200, {"success": True, "result": reply.result, "service": {"name": SERVICE[iface]}})
             return
-        text = args.get("text")
-        if not isinstance(text, str) or not text:
-            raise DriverFailure(400, "bad_request", "Missing or invalid `text`")
-        self.send(200, silent_wav(0.05 * min(len(text), 40)), "audio/wav")
+        # Real providers stream audio: chunked, with the audio's own type and no envelope.
+        self.start_chunked(200, reply.content_type)
+        for start in range(0, len(reply.body), 16384):
+            self.chunk(reply.body[start : start + 16384])
+        self.end_chunked()
+        self.record_status(200)
 
+    def served(self, path: str) -> None:
+        """Sample files and generated pictures: served to anyone, as another host would."""
+        from .media import served
 
-def silent_wav(seconds: float, rate: int = 8000) -> bytes:
-    """A tiny silent mono 8-bit WAV file: something real for a binary reply."""
-    frames = max(1, int(seconds * rate))
-    header = (
-        b"RIFF"
-        + struct.pack("<I", 36 + frames)
-        + b"WAVEfmt "
-        + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate, 1, 8)
-        + b"data"
-        + struct.pack("<I", frames)
-    )
-    return header + b"\x80" * frames
+        found = served(self.server.sandbox, path)
+        if found is None:
+            self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+        else:
+            self.send(200, found[0], found[1])

@@ -250,3 +250,51 @@ def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, 
 
     _shot(page, "jupyterlab-checks.png")
     assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page
+
+
+MEDIA_CELLS = [
+    "%load_ext puter_magic",
+    "%puter_login --sandbox",
+    "%%puter_image --out picture\nA red kite over a green hill",
+    "%%puter_speak\nHello from the sandbox",
+    "%%puter --image picture --no-history\nWhat do you see?",
+]
+
+
+def test_media_cells_in_jupyterlab(page: Any, lab: str, lab_root: pathlib.Path) -> None:
+    """A generated image is visible (decoded, at most the cell's width) and speech is a player."""
+    from playwright.sync_api import expect
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = nbformat.read(ROOT / "demo.ipynb", as_version=4).metadata  # its kernel, no dialog
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in MEDIA_CELLS]
+    nbformat.write(nb, lab_root / "root" / "media.ipynb")
+    page.goto(f"{lab}/lab/tree/media.ipynb?reset&token={LAB_TOKEN}")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
+    expect(page.locator("#jp-main-statusbar")).to_contain_text("| Idle", timeout=90_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+    asked = _cell(page, MEDIA_CELLS[-1])
+    expect(asked.locator(".puter-footer").first).to_be_visible(timeout=120_000)
+    image = _cell(page, MEDIA_CELLS[2]).locator(".jp-RenderedImage img")
+    expect(image).to_be_visible()
+    natural, shown, cell = image.evaluate(
+        "img => [img.naturalWidth, img.getBoundingClientRect().width,"
+        " img.closest('.jp-OutputArea').getBoundingClientRect().width]"
+    )
+    assert natural == 512 and 0 < shown <= min(natural, cell), (natural, shown, cell)
+    expect(_cell(page, MEDIA_CELLS[2]).locator(".puter-footer")).to_contain_text("image/png 512×512")
+    audio = _cell(page, MEDIA_CELLS[3]).locator("audio[controls]")
+    expect(audio).to_have_count(1)
+    expect(audio).to_be_visible()
+    assert audio.evaluate("a => a.src.startsWith('data:audio/wav;base64,')")
+    duration = audio.evaluate(
+        "a => a.readyState >= 1 ? a.duration : new Promise(done => {"
+        " a.addEventListener('loadedmetadata', () => done(a.duration)); a.load(); })"
+    )
+    assert duration == pytest.approx(0.76, abs=0.02)  # Chromium decoded the WAV: 4 words, 0.19 s each
+    expect(asked.locator(".jp-OutputArea")).to_contain_text("I see 1 image")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "jupyterlab-media.png"), full_page=True)

@@ -1,0 +1,149 @@
+"""PuterClient's media methods, named as puter.js names them: ``txt2img``, ``txt2speech``,
+``speech2txt``, ``img2txt``. Each is one driver call through the client's one Wire (so
+recording and replaying work for them too), its input checked before sending and its reply
+read whatever form it took (see :mod:`.media_results`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .fetch import MediaFetcher
+from .media import OCR_LIMIT, SPEECH_LIMIT, TTS_TEXT_LIMIT, MediaInputError, load_input
+from .media_results import AudioResult, ImageResult, audio_result, image_result
+from .media_text import OCRResult, Transcript, ocr_result, transcript
+from .origin import is_loopback_host
+from .protocol import build_call
+
+if TYPE_CHECKING:
+    from .origin import Origin
+    from .wire import Wire
+
+__all__ = ["IMAGE_INTERFACE", "OCR_INTERFACE", "SPEECH2TXT_INTERFACE", "TTS_INTERFACE", "MediaMethods"]
+
+IMAGE_INTERFACE = "puter-image-generation"
+TTS_INTERFACE = "puter-tts"
+SPEECH2TXT_INTERFACE = "puter-speech2txt"
+OCR_INTERFACE = "puter-ocr"
+
+
+def ratio_arg(ratio: Any) -> dict[str, int]:
+    """``{"w": 16, "h": 9}`` from ``"16:9"``, ``(16, 9)`` or such a dict."""
+    if isinstance(ratio, Mapping):
+        w, h = ratio.get("w"), ratio.get("h")
+    elif isinstance(ratio, str):
+        w, _, h = ratio.replace("x", ":").replace("/", ":").partition(":")
+    elif isinstance(ratio, (tuple, list)) and len(ratio) == 2:
+        w, h = ratio
+    else:
+        w = h = None
+    try:
+        width, height = int(str(w)), int(str(h))
+    except ValueError:
+        width = height = 0
+    if width <= 0 or height <= 0:
+        raise MediaInputError(f"a ratio is W:H with two whole numbers, e.g. 16:9 (got {ratio!r})")
+    return {"w": width, "h": height}
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v is not False}
+
+
+class MediaMethods:
+    """Mixed into :class:`~puter_magic.api.client.PuterClient`."""
+
+    _wire: Wire
+    _origin: Origin
+
+    def media_fetcher(self) -> MediaFetcher:
+        """What fetches reply URLs: a plain session that never carries the token. Plain http
+        is allowed only to loopback, and only when this client's origin is loopback too."""
+        return MediaFetcher(allow_loopback_http=is_loopback_host(self._origin.host))
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        return ()  # PuterClient's: the token, to keep out of what is fetched and shown
+
+    def _media_call(self, interface: str, method: str, args: dict[str, Any]) -> Any:
+        return self._wire.result(build_call(interface, method, args))
+
+    def txt2img(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        quality: str | None = None,
+        ratio: Any = None,
+        test_mode: bool = False,
+        **args: Any,
+    ) -> ImageResult:
+        """Generate an image (``puter-image-generation`` ``generate``).
+
+        *ratio* is ``"16:9"``, ``(16, 9)`` or ``{"w": 16, "h": 9}``; *test_mode* asks for
+        Puter's free sample. Other keywords (``provider``, ``width``, ``seed``...) go into
+        ``args`` as they are. The reply may be a data URL, an https URL or bytes: the result's
+        ``data`` is the image either way (fetched without the token).
+        """
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise MediaInputError("txt2img needs a prompt")
+        call = {"prompt": prompt, **_given(model=model, quality=quality, test_mode=test_mode), **args}
+        if ratio is not None:
+            call["ratio"] = ratio_arg(ratio)
+        result = self._media_call(IMAGE_INTERFACE, "generate", call)
+        return image_result(result, self.media_fetcher(), prompt=prompt, model=model, secrets=self._secrets())
+
+    def txt2speech(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        engine: str | None = None,
+        language: str | None = None,
+        test_mode: bool = False,
+        **args: Any,
+    ) -> AudioResult:
+        """Speak *text* (``puter-tts`` ``synthesize``): raw audio bytes, or a URL to them."""
+        if not isinstance(text, str) or not text.strip():
+            raise MediaInputError("txt2speech needs some text")
+        if len(text) > TTS_TEXT_LIMIT:
+            raise MediaInputError(
+                f"the text is {len(text):,} characters, over Puter's {TTS_TEXT_LIMIT:,}-character "
+                "limit for text-to-speech; nothing was sent"
+            )
+        options = _given(
+            voice=voice, provider=provider, model=model, engine=engine, language=language, test_mode=test_mode
+        )
+        result = self._media_call(TTS_INTERFACE, "synthesize", {"text": text, **options, **args})
+        return audio_result(result, self.media_fetcher(), text=text, secrets=self._secrets())
+
+    def speech2txt(
+        self,
+        file: Any,
+        *,
+        model: str | None = None,
+        language: str | None = None,
+        translate: bool = False,
+        response_format: str | None = None,
+        **args: Any,
+    ) -> Transcript:
+        """Transcribe audio (``puter-speech2txt`` ``transcribe``; ``translate=True``: into English).
+
+        *file* is a path, bytes, a file object, an https or data: URL, a Puter path or an
+        AudioResult; over 25 MB it is refused before sending.
+        """
+        call = _given(model=model, language=language, response_format=response_format)
+        if file is not None or not args.get("test_mode"):
+            call["file"] = load_input(file, accept="audio", limit=SPEECH_LIMIT).value
+        method = "translate" if translate else "transcribe"
+        return transcript(self._media_call(SPEECH2TXT_INTERFACE, method, {**call, **args}))
+
+    def img2txt(self, source: Any, *, provider: str | None = None, **args: Any) -> OCRResult:
+        """Read the text in an image or PDF (``puter-ocr`` ``recognize``); over 10 MB it is
+        refused before sending. Textract's and Mistral's reply shapes both give ``text``."""
+        call = _given(provider=provider)
+        if source is not None or not args.get("test_mode"):
+            call["source"] = load_input(source, accept="document", limit=OCR_LIMIT).value
+        return ocr_result(self._media_call(OCR_INTERFACE, "recognize", {**call, **args}))

@@ -1,0 +1,241 @@
+"""The sandbox's AI interfaces beyond chat, answered as a self-hosted Puter answers them.
+
+- ``puter-image-generation`` (``generate``, ``list``, ``models``): ``sandbox-image`` replies
+  with a ``data:image/png`` URL (as OpenAI's provider does), ``sandbox-image-url`` with a URL
+  to the picture on the sandbox (as other providers do). The PNG shows the prompt, which the
+  sandbox's OCR reads back.
+- ``puter-tts`` (``synthesize``, ``list``, ``list_voices``, ``list_engines``): raw
+  ``audio/wav`` bytes, chunked, no envelope (as real providers send audio); the text is kept in
+  the file, so transcribing it gives the text back.
+- ``puter-speech2txt`` (``transcribe``, ``translate``, ``list``, ``list_models``) and
+  ``puter-ocr`` (``recognize``: Textract's reply shape, or Mistral's with ``provider:
+  "mistral"``), in :mod:`.reading`.
+
+``test_mode`` answers with Puter's fixed samples (sample files are served by the sandbox itself,
+so they can be fetched offline). ``Sandbox(media_providers=False)`` answers like a self-hosted
+Puter without provider keys, as recorded in ``tests/transcripts/beyond-chat/``: image and TTS
+calls refused with 400, speech-to-text and OCR with 500 unless in test mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .pixels import picture
+from .sound import silent_mp3, speech
+
+if TYPE_CHECKING:
+    from . import Sandbox
+
+__all__ = ["MEDIA_INTERFACES", "MediaFailure", "MediaReply", "answer", "failure", "served"]
+
+IMAGE = "puter-image-generation"
+TTS = "puter-tts"
+STT = "puter-speech2txt"
+OCR = "puter-ocr"
+MEDIA_INTERFACES: dict[str, dict[str, Any]] = {
+    IMAGE: {
+        "drivers": ["ai-image", *(f"{p}-image-generation" for p in ("openai", "gemini", "together", "xai"))],
+        "default": "ai-image",
+        "methods": ("generate", "list", "models"),
+    },
+    TTS: {
+        "drivers": ["ai-tts", "aws-polly", "openai-tts", "elevenlabs-tts", "gemini-tts", "xai-tts"],
+        "default": "ai-tts",
+        "methods": ("synthesize", "list", "list_voices", "list_engines"),
+    },
+    STT: {
+        "drivers": ["ai-speech2txt", "openai-speech2txt", "xai-speech2txt"],
+        "default": "ai-speech2txt",
+        "methods": ("transcribe", "translate", "list", "list_models"),
+    },
+    OCR: {"drivers": ["ai-ocr", "aws-textract", "mistral"], "default": "ai-ocr", "methods": ("recognize",)},
+}
+SERVICE = {iface: spec["default"] for iface, spec in MEDIA_INTERFACES.items()}
+
+SAMPLE_IMAGE = "/puter-sample-data/image_example.png"
+SAMPLE_AUDIO = "/puter-sample-data/tts_example.mp3"
+GENERATED = "/puter-generated/"
+QUALITY = {"low": 256, "medium": 512, "high": 1024}
+RATIOS = [{"w": 1, "h": 1}, {"w": 16, "h": 9}, {"w": 9, "h": 16}, {"w": 4, "h": 3}, {"w": 3, "h": 4}]
+IMAGE_MODELS = {"sandbox-image": "Sandbox Image", "sandbox-image-url": "Sandbox Image (URL reply)"}
+VOICES = {"alto": "Alto", "bass": "Bass"}
+TTS_PROVIDERS = {
+    "aws-polly": ("aws", "polly"),
+    "openai": (),
+    "elevenlabs": ("eleven", "11labs"),
+    "gemini": ("google",),
+    "xai": ("grok",),
+    "speechify": ("simba",),
+    "sandbox": (),
+}
+
+
+class MediaFailure(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class MediaReply:
+    result: Any = None  # put in a success envelope
+    body: bytes | None = None  # or sent raw, with this content type
+    content_type: str = "application/octet-stream"
+
+
+def failure(message: str, code: str = "bad_request", status: int = 400) -> MediaFailure:
+    return MediaFailure(status, code, message)
+
+
+def answer(sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+    """The reply to one media driver call (raises MediaFailure for Puter's errors)."""
+    from .reading import ocr, speech2txt
+
+    handler = {IMAGE: _image, TTS: _tts, STT: speech2txt, OCR: ocr}[iface]
+    return handler(sandbox, method, driver, args)
+
+
+def served(sandbox: Sandbox, path: str) -> tuple[bytes, str] | None:
+    """Files the sandbox serves without a token: Puter's samples and generated pictures."""
+    if path == SAMPLE_IMAGE:
+        return picture("Puter sample image", 256, 256), "image/png"
+    if path == SAMPLE_AUDIO:
+        return silent_mp3(1.0), "audio/mpeg"
+    if path.startswith(GENERATED):
+        data = sandbox.generated.get(path[len(GENERATED) :])
+        return (data, "image/png") if data is not None else None
+    return None
+
+
+# -- images -------------------------------------------------------------------------------------
+
+
+def _image_entry(model_id: str) -> dict[str, Any]:
+    return {
+        "puterId": f"sandbox:sandbox/{model_id}",
+        "id": model_id,
+        "aliases": [f"sandbox/{model_id}"],
+        "name": IMAGE_MODELS[model_id],
+        "version": "1.0",
+        "costs_currency": "usd-cents",
+        "index_cost_key": "medium:512x512",
+        "costs": {f"{q}:{s}x{s}": 0 for q, s in QUALITY.items()},
+        "allowedQualityLevels": list(QUALITY),
+        "allowedRatios": RATIOS,
+    }
+
+
+def _size(args: dict[str, Any]) -> tuple[int, int]:
+    quality = args.get("quality", "medium")
+    if quality not in QUALITY:
+        raise failure(f"Invalid quality: {quality}. Allowed: {', '.join(QUALITY)}")
+    side = QUALITY[quality]
+    ratio = args.get("ratio")
+    if isinstance(args.get("width"), int) and isinstance(args.get("height"), int):
+        ratio = {"w": args["width"], "h": args["height"]}
+    elif isinstance(args.get("aspect_ratio"), str) and ":" in args["aspect_ratio"]:
+        w, _, h = args["aspect_ratio"].partition(":")
+        ratio = {"w": int(w) if w.isdigit() else 1, "h": int(h) if h.isdigit() else 1}
+    w, h = (ratio.get("w"), ratio.get("h")) if isinstance(ratio, dict) else (1, 1)
+    if not (isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0):
+        raise failure("Invalid `ratio`: expected {w, h} with positive numbers")
+    aspect = min(3.0, max(1 / 3, w / h))  # as OpenAI's provider clamps it
+    return (side, max(16, round(side / aspect))) if aspect >= 1 else (max(16, round(side * aspect)), side)
+
+
+def _image(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+    configured = sandbox.media_providers
+    if method == "list":
+        return MediaReply([f"sandbox:sandbox/{m}" for m in IMAGE_MODELS] if configured else [])
+    if method == "models":
+        return MediaReply([_image_entry(m) for m in IMAGE_MODELS] if configured else [])
+    model = args.get("model")
+    if not configured and not model:
+        raise failure("Missing `model`")
+    wanted = str(model or "sandbox-image").strip().lower()
+    found = next((m for m in IMAGE_MODELS if wanted in (m, f"sandbox/{m}", f"sandbox:sandbox/{m}")), None)
+    if not configured or found is None:
+        raise failure(f"Model not found: {model}")
+    prompt = args.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise failure("Missing `prompt`")
+    width, height = _size(args)
+    if args.get("test_mode"):
+        return MediaReply(sandbox.origin + SAMPLE_IMAGE)
+    png = picture(prompt, width, height)
+    if found == "sandbox-image-url":
+        name = hashlib.sha256(png).hexdigest()[:16] + ".png"
+        sandbox.generated[name] = png
+        while len(sandbox.generated) > 32:
+            sandbox.generated.pop(next(iter(sandbox.generated)))
+        return MediaReply(f"{sandbox.origin}{GENERATED}{name}")
+    return MediaReply("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
+
+
+# -- text to speech ------------------------------------------------------------------------------
+
+
+def _tts_provider(name: str) -> str | None:
+    key = name.strip().lower()
+    return next((p for p, aliases in TTS_PROVIDERS.items() if key == p or key in aliases), None)
+
+
+def _tts(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+    available = ["sandbox"] if sandbox.media_providers else []
+    wanted = args.get("provider")
+    if method == "list":
+        return MediaReply(list(available))
+    if method in ("list_voices", "list_engines"):
+        if not available or wanted not in (None, "all", "sandbox"):
+            return MediaReply([])
+        if method == "list_engines":
+            entry = {
+                "id": "sandbox-tts",
+                "name": "Sandbox TTS",
+                "provider": "sandbox",
+                "pricing_per_million_chars": 0,
+            }
+            return MediaReply([entry])
+        language = {"name": "English", "code": "en"}
+        return MediaReply(
+            [
+                {
+                    "id": v,
+                    "name": n,
+                    "language": language,
+                    "provider": "sandbox",
+                    "supported_models": ["sandbox-tts"],
+                }
+                for v, n in VOICES.items()
+            ]
+        )
+    engine = args.get("engine") if isinstance(args.get("engine"), str) else None
+    by_driver = {"aws-polly": "aws-polly", "openai-tts": "openai", "elevenlabs-tts": "elevenlabs"}
+    by_driver.update({"gemini-tts": "gemini", "xai-tts": "xai"})
+    name: str
+    if isinstance(wanted, str) and wanted:
+        name = wanted
+    elif engine and _tts_provider(engine):
+        name = engine
+    elif driver in by_driver:
+        name = by_driver[driver]
+    else:
+        name = "aws-polly" if "aws-polly" in available else (available[0] if available else "aws-polly")
+    provider = _tts_provider(name)
+    if provider is None:
+        raise failure(f"TTS provider not found: {name}")
+    if provider not in available:
+        raise failure(f"TTS provider not configured: {provider}. Available: {', '.join(available)}")
+    text = args.get("text")
+    if not isinstance(text, str) or not text:
+        raise failure("Field `text` is required", "field_required")
+    voice = args.get("voice")
+    if voice is not None and voice not in VOICES:
+        raise failure(f"Invalid voice: expected one of {', '.join(VOICES)}, got {voice}", "field_invalid")
+    if args.get("test_mode"):
+        return MediaReply({"url": sandbox.origin + SAMPLE_AUDIO, "content_type": "audio"})
+    return MediaReply(body=speech(text), content_type="audio/wav")
