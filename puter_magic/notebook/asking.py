@@ -13,17 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..api.words import plural
 from .outputs import cell_output
 from .rendering import PartialReply, ReplyView
 
 if TYPE_CHECKING:
-    from ..api.tools import Tool
     from .failures import Failures
     from .session import Ask, PuterSession
     from .settings import Settings
 
-__all__ = ["AskFlow", "placement_notes", "with_context"]
+__all__ = ["AskFlow", "with_context"]
 
 
 def with_context(prompt: str, names_text: str, namespace: Mapping[str, Any]) -> str:
@@ -61,21 +59,12 @@ class AskFlow:
         raw: bool,
         notes: list[str],
         out: str | None = None,
-        tools: dict[str, Tool] | None = None,
-        approve: bool = False,
     ) -> str | None:
         """Send, show and record one question; the reply text, or None if it failed.
 
         *out* names the variable the caller stores the reply in (``--out``), so that a
-        display cut short can say where the whole text is. With *tools*, the model may call
-        them (see :mod:`.tooling`).
+        display cut short can say where the whole text is.
         """
-        if tools:
-            from .tooling import ask_with_tools
-
-            return ask_with_tools(
-                self, ask, tools, stream=stream, raw=raw, notes=notes, approve=approve, out=out
-            )
         settings = self.settings
         limit = settings.max_display_chars
         output = cell_output(settings.rich, self.display, PartialReply(limit=limit), limit)
@@ -105,7 +94,7 @@ class AskFlow:
             if interrupted:
                 notes = [*notes, "interrupted: this partial reply is not kept in the conversation"]
             elif error is None:
-                notes = [*placement_notes(ask), *notes]
+                notes = [*ask.placement_notes(), *notes]
                 ask.record(text, model=model, usage=usage)
                 self.session.meter.add(model, usage)
             output.finish(
@@ -121,7 +110,7 @@ class AskFlow:
                     show_footer=settings.show_footer,
                     images=images,
                     limit=limit,
-                    where=where_whole(ask, out, kept=not interrupted and error is None),
+                    where=ask.where_whole(out, kept=not interrupted and error is None),
                 )
             )
             if error is not None:
@@ -171,30 +160,3 @@ class AskFlow:
                 output.update(view)
             else:
                 self.display(view)
-
-
-def where_whole(ask: Ask, out: str | None, *, kept: bool) -> str:
-    """Where the whole reply is, for the note under a display that was cut short."""
-    if not kept:
-        return "the rest is not kept (an interrupted or failed reply is not recorded)"
-    places = [f"{out} (--out)"] if out else []
-    if ask.thread is not None:
-        places.append("%puter_history --json")
-    if not places:
-        return "the rest is not kept (--out VAR keeps a whole reply)"
-    return "the whole text is in " + " and ".join(places)
-
-
-def placement_notes(ask: Ask) -> list[str]:
-    placement = ask.placement
-    if ask.thread is None:
-        return ["one-shot: not kept in the conversation"]
-    if placement is None or placement.index is None:
-        return []
-    total = len(ask.thread.exchanges)
-    note = f"re-run: replaced this cell's earlier exchange ({placement.index + 1} of {total})"
-    if placement.later:
-        later = plural(placement.later, "later exchange")
-        kept = "is kept as it was" if placement.later == 1 else "are kept as they were"
-        note += f"; the {later} {kept}"
-    return [note + "; the old reply: %puter_history --replaced"]

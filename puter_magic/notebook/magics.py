@@ -220,9 +220,15 @@ class PuterMagics(Magics, SettingsTraits):
         if args.keep:
             raise UsageError("--keep goes with --compare")
         stream = self.stream and not args.no_stream
-        text = self._ask_flow().ask(
-            ask, stream=stream, raw=args.raw, notes=notes, out=args.out, tools=tools, approve=args.approve
-        )
+        if tools:
+            from .tooling import ToolFlow
+
+            flow = ToolFlow(self.session, self.settings(), show, self.failures)
+            text = flow.ask(
+                ask, tools, stream=stream, raw=args.raw, notes=notes, approve=args.approve, out=args.out
+            )
+        else:
+            text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
 

@@ -14,6 +14,7 @@ from ..api.catalogue import ModelInfo
 from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
 from ..api.usage import UsageMeter
+from ..api.words import plural
 from .conversation import Conversations, Exchange, Placement, Thread
 
 if TYPE_CHECKING:
@@ -68,6 +69,32 @@ class Ask:
             turns=list(turns or []),
         )
         self.thread.record(exchange, self.placement)
+
+    def placement_notes(self) -> list[str]:
+        """The notes that say where this exchange went (one-shot, or what a re-run replaced)."""
+        placement = self.placement
+        if self.thread is None:
+            return ["one-shot: not kept in the conversation"]
+        if placement is None or placement.index is None:
+            return []
+        total = len(self.thread.exchanges)
+        note = f"re-run: replaced this cell's earlier exchange ({placement.index + 1} of {total})"
+        if placement.later:
+            later = plural(placement.later, "later exchange")
+            kept = "is kept as it was" if placement.later == 1 else "are kept as they were"
+            note += f"; the {later} {kept}"
+        return [note + "; the old reply: %puter_history --replaced"]
+
+    def where_whole(self, out: str | None, *, kept: bool) -> str:
+        """Where the whole reply is, for the note under a display that was cut short."""
+        if not kept:
+            return "the rest is not kept (an interrupted or failed reply is not recorded)"
+        places = [f"{out} (--out)"] if out else []
+        if self.thread is not None:
+            places.append("%puter_history --json")
+        if not places:
+            return "the rest is not kept (--out VAR keeps a whole reply)"
+        return "the whole text is in " + " and ".join(places)
 
 
 class PuterSession:

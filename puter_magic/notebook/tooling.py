@@ -26,10 +26,11 @@ from .rendering import PartialReply, ReplyView
 from .toolview import CallLine, ToolsView
 
 if TYPE_CHECKING:
-    from .asking import AskFlow
-    from .session import Ask
+    from .failures import Failures
+    from .session import Ask, PuterSession
+    from .settings import Settings
 
-__all__ = ["ToolOutput", "ask_with_tools", "check_can_approve", "resolve_tools"]
+__all__ = ["ToolFlow", "ToolOutput", "check_can_approve", "resolve_tools"]
 
 
 def resolve_tools(names_text: str, namespace: Mapping[str, Any]) -> dict[str, Tool]:
@@ -147,8 +148,42 @@ def _approver(output: ToolOutput, lines: dict[str, CallLine]) -> Callable[[ToolC
     return approve
 
 
-def ask_with_tools(
-    flow: AskFlow,
+class ToolFlow:
+    """A %%puter --tools cell, step by step. A plain object the magics own, like
+    :class:`~.asking.AskFlow`: the session, a settings snapshot, a display function and the
+    notebook's :class:`~.failures.Failures`."""
+
+    def __init__(
+        self,
+        session: PuterSession,
+        settings: Settings,
+        display: Callable[..., Any],
+        failures: Failures,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.display = display
+        self.failures = failures
+
+    def ask(
+        self,
+        ask: Ask,
+        tools: dict[str, Tool],
+        *,
+        stream: bool,
+        raw: bool,
+        notes: list[str],
+        approve: bool,
+        out: str | None = None,
+    ) -> str | None:
+        """Ask with *tools* offered; show each call and the answer; record the whole exchange."""
+        return _ask_with_tools(
+            self, ask, tools, stream=stream, raw=raw, notes=notes, approve=approve, out=out
+        )
+
+
+def _ask_with_tools(
+    flow: ToolFlow,
     ask: Ask,
     tools: dict[str, Tool],
     *,
@@ -158,9 +193,6 @@ def ask_with_tools(
     approve: bool,
     out: str | None = None,
 ) -> str | None:
-    """Ask with *tools* offered; show each call and the answer; record the whole exchange."""
-    from .asking import placement_notes, where_whole
-
     settings, session = flow.settings, flow.session
     limit = settings.max_display_chars
     output = ToolOutput(settings.rich, flow.display, limit)
@@ -245,7 +277,7 @@ def ask_with_tools(
                 )
             )
         elif error is None:
-            notes = [*placement_notes(ask), *notes]
+            notes = [*ask.placement_notes(), *notes]
             ask.record(text, model=model, usage=loop.usage, turns=loop.turns)
         view = ReplyView(
             text,
@@ -258,8 +290,8 @@ def ask_with_tools(
             raw=raw,
             show_footer=settings.show_footer,
             limit=limit,
-            where=where_whole(
-                ask, out, kept=not interrupted and error is None and not loop.step_limit_reached
+            where=ask.where_whole(
+                out, kept=not interrupted and error is None and not loop.step_limit_reached
             ),
         )
         output.finish(view, *after_reply)

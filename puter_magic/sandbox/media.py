@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .media_files import GENERATED, SAMPLE_AUDIO, SAMPLE_IMAGE, MediaFailure, MediaReply, failure, served
 from .pixels import picture
-from .sound import silent_mp3, speech
+from .reading import ocr, speech2txt
+from .sound import speech
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -56,9 +57,6 @@ MEDIA_INTERFACES: dict[str, dict[str, Any]] = {
 }
 SERVICE = {iface: spec["default"] for iface, spec in MEDIA_INTERFACES.items()}
 
-SAMPLE_IMAGE = "/puter-sample-data/image_example.png"
-SAMPLE_AUDIO = "/puter-sample-data/tts_example.mp3"
-GENERATED = "/puter-generated/"
 QUALITY = {"low": 256, "medium": 512, "high": 1024}
 RATIOS = [{"w": 1, "h": 1}, {"w": 16, "h": 9}, {"w": 9, "h": 16}, {"w": 4, "h": 3}, {"w": 3, "h": 4}]
 IMAGE_MODELS = {"sandbox-image": "Sandbox Image", "sandbox-image-url": "Sandbox Image (URL reply)"}
@@ -74,41 +72,10 @@ TTS_PROVIDERS = {
 }
 
 
-class MediaFailure(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-@dataclass
-class MediaReply:
-    result: Any = None  # put in a success envelope
-    body: bytes | None = None  # or sent raw, with this content type
-    content_type: str = "application/octet-stream"
-
-
-def failure(message: str, code: str = "bad_request", status: int = 400) -> MediaFailure:
-    return MediaFailure(status, code, message)
-
-
 def answer(sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     """The reply to one media driver call (raises MediaFailure for Puter's errors)."""
-    from .reading import ocr, speech2txt
-
     handler = {IMAGE: _image, TTS: _tts, STT: speech2txt, OCR: ocr}[iface]
     return handler(sandbox, method, driver, args)
-
-
-def served(sandbox: Sandbox, path: str) -> tuple[bytes, str] | None:
-    """Files the sandbox serves without a token: Puter's samples and generated pictures."""
-    if path == SAMPLE_IMAGE:
-        return picture("Puter sample image", 256, 256), "image/png"
-    if path == SAMPLE_AUDIO:
-        return silent_mp3(1.0), "audio/mpeg"
-    if path.startswith(GENERATED):
-        data = sandbox.generated.get(path[len(GENERATED) :])
-        return (data, "image/png") if data is not None else None
-    return None
 
 
 # -- images -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import binascii
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from .media import MediaReply, failure, served
+from .media_files import MediaReply, failure, served
 from .pixels import image_info, png_text, read_caption
 from .sound import WORD_GAP, WORD_SECONDS, hear
 

@@ -426,7 +426,8 @@ class Handler(BaseHTTPRequestHandler):
             raise DriverFailure(400, "bad_request", str(exc)) from None
 
     def _media(self, iface: str, method: str, driver: str, args: dict[str, Any]) -> None:
-        from .media import SERVICE, MediaFailure, answer
+        from .media import SERVICE, answer
+        from .media_files import MediaFailure
 
         try:
             reply = answer(self.server.sandbox, iface, method, driver, args)
@@ -444,7 +445,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def served(self, path: str) -> None:
         """Sample files and generated pictures: served to anyone, as another host would."""
-        from .media import served
+        from .media_files import served
 
         found = served(self.server.sandbox, path)
         if found is None:
