@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.mediatypes import human_size
-from .rendering import MUTED
+from .rendering import MUTED, footer_html
 
 __all__ = ["BinaryNote", "Footer", "JsonView", "TextView", "bounded_json"]
 
@@ -41,10 +41,7 @@ class Footer:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
         lines = [" · ".join(p for p in self.parts if p), *self.notes]
         lines = [line for line in lines if line]
-        body = "".join(
-            f'<div class="puter-footer" style="{MUTED}; margin-top: 4px">{_esc(x)}</div>' for x in lines
-        )
-        return {"text/plain": "\n".join(lines), "text/html": body}
+        return {"text/plain": "\n".join(lines), "text/html": footer_html(lines)}
 
     def __repr__(self) -> str:
         return str(self._repr_mimebundle_()["text/plain"])

@@ -70,7 +70,7 @@ def test_a_tool_call_is_one_folded_line_that_opens(page: Any, tools_notebook: st
     expect(sent).to_be_visible()
     expect(line.locator("pre").first).to_contain_text('"n": 2')
     expect(line.locator("pre").nth(1)).to_contain_text('{"city": "Oslo", "temp": 7}')
-    expect(out.locator(".puter-reply")).to_contain_text("called 1 tool(s)")
+    expect(out.locator(".puter-reply")).to_contain_text("called 1 tool for your question")
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     cell.screenshot(path=str(SHOTS / "jupyterlab-tools.png"))
