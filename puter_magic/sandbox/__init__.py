@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.origin import is_loopback_host
 from .faults import Fault
+from .limits import Limits
 from .models import MODELS
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ class Sandbox:
         api_host: if set, route like self-hosted Puter: the API answers only this Host
             name (e.g. ``api.puter.localhost``), other hosts get the GUI or a 404.
         authme_auto_approve: the AuthMe page approves at once (for tests).
+        rate_limit: ``(requests, seconds)``: Puter's AI rate limit, per (interface, method),
+            e.g. ``(30, 10.0)`` as for a free account (None: no limit).
+        concurrency_limit: the most AI calls at once per (interface, method), e.g. 3.
+        credit_calls: the account's credit runs out after this many AI calls (then 402
+            ``insufficient_funds``). See :mod:`puter_magic.sandbox.limits`.
     """
 
     def __init__(
@@ -86,6 +92,9 @@ class Sandbox:
         api_host: str | None = None,
         authme_auto_approve: bool = False,
         verbose: bool = False,
+        rate_limit: tuple[int, float] | None = None,
+        concurrency_limit: int | None = None,
+        credit_calls: int | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the sandbox listens on loopback only")
@@ -103,6 +112,7 @@ class Sandbox:
         self.api_host = api_host
         self.authme_auto_approve = authme_auto_approve
         self.verbose = verbose
+        self.limits = Limits(rate_limit, concurrency_limit, credit_calls)
         self.requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()

@@ -22,13 +22,30 @@ def main(argv: list[str] | None = None) -> int:
         help="answer driver errors as HTTP 200 {success: false} (older Puter)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--rate-limit",
+        metavar="N/SECONDS",
+        help="Puter's AI rate limit per (interface, method), e.g. 30/10 as for a free account",
+    )
+    parser.add_argument("--concurrency-limit", type=int, metavar="N", help="AI calls at once, e.g. 3")
+    parser.add_argument("--credit-calls", type=int, metavar="N", help="credit runs out after N AI calls")
     args = parser.parse_args(argv)
+    rate_limit = None
+    if args.rate_limit:
+        try:
+            count, seconds = args.rate_limit.split("/")
+            rate_limit = (int(count), float(seconds))
+        except ValueError:
+            parser.error("--rate-limit is N/SECONDS, e.g. 30/10")
     sandbox = Sandbox(
         port=args.port,
         token=args.token,
         pace=args.pace,
         verbose=args.verbose,
         error_style="legacy" if args.legacy_errors else "current",
+        rate_limit=rate_limit,
+        concurrency_limit=args.concurrency_limit,
+        credit_calls=args.credit_calls,
     )
     sandbox.start()
     print(f"Puter sandbox listening on {sandbox.origin}", flush=True)
