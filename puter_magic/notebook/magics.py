@@ -26,6 +26,7 @@ from .rendering import show
 
 if TYPE_CHECKING:
     from .asking import AskFlow
+    from .batching import BatchMemory
     from .failures import Failures
     from .session import PuterSession
     from .settings import Settings
@@ -87,6 +88,13 @@ class PuterMagics(Magics):
     login_timeout = Float(180.0, help="Seconds %puter_login --browser waits for the sign-in.").tag(
         config=True
     )
+    batch_concurrency = Int(
+        3, help="How many requests %%puter --each has in flight at once (a free Puter account allows 3)."
+    ).tag(config=True)
+    batch_rate = Int(
+        30, help="How many requests %%puter --each sends per batch_window (a free account: 30 per 10 s)."
+    ).tag(config=True)
+    batch_window = Float(10.0, help="The window of batch_rate, in seconds.").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell, **kwargs)
@@ -95,6 +103,7 @@ class PuterMagics(Magics):
         self._selector: ModelSelector | None = None
         self._cell_id: str | None = None
         self._cell_seq = 0
+        self._batch_memory: BatchMemory | None = None
 
     @default("default_model")
     def _default_model(self) -> str:
@@ -159,6 +168,9 @@ class PuterMagics(Magics):
             login_timeout=self.login_timeout,
             origin=self.origin,
             allow_insecure_http=self.allow_insecure_http,
+            batch_concurrency=self.batch_concurrency,
+            batch_rate=self.batch_rate,
+            batch_window=self.batch_window,
             client_options={
                 "timeout": (self.connect_timeout, self.read_timeout),
                 "total_timeout": self.total_timeout,
@@ -219,6 +231,13 @@ class PuterMagics(Magics):
         metavar="NAMES",
         help="add a short description of these variables (comma-separated) to the message",
     )
+    @argument(
+        "--each",
+        metavar="NAME",
+        help="ask the cell once per item of NAME (a list, tuple, pandas Series or DataFrame): "
+        "{item}, or {column} of a DataFrame row, is filled in; --out gets the replies",
+    )
+    @argument("--fresh", action="store_true", help="with --each: ask every item again, not only those left")
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
         """Ask Puter: the cell is your message; the reply streams in as Markdown.
@@ -248,6 +267,9 @@ class PuterMagics(Magics):
             raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        if args.each is not None or args.fresh:
+            self._ask_each(args, prompt, cell is not None)
+            return
         used: list[str] = []
         if not args.no_interpolate:
             from .interpolate import interpolate
@@ -282,6 +304,46 @@ class PuterMagics(Magics):
         text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
+
+    def _ask_each(self, args: Any, template: str, in_cell: bool) -> None:
+        """``%%puter --each NAME``: the cell asked once per item (see :mod:`.batching`)."""
+        if args.each is None:
+            raise UsageError("--fresh goes with --each NAME")
+        if not in_cell:
+            raise UsageError("--each works in a %%puter cell: the cell is the template asked per item")
+        clashes = [o for o in ("compare", "keep", "chat", "new", "context") if getattr(args, o)]
+        if clashes:
+            raise UsageError(f"--each asks each item on its own: it does not go with --{clashes[0]}")
+        from .batching import BatchFlow, BatchMemory, build_prompts
+
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        if args.each not in namespace:
+            raise UsageError(f"--each: no variable named {args.each}")
+        prompts = build_prompts(
+            template.strip("\n"),
+            namespace[args.each],
+            args.each,
+            namespace,
+            interpolate_vars=not args.no_interpolate,
+        )
+        if self._batch_memory is None:
+            self._batch_memory = BatchMemory()
+        options = {
+            k: v
+            for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
+            if v is not None
+        }
+        flow = BatchFlow(self.session, self.settings(), show, self.failures, self._batch_memory)
+        flow.run(
+            prompts,
+            model=args.model,
+            system=args.system or None,
+            options=options,
+            cell=self.cell_key() or f"--each {args.each}",
+            fresh=args.fresh,
+            out=args.out,
+            namespace=namespace,
+        )
 
     # -- models ------------------------------------------------------------------------
 

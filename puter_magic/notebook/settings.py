@@ -27,4 +27,7 @@ class Settings:
     login_timeout: float = 180.0
     origin: str = "https://api.puter.com"
     allow_insecure_http: bool = False
+    batch_concurrency: int = 3  # %%puter --each: requests in flight at once
+    batch_rate: int = 30  # ... and per batch_window seconds (a free Puter account's limits)
+    batch_window: float = 10.0
     client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
