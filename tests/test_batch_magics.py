@@ -334,3 +334,19 @@ def test_an_endless_429_storm_is_reported_not_raised(
     assert result.success, result.error_in_exec
     assert ip.user_ns["ys"] == [None] and isinstance(ip.user_ns["ys"].errors[0], RateLimited)
     assert "1 failed (1 × Rate limited (too_many_requests))" in summary_of(outputs)["text/plain"]
+
+
+def test_the_notebook_budget_stops_a_batch(ip: InteractiveShell, shell_on: Any, sandbox: Sandbox) -> None:
+    shell_on(sandbox)
+    magics = magics_of(ip)
+    magics.batch_concurrency = 1  # one at a time, so the count is exact
+    magics.budget_usd_cents = 0.05  # sandbox-tutor costs about 0.013¢ a reply
+    ip.user_ns["xs"] = [f"x{i}" for i in range(20)]
+    outputs, result = run(ip, "%%puter --each xs --out ys -m sandbox-tutor\n{item}")
+    assert result.success, result.error_in_exec
+    answered = sum(y is not None for y in ip.user_ns["ys"])
+    assert 3 <= answered <= 5 and len(sandbox.calls("complete")) == answered
+    assert magics.session.meter.spent_cents >= 0.05
+    warnings = [o for o in outputs if "puter-warning" in o.get("text/html", "")]
+    assert len(warnings) == 1 and "Budget reached" in warnings[0]["text/html"]
+    assert "stopped: budget reached" in summary_of(outputs)["text/plain"]

@@ -25,6 +25,7 @@ of the batch except bugs.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 import time
@@ -56,6 +57,7 @@ __all__ = ["BatchItem", "BatchProgress", "BatchResult", "Limiter", "one_shot", "
 MAX_RATE_RETRIES = 10  # 429s one item may meet before it is given up (failed, RateLimited)
 MAX_PAUSE = 60.0  # a Retry-After longer than this stops the batch instead of waiting
 MAX_BACKOFF = 10.0  # the longest pause after a 429 without Retry-After
+PROBE_AFTER = 4  # calm windows before trying a step above a limit a 429 taught
 ACCOUNT_WIDE = frozenset(
     {"permission_denied", "email_confirmation_required", "phone_verification_required"}
     | {"card_verification_required"}
@@ -267,16 +269,19 @@ class Limiter:
         self.window = window
         self.at_once = concurrency  # what is allowed now (lower after a 429)
         self.per_window = rate
-        # Our clock starts before the server's: leave a little room so a send never
-        # lands inside the server's window of the one it replaces.
-        self.margin = 0.01 * window + 0.01
+        # Our clock starts before the server's, and one request may take longer to get
+        # there than the next: leave a little room so a send does not land inside the
+        # server's window of the one it replaces (doubled after a 429 that says it did).
+        self.margin = 0.01 * window + 0.02
         self._clock = clock
         self._cond = threading.Condition()
-        self._sends: deque[float] = deque()
+        self._sends: list[float] = []  # times of our sends, in order (the last two windows)
         self._in_flight = 0
         self._paused_until = -math.inf
         self._strikes = 0  # 429s since the last answer
         self._calm_since = clock()
+        self._learnt_at_once = concurrency  # the limits a 429 taught us
+        self._learnt_per_window = rate or 0
         self._closed = False
 
     @property
@@ -289,12 +294,14 @@ class Limiter:
         if self._in_flight >= self.at_once:
             return math.inf  # a release wakes us
         if self.per_window is not None:
-            horizon = self.window + self.margin
             sends = self._sends
-            while sends and sends[0] <= now - horizon:
-                sends.popleft()
-            if len(sends) >= self.per_window:
-                return sends[0] + horizon - now
+            if sends and sends[0] < now - 2 * self.window:
+                del sends[: bisect.bisect_left(sends, now - 2 * self.window)]
+            horizon = self.window + self.margin
+            first = bisect.bisect_right(sends, now - horizon)  # older ones are out of the window
+            over = len(sends) - first - self.per_window
+            if over >= 0:
+                return sends[first + over] + horizon - now
         return 0.0
 
     def acquire(self) -> float | None:
@@ -317,15 +324,29 @@ class Limiter:
             self._in_flight -= 1
             if answered:
                 self._strikes = 0
-                now = self._clock()
-                if now - self._calm_since >= self.window and (
-                    self.at_once < self.concurrency or (self.per_window or 0) < (self.rate or 0)
-                ):
-                    self.at_once = min(self.concurrency, self.at_once + 1)
-                    if self.rate is not None and self.per_window is not None:
-                        self.per_window = min(self.rate, self.per_window + max(1, self.rate // 10))
-                    self._calm_since = now
+                self._recover(self._clock())
             self._cond.notify_all()
+
+    def _recover(self, now: float) -> None:
+        """One step back up per calm window; above a limit a 429 taught us, only after
+        ``PROBE_AFTER`` calm windows (another user's share of the bucket may have ended)."""
+        calm = now - self._calm_since
+        if calm < self.window:
+            return
+        probe = calm >= PROBE_AFTER * self.window
+        changed = False
+        if self.at_once < self.concurrency and (self.at_once < self._learnt_at_once or probe):
+            self.at_once += 1
+            changed = True
+        if self.rate is not None and self.per_window is not None and self.per_window < self.rate:
+            if self.per_window < self._learnt_per_window:
+                self.per_window = min(self._learnt_per_window, self.per_window + max(1, self.rate // 10))
+                changed = True
+            elif probe:
+                self.per_window += 1
+                changed = True
+        if changed:
+            self._calm_since = now
 
     def refused(self, sent: float, err: RateLimited) -> float:
         """The request sent at *sent* met a 429: slow down; returns the pause (seconds)."""
@@ -336,19 +357,25 @@ class Limiter:
             self._strikes += 1
             if "concurrent" in err.message.lower():
                 # Puter counted it in the window before refusing the slot: keep its send.
-                self.at_once = max(1, min(self.at_once - 1, at_once - 1))
+                self.at_once = self._learnt_at_once = max(1, min(self.at_once - 1, at_once - 1))
             elif self.per_window is not None:
                 try:
                     self._sends.remove(sent)  # a refused request is not counted by Puter
                 except ValueError:
                     pass
-                # Refused after `recent` of ours in the window: the limit is about that many
-                # (a plan below the configured one). Refused after few of ours: someone else
-                # shares the bucket, or the server is busy: step down gently and pause.
-                recent = sum(1 for t in self._sends if t > now - self.window)
-                step = recent if recent >= self.per_window // 2 else self.per_window - 1
-                self.per_window = max(1, min(self.per_window - 1, step))
-                self.margin = min(self.margin * 2, self.window / 20)
+                inside = sum(1 for t in self._sends if sent - self.window < t < sent)
+                edge = sent - self.window - 2 * self.margin
+                just_left = any(edge < t <= sent - self.window for t in self._sends)
+                if just_left and inside >= self.per_window - 1:
+                    # Sent as our oldest left the window, and the server still counted it:
+                    # its clock runs a little behind ours. Leave more room; same pace.
+                    self.margin = min(self.margin * 2, self.window / 20)
+                else:
+                    # Refused after `inside` of ours: the limit is about that many (a plan
+                    # below the configured one). After few of ours: someone else shares the
+                    # bucket, or the server is busy: step down gently and pause.
+                    step = inside if inside >= self.per_window // 2 else self.per_window - 1
+                    self.per_window = self._learnt_per_window = max(1, min(self.per_window - 1, step))
             base = self.window / 40 if self.rate is not None else 0.25
             pause: float = min(self.window, MAX_BACKOFF, base * 2.0 ** (self._strikes - 1))
             if err.retry_after is not None:
