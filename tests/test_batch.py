@@ -121,6 +121,18 @@ def test_a_lower_limit_than_configured_is_learnt(limited: Sandbox) -> None:
     assert 0 < result.rate_limited <= 10
 
 
+def test_a_second_batch_waits_for_the_first_ones_window(limited: Sandbox) -> None:
+    limited.limits.rate_limit = (10, 1.0)
+    with client_for(limited) as client:
+        first = client.chat_many([f"a{i}" for i in range(8)], model="sandbox-echo", rate=(10, 1.0))
+        second = client.chat_many([f"b{i}" for i in range(8)], model="sandbox-echo", rate=(10, 1.0))
+    assert first.answered == second.answered == 8
+    # Puter still counts the first batch's 8: the second sends 2 at once, then waits for them
+    # to leave the window, instead of meeting six 429s (a rare timing one aside).
+    assert limited.limits.counts.too_many <= 1 and second.rate_limited <= 1
+    assert first.elapsed + second.elapsed >= 1.0
+
+
 def test_out_of_credit_halfway_stops_sending_and_keeps_what_was_done() -> None:
     with Sandbox(credit_calls=10, think_time=0.01) as sandbox, client_for(sandbox) as client:
         result = client.chat_many([f"p{i}" for i in range(30)], model="sandbox-echo", rate=None)

@@ -11,8 +11,9 @@ requests."), with no ``Retry-After``. A batch therefore paces itself:
 - a 429 is not retried by the transport (that would send behind the limiter's back) but
   here: the item goes back to the front of the queue, every worker pauses
   (``Retry-After`` when the server gives one, else a short backoff that doubles), and the
-  pace drops (fewer at once after "concurrent", fewer per window after "Too many
-  requests."), to climb back one step per calm window;
+  pace drops (fewer at once after "concurrent"; after "Too many requests.", either a
+  wider margin when it was our clock running ahead, or as many per window as we had sent
+  when refused), to climb back one step per calm window;
 - a failure ends only its item, except those that would end every item the same way
   (402 out of credit, 401, an unknown model, no sign-in, a spent budget, the network
   down): then nothing more is sent, and what was done is kept;
@@ -57,7 +58,7 @@ __all__ = ["BatchItem", "BatchProgress", "BatchResult", "Limiter", "one_shot", "
 MAX_RATE_RETRIES = 10  # 429s one item may meet before it is given up (failed, RateLimited)
 MAX_PAUSE = 60.0  # a Retry-After longer than this stops the batch instead of waiting
 MAX_BACKOFF = 10.0  # the longest pause after a 429 without Retry-After
-PROBE_AFTER = 4  # calm windows before trying a step above a limit a 429 taught
+FORGET_AFTER = 4  # calm windows after which a limit a 429 taught is forgotten
 ACCOUNT_WIDE = frozenset(
     {"permission_denied", "email_confirmation_required", "phone_verification_required"}
     | {"card_verification_required"}
@@ -259,6 +260,7 @@ class Limiter:
         window: float,
         *,
         clock: Callable[[], float] = time.monotonic,
+        sent: list[float] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency is at least 1")
@@ -275,7 +277,9 @@ class Limiter:
         self.margin = 0.01 * window + 0.02
         self._clock = clock
         self._cond = threading.Condition()
-        self._sends: list[float] = []  # times of our sends, in order (the last two windows)
+        # Times of our sends, in order (the last two windows); *sent* carries them over from
+        # an earlier batch, whose requests Puter still counts.
+        self._sends: list[float] = sent if sent is not None else []
         self._in_flight = 0
         self._paused_until = -math.inf
         self._strikes = 0  # 429s since the last answer
@@ -328,23 +332,22 @@ class Limiter:
             self._cond.notify_all()
 
     def _recover(self, now: float) -> None:
-        """One step back up per calm window; above a limit a 429 taught us, only after
-        ``PROBE_AFTER`` calm windows (another user's share of the bucket may have ended)."""
+        """One step back up per calm window, up to the limits a 429 taught us; those are
+        forgotten after ``FORGET_AFTER`` calm windows (the bucket may have been shared with
+        another user, or with an earlier batch, for a while only)."""
         calm = now - self._calm_since
         if calm < self.window:
             return
-        probe = calm >= PROBE_AFTER * self.window
+        if calm >= FORGET_AFTER * self.window:
+            self._learnt_at_once, self._learnt_per_window = self.concurrency, self.rate or 0
         changed = False
-        if self.at_once < self.concurrency and (self.at_once < self._learnt_at_once or probe):
+        if self.at_once < self._learnt_at_once:
             self.at_once += 1
             changed = True
-        if self.rate is not None and self.per_window is not None and self.per_window < self.rate:
-            if self.per_window < self._learnt_per_window:
-                self.per_window = min(self._learnt_per_window, self.per_window + max(1, self.rate // 10))
-                changed = True
-            elif probe:
-                self.per_window += 1
-                changed = True
+        per_window, learnt = self.per_window, self._learnt_per_window
+        if self.rate is not None and per_window is not None and per_window < learnt:
+            self.per_window = min(learnt, per_window + max(1, self.rate // 10))
+            changed = True
         if changed:
             self._calm_since = now
 
@@ -420,6 +423,7 @@ def run_batch(
     on_answer: Callable[[BatchItem], None] | None = None,
     progress_interval: float = 0.25,
     clock: Callable[[], float] = time.monotonic,
+    sent: list[float] | None = None,
 ) -> BatchResult:
     """Ask ``send(prompt)`` for every prompt within the limits; see the module's doc.
 
@@ -427,13 +431,14 @@ def run_batch(
     once at the end. *before_send* runs before each request (raise a PuterError such as
     BudgetExceeded to stop sending); *on_answer* gets each answered item as it arrives
     (in a worker thread). Setting *stop*, or a KeyboardInterrupt here, returns
-    at once with what is done.
+    at once with what is done. *sent* is the send times of earlier batches to the same
+    server (updated in place), so that this one does not walk into their window.
     """
     started = clock()
     items = [BatchItem(i, p) for i, p in enumerate(prompts)]
     run = _Run(items, deque(range(len(items))))
     limits, window = (rate[0], float(rate[1])) if rate is not None else (None, 10.0)
-    limiter = Limiter(concurrency, limits, window, clock=clock)
+    limiter = Limiter(concurrency, limits, window, clock=clock, sent=sent)
     give_up_network = max(3, concurrency + 1)
 
     def finish(item: BatchItem, outcome: ChatReply | PuterError, took: float) -> None:

@@ -303,7 +303,10 @@ class PuterClient:
             with self._transport.not_retrying(429):  # the batch retries 429s itself, paced
                 return self.chat(messages, model, driver=driver, service=service, **dict(options))
 
-        return run_batch(
+        # Our recent sends, which Puter still counts: the next batch waits for them too.
+        # A copy per batch, so that late replies of an interrupted one cannot touch it.
+        sent = list(getattr(self, "_batch_sent", ()))
+        result = run_batch(
             send,
             asked,
             concurrency=concurrency,
@@ -312,4 +315,7 @@ class PuterClient:
             stop=stop,
             before_send=before_send,
             on_answer=on_answer,
+            sent=sent,
         )
+        self._batch_sent = sent
+        return result
