@@ -350,3 +350,18 @@ def test_the_notebook_budget_stops_a_batch(ip: InteractiveShell, shell_on: Any, 
     warnings = [o for o in outputs if "puter-warning" in o.get("text/html", "")]
     assert len(warnings) == 1 and "Budget reached" in warnings[0]["text/html"]
     assert "stopped: budget reached" in summary_of(outputs)["text/plain"]
+
+
+def test_the_preview_tells_failed_from_not_asked(
+    ip: InteractiveShell, shell_on: Any, sandbox: Sandbox
+) -> None:
+    shell_on(sandbox)
+    magics_of(ip).batch_concurrency = 1
+    ip.user_ns["xs"] = ["a", "b", "c"]
+    outputs, result = run(ip, "%%puter --each xs -m no-such-model\n{item}")
+    assert result.success, result.error_in_exec
+    plain = summary_of(outputs)["text/plain"].splitlines()
+    assert plain[0].startswith("3 prompts to no-such-model: 0 answered, 1 failed (1 × Model not found")
+    assert plain[0].endswith("2 not asked in 0.0 s · stopped: model not found")
+    assert "  'a' → (failed: Model not found (bad_request))" in plain
+    assert "  'b' → (not asked)" in plain and "  'c' → (not asked)" in plain

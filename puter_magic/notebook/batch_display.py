@@ -28,6 +28,7 @@ __all__ = [
     "ProgressBar",
     "ProgressLine",
     "batch_summary",
+    "error_title",
     "progress_for",
     "progress_text",
     "why_failed",
@@ -62,6 +63,8 @@ def progress_text(p: BatchProgress) -> str:
         parts.append(f"about {_seconds(left)} left")
     if p.rate_limited:
         parts.append(f"{p.rate_limited} rate limit{'s' if p.rate_limited > 1 else ''} waited out")
+    if not p.in_flight and p.done < p.total and not p.finished:
+        parts.append("waiting for the rate limit")
     return " · ".join(parts)
 
 
@@ -134,14 +137,14 @@ class BatchView:
 
     summary: str
     notes: list[str] = field(default_factory=list)
-    preview: list[tuple[str, str, bool]] = field(default_factory=list)  # (item, answer, failed)
+    preview: list[tuple[str, str, bool]] = field(default_factory=list)  # (item, shown, muted)
     total: int = 0
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         rows = self.preview[:PREVIEW_ROWS]
         plain = [self.summary, *self.notes]
-        for item, answer, failed in rows:
-            plain.append(f"  {_clip(item, 40)!r} → {'(failed) ' if failed else ''}{_clip(answer, 70)}")
+        for item, shown, _ in rows:
+            plain.append(f"  {_clip(item, 40)!r} → {_clip(shown, 70)}")
         if rows and self.total > len(rows):
             plain.append(f"  (the first {len(rows)} of {self.total:,})")
         notes = "".join(f'<div style="{MUTED}">{html.escape(n)}</div>' for n in self.notes)
@@ -149,9 +152,9 @@ class BatchView:
         if rows:
             cells = "".join(
                 f'<tr><td style="text-align: left">{html.escape(_clip(item, 60))}</td>'
-                f'<td style="text-align: left{"; " + MUTED if failed else ""}">'
-                f"{html.escape(_clip(answer))}</td></tr>"
-                for item, answer, failed in rows
+                f'<td style="text-align: left{"; " + MUTED if muted else ""}">'
+                f"{html.escape(_clip(shown))}</td></tr>"
+                for item, shown, muted in rows
             )
             more = (
                 f'<div style="{MUTED}">the first {len(rows)} of {self.total:,}</div>'
@@ -173,14 +176,19 @@ class BatchView:
         return self._repr_mimebundle_()["text/plain"]
 
 
-def why_failed(errors: list[PuterError]) -> str:
-    """``2 × Model not found (bad_request), 1 × Timeout``: failures grouped by kind."""
+def error_title(err: PuterError) -> str:
+    """``Model not found (bad_request)``: a failure's kind, as its warning would title it."""
     from .rendering import describe_error
 
+    title = describe_error(err)[0]
+    return f"{title} ({err.code})" if err.code else title
+
+
+def why_failed(errors: list[PuterError]) -> str:
+    """``2 × Model not found (bad_request), 1 × Timeout``: failures grouped by kind."""
     groups: dict[str, int] = {}
     for err in errors:
-        title = describe_error(err)[0]
-        label = f"{title} ({err.code})" if err.code else title
+        label = error_title(err)
         groups[label] = groups.get(label, 0) + 1
     return ", ".join(f"{n} × {label}" for label, n in sorted(groups.items(), key=lambda kv: -kv[1]))
 

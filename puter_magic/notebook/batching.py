@@ -210,7 +210,7 @@ class BatchFlow:
         namespace: dict[str, Any],
     ) -> None:
         from ..api.batch import one_shot
-        from .batch_display import BatchView, batch_summary, progress_for, why_failed
+        from .batch_display import BatchView, batch_summary, error_title, progress_for
 
         settings = self.settings
         with self.failures.guard():
@@ -247,14 +247,16 @@ class BatchFlow:
             if out:
                 namespace[out] = results_for(prompts, texts, errors)
             summary, notes = batch_summary(prompts, model, todo, result, errors, out)
-            preview = [
-                (
-                    prompts.items[i],
-                    texts[i] or (why_failed([errors[i]]) if i in errors else "(not asked)"),
-                    not texts[i],
-                )
-                for i in range(min(len(prompts), 5))
-            ]
+
+            def shown(i: int) -> tuple[str, str, bool]:
+                text = texts[i]
+                if text is not None:
+                    return prompts.items[i], text, False
+                if i in errors:
+                    return prompts.items[i], f"(failed: {error_title(errors[i])})", True
+                return prompts.items[i], "(not asked)", True
+
+            preview = [shown(i) for i in range(min(len(prompts), 5))]
             view = BatchView(summary, notes, preview, len(prompts))
             if todo:
                 progress.finish(view)
