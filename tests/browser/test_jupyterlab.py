@@ -34,6 +34,11 @@ PAYLOADS = [
     "<details open ontoggle=\"window.__pwned = 'details'\">x</details>",
 ]
 XSS = "%%puter -m sandbox-echo --no-interpolate --no-history\n" + "\n\n".join(PAYLOADS)
+BATCH = (
+    "%config PuterMagics.batch_rate = 4\n%config PuterMagics.batch_window = 1.0\n"
+    "_items = [f'item {i}' for i in range(14)]"
+)
+EACH = "%%puter --each _items --out _replies -m sandbox-echo --fresh\nEcho {item}"
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,7 @@ def notebook(lab: str, lab_root: pathlib.Path) -> str:
     nb = nbformat.read(ROOT / "demo.ipynb", as_version=4)
     # JupyterLab's Run All stops at an error: leave out the demo's deliberate one.
     nb.cells = [c for c in nb.cells if "raises-exception" not in c.metadata.get("tags", [])]
-    for source in (PICKED, RECORD, SLOW, XSS):
+    for source in (PICKED, RECORD, SLOW, XSS, BATCH, EACH):
         nb.cells.append(nbformat.v4.new_code_cell(source))
     nbformat.write(nb, lab_root / "root" / "demo.ipynb")
     return f"{lab}/lab/tree/demo.ipynb?reset&token={LAB_TOKEN}"
@@ -136,6 +141,20 @@ def test_demo_in_jupyterlab(page: Any, notebook: str) -> None:
     expect(out.locator(".puter-footer").first).to_contain_text("sandbox-slow")
     expect(out.locator("table")).to_be_visible()
 
+    # (f) --each: a live progress bar (an ipywidget) while the batch runs, then the summary.
+    each = _cell(page, EACH)
+    expect(each.locator(".puter-batch")).to_be_visible()  # Run All ran it once
+    _run_cell(page, _cell(page, BATCH))
+    _run_cell(page, each)
+    bar = each.locator(".widget-hprogress")
+    expect(bar).to_be_visible(timeout=10_000)
+    expect(each.locator(".jp-OutputArea")).to_contain_text("/14 done")
     SHOTS.mkdir(parents=True, exist_ok=True)
+    each.screenshot(path=str(SHOTS / "jupyterlab-batch-progress.png"))
+    summary = each.locator(".puter-batch")
+    expect(summary).to_contain_text("14 prompts to sandbox-echo: 14 answered", timeout=20_000)
+    assert bar.count() == 0
+    each.screenshot(path=str(SHOTS / "jupyterlab-batch-summary.png"))
+
     page.screenshot(path=str(SHOTS / "jupyterlab-demo.png"), full_page=True)
     assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page
