@@ -70,6 +70,14 @@ def test_an_error_for_every_item_stops_sending(sandbox: Sandbox, client: PuterCl
     assert result.not_asked == 30 - result.failed
 
 
+def test_a_server_failing_item_after_item_stops_the_batch(sandbox: Sandbox, client: PuterClient) -> None:
+    sandbox.inject(replace(Fault.html_page(502), times=1000))
+    result = client.chat_many([f"p{i}" for i in range(40)], model="sandbox-echo", rate=None)
+    assert isinstance(result.stop_error, ServerError)
+    assert 6 <= result.failed <= 8 and result.not_asked == 40 - result.failed  # 6 in a row, and in flight
+    assert len(sandbox.calls("complete")) == result.failed
+
+
 def test_a_429_storm_is_waited_out_and_nothing_is_lost(sandbox: Sandbox, client: PuterClient) -> None:
     sandbox.inject(replace(Fault.error(429, "too_many_requests", "Too many requests."), times=8))
     result = client.chat_many([f"p{i}" for i in range(20)], model="sandbox-echo", rate=(30, 0.4))
@@ -208,7 +216,7 @@ def test_a_network_down_stops_after_a_few_tries(raw_server: object) -> None:
     with PuterClient(f"http://127.0.0.1:{port}", "t", timeout=(1, 1)) as client:
         result = client.chat_many([f"p{i}" for i in range(50)], model="m", rate=None)
     assert isinstance(result.stop_error, PuterConnectionError)
-    assert result.failed <= 6 and result.not_asked >= 44
+    assert result.failed <= 8 and result.not_asked >= 42  # 6 in a row, and those in flight
 
 
 def test_a_bug_is_not_swallowed() -> None:

@@ -15,8 +15,9 @@ requests."), with no ``Retry-After``. A batch therefore paces itself:
   wider margin when it was our clock running ahead, or as many per window as we had sent
   when refused), to climb back one step per calm window;
 - a failure ends only its item, except those that would end every item the same way
-  (402 out of credit, 401, an unknown model, no sign-in, a spent budget, the network
-  down): then nothing more is sent, and what was done is kept;
+  (402 out of credit, 401, an unknown model, no sign-in, a spent budget; or the server or
+  network failing several items in a row): then nothing more is sent, and what was done
+  is kept;
 - a stop event, or a KeyboardInterrupt in the calling thread, returns at once with what
   is done (replies still in flight are dropped, so a re-run asks them again).
 
@@ -40,6 +41,7 @@ from .chat import Messages
 from .errors import (
     AuthError,
     BudgetExceeded,
+    MalformedResponse,
     ModelNotFound,
     NotFound,
     NotSignedIn,
@@ -49,6 +51,7 @@ from .errors import (
     PuterTimeout,
     RateLimited,
     RedirectRefused,
+    ServerError,
     UsageLimited,
 )
 from .protocol import ChatReply
@@ -59,6 +62,7 @@ MAX_RATE_RETRIES = 10  # 429s one item may meet before it is given up (failed, R
 MAX_PAUSE = 60.0  # a Retry-After longer than this stops the batch instead of waiting
 MAX_BACKOFF = 10.0  # the longest pause after a 429 without Retry-After
 FORGET_AFTER = 4  # calm windows after which a limit a 429 taught is forgotten
+DOWN = (PuterConnectionError, PuterTimeout, ServerError, MalformedResponse)  # many in a row: stop
 ACCOUNT_WIDE = frozenset(
     {"permission_denied", "email_confirmation_required", "phone_verification_required"}
     | {"card_verification_required"}
@@ -406,7 +410,7 @@ class _Run:
     stopping: threading.Event = field(default_factory=threading.Event)
     closed: bool = False  # the caller has its result: late replies are dropped
     rate_limited: int = 0
-    network_failures: int = 0  # in a row
+    failures_in_a_row: int = 0  # of the server or the network, with no answer between
     stop_error: PuterError | None = None
     bug: BaseException | None = None
 
@@ -439,7 +443,7 @@ def run_batch(
     run = _Run(items, deque(range(len(items))))
     limits, window = (rate[0], float(rate[1])) if rate is not None else (None, 10.0)
     limiter = Limiter(concurrency, limits, window, clock=clock, sent=sent)
-    give_up_network = max(3, concurrency + 1)
+    give_up_after = max(5, 2 * concurrency)  # failures in a row: the server or network is down
 
     def finish(item: BatchItem, outcome: ChatReply | PuterError, took: float) -> None:
         answered = isinstance(outcome, ChatReply)
@@ -448,13 +452,13 @@ def run_batch(
                 return
             if isinstance(outcome, ChatReply):
                 item.reply, item.error, item.elapsed = outcome, None, took
-                run.network_failures = 0
+                run.failures_in_a_row = 0
                 stop_now = False
             else:
                 item.error = outcome
-                if isinstance(outcome, (PuterConnectionError, PuterTimeout)):
-                    run.network_failures += 1
-                stop_now = stops_the_batch(outcome) or run.network_failures >= give_up_network
+                if isinstance(outcome, DOWN):
+                    run.failures_in_a_row += 1
+                stop_now = stops_the_batch(outcome) or run.failures_in_a_row >= give_up_after
                 if stop_now and run.stop_error is None:
                     run.stop_error = outcome
         if answered and on_answer is not None:
@@ -465,19 +469,19 @@ def run_batch(
 
     def attempt(item: BatchItem) -> bool:
         """Send *item* once; True if it must go back in the queue (a 429)."""
-        sent = limiter.acquire()
-        if sent is None:
+        at = limiter.acquire()
+        if at is None:
             return True
         item.attempts += 1
         try:
             reply = send(item.prompt)
         except RateLimited as err:
-            limiter.refused(sent, err)
+            limiter.refused(at, err)
             with run.lock:
                 run.rate_limited += 1
             too_long = err.retry_after is not None and err.retry_after > MAX_PAUSE
             if item.attempts > MAX_RATE_RETRIES or too_long:
-                finish(item, err, clock() - sent)
+                finish(item, err, clock() - at)
                 if too_long:
                     with run.lock:
                         run.stop_error = run.stop_error or err
@@ -486,14 +490,14 @@ def run_batch(
                 return False
             return True
         except PuterError as err:
-            limiter.release(sent, answered=False)
-            finish(item, err, clock() - sent)
+            limiter.release(at, answered=False)
+            finish(item, err, clock() - at)
             return False
         except BaseException:
-            limiter.release(sent, answered=False)
+            limiter.release(at, answered=False)
             raise
-        limiter.release(sent, answered=True)
-        finish(item, reply, clock() - sent)
+        limiter.release(at, answered=True)
+        finish(item, reply, clock() - at)
         return False
 
     def worker() -> None:
