@@ -27,16 +27,16 @@ of the batch except bugs.
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 
+from .batch_results import BatchItem, BatchProgress, BatchResult
 from .chat import Messages
 from .errors import (
     AuthError,
@@ -54,14 +54,13 @@ from .errors import (
     ServerError,
     UsageLimited,
 )
+from .pacing import Limiter
 from .protocol import ChatReply
 
 __all__ = ["BatchItem", "BatchProgress", "BatchResult", "Limiter", "one_shot", "run_batch"]
 
 MAX_RATE_RETRIES = 10  # 429s one item may meet before it is given up (failed, RateLimited)
 MAX_PAUSE = 60.0  # a Retry-After longer than this stops the batch instead of waiting
-MAX_BACKOFF = 10.0  # the longest pause after a 429 without Retry-After
-FORGET_AFTER = 4  # calm windows after which a limit a 429 taught is forgotten
 DOWN = (PuterConnectionError, PuterTimeout, ServerError, MalformedResponse)  # many in a row: stop
 ACCOUNT_WIDE = frozenset(
     {"permission_denied", "email_confirmation_required", "phone_verification_required"}
@@ -86,317 +85,6 @@ def one_shot(prompt: Messages, system: str | None = None) -> list[dict[str, Any]
     if system and not (messages and messages[0].get("role") == "system"):
         messages.insert(0, {"role": "system", "content": system})
     return messages
-
-
-# -- results --------------------------------------------------------------------------
-
-
-@dataclass
-class BatchItem:
-    """One prompt of a batch and how it ended: a reply, an error, or not asked."""
-
-    index: int
-    prompt: Messages
-    reply: ChatReply | None = None
-    error: PuterError | None = None
-    attempts: int = 0  # requests sent for it (429s included)
-    elapsed: float | None = None  # seconds its answered request took
-
-    @property
-    def ok(self) -> bool:
-        return self.reply is not None
-
-    @property
-    def text(self) -> str | None:
-        return self.reply.text if self.reply is not None else None
-
-    @property
-    def status(self) -> str:
-        """``answered``, ``failed`` or ``not asked`` (stopped or interrupted before)."""
-        if self.reply is not None:
-            return "answered"
-        return "failed" if self.error is not None else "not asked"
-
-    def __repr__(self) -> str:
-        what = f"text={_clip(self.text or '', 60)!r}" if self.ok else f"error={self.error!r}"
-        return f"BatchItem({self.index}, {self.status}, {what if self.status != 'not asked' else ''})"
-
-
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def error_label(err: PuterError) -> str:
-    """A short name for a kind of failure: Puter's code, else the class."""
-    return err.code or type(err).__name__
-
-
-@dataclass
-class BatchResult(Sequence[BatchItem]):
-    """Every item of a batch, in the input's order, and how the batch ended.
-
-    ``stopped`` is None when every item was tried, ``"interrupted"``, or ``"stopped"``
-    when an error that ends every item arrived (``stop_error``: 402, 401...).
-    """
-
-    items: list[BatchItem]
-    elapsed: float = 0.0
-    rate_limited: int = 0  # 429s met (and retried) along the way
-    stopped: str | None = None
-    stop_error: PuterError | None = None
-
-    @overload
-    def __getitem__(self, index: int) -> BatchItem: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[BatchItem]: ...
-    def __getitem__(self, index: int | slice) -> BatchItem | list[BatchItem]:
-        return self.items[index]
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self) -> Iterator[BatchItem]:
-        return iter(self.items)
-
-    @property
-    def texts(self) -> list[str | None]:
-        """Each item's reply text, None where it failed or was not asked."""
-        return [item.text for item in self.items]
-
-    @property
-    def errors(self) -> dict[int, PuterError]:
-        """The error of each failed item, by position."""
-        return {item.index: item.error for item in self.items if item.error is not None}
-
-    @property
-    def answered(self) -> int:
-        return sum(1 for item in self.items if item.reply is not None)
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for item in self.items if item.reply is None and item.error is not None)
-
-    @property
-    def not_asked(self) -> int:
-        return len(self.items) - self.answered - self.failed
-
-    @property
-    def interrupted(self) -> bool:
-        return self.stopped == "interrupted"
-
-    def failure_groups(self) -> list[tuple[str, int, PuterError]]:
-        """``(label, count, first error)`` per kind of failure, the most frequent first."""
-        groups: dict[str, list[PuterError]] = {}
-        for item in self.items:
-            if item.reply is None and item.error is not None:
-                groups.setdefault(error_label(item.error), []).append(item.error)
-        ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))
-        return [(label, len(errs), errs[0]) for label, errs in ranked]
-
-    def summary(self) -> str:
-        """One line: answered, failed and why, not asked, time, 429s."""
-        parts = [f"{self.answered} of {len(self)} answered"]
-        if self.failed:
-            why = ", ".join(f"{n} × {label}: {_clip(e.message, 60)}" for label, n, e in self.failure_groups())
-            parts.append(f"{self.failed} failed ({why})")
-        if self.not_asked:
-            parts.append(f"{self.not_asked} not asked")
-        line = ", ".join(parts) + f" in {self.elapsed:.1f} s"
-        if self.rate_limited:
-            line += f"; {self.rate_limited} rate limit{'s' if self.rate_limited > 1 else ''} (429) met"
-        if self.stopped == "interrupted":
-            line += "; interrupted"
-        elif self.stop_error is not None:
-            line += f"; stopped: {error_label(self.stop_error)}: {_clip(self.stop_error.message, 80)}"
-        return line
-
-    def __repr__(self) -> str:
-        return f"<BatchResult {self.summary()}>"
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    """How far a batch is (handed to ``on_progress`` in the calling thread)."""
-
-    total: int
-    answered: int
-    failed: int
-    in_flight: int
-    elapsed: float
-    rate_limited: int
-    finished: bool = False
-    max_per_second: float | None = None  # what the rate limit allows
-
-    @property
-    def done(self) -> int:
-        return self.answered + self.failed
-
-    @property
-    def per_second(self) -> float | None:
-        """Items done per second so far."""
-        if not self.done or self.elapsed <= 0:
-            return None
-        return self.done / self.elapsed
-
-    @property
-    def seconds_left(self) -> float | None:
-        """At the speed so far, but never faster than the rate limit allows."""
-        speed = self.per_second
-        if speed is None:
-            return None
-        if self.max_per_second:
-            speed = min(speed, self.max_per_second)
-        return (self.total - self.done) / speed
-
-
-# -- pacing ------------------------------------------------------------------------------
-
-
-class Limiter:
-    """At most ``concurrency`` in flight and ``rate`` sends per ``window`` seconds, slowing
-    down after a 429 and climbing back one step per window without one. Thread-safe."""
-
-    def __init__(
-        self,
-        concurrency: int,
-        rate: int | None,
-        window: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sent: list[float] | None = None,
-    ) -> None:
-        if concurrency < 1:
-            raise ValueError("concurrency is at least 1")
-        if rate is not None and (rate < 1 or window <= 0):
-            raise ValueError("rate is at least 1 request per a positive window")
-        self.concurrency = concurrency
-        self.rate = rate
-        self.window = window
-        self.at_once = concurrency  # what is allowed now (lower after a 429)
-        self.per_window = rate
-        # Our clock starts before the server's, and one request may take longer to get
-        # there than the next: leave a little room so a send does not land inside the
-        # server's window of the one it replaces (doubled after a 429 that says it did).
-        self.margin = 0.01 * window + 0.02
-        self._clock = clock
-        self._cond = threading.Condition()
-        # Times of our sends, in order (the last two windows); *sent* carries them over from
-        # an earlier batch, whose requests Puter still counts.
-        self._sends: list[float] = sent if sent is not None else []
-        self._in_flight = 0
-        self._paused_until = -math.inf
-        self._strikes = 0  # 429s since the last answer
-        self._calm_since = clock()
-        self._learnt_at_once = concurrency  # the limits a 429 taught us
-        self._learnt_per_window = rate or 0
-        self._closed = False
-
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
-    def _delay(self, now: float) -> float:
-        if now < self._paused_until:
-            return self._paused_until - now
-        if self._in_flight >= self.at_once:
-            return math.inf  # a release wakes us
-        if self.per_window is not None:
-            sends = self._sends
-            if sends and sends[0] < now - 2 * self.window:
-                del sends[: bisect.bisect_left(sends, now - 2 * self.window)]
-            horizon = self.window + self.margin
-            first = bisect.bisect_right(sends, now - horizon)  # older ones are out of the window
-            over = len(sends) - first - self.per_window
-            if over >= 0:
-                return sends[first + over] + horizon - now
-        return 0.0
-
-    def acquire(self) -> float | None:
-        """Wait for a slot and a place in the window; the send's time, or None if closed."""
-        with self._cond:
-            while not self._closed:
-                now = self._clock()
-                delay = self._delay(now)
-                if delay <= 0:
-                    self._in_flight += 1
-                    if self.per_window is not None:
-                        self._sends.append(now)
-                    return now
-                self._cond.wait(None if delay == math.inf else delay)
-            return None
-
-    def release(self, sent: float, *, answered: bool) -> None:
-        """The request sent at *sent* has ended (not with a 429)."""
-        with self._cond:
-            self._in_flight -= 1
-            if answered:
-                self._strikes = 0
-                self._recover(self._clock())
-            self._cond.notify_all()
-
-    def _recover(self, now: float) -> None:
-        """One step back up per calm window, up to the limits a 429 taught us; those are
-        forgotten after ``FORGET_AFTER`` calm windows (the bucket may have been shared with
-        another user, or with an earlier batch, for a while only)."""
-        calm = now - self._calm_since
-        if calm < self.window:
-            return
-        if calm >= FORGET_AFTER * self.window:
-            self._learnt_at_once, self._learnt_per_window = self.concurrency, self.rate or 0
-        changed = False
-        if self.at_once < self._learnt_at_once:
-            self.at_once += 1
-            changed = True
-        per_window, learnt = self.per_window, self._learnt_per_window
-        if self.rate is not None and per_window is not None and per_window < learnt:
-            self.per_window = min(learnt, per_window + max(1, self.rate // 10))
-            changed = True
-        if changed:
-            self._calm_since = now
-
-    def refused(self, sent: float, err: RateLimited) -> float:
-        """The request sent at *sent* met a 429: slow down; returns the pause (seconds)."""
-        with self._cond:
-            now = self._clock()
-            at_once = self._in_flight
-            self._in_flight -= 1
-            self._strikes += 1
-            if "concurrent" in err.message.lower():
-                # Puter counted it in the window before refusing the slot: keep its send.
-                self.at_once = self._learnt_at_once = max(1, min(self.at_once - 1, at_once - 1))
-            elif self.per_window is not None:
-                try:
-                    self._sends.remove(sent)  # a refused request is not counted by Puter
-                except ValueError:
-                    pass
-                inside = sum(1 for t in self._sends if sent - self.window < t < sent)
-                edge = sent - self.window - 2 * self.margin
-                just_left = any(edge < t <= sent - self.window for t in self._sends)
-                if just_left and inside >= self.per_window - 1:
-                    # Sent as our oldest left the window, and the server still counted it:
-                    # its clock runs a little behind ours. Leave more room; same pace.
-                    self.margin = min(self.margin * 2, self.window / 20)
-                else:
-                    # Refused after `inside` of ours: the limit is about that many (a plan
-                    # below the configured one). After few of ours: someone else shares the
-                    # bucket, or the server is busy: step down gently and pause.
-                    step = inside if inside >= self.per_window // 2 else self.per_window - 1
-                    self.per_window = self._learnt_per_window = max(1, min(self.per_window - 1, step))
-            base = self.window / 40 if self.rate is not None else 0.25
-            pause: float = min(self.window, MAX_BACKOFF, base * 2.0 ** (self._strikes - 1))
-            if err.retry_after is not None:
-                pause = err.retry_after
-            self._paused_until = max(self._paused_until, now + pause)
-            self._calm_since = now
-            self._cond.notify_all()
-            return pause
-
-    def close(self) -> None:
-        """Wake every waiter; nothing more is let through."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
 
 
 # -- the run ---------------------------------------------------------------------------
