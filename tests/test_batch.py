@@ -231,3 +231,28 @@ def test_a_prompt_that_is_no_message_fails_before_any_request(sandbox: Sandbox, 
     with pytest.raises((TypeError, ValueError)):
         client.chat_many(["fine", 42], model="sandbox-echo")  # type: ignore[list-item]
     assert sandbox.calls("complete") == []
+
+
+def test_a_series_of_prompts_keeps_its_index(sandbox: Sandbox, client: PuterClient) -> None:
+    import pandas as pd
+
+    sandbox.inject(Fault.error(500, "internal_error", "Internal Server Error"))
+    prompts = pd.Series(["a", "b", "c"], index=["x", "y", "z"])
+    result = client.chat_many(prompts, model="sandbox-echo", concurrency=1, rate=None)
+    series = result.to_series()
+    assert list(series.index) == ["x", "y", "z"] and series.name == "reply"
+    assert series.tolist() == [None, "b", "c"]  # the first one met the fault
+    assert isinstance(series.attrs["errors"]["x"], ServerError)
+    assert client.chat_many(["p", "q"], model="sandbox-echo").to_series().tolist() == ["p", "q"]
+
+
+def test_a_dataframe_is_made_into_prompts_first(sandbox: Sandbox, client: PuterClient) -> None:
+    import pandas as pd
+
+    df = pd.DataFrame({"title": ["Dune", "Emma"], "year": [1965, 1815]}, index=[7, 9])
+    with pytest.raises(TypeError, match="one per row first"):
+        client.chat_many(df, model="sandbox-echo")
+    assert sandbox.calls("complete") == []
+    prompts = df.apply(lambda row: f"{row.title} ({row.year})", axis=1)
+    series = client.chat_many(prompts, model="sandbox-echo").to_series()
+    assert series.to_dict() == {7: "Dune (1965)", 9: "Emma (1815)"}

@@ -28,6 +28,7 @@ of the batch except bugs.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections import deque
@@ -57,7 +58,7 @@ from .errors import (
 from .pacing import Limiter
 from .protocol import ChatReply
 
-__all__ = ["BatchItem", "BatchProgress", "BatchResult", "Limiter", "one_shot", "run_batch"]
+__all__ = ["BatchItem", "BatchProgress", "BatchResult", "Limiter", "one_shot", "pandas_index", "run_batch"]
 
 MAX_RATE_RETRIES = 10  # 429s one item may meet before it is given up (failed, RateLimited)
 MAX_PAUSE = 60.0  # a Retry-After longer than this stops the batch instead of waiting
@@ -75,6 +76,20 @@ def stops_the_batch(err: PuterError) -> bool:
     if isinstance(err, (NotFound, RedirectRefused)):  # a wrong origin or interface
         return True
     return isinstance(err, PermissionDenied) and err.code in ACCOUNT_WIDE
+
+
+def pandas_index(prompts: Any) -> Any:
+    """The index of a pandas Series of prompts (None for other sequences). A DataFrame is
+    refused: iterating it would give its column names, not prompts."""
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return None
+    if isinstance(prompts, pd.DataFrame):
+        raise TypeError(
+            "chat_many takes prompts, not a DataFrame: make one per row first, e.g. "
+            'df.apply(lambda row: f"Summarise {row.text}", axis=1)'
+        )
+    return prompts.index if isinstance(prompts, pd.Series) else None
 
 
 def one_shot(prompt: Messages, system: str | None = None) -> list[dict[str, Any]]:

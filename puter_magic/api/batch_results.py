@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 from .chat import Messages
 from .errors import PuterError
@@ -68,6 +68,7 @@ class BatchResult(Sequence[BatchItem]):
     rate_limited: int = 0  # 429s met (and retried) along the way
     stopped: str | None = None
     stop_error: PuterError | None = None
+    index: Any = None  # the pandas index of the prompts, when they came as a Series
 
     @overload
     def __getitem__(self, index: int) -> BatchItem: ...
@@ -107,6 +108,19 @@ class BatchResult(Sequence[BatchItem]):
     @property
     def interrupted(self) -> bool:
         return self.stopped == "interrupted"
+
+    def to_series(self, name: str = "reply") -> Any:
+        """The replies as a pandas Series on the prompts' index (a Series' own, else 0..n-1);
+        None where an item failed or was not asked, the errors in ``attrs["errors"]``.
+        Needs pandas."""
+        import importlib
+
+        pd = importlib.import_module("pandas")  # only when asked for: not a dependency
+
+        index = self.index if self.index is not None else pd.RangeIndex(len(self.items))
+        series = pd.Series(self.texts, index=index, dtype=object, name=name)
+        series.attrs["errors"] = {index[i]: err for i, err in self.errors.items()}
+        return series
 
     def failure_groups(self) -> list[tuple[str, int, PuterError]]:
         """``(label, count, first error)`` per kind of failure, the most frequent first."""

@@ -280,17 +280,20 @@ class PuterClient:
         :class:`~puter_magic.api.batch.BatchResult`: one item per prompt, in order, each a
         reply or the error it ended with. *on_progress* gets a
         :class:`~puter_magic.api.batch.BatchProgress` a few times a second, in this thread.
-        Setting *stop*, or Ctrl-C, returns at once with what is done. *before_send* runs
+        Setting *stop*, or Ctrl-C, returns at once with what is done. A pandas Series of
+        prompts keeps its index for ``result.to_series()``; for a DataFrame, make one prompt
+        per row first (``df.apply(lambda row: f"...{row.title}", axis=1)``). *before_send* runs
         before each request (raise a PuterError to stop sending), *on_answer* gets each
         answered item as it arrives (in a worker thread).
 
         >>> result = client.chat_many(["Hi", "Bye"], model="gpt-4o-mini")  # doctest: +SKIP
         >>> result.texts, result.summary()                                  # doctest: +SKIP
         """
-        from .batch import one_shot, run_batch
+        from .batch import one_shot, pandas_index, run_batch
 
         if not model:
             raise ValueError("a model is required (Puter answers 'Model not found' without one)")
+        index = pandas_index(prompts)
         asked = list(prompts)
         for prompt in asked:
             one_shot(prompt, system)  # a prompt that is no message fails here, before any request
@@ -318,4 +321,5 @@ class PuterClient:
             sent=sent,
         )
         self._batch_sent = sent
+        result.index = index
         return result
