@@ -159,3 +159,15 @@ def test_beyond_chat_section(executed: Any) -> None:
     assert "I see 2 images" in seen["text/markdown"] and "512×512" in seen["text/markdown"]
     voices, _ = data(outputs_of(executed, "%puter_call puter-tts list_voices"))
     assert voices["application/json"][0]["id"] == "alto"
+
+
+def test_many_prompts_at_once(executed: Any) -> None:
+    """%%puter --each in a real kernel: the progress bar (a widget) ends as one summary."""
+    outputs = outputs_of(executed, "%%puter --each words")
+    assert [o["output_type"] for o in outputs] == ["display_data"]
+    [summary] = data(outputs)
+    assert "application/vnd.jupyter.widget-view+json" not in summary  # the bar became the summary
+    assert "4 prompts to sandbox-tutor-lite: 4 answered" in summary["text/plain"]
+    assert "puter-batch" in summary["text/html"] and live_markup(summary["text/html"]) == []
+    [first] = data(outputs_of(executed, "meanings[0]"))
+    assert "what is a loop in Python?" in first["text/plain"]

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -29,6 +30,9 @@ from .wire import Network, TapeWire, Wire
 if TYPE_CHECKING:
     from .toolloop import ToolLike, ToolReply, ToolStream
     from .tools import Tool, ToolCall
+
+if TYPE_CHECKING:
+    from .batch import BatchItem, BatchProgress, BatchResult
 
 __all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
@@ -381,4 +385,77 @@ class PuterClient(MediaMethods):
         result = self._wire.get("/whoami")
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
+        return result
+
+    # -- many prompts at once ------------------------------------------------------------
+
+    def chat_many(
+        self,
+        prompts: Iterable[Messages],
+        model: str,
+        *,
+        system: str | None = None,
+        concurrency: int = 3,
+        rate: tuple[int, float] | None = (30, 10.0),
+        on_progress: Callable[[BatchProgress], None] | None = None,
+        stop: threading.Event | None = None,
+        before_send: Callable[[], None] | None = None,
+        on_answer: Callable[[BatchItem], None] | None = None,
+        driver: str | None = None,
+        service: str | None = None,
+        **options: Any,
+    ) -> BatchResult:
+        """Ask every prompt once (no history), as fast as Puter's limits allow.
+
+        At most *concurrency* requests are in flight and *rate* = ``(requests, seconds)``
+        are sent per window (a free account's 3 and 30 per 10 s by default; a paid plan
+        allows 20 and 200). A 429 is honoured and its item asked again; a failure ends only
+        its item, except one that would end them all (402 out of credit, 401, an unknown
+        model), after which nothing more is sent. Returns a
+        :class:`~puter_magic.api.batch.BatchResult`: one item per prompt, in order, each a
+        reply or the error it ended with. *on_progress* gets a
+        :class:`~puter_magic.api.batch.BatchProgress` a few times a second, in this thread.
+        Setting *stop*, or Ctrl-C, returns at once with what is done. A pandas Series of
+        prompts keeps its index for ``result.to_series()``; for a DataFrame, make one prompt
+        per row first (``df.apply(lambda row: f"...{row.title}", axis=1)``). *before_send* runs
+        before each request (raise a PuterError to stop sending), *on_answer* gets each
+        answered item as it arrives (in a worker thread).
+
+        >>> result = client.chat_many(["Hi", "Bye"], model="gpt-4o-mini")  # doctest: +SKIP
+        >>> result.texts, result.summary()                                  # doctest: +SKIP
+        """
+        from .batch import one_shot, pandas_index, run_batch
+
+        if not model:
+            raise ValueError("a model is required (Puter answers 'Model not found' without one)")
+        index = pandas_index(prompts)
+        asked = list(prompts)
+        for prompt in asked:
+            one_shot(prompt, system)  # a prompt that is no message fails here, before any request
+        tape = self.tape
+        if tape is not None and tape.mode == "replay" and not tape.fallthrough:
+            rate = None  # answered from a recording: no server to pace for
+
+        def send(prompt: Messages) -> ChatReply:
+            messages = one_shot(prompt, system)
+            with self._transport.not_retrying(429):  # the batch retries 429s itself, paced
+                reply: ChatReply = self.chat(messages, model, driver=driver, service=service, **dict(options))
+            return reply
+
+        # Our recent sends, which Puter still counts: the next batch waits for them too.
+        # A copy per batch, so that late replies of an interrupted one cannot touch it.
+        sent = list(getattr(self, "_batch_sent", ()))
+        result = run_batch(
+            send,
+            asked,
+            concurrency=concurrency,
+            rate=rate,
+            on_progress=on_progress,
+            stop=stop,
+            before_send=before_send,
+            on_answer=on_answer,
+            sent=sent,
+        )
+        self._batch_sent = sent
+        result.index = index
         return result

@@ -12,8 +12,10 @@ Retry policy (bounded; a stream that has started is never replayed):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -116,12 +118,24 @@ class Transport:
         self.user_agent = user_agent
         self.session = session or make_session(origin)
         self._sleep = sleep
+        self._local = threading.local()  # per-thread overrides (see not_retrying)
 
     def secrets(self) -> tuple[str | None, ...]:
         return (self._token(),)
 
     def close(self) -> None:
         self.session.close()
+
+    @contextlib.contextmanager
+    def not_retrying(self, *statuses: int) -> Iterator[None]:
+        """Within the block, in this thread only, *statuses* are not retried but raised at
+        once (a batch paces itself and retries a 429 through its own limiter)."""
+        before: frozenset[int] = getattr(self._local, "skip", frozenset())
+        self._local.skip = before | frozenset(statuses)
+        try:
+            yield
+        finally:
+            self._local.skip = before
 
     def _headers(self, has_body: bool, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": self.user_agent}
@@ -199,7 +213,8 @@ class Transport:
                     method, data = "GET", None
                 url = target
                 continue
-            if status in RETRY_STATUSES and attempt < self.max_retries:
+            retried = status in RETRY_STATUSES and status not in getattr(self._local, "skip", ())
+            if retried and attempt < self.max_retries:
                 retry_after = parse_retry_after(resp.headers.get("Retry-After"))
                 delay = retry_after if retry_after is not None else BACKOFF[min(attempt, len(BACKOFF) - 1)]
                 if waited + delay <= self.max_retry_wait:

@@ -26,6 +26,7 @@ from .settings import SettingsTraits
 
 if TYPE_CHECKING:
     from .asking import AskFlow
+    from .batching import BatchMemory
     from .failures import Failures
     from .session import PuterSession
     from .widgets import ModelSelector
@@ -44,6 +45,7 @@ class PuterMagics(Magics, SettingsTraits):
         self._selector: ModelSelector | None = None
         self._cell_id: str | None = None
         self._cell_seq = 0
+        self._batch_memory: BatchMemory | None = None
 
     @observe("default_model")
     def _model_changed(self, change: dict[str, Any]) -> None:
@@ -152,6 +154,13 @@ class PuterMagics(Magics, SettingsTraits):
         help="attach an image to the question: a file, an https URL, or a variable holding image "
         "bytes, a PIL image or a matplotlib figure (repeatable)",
     )
+    @argument(
+        "--each",
+        metavar="NAME",
+        help="ask the cell once per item of NAME (a list, tuple, pandas Series or DataFrame): "
+        "{item}, or {column} of a DataFrame row, is filled in; --out gets the replies",
+    )
+    @argument("--fresh", action="store_true", help="with --each: ask every item again, not only those left")
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
         """Ask Puter: the cell is your message; the reply streams in as Markdown.
@@ -181,6 +190,9 @@ class PuterMagics(Magics, SettingsTraits):
             raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        if args.each is not None or args.fresh:
+            self._ask_each(args, prompt, cell is not None)
+            return
         tools = self._tools(args)
         used: list[str] = []
         if not args.no_interpolate:
@@ -246,6 +258,46 @@ class PuterMagics(Magics, SettingsTraits):
         if args.approve:
             check_can_approve(self.shell)
         return tools
+
+    def _ask_each(self, args: Any, template: str, in_cell: bool) -> None:
+        """``%%puter --each NAME``: the cell asked once per item (see :mod:`.batching`)."""
+        if args.each is None:
+            raise UsageError("--fresh goes with --each NAME")
+        if not in_cell:
+            raise UsageError("--each works in a %%puter cell: the cell is the template asked per item")
+        clashes = [o for o in ("compare", "keep", "chat", "new", "context") if getattr(args, o)]
+        if clashes:
+            raise UsageError(f"--each asks each item on its own: it does not go with --{clashes[0]}")
+        from .batching import BatchFlow, BatchMemory, build_prompts
+
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        if args.each not in namespace:
+            raise UsageError(f"--each: no variable named {args.each}")
+        prompts = build_prompts(
+            template.strip("\n"),
+            namespace[args.each],
+            args.each,
+            namespace,
+            interpolate_vars=not args.no_interpolate,
+        )
+        if self._batch_memory is None:
+            self._batch_memory = BatchMemory()
+        options = {
+            k: v
+            for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
+            if v is not None
+        }
+        flow = BatchFlow(self.session, self.settings(), show, self.failures, self._batch_memory)
+        flow.run(
+            prompts,
+            model=args.model,
+            system=args.system or None,
+            options=options,
+            cell=self.cell_key() or f"--each {args.each}",
+            fresh=args.fresh,
+            out=args.out,
+            namespace=namespace,
+        )
 
     # -- models ------------------------------------------------------------------------
 

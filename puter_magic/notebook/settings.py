@@ -34,6 +34,9 @@ class Settings:
     login_timeout: float = 180.0
     origin: str = "https://api.puter.com"
     allow_insecure_http: bool = False
+    batch_concurrency: int = 3  # %%puter --each: requests in flight at once
+    batch_rate: int = 30  # ... and per batch_window seconds (a free Puter account's limits)
+    batch_window: float = 10.0
     client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
     max_display_chars: int = MAX_DISPLAY_CHARS
     max_tool_steps: int = 8  # requests one --tools cell may make
@@ -92,6 +95,13 @@ class SettingsTraits(Configurable):
         config=True
     )
 
+    batch_concurrency = Int(
+        3, help="How many requests %%puter --each has in flight at once (a free Puter account allows 3)."
+    ).tag(config=True)
+    batch_rate = Int(
+        30, help="How many requests %%puter --each sends per batch_window (a free account: 30 per 10 s)."
+    ).tag(config=True)
+    batch_window = Float(10.0, help="The window of batch_rate, in seconds.").tag(config=True)
     max_tool_steps = Int(
         8, help="The most requests one %%puter --tools cell makes before it stops the model calling tools."
     ).tag(config=True)
@@ -136,6 +146,9 @@ class SettingsTraits(Configurable):
             allow_insecure_http=self.allow_insecure_http,
             max_display_chars=self.max_display_chars,
             max_tool_steps=self.max_tool_steps,
+            batch_concurrency=self.batch_concurrency,
+            batch_rate=self.batch_rate,
+            batch_window=self.batch_window,
             client_options={
                 "timeout": (self.connect_timeout, self.read_timeout),
                 "total_timeout": self.total_timeout,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
+from .limits import Limits
 from .models import MODELS
 from .net import is_loopback_host
 
@@ -73,6 +74,11 @@ class Sandbox:
         authme_auto_approve: the AuthMe page approves at once (for tests).
         media_providers: images, speech and OCR have providers; False answers like a
             self-hosted Puter without provider keys (see :mod:`puter_magic.sandbox.media`).
+        rate_limit: ``(requests, seconds)``: Puter's AI rate limit, per (interface, method),
+            e.g. ``(30, 10.0)`` as for a free account (None: no limit).
+        concurrency_limit: the most AI calls at once per (interface, method), e.g. 3.
+        credit_calls: the account's credit runs out after this many AI calls (then 402
+            ``insufficient_funds``). See :mod:`puter_magic.sandbox.limits`.
     """
 
     def __init__(
@@ -90,6 +96,9 @@ class Sandbox:
         authme_auto_approve: bool = False,
         verbose: bool = False,
         media_providers: bool = True,
+        rate_limit: tuple[int, float] | None = None,
+        concurrency_limit: int | None = None,
+        credit_calls: int | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the sandbox listens on loopback only")
@@ -109,6 +118,7 @@ class Sandbox:
         self.verbose = verbose
         self.media_providers = media_providers
         self.generated: dict[str, bytes] = {}  # pictures served at /puter-generated/
+        self.limits = Limits(rate_limit, concurrency_limit, credit_calls)
         self.requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()

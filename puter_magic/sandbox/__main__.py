@@ -27,7 +27,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="answer images, speech and OCR like a self-hosted Puter without provider keys",
     )
+    parser.add_argument(
+        "--rate-limit",
+        metavar="N/SECONDS",
+        help="Puter's AI rate limit per (interface, method), e.g. 30/10 as for a free account",
+    )
+    parser.add_argument("--concurrency-limit", type=int, metavar="N", help="AI calls at once, e.g. 3")
+    parser.add_argument("--credit-calls", type=int, metavar="N", help="credit runs out after N AI calls")
     args = parser.parse_args(argv)
+    rate_limit = None
+    if args.rate_limit:
+        try:
+            count, seconds = args.rate_limit.split("/")
+            rate_limit = (int(count), float(seconds))
+        except ValueError:
+            parser.error("--rate-limit is N/SECONDS, e.g. 30/10")
     sandbox = Sandbox(
         port=args.port,
         token=args.token,
@@ -35,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         verbose=args.verbose,
         error_style="legacy" if args.legacy_errors else "current",
         media_providers=not args.no_media_providers,
+        rate_limit=rate_limit,
+        concurrency_limit=args.concurrency_limit,
+        credit_calls=args.credit_calls,
     )
     sandbox.start()
     print(f"Puter sandbox listening on {sandbox.origin}", flush=True)

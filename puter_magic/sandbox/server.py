@@ -8,6 +8,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -59,12 +60,20 @@ LEGACY_CHAT_ALIASES = frozenset(
 class DriverFailure(Exception):
     """A driver-level error: answered as the current or the older generation."""
 
-    def __init__(self, status: int, code: str, message: str, legacy_code: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        legacy_code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.legacy_code = legacy_code or code
+        self.headers = headers or {}
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -102,6 +111,7 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "puter-sandbox"
     _headers_buffer: list[bytes]
     sys_version = ""
+    _release_slot: Callable[[], None] | None = None
 
     # -- plumbing --------------------------------------------------------------
 
@@ -191,6 +201,20 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     # -- entry points ------------------------------------------------------------
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        finally:  # the response is written (or the client left): free its slot
+            release, self._release_slot = getattr(self, "_release_slot", None), None
+            if release is not None:
+                release()
+
+    def _admit(self, iface: str, method: str) -> None:
+        """Puter's rate, concurrency and credit gates (sandbox/limits.py), when enabled."""
+        refusal, self._release_slot = self.server.sandbox.limits.admit(iface, method)
+        if refusal is not None:
+            raise DriverFailure(refusal.status, refusal.code, refusal.message, headers=refusal.headers)
 
     def do_GET(self) -> None:
         self._handle()
@@ -325,6 +349,7 @@ class Handler(BaseHTTPRequestHandler):
             self.json(
                 failure.status,
                 {"error": failure.message, "message": failure.message, "code": failure.code},
+                headers=failure.headers,
             )
 
     def _dispatch(self, body: dict[str, Any], legacy: bool) -> None:
@@ -361,6 +386,7 @@ class Handler(BaseHTTPRequestHandler):
                 f"Method '{method}' not found on driver '{iface}'",
                 "method_not_found",
             )
+        self._admit(iface, method)
         if iface in MEDIA_INTERFACES:
             self._media(iface, method, driver, args)
         elif method == "list":

@@ -45,7 +45,12 @@ PAYLOADS = [
     "<details open ontoggle=\"window.__pwned = 'details'\">x</details>",
 ]
 XSS = "%%puter -m sandbox-echo --no-interpolate --no-history\n" + "\n\n".join(PAYLOADS)
-CHECKS = ["%load_ext puter_magic", START, LOGIN, "%puter_models", PICKED, RECORD, SLOW, XSS]
+BATCH = (
+    "%config PuterMagics.batch_rate = 4\n%config PuterMagics.batch_window = 1.0\n"
+    "_items = [f'item {i}' for i in range(14)]"
+)
+EACH = "%%puter --each _items --out _replies -m sandbox-echo --fresh\nEcho {item}"
+CHECKS = ["%load_ext puter_magic", START, LOGIN, "%puter_models", PICKED, RECORD, SLOW, XSS, BATCH, EACH]
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +252,20 @@ def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, 
     assert seen_partial, "no partial text was shown before the reply completed"
     expect(out.locator(".puter-footer").first).to_contain_text("sandbox-slow")
     expect(out.locator("table")).to_be_visible()
+
+    # --each: a live progress bar (an ipywidget) while the batch runs, then the summary.
+    each = _cell(page, EACH)
+    expect(each.locator(".puter-batch")).to_be_visible()  # Run All ran it once
+    _run_cell(page, _cell(page, BATCH))
+    _run_cell(page, each)
+    bar = each.locator(".widget-hprogress")
+    expect(bar).to_be_visible(timeout=10_000)
+    expect(each.locator(".jp-OutputArea")).to_contain_text("/14 done")
+    each.screenshot(path=str(SHOTS / "jupyterlab-batch-progress.png"))
+    summary = each.locator(".puter-batch")
+    expect(summary).to_contain_text("14 prompts to sandbox-echo: 14 answered", timeout=20_000)
+    assert bar.count() == 0
+    each.screenshot(path=str(SHOTS / "jupyterlab-batch-summary.png"))
 
     _shot(page, "jupyterlab-checks.png")
     assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page

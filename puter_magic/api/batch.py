@@ -1,0 +1,282 @@
+"""Many prompts at once, as fast as Puter's limits allow (:meth:`PuterClient.chat_many`).
+
+Puter limits AI calls per user and per (interface, method): a free account may send 30
+per 10 s and have 3 in flight; a paid one 200 and 20 (protocol doc §9). Over either, it
+answers 429 ``too_many_requests`` ("Too many requests." or "Too many concurrent
+requests."), with no ``Retry-After``. A batch therefore paces itself:
+
+- :class:`Limiter` lets a request go only when fewer than ``concurrency`` are in flight
+  and fewer than ``rate`` were sent in the last ``window`` seconds (a sliding log, as
+  Puter keeps), with a small margin for the time a request takes to reach the server;
+- a 429 is not retried by the transport (that would send behind the limiter's back) but
+  here: the item goes back to the front of the queue, every worker pauses
+  (``Retry-After`` when the server gives one, else a short backoff that doubles), and the
+  pace drops (fewer at once after "concurrent"; after "Too many requests.", either a
+  wider margin when it was our clock running ahead, or as many per window as we had sent
+  when refused), to climb back one step per calm window;
+- a failure ends only its item, except those that would end every item the same way
+  (402 out of credit, 401, an unknown model, no sign-in, a spent budget; or the server or
+  network failing several items in a row): then nothing more is sent, and what was done
+  is kept;
+- a stop event, or a KeyboardInterrupt in the calling thread, returns at once with what
+  is done (replies still in flight are dropped, so a re-run asks them again).
+
+Results come back in the input's order, one :class:`BatchItem` each; nothing raises out
+of the batch except bugs.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from .batch_results import BatchItem, BatchProgress, BatchResult
+from .chat import ChatReply, Messages
+from .errors import (
+    AuthError,
+    BudgetExceeded,
+    MalformedResponse,
+    ModelNotFound,
+    NotFound,
+    NotSignedIn,
+    PermissionDenied,
+    PuterConnectionError,
+    PuterError,
+    PuterTimeout,
+    RateLimited,
+    RedirectRefused,
+    ServerError,
+    UsageLimited,
+)
+from .pacing import Limiter
+
+__all__ = ["BatchItem", "BatchProgress", "BatchResult", "Limiter", "one_shot", "pandas_index", "run_batch"]
+
+MAX_RATE_RETRIES = 10  # 429s one item may meet before it is given up (failed, RateLimited)
+MAX_PAUSE = 60.0  # a Retry-After longer than this stops the batch instead of waiting
+DOWN = (PuterConnectionError, PuterTimeout, ServerError, MalformedResponse)  # many in a row: stop
+ACCOUNT_WIDE = frozenset(
+    {"permission_denied", "email_confirmation_required", "phone_verification_required"}
+    | {"card_verification_required"}
+)
+
+
+def stops_the_batch(err: PuterError) -> bool:
+    """Whether *err* would end every other item the same way (so nothing more is sent)."""
+    if isinstance(err, (UsageLimited, AuthError, NotSignedIn, BudgetExceeded, ModelNotFound)):
+        return True
+    if isinstance(err, (NotFound, RedirectRefused)):  # a wrong origin or interface
+        return True
+    return isinstance(err, PermissionDenied) and err.code in ACCOUNT_WIDE
+
+
+def pandas_index(prompts: Any) -> Any:
+    """The index of a pandas Series of prompts (None for other sequences). A DataFrame is
+    refused: iterating it would give its column names, not prompts."""
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return None
+    if isinstance(prompts, pd.DataFrame):
+        raise TypeError(
+            "chat_many takes prompts, not a DataFrame: make one per row first, e.g. "
+            'df.apply(lambda row: f"Summarise {row.text}", axis=1)'
+        )
+    return prompts.index if isinstance(prompts, pd.Series) else None
+
+
+def one_shot(prompt: Messages, system: str | None = None) -> list[dict[str, Any]]:
+    """The messages of one batch item: the prompt alone (no history), after *system*."""
+    from .chat import normalize_messages
+
+    messages = normalize_messages(prompt)
+    if system and not (messages and messages[0].get("role") == "system"):
+        messages.insert(0, {"role": "system", "content": system})
+    return messages
+
+
+# -- the run ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    items: list[BatchItem]
+    queue: deque[int]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    closed: bool = False  # the caller has its result: late replies are dropped
+    rate_limited: int = 0
+    failures_in_a_row: int = 0  # of the server or the network, with no answer between
+    stop_error: PuterError | None = None
+    bug: BaseException | None = None
+
+
+def run_batch(
+    send: Callable[[Messages], ChatReply],
+    prompts: Sequence[Messages],
+    *,
+    concurrency: int = 3,
+    rate: tuple[int, float] | None = (30, 10.0),
+    on_progress: Callable[[BatchProgress], None] | None = None,
+    stop: threading.Event | None = None,
+    before_send: Callable[[], None] | None = None,
+    on_answer: Callable[[BatchItem], None] | None = None,
+    progress_interval: float = 0.25,
+    clock: Callable[[], float] = time.monotonic,
+    sent: list[float] | None = None,
+) -> BatchResult:
+    """Ask ``send(prompt)`` for every prompt within the limits; see the module's doc.
+
+    *on_progress* is called in this thread, at most every *progress_interval* seconds and
+    once at the end. *before_send* runs before each request (raise a PuterError such as
+    BudgetExceeded to stop sending); *on_answer* gets each answered item as it arrives
+    (in a worker thread). Setting *stop*, or a KeyboardInterrupt here, returns
+    at once with what is done. *sent* is the send times of earlier batches to the same
+    server (updated in place), so that this one does not walk into their window.
+    """
+    started = clock()
+    items = [BatchItem(i, p) for i, p in enumerate(prompts)]
+    run = _Run(items, deque(range(len(items))))
+    limits, window = (rate[0], float(rate[1])) if rate is not None else (None, 10.0)
+    limiter = Limiter(concurrency, limits, window, clock=clock, sent=sent)
+    give_up_after = max(5, 2 * concurrency)  # failures in a row: the server or network is down
+
+    def finish(item: BatchItem, outcome: ChatReply | PuterError, took: float) -> None:
+        answered = isinstance(outcome, ChatReply)
+        with run.lock:
+            if run.closed:  # interrupted: the caller has its result already
+                return
+            if isinstance(outcome, ChatReply):
+                item.reply, item.error, item.elapsed = outcome, None, took
+                run.failures_in_a_row = 0
+                stop_now = False
+            else:
+                item.error = outcome
+                if isinstance(outcome, DOWN):
+                    run.failures_in_a_row += 1
+                stop_now = stops_the_batch(outcome) or run.failures_in_a_row >= give_up_after
+                if stop_now and run.stop_error is None:
+                    run.stop_error = outcome
+        if answered and on_answer is not None:
+            on_answer(item)
+        if stop_now:
+            run.stopping.set()
+            limiter.close()
+
+    def attempt(item: BatchItem) -> bool:
+        """Send *item* once; True if it must go back in the queue (a 429)."""
+        at = limiter.acquire()
+        if at is None:
+            return True
+        item.attempts += 1
+        try:
+            reply = send(item.prompt)
+        except RateLimited as err:
+            limiter.refused(at, err)
+            with run.lock:
+                run.rate_limited += 1
+            too_long = err.retry_after is not None and err.retry_after > MAX_PAUSE
+            if item.attempts > MAX_RATE_RETRIES or too_long:
+                finish(item, err, clock() - at)
+                if too_long:
+                    with run.lock:
+                        run.stop_error = run.stop_error or err
+                    run.stopping.set()
+                    limiter.close()
+                return False
+            return True
+        except PuterError as err:
+            limiter.release(at, answered=False)
+            finish(item, err, clock() - at)
+            return False
+        except BaseException:
+            limiter.release(at, answered=False)
+            raise
+        limiter.release(at, answered=True)
+        finish(item, reply, clock() - at)
+        return False
+
+    def worker() -> None:
+        try:
+            while not run.stopping.is_set():
+                with run.lock:
+                    if not run.queue:
+                        return
+                    index = run.queue.popleft()
+                item = items[index]
+                if before_send is not None:
+                    try:
+                        before_send()
+                    except PuterError as err:
+                        with run.lock:
+                            run.stop_error = run.stop_error or err
+                        run.stopping.set()
+                        limiter.close()
+                        return
+                if attempt(item):
+                    with run.lock:
+                        run.queue.appendleft(index)
+        except BaseException as exc:  # a bug: handed to the caller's thread
+            with run.lock:
+                run.bug = run.bug or exc
+            run.stopping.set()
+            limiter.close()
+
+    def progress(finished: bool = False) -> BatchProgress:
+        with run.lock:
+            answered = sum(1 for it in items if it.reply is not None)
+            failed = sum(1 for it in items if it.reply is None and it.error is not None)
+            return BatchProgress(
+                total=len(items),
+                answered=answered,
+                failed=failed,
+                in_flight=limiter.in_flight,
+                elapsed=clock() - started,
+                rate_limited=run.rate_limited,
+                finished=finished,
+                max_per_second=(limits / window) if limits else None,
+            )
+
+    interrupted = False
+    workers = max(1, min(concurrency, len(items)))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puter-batch")
+    futures = [pool.submit(worker) for _ in range(workers)]
+    try:
+        last = -math.inf
+        tick = min(0.05, progress_interval)
+        while wait(futures, timeout=tick).not_done:
+            if stop is not None and stop.is_set():
+                interrupted = True
+                break
+            now = clock()
+            if on_progress is not None and now - last >= progress_interval:
+                last = now
+                on_progress(progress())
+        if stop is not None and stop.is_set():
+            interrupted = True
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        with run.lock:
+            run.closed = interrupted or run.closed
+        run.stopping.set()
+        limiter.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+    if run.bug is not None:
+        raise run.bug
+    result = BatchResult(
+        items,
+        elapsed=clock() - started,
+        rate_limited=run.rate_limited,
+        stopped="interrupted" if interrupted else ("stopped" if run.stop_error is not None else None),
+        stop_error=run.stop_error,
+    )
+    if on_progress is not None:
+        on_progress(progress(finished=True))
+    return result
