@@ -20,7 +20,7 @@ from .rendering import MUTED, NOTE_STYLE
 if TYPE_CHECKING:
     from ..api.batch import BatchProgress, BatchResult
     from ..api.errors import PuterError
-    from .batching import Prompts
+    from .batch_prompts import Prompts
 
 __all__ = [
     "BatchView",

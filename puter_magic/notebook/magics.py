@@ -22,6 +22,7 @@ from traitlets import observe
 
 from .arguments import parse_line
 from .display import show
+from .puter_options import model_options, puter_options
 from .settings import SettingsTraits
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ class PuterMagics(Magics, SettingsTraits):
         self._cell_id = getattr(info, "cell_id", None) or None
         self._cell_seq = 0
 
+    def _namespace(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
     def cell_key(self) -> str | None:
         """This cell's id (with a counter for a second question in the same cell)."""
         if self._cell_id is None:
@@ -111,56 +115,7 @@ class PuterMagics(Magics, SettingsTraits):
     # -- %%puter -----------------------------------------------------------------------
 
     @magic_arguments()
-    @argument(
-        "-m",
-        "--model",
-        help="the model for this cell (default: the notebook's, see %%puter_models)",
-    )
-    @argument(
-        "-s",
-        "--system",
-        help="a system prompt; it stays with the thread until changed ('' clears it)",
-    )
-    @argument("-t", "--temperature", type=float, help="sampling temperature")
-    @argument("--max-tokens", type=int, help="the most tokens the reply may have")
-    @argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')")
-    @argument("--new", action="store_true", help="start the thread afresh with this cell")
-    @argument("--no-history", action="store_true", help="one-shot: send no history and record nothing")
-    @argument("--out", metavar="VAR", help="also store the reply text in this variable")
-    @argument("--raw", action="store_true", help="show the reply as plain text, not Markdown")
-    @argument("--no-interpolate", action="store_true", help="send {name} as written")
-    @argument("--no-stream", action="store_true", help="wait for the whole reply instead of streaming")
-    @argument(
-        "--compare",
-        metavar="MODELS",
-        help="ask several models (comma-separated) at once and show the replies side by side",
-    )
-    @argument("--keep", metavar="MODEL", help="with --compare: record this model's reply in the conversation")
-    @argument(
-        "--context",
-        metavar="NAMES",
-        help="add a short description of these variables (comma-separated) to the message",
-    )
-    @argument(
-        "--tools",
-        metavar="NAMES",
-        help="let the model call these functions of the notebook (comma-separated); each call shows",
-    )
-    @argument("--approve", action="store_true", help="with --tools: ask before each call")
-    @argument(
-        "--image",
-        metavar="SOURCE",
-        action="append",
-        help="attach an image to the question: a file, an https URL, or a variable holding image "
-        "bytes, a PIL image or a matplotlib figure (repeatable)",
-    )
-    @argument(
-        "--each",
-        metavar="NAME",
-        help="ask the cell once per item of NAME (a list, tuple, pandas Series or DataFrame): "
-        "{item}, or {column} of a DataFrame row, is filled in; --out gets the replies",
-    )
-    @argument("--fresh", action="store_true", help="with --each: ask every item again, not only those left")
+    @puter_options
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
         """Ask Puter: the cell is your message; the reply streams in as Markdown.
@@ -191,27 +146,38 @@ class PuterMagics(Magics, SettingsTraits):
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
         if args.each is not None or args.fresh:
-            self._ask_each(args, prompt, cell is not None)
+            from .batching import BatchFlow, BatchMemory, each_cell
+
+            if self._batch_memory is None:
+                self._batch_memory = BatchMemory()
+            batch = BatchFlow(self.session, self.settings(), show, self.failures, self._batch_memory)
+            each_cell(
+                batch,
+                args,
+                prompt,
+                in_cell=cell is not None,
+                namespace=self._namespace(),
+                cell=self.cell_key(),
+            )
             return
-        tools = self._tools(args)
+        tools = None
+        if args.tools or args.approve:
+            from .tooling import tools_for
+
+            tools = tools_for(args, self._namespace(), self.shell)
         used: list[str] = []
         if not args.no_interpolate:
             from .interpolate import interpolate
 
-            prompt, used = interpolate(prompt, self.shell.user_ns if self.shell else {})
+            prompt, used = interpolate(prompt, self._namespace())
         if args.context:
-            namespace = self.shell.user_ns if self.shell is not None else {}
-            prompt = with_context(prompt, args.context, namespace)
-        options = {
-            k: v
-            for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
-            if v is not None
-        }
+            prompt = with_context(prompt, args.context, self._namespace())
+        options = model_options(args)
         seen = ""
         if args.image:
             from .media_flow import chat_images
 
-            options["images"], seen = chat_images(args.image, self.shell.user_ns if self.shell else {})
+            options["images"], seen = chat_images(args.image, self._namespace())
         ask = self.session.prepare(
             prompt.strip("\n"),
             model=args.model,
@@ -243,61 +209,6 @@ class PuterMagics(Magics, SettingsTraits):
             text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
-
-    def _tools(self, args: Any) -> dict[str, Any] | None:
-        """The functions --tools names, checked before anything is sent."""
-        if args.approve and not args.tools:
-            raise UsageError("--approve goes with --tools NAMES")
-        if not args.tools:
-            return None
-        if args.compare:
-            raise UsageError("--tools and --compare do not go together: ask one model at a time")
-        from .tooling import check_can_approve, resolve_tools
-
-        tools = resolve_tools(args.tools, self.shell.user_ns if self.shell is not None else {})
-        if args.approve:
-            check_can_approve(self.shell)
-        return tools
-
-    def _ask_each(self, args: Any, template: str, in_cell: bool) -> None:
-        """``%%puter --each NAME``: the cell asked once per item (see :mod:`.batching`)."""
-        if args.each is None:
-            raise UsageError("--fresh goes with --each NAME")
-        if not in_cell:
-            raise UsageError("--each works in a %%puter cell: the cell is the template asked per item")
-        clashes = [o for o in ("compare", "keep", "chat", "new", "context") if getattr(args, o)]
-        if clashes:
-            raise UsageError(f"--each asks each item on its own: it does not go with --{clashes[0]}")
-        from .batching import BatchFlow, BatchMemory, build_prompts
-
-        namespace = self.shell.user_ns if self.shell is not None else {}
-        if args.each not in namespace:
-            raise UsageError(f"--each: no variable named {args.each}")
-        prompts = build_prompts(
-            template.strip("\n"),
-            namespace[args.each],
-            args.each,
-            namespace,
-            interpolate_vars=not args.no_interpolate,
-        )
-        if self._batch_memory is None:
-            self._batch_memory = BatchMemory()
-        options = {
-            k: v
-            for k, v in (("temperature", args.temperature), ("max_tokens", args.max_tokens))
-            if v is not None
-        }
-        flow = BatchFlow(self.session, self.settings(), show, self.failures, self._batch_memory)
-        flow.run(
-            prompts,
-            model=args.model,
-            system=args.system or None,
-            options=options,
-            cell=self.cell_key() or f"--each {args.each}",
-            fresh=args.fresh,
-            out=args.out,
-            namespace=namespace,
-        )
 
     # -- models ------------------------------------------------------------------------
 

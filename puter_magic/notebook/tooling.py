@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .session import Ask, PuterSession
     from .settings import Settings
 
-__all__ = ["ToolFlow", "ToolOutput", "check_can_approve", "resolve_tools"]
+__all__ = ["ToolFlow", "ToolOutput", "check_can_approve", "resolve_tools", "tools_for"]
 
 
 def resolve_tools(names_text: str, namespace: Mapping[str, Any]) -> dict[str, Tool]:
@@ -51,6 +51,19 @@ def resolve_tools(names_text: str, namespace: Mapping[str, Any]) -> dict[str, To
         except (TypeError, ValueError) as exc:
             raise UsageError(f"--tools: {name}: {exc}") from None
     return out
+
+
+def tools_for(args: Any, namespace: Mapping[str, Any], shell: Any) -> dict[str, Tool]:
+    """The functions ``--tools`` names, checked (with ``--approve``'s frontend) before anything
+    is sent."""
+    if args.approve and not args.tools:
+        raise UsageError("--approve goes with --tools NAMES")
+    if args.compare:
+        raise UsageError("--tools and --compare do not go together: ask one model at a time")
+    tools = resolve_tools(args.tools, namespace)
+    if args.approve:
+        check_can_approve(shell)
+    return tools
 
 
 def check_can_approve(shell: Any) -> None:
