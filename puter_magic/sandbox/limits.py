@@ -29,8 +29,18 @@ from dataclasses import dataclass, field
 
 __all__ = ["AI_INTERFACES", "COSTLY", "Limits", "Refusal"]
 
-AI_INTERFACES = frozenset({"puter-chat-completion", "puter-tts"})
-COSTLY = frozenset({("puter-chat-completion", "complete"), ("puter-tts", "synthesize")})
+# Every AI interface has its own limits per method (protocol doc §9); these spend credit.
+COSTLY = frozenset(
+    {
+        ("puter-chat-completion", "complete"),
+        ("puter-image-generation", "generate"),
+        ("puter-tts", "synthesize"),
+        ("puter-speech2txt", "transcribe"),
+        ("puter-speech2txt", "translate"),
+        ("puter-ocr", "recognize"),
+    }
+)
+AI_INTERFACES = frozenset(iface for iface, _ in COSTLY)
 
 TOO_MANY = "Too many requests."
 TOO_MANY_AT_ONCE = "Too many concurrent requests."

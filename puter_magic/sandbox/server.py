@@ -1,4 +1,5 @@
-"""The sandbox's HTTP handler: Puter's routes and replies, faithfully, on 127.0.0.1."""
+"""The sandbox's HTTP server and handler: Puter's routes, its token check, and the wire-level
+ways to answer (whole, chunked, paced, cut off). Driver calls are answered in :mod:`.drivers`."""
 
 from __future__ import annotations
 
@@ -13,67 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from .media import MEDIA_INTERFACES
-from .models import MODELS, lookup
+from .drivers import INTERFACES, DriverFailure, drivers_call
+from .models import MODELS
 from .playback import play
-from .replies import result_envelope, stream_lines, write_reply
 
 if TYPE_CHECKING:
     from . import Sandbox
-    from .models import SandboxModel
-    from .tools import AgentTurn
 
-CHAT = "puter-chat-completion"
-INTERFACES: dict[str, dict[str, Any]] = {
-    CHAT: {"drivers": ["ai-chat"], "default": "ai-chat", "methods": ("complete", "list", "models")},
-}
-INTERFACES.update(MEDIA_INTERFACES)
 SERVED_PATHS = ("/puter-sample-data/", "/puter-generated/")
-
-
-# Older servers (v1) read `driver ?? service` and took every chat provider's name as an alias
-# of ai-chat (puter-protocol.md §1 and §12); current ones read only `driver` and have no aliases.
-LEGACY_CHAT_ALIASES = frozenset(
-    {
-        "fake-chat",
-        "claude",
-        "openai-completion",
-        "openai-responses",
-        "azure-openai",
-        "gemini",
-        "meta",
-        "groq",
-        "deepseek",
-        "mistral",
-        "xai",
-        "moonshotai",
-        "minimax",
-        "zai",
-        "alibaba",
-        "ollama",
-        "openrouter",
-        "together-ai",
-    }
-)
-
-
-class DriverFailure(Exception):
-    """A driver-level error: answered as the current or the older generation."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        legacy_code: str | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.legacy_code = legacy_code or code
-        self.headers = headers or {}
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -210,7 +158,7 @@ class Handler(BaseHTTPRequestHandler):
             if release is not None:
                 release()
 
-    def _admit(self, iface: str, method: str) -> None:
+    def admit(self, iface: str, method: str) -> None:
         """Puter's rate, concurrency and credit gates (sandbox/limits.py), when enabled."""
         refusal, self._release_slot = self.server.sandbox.limits.admit(iface, method)
         if refusal is not None:
@@ -249,12 +197,12 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, url: Any, raw: bytes) -> None:
         path = url.path
         if path == "/drivers/call" and self.command == "POST":
-            self._drivers_call(raw, parse_qs(url.query))
+            drivers_call(self, self.server.sandbox, raw, parse_qs(url.query))
         elif path == "/whoami" and self.command in ("GET", "HEAD"):
-            if self._authorized(None, parse_qs(url.query), legacy=False):
+            if self.authorized(None, parse_qs(url.query), legacy=False):
                 self.json(200, self.server.sandbox.account())
         elif path == "/drivers/list-interfaces":
-            if self._authorized(None, parse_qs(url.query), legacy=False):
+            if self.authorized(None, parse_qs(url.query), legacy=False):
                 self.json(
                     200,
                     {k: {"drivers": v["drivers"], "default": v["default"]} for k, v in INTERFACES.items()},
@@ -291,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
             return query["auth_token"][0]
         return None
 
-    def _authorized(self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool) -> bool:
+    def authorized(self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool) -> bool:
         """Check the token; on failure send Puter's 401 and return False."""
         token = self._token(body, query)
         sandbox = self.server.sandbox
@@ -310,164 +258,6 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.json(401, {"error": message, "message": message, "code": code, **extra})
         return False
-
-    # -- /drivers/call -----------------------------------------------------------------
-
-    def _drivers_call(self, raw: bytes, query: dict[str, list[str]]) -> None:
-        sandbox = self.server.sandbox
-        legacy = sandbox.error_style == "legacy"
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            self._fail(DriverFailure(400, "client_bad_json", "Malformed JSON in request body"), False)
-            return
-        if not isinstance(body, dict):
-            body = {}
-        if not self._authorized(body, query, legacy=legacy):
-            return
-        try:
-            self._dispatch(body, legacy)
-        except DriverFailure as failure:
-            self._fail(failure, legacy)
-
-    def _fail(self, failure: DriverFailure, legacy: bool) -> None:
-        if legacy:
-            self.json(
-                200,
-                {
-                    "success": False,
-                    "service": {"name": "ai-chat"},
-                    "error": {
-                        "$": "heyputer:api/APIError",
-                        "code": failure.legacy_code,
-                        "message": failure.message,
-                        "status": failure.status,
-                    },
-                },
-            )
-        else:
-            self.json(
-                failure.status,
-                {"error": failure.message, "message": failure.message, "code": failure.code},
-                headers=failure.headers,
-            )
-
-    def _dispatch(self, body: dict[str, Any], legacy: bool) -> None:
-        iface = body.get("interface")
-        method = body.get("method")
-        driver = body.get("driver")
-        if legacy and driver is None:  # a current server ignores `service` altogether
-            driver = body.get("service")
-        raw_args = body.get("args")
-        args: dict[str, Any] = raw_args if isinstance(raw_args, dict) else {}
-        if not isinstance(iface, str) or not iface:
-            raise DriverFailure(400, "bad_request", "Missing or invalid `interface`")
-        if not isinstance(method, str) or not method:
-            raise DriverFailure(400, "bad_request", "Missing or invalid `method`")
-        spec = INTERFACES.get(iface)
-        if spec is None:
-            raise DriverFailure(
-                404, "not_found", f"Driver not found: {iface}:(no default)", "interface_not_found"
-            )
-        driver = driver or spec["default"]
-        if legacy and iface == CHAT and driver in LEGACY_CHAT_ALIASES:
-            driver = "ai-chat"
-        if driver not in spec["drivers"]:
-            raise DriverFailure(
-                404,
-                "not_found",
-                f"Driver not found: {iface}:{driver}",
-                "no_implementation_available",
-            )
-        if method not in spec["methods"]:
-            raise DriverFailure(
-                404,
-                "not_found",
-                f"Method '{method}' not found on driver '{iface}'",
-                "method_not_found",
-            )
-        self._admit(iface, method)
-        if iface in MEDIA_INTERFACES:
-            self._media(iface, method, driver, args)
-        elif method == "list":
-            self.json(200, {"success": True, "result": sorted(MODELS), "service": {"name": driver}})
-        elif method == "models":
-            self.json(
-                200,
-                {
-                    "success": True,
-                    "result": [m.catalogue_entry() for m in MODELS.values()],
-                    "service": {"name": driver},
-                },
-            )
-        else:
-            self._complete(args)
-
-    def _complete(self, args: dict[str, Any]) -> None:
-        sandbox = self.server.sandbox
-        model = lookup(args.get("model"))
-        if model is None:
-            name = args.get("model")
-            label = "undefined" if name is None else str(name)
-            raise DriverFailure(400, "bad_request", f"Model not found: {label}", "model_not_found")
-        messages = args.get("messages")
-        if isinstance(messages, str) or not isinstance(messages, list):
-            raise DriverFailure(500, "internal_error", "Internal Server Error")
-        normalized = []
-        for message in messages:
-            if isinstance(message, str):
-                message = {"role": "user", "content": message}
-            bare = isinstance(message, dict) and (message.get("role") == "tool" or message.get("tool_calls"))
-            if not isinstance(message, dict) or ("content" not in message and not bare):
-                raise DriverFailure(400, "bad_request", "Each message must have a `content` property")
-            normalized.append(message)
-        agent = self._agent_turn(model, normalized, args)  # tool-calling models: sandbox/tools.py
-        reply = agent.reply if agent else write_reply(model, normalized, args)
-        if sandbox.think_time:
-            self.wait(sandbox.think_time)
-        if not args.get("stream"):
-            self.json(200, agent.envelope() if agent else result_envelope(model, reply, args))
-            return
-        pace = model.pace if model.pace is not None else sandbox.pace
-        if model.slow and sandbox.slow_pace is not None:
-            pace = sandbox.slow_pace
-        self.start_chunked(200, "application/x-ndjson")
-        for i, obj in enumerate(agent.stream_lines() if agent else stream_lines(model, reply)):
-            if i and not self.wait(pace):
-                break
-            self.chunk(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
-        self.end_chunked()
-        self.record_status(200)
-
-    def _agent_turn(
-        self, model: SandboxModel, messages: list[dict[str, Any]], args: dict[str, Any]
-    ) -> AgentTurn | None:
-        if not model.tool_call:
-            return None
-        from .tools import AgentError, agent_turn
-
-        try:
-            return agent_turn(model, messages, args)
-        except AgentError as exc:
-            raise DriverFailure(400, "bad_request", str(exc)) from None
-
-    def _media(self, iface: str, method: str, driver: str, args: dict[str, Any]) -> None:
-        from .media import SERVICE, answer
-        from .media_files import MediaFailure
-
-        try:
-            reply = answer(self.server.sandbox, iface, method, driver, args)
-        except MediaFailure as failure:
-            raise DriverFailure(failure.status, failure.code, failure.message) from None
-        if reply.body is None:
-            self.json(200, {"success": True, "result": reply.result, "service": {"name": SERVICE[iface]}})
-            return
-        # Real providers stream audio: chunked, with the audio's own type and no envelope.
-        self.start_chunked(200, reply.content_type)
-        for start in range(0, len(reply.body), 16384):
-            self.chunk(reply.body[start : start + 16384])
-        self.end_chunked()
-        self.record_status(200)
 
     def served(self, path: str) -> None:
         """Sample files and generated pictures: served to anyone, as another host would."""
