@@ -120,7 +120,7 @@ def test_line_form_question_is_asked(executed: Any) -> None:
     assert "not found" not in json.dumps(outputs)
     [reply] = data(outputs)
     assert "> What was my first question?" in reply["text/markdown"]
-    assert "1. What is a list comprehension in Python?" in reply["text/markdown"]
+    assert "1. `What is a list comprehension in Python?`" in reply["text/markdown"]
     assert "sandbox-tutor · " in reply["text/plain"]
 
 

@@ -269,3 +269,20 @@ def test_empty_token_env_named_with_token_env(ip: InteractiveShell, monkeypatch:
     monkeypatch.setenv("MY_EMPTY_TOKEN", "")
     with pytest.raises(UsageError, match=r"\$MY_EMPTY_TOKEN is empty"):
         ip.run_line_magic("puter_login", "--origin http://127.0.0.1:9 --token-env MY_EMPTY_TOKEN")
+
+
+def test_no_token_prompt_for_a_server_that_is_not_there(ip: Any, monkeypatch: Any) -> None:
+    """Asking for a hidden token first and only then finding nobody listens wastes the token
+    (in a terminal, the next command typed went into the prompt)."""
+    import getpass
+    import socket
+
+    asked: list[str] = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": asked.append(prompt) or "tok")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    outputs, result = run(ip, f"%puter_login --origin http://127.0.0.1:{port}")
+    assert result.success and asked == []
+    [warning] = [o for o in outputs if "puter-warning" in o.get("text/html", "")]
+    assert "Network error" in warning["text/html"] and "refused" in warning["text/plain"]

@@ -77,7 +77,7 @@ def test_question_mark_asks_in_a_real_kernel(kernel: Any) -> None:
     assert "not found" not in str(outputs)
     [answer] = outputs
     assert "> What was my first question?" in answer["text/markdown"]
-    assert "1. What is a list comprehension?" in answer["text/markdown"]
+    assert "1. `What is a list comprehension?`" in answer["text/markdown"]
     assert "puter-footer" in answer["text/html"] and "sandbox-tutor · " in answer["text/plain"]
 
     _, outputs = execute(kernel, "%puter What is a list?")

@@ -101,6 +101,7 @@ def test_a_media_url_that_is_not_https(
     target = tmp_path / "kite.png"
     text = one_warning(signed_in, f"%puter_image --save {target} a kite")
     assert "the reply's media URL is not https, so it was not fetched: http://example.org/kite.png" in text
+    assert "Next: open the URL yourself if you trust it" in text  # not "check the origin"
     assert list(tmp_path.iterdir()) == []
     # Plain http to loopback is only for a client whose own origin is loopback (the sandbox, tests).
     other_host.routes["/x.png"] = Route(body=PNG, content_type="image/png")

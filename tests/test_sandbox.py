@@ -136,7 +136,7 @@ def test_list_interfaces(sandbox: Sandbox) -> None:
 
 def _call(sb: Sandbox, body: Any, token: str | None = None) -> requests.Response:
     headers = {"Authorization": f"Bearer {token or sb.token}"}
-    return requests.post(sb.origin + "/drivers/call", json=body, headers=headers, timeout=5)
+    return requests.post(sb.origin + "/drivers/call", json=body, headers=headers, timeout=30)
 
 
 def test_token_sources_match_puter(sandbox: Sandbox) -> None:
@@ -212,7 +212,7 @@ def test_teaching_model_makes_the_conversation_visible(sandbox: Sandbox) -> None
         "| my earlier answers | 1 |",
         "| system prompt | Answer like a pirate |",
         "| temperature | 0.5 |",
-        "1. First?",
+        "1. `First?`",
         "```python",
         "$x_1 + x_2",
     ):
@@ -324,3 +324,46 @@ def test_authme_page_asks_then_redirects_with_the_token(sandbox: Sandbox) -> Non
         sandbox.origin + "/", timeout=5, params={"action": "authme", "redirectURL": "https://evil.example/"}
     )
     assert refused.status_code == 400
+
+
+def test_earlier_questions_are_listed_as_written(sandbox: Sandbox) -> None:
+    """An earlier question with math, braces or backticks is listed verbatim in a code span:
+    no doubled backslash, no half a math span, no unpaired backtick (as the demo once showed)."""
+    from puter_magic.notebook.markup import to_html
+
+    first = "Keep $\\frac{a}{b}$ and `{'key': 1}` as they are, please, in a longer question than that"
+    messages = [first, {"role": "assistant", "content": "ok"}, "And now?"]
+    resp = _call(
+        sandbox,
+        {
+            "interface": "puter-chat-completion",
+            "method": "complete",
+            "args": {"model": "sandbox-tutor", "messages": messages},
+        },
+    )
+    text = resp.json()["result"]["message"]["content"][0]["text"]
+    line = next(x for x in text.splitlines() if x.startswith("1. "))
+    assert line.startswith("1. ``Keep $\\frac{a}{b}$ and `{'key': 1}`") and line.endswith("…``"), line
+    assert "\\\\frac" not in text
+    assert "<code>Keep $\\frac{a}{b}$ and `{'key': 1}`" in to_html(line)
+
+
+def test_a_long_prompt_is_quoted_with_its_end(sandbox: Sandbox) -> None:
+    """%puter_explain's prompt ends with the error itself: the tutor's quote keeps the end."""
+    prompt = "Explain this, please. " * 60 + "\nNameError: name 'score' is not defined"
+    args = {"model": "sandbox-tutor", "messages": [prompt]}
+    resp = _call(sandbox, {"interface": "puter-chat-completion", "method": "complete", "args": args})
+    text = resp.json()["result"]["message"]["content"][0]["text"]
+    assert "NameError: name 'score' is not defined" in text and "…" in text
+
+
+def test_a_huge_streamed_reply_does_not_crawl(sandbox: Sandbox) -> None:
+    """At the in-kernel sandbox's pace a 300,000-character echo would take minutes word by
+    word; it is sped up to finish within a few seconds (sandbox-slow stays slow on purpose)."""
+    sandbox.pace = 0.015
+    big = "word " * 60_000
+    args = {"model": "sandbox-echo", "messages": [big], "stream": True}
+    started = time.monotonic()
+    resp = _call(sandbox, {"interface": "puter-chat-completion", "method": "complete", "args": args})
+    assert resp.ok and len(resp.content) > 300_000
+    assert time.monotonic() - started < 10

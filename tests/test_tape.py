@@ -105,6 +105,7 @@ def test_notebook_record_and_replay_gives_the_same_outputs(ip: InteractiveShell,
     assert token not in path.read_text()
     run(ip, "%puter_logout")  # stops the sandbox: from here on there is no server at all
     run(ip, "%puter_reset --all")
+    run(ip, "%puter_usage --reset")
     magics_of(ip).default_model = ""
     outputs, _ = run(ip, f"%puter_replay {path} --fast")
     assert "Default model: sandbox-tutor" in outputs[0]["text/plain"]
@@ -115,6 +116,8 @@ def test_notebook_record_and_replay_gives_the_same_outputs(ip: InteractiveShell,
 
     assert [body(o) for o in replayed] == [body(o) for o in recorded]
     assert "Model not found" in replayed[2][0]["text/html"]
+    assert "replayed from class.jsonl: nothing was spent" in replayed[0][0]["text/plain"]
+    assert magics_of(ip).session.meter.models == {}  # a replay is not usage
     outputs, _ = run(ip, "%%puter\nSomething never recorded")
     assert "Not in the recording" in outputs[0]["text/html"] and "args.messages" in outputs[0]["text/plain"]
     outputs, _ = run(ip, "%puter_replay --off")

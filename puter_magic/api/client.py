@@ -19,7 +19,7 @@ from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
 from .chunks import ChunkStream
-from .errors import BadRequest, MalformedResponse, NotFound, NotSignedIn
+from .errors import APIError, BadRequest, MalformedResponse, NotFound, NotSignedIn
 from .media_client import MediaMethods
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
@@ -210,3 +210,13 @@ class PuterClient(ChatMethods, MediaMethods):
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
         return result
+
+    def check_reachable(self) -> None:
+        """Raise the network's PuterError if the origin cannot be reached; any answer of the
+        server will do (``GET /whoami``: a tokenless client gets the usual 401)."""
+        if self.tape is not None and self.tape.mode == "replay":
+            return
+        try:
+            self._transport.request("GET", "/whoami").close()
+        except APIError:
+            return

@@ -32,6 +32,8 @@ MAX_MEDIA_BYTES = 40 * 1024 * 1024
 MAX_REDIRECTS = 3
 READ_SIZE = 65536
 
+RETRY_HINT = "the reply arrived but its media could not be used: run the cell again, or pick another model"
+
 
 def check_media_url(url: str, *, allow_loopback_http: bool) -> str:
     """*url* if it may be fetched; else MalformedResponse saying why not."""
@@ -43,7 +45,10 @@ def check_media_url(url: str, *, allow_loopback_http: bool) -> str:
     if scheme == "http" and host and allow_loopback_http and is_loopback_host(host):
         return url
     shown = url if len(url) <= 80 else url[:77] + "..."
-    raise MalformedResponse(f"the reply's media URL is not https, so it was not fetched: {shown}")
+    raise MalformedResponse(
+        f"the reply's media URL is not https, so it was not fetched: {shown}",
+        hint="open the URL yourself if you trust it; nothing of it was downloaded here",
+    )
 
 
 class MediaFetcher:
@@ -92,17 +97,21 @@ class MediaFetcher:
                         continue
                     if resp.status_code >= 400:
                         raise PuterConnectionError(
-                            f"could not download the media from {host}: HTTP {resp.status_code}"
+                            f"could not download the media from {host}: HTTP {resp.status_code}",
+                            hint=RETRY_HINT,
                         )
                     return self._read(resp, host, deadline), resp.headers.get("Content-Type")
-        raise PuterConnectionError(f"the media URL redirected more than {MAX_REDIRECTS} times")
+        raise PuterConnectionError(
+            f"the media URL redirected more than {MAX_REDIRECTS} times", hint=RETRY_HINT
+        )
 
     def _read(self, resp: requests.Response, host: str, deadline: float) -> bytes:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise MalformedResponse(
                 f"the media at {host} is {human_size(int(declared))}, over the "
-                f"{human_size(self.max_bytes)} this client downloads; nothing was kept"
+                f"{human_size(self.max_bytes)} this client downloads; nothing was kept",
+                hint=RETRY_HINT,
             )
         parts: list[bytes] = []
         size = 0
@@ -112,7 +121,8 @@ class MediaFetcher:
                 if size > self.max_bytes:
                     raise MalformedResponse(
                         f"the media at {host} is over the {human_size(self.max_bytes)} this client "
-                        "downloads; nothing was kept"
+                        "downloads; nothing was kept",
+                        hint=RETRY_HINT,
                     )
                 if time.monotonic() > deadline:
                     raise PuterTimeout(f"downloading the media from {host} took too long")

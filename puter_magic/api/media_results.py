@@ -129,7 +129,11 @@ def _label_check(data: bytes, label: str | None, found: str | None, kind: str, w
     if found is None:
         looks = _LOOKS.get(sniff(data[:64]) or "", "not a format we know")
         said = f"labelled {label} but " if label else ""
-        raise MalformedResponse(f"{where} is {said}not {kind} ({looks})")
+        raise MalformedResponse(
+            f"{where} is {said}not {kind} ({looks})",
+            hint="the server sent something other than what it announced: run the cell again, or pick "
+            "another model",
+        )
 
 
 @dataclass(eq=False, repr=False)

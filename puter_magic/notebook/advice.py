@@ -187,11 +187,12 @@ class WarningBox:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
         where = self._where()
-        plain = f"Puter: {self.title.lower()}" + (f" ({where})" if where else "") + f": {self.message}"
+        message = self.message
+        plain = f"Puter: {self.title.lower()}" + (f" ({where})" if where else "") + f": {message}"
         plain += f"\nNext: {self.hint}"
         body = (
             f'<div style="font-weight: 600">⚠ {_esc(self.title)}</div>'
-            f"<div>{_esc(self.message)}"
+            f"<div>{_esc(message)}"
             + (f' <span style="{MUTED}">({_esc(where)})</span>' if where else "")
             + "</div>"
             f'<div style="margin-top: 4px">Next: {_code_commands(self.hint)}</div>'

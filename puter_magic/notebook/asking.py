@@ -69,6 +69,8 @@ class AskFlow:
         limit = settings.max_display_chars
         output = cell_output(settings.rich, self.display, PartialReply(limit=limit), limit)
         started = time.monotonic()
+        tape = self.session.tape
+        replays_before = tape.replayed if tape is not None else 0
         if ask.automatic:
             notes = [ask.automatic, *notes]
         with self.failures.guard(output):
@@ -96,7 +98,10 @@ class AskFlow:
             elif error is None:
                 notes = [*ask.placement_notes(), *notes]
                 ask.record(text, model=model, usage=usage)
-                self.session.meter.add(model, usage)
+                if tape is not None and tape.mode == "replay" and tape.replayed > replays_before:
+                    notes = [*notes, f"replayed from {tape.path.name}: nothing was spent"]
+                else:
+                    self.session.meter.add(model, usage)
             output.finish(
                 ReplyView(
                     text,

@@ -84,7 +84,7 @@ class ReplyView:
     where: str = ""  # where the whole text is, for the note when the display is cut
 
     def footer(self) -> str:
-        extra = ["interrupted"] if self.interrupted else []
+        extra: list[str] = []  # "(interrupted)" already follows the text
         return footer_text(self.model, self.usage, self.elapsed, extra) if self.show_footer else ""
 
     def tail_lines(self) -> list[str]:

@@ -198,7 +198,7 @@ class PuterSession:
 
     def require_client(self) -> PuterClient:
         if self.client is None:
-            raise NotSignedIn("not signed in to Puter yet")
+            raise NotSignedIn("nothing was sent: this notebook has no Puter sign-in yet")
         return self.client
 
     def check_budget(self, budget_cents: float | None) -> None:

@@ -34,10 +34,16 @@ class SignInFlow:
         self.display(
             Note(
                 f"Signed in to the sandbox at {sandbox.origin} as {self.session.username}.",
-                f"It runs offline in this kernel; no account needed. Default model: {model}.",
+                f"It runs offline, inside this IPython; no account needed. Default model: {model}.",
             )
         )
         return model
+
+    def _reachable(self, origin: str) -> None:
+        from ..api.client import PuterClient
+
+        with PuterClient(origin, None, **self.settings.client_options) as probe:
+            probe.check_reachable()
 
     def login(self, *, origin: str | None, token_env: str | None, browser: bool, save: bool) -> None:
         """Find the token, verify it, say who signed in."""
@@ -73,6 +79,7 @@ class SignInFlow:
             elif saved:
                 token, source = saved.token, "saved login"
             else:
+                self._reachable(where.url)  # never ask for a token a server that is not there
                 token, source = prompt_token(where.url), "prompt"
         self.session.sign_in(where.url, token, **settings.client_options)
         saved_note = ""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["INTERFACES", "DriverFailure", "drivers_call"]
 
+LONGEST_STREAM = 5.0  # seconds a streamed reply takes at most (but sandbox-slow's, which is slow on purpose)
+
 CHAT = "puter-chat-completion"
 INTERFACES: dict[str, dict[str, Any]] = {
     CHAT: {"drivers": ["ai-chat"], "default": "ai-chat", "methods": ("complete", "list", "models")},
@@ -205,11 +207,20 @@ def _complete(h: Answerer, sandbox: Sandbox, args: dict[str, Any]) -> None:
     pace = model.pace if model.pace is not None else sandbox.pace
     if model.slow and sandbox.slow_pace is not None:
         pace = sandbox.slow_pace
+    lines = [
+        json.dumps(o, separators=(",", ":")).encode() + b"\n"
+        for o in (agent.stream_lines() if agent else stream_lines(model, reply))
+    ]
+    per_write = 1
+    if not model.slow and pace * len(lines) > LONGEST_STREAM:  # a huge reply must not look hung:
+        writes = max(1, int(LONGEST_STREAM / 0.01))  # several lines a write, 0.01 s apart
+        per_write = -(-len(lines) // writes)
+        pace = LONGEST_STREAM / -(-len(lines) // per_write)
     h.start_chunked(200, "application/x-ndjson")
-    for i, obj in enumerate(agent.stream_lines() if agent else stream_lines(model, reply)):
+    for i in range(0, len(lines), per_write):
         if i and not h.wait(pace):
             break
-        h.chunk(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+        h.chunk(b"".join(lines[i : i + per_write]))
     h.end_chunked()
     h.record_status(200)
 

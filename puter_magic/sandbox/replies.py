@@ -91,7 +91,7 @@ def _cell(text: str, limit: int = 80) -> str:
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.MULTILINE)
 
 
-def _quote(text: str, limit: int = 400) -> str:
+def _quote(text: str, limit: int = 600) -> str:
     """The prompt quoted: a blockquote, or a fenced block when it holds fences of its own.
 
     A fence inside a blockquote is not a code block for every renderer (Python-Markdown shows
@@ -99,13 +99,25 @@ def _quote(text: str, limit: int = 400) -> str:
     quoted in a fence longer than any run of backticks it holds, which always closes.
     """
     text = text.strip()
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
+    if len(text) > limit:  # the head and the tail: a question's point is often at its end
+        head = int(limit * 0.6)
+        text = text[:head].rstrip() + "\n…\n" + text[-(limit - head - 3) :].lstrip()
     if _FENCE_LINE.search(text):
         longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
         fence = "`" * max(3, longest + 1)
         return f"{fence}markdown\n{text}\n{fence}"
     return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines()) or "> "
+
+
+def _code_span(text: str, limit: int = 60) -> str:
+    """Text as one inline code span (shown as written: no math, no escapes), cut to *limit*."""
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}" if text else "(empty)"
 
 
 def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxModel) -> str:
@@ -121,12 +133,12 @@ def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxM
         return (
             f"**{model.name}**, turn {turn}: you asked\n\n{_quote(last, 200)}\n\n"
             f"I was sent {plural(len(messages), 'message')} ({turn} from you). "
-            f"System prompt: {_cell(system)}."
+            f"System prompt: {_cell(system).rstrip('.')}."
         )
     earlier = users[:-1]
     if earlier:
         history = "Your earlier questions in this conversation:\n\n" + "\n".join(
-            f"{i}. {_cell(q, 60)}" for i, q in enumerate(earlier, 1)
+            f"{i}. {_code_span(q)}" for i, q in enumerate(earlier, 1)
         )
     else:
         history = "- This is the first question of the conversation.\n- Ask a follow-up: I will count it."
