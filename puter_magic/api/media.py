@@ -11,6 +11,8 @@ before anything is read in full or sent, and every refusal names the limit:
 - images in a chat message: 36 MB in all (base64 adds a third; the JSON body stops at 50 MB).
 
 PIL and matplotlib are never imported: an object is used as one when it behaves like one.
+
+One thing, read best whole (about 300 lines): every input kind, and its limit, in one place.
 """
 
 from __future__ import annotations

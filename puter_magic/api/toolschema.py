@@ -5,6 +5,9 @@ checks a value the model sent against the same annotation, converting what JSON 
 say (an integral ``5.0`` for an ``int``, a value for an ``Enum``, ISO text for a date);
 :func:`parse_docstring` reads a summary and per-parameter descriptions in Google, NumPy
 or Sphinx style. Nothing here ever evaluates what a model wrote.
+
+One thing, read best whole (about 330 lines): each type hint's schema sits beside its
+coercion, so the two cannot drift apart.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or netw
 failure shows one styled warning and changes nothing (``raise_errors`` makes it raise);
 anything else is a bug and propagates. Heavy modules (requests, markdown, nh3,
 ipywidgets) load on first use, so ``%load_ext puter_magic`` stays quick.
+
+About 330 lines, most of them the magic methods' docstrings and declarations, which are
+their ``%magic?`` help.
 """
 
 from __future__ import annotations

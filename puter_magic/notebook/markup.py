@@ -11,6 +11,9 @@ Jupyter renders outputs of a live kernel as trusted: raw HTML in ``text/html`` *
   underscores stay underscores), sanitized with nh3, code blocks highlighted by Pygments
   after sanitizing (its output escapes the code), and math put back escaped, for the
   frontend to typeset.
+
+One thing, read best whole (about 300 lines): the segmenting and the two renderings depend
+on each other's placeholders.
 """
 
 from __future__ import annotations

@@ -79,6 +79,7 @@ class SignInFlow:
             elif saved:
                 token, source = saved.token, "saved login"
             else:
+                check_can_prompt()
                 self._reachable(where.url)  # never ask for a token a server that is not there
                 token, source = prompt_token(where.url), "prompt"
         self.session.sign_in(where.url, token, **settings.client_options)
@@ -105,7 +106,10 @@ def _can_prompt() -> bool:
     import sys
 
     if getattr(getpass.getpass, "__module__", "getpass") != "getpass":
-        return True
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)  # its frontend may take no input
+        return getattr(kernel, "_allow_stdin", True) is not False
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except (OSError, AttributeError):
@@ -119,20 +123,32 @@ def _can_prompt() -> bool:
         return False
 
 
+def _refused() -> UsageError:
+    from ..api.auth import TOKEN_ENV
+
+    empty = TOKEN_ENV in os.environ and not os.environ[TOKEN_ENV].strip()
+    found = f"${TOKEN_ENV} is set but empty" if empty else "no Puter token found"
+    return UsageError(
+        f"{found}, and there is no way to ask for one here: set {TOKEN_ENV} to your token, use "
+        "--token-env NAME or --browser, or try %puter_login --sandbox"
+    )
+
+
+def check_can_prompt() -> None:
+    """Refuse, in one line, where no masked prompt is possible (before anything is sent)."""
+    if not _can_prompt():
+        raise _refused()
+
+
 def prompt_token(origin: str) -> str:
     """Ask for the token with a masked prompt (refused, in one line, where none is possible)."""
     import getpass
 
     from ..api.auth import TOKEN_ENV
 
+    check_can_prompt()
+    refused = _refused()
     empty = TOKEN_ENV in os.environ and not os.environ[TOKEN_ENV].strip()
-    found = f"${TOKEN_ENV} is set but empty" if empty else "no Puter token found"
-    refused = UsageError(
-        f"{found}, and there is no way to ask for one here: set {TOKEN_ENV} to your token, use "
-        "--token-env NAME or --browser, or try %puter_login --sandbox"
-    )
-    if not _can_prompt():
-        raise refused
     note = f"; ${TOKEN_ENV} is empty" if empty else ""
     try:
         token = getpass.getpass(f"Puter token for {origin} (input hidden{note}): ")

@@ -5,6 +5,8 @@ the functions (and ``--approve``'s question) run in the main thread, each call s
 line the moment it starts and ends, and each step's reply streams as usual. The stop
 button ends the loop at once and records nothing; the step limit ends it with a warning.
 A finished loop is recorded as one exchange that carries the calls and their results.
+
+One thing, read best whole (about 300 lines): the loop as a cell drives it, and its output.
 """
 
 from __future__ import annotations
