@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.words import plural
+from .settings import MAX_DISPLAY_CHARS
 
 __all__ = ["MAX_DISPLAY_CHARS", "BoundedData", "Cut", "cut_point", "cut_text", "left_out_note"]
 
-MAX_DISPLAY_CHARS = 100_000
 LOOKBACK = 0.1  # how far before the bound (a share of it) a nicer place to cut is looked for
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*$", re.MULTILINE)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import tokenize
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -64,6 +63,7 @@ def _between_statements(before: list[str]) -> bool:
     if not before:
         return True
     import io
+    import tokenize
 
     from IPython.core.inputtransformer2 import TransformerManager
 

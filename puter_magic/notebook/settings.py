@@ -14,9 +14,9 @@ from typing import Any
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
-from .bounds import MAX_DISPLAY_CHARS
+__all__ = ["MAX_DISPLAY_CHARS", "Settings", "SettingsTraits"]
 
-__all__ = ["Settings", "SettingsTraits"]
+MAX_DISPLAY_CHARS = 100_000  # characters of a reply an output shows (see bounds.py)
 
 
 @dataclass(frozen=True)
