@@ -1,9 +1,12 @@
 """puter_magic in a real JupyterLab, in headless Chromium: what a student actually sees.
 
 Two notebooks. The committed demo.ipynb is copied byte for byte and run with Run All, as a
-student would run it; nothing in it is changed. The checks that need cells the demo does not
-have (typing in the model selector, slow streaming, hostile replies) run in a second notebook
-that this test writes itself, so the demo is never edited to suit a test.
+student would run it; nothing in it is changed, and everything it shows is checked there (the
+replies, the warning, the selector, the image and the audio player, the folded tool calls).
+What the demo cannot hold runs in a second notebook that this test writes, as a user writes
+cells in a new notebook: a sign-in with no default model, typing in the model field, hostile
+replies, a batch paced slowly enough to watch, and --approve (which asks for input, so the
+demo, also run by nbconvert, cannot have it).
 """
 
 from __future__ import annotations
@@ -50,7 +53,27 @@ BATCH = (
     "_items = [f'item {i}' for i in range(14)]"
 )
 EACH = "%%puter --each _items --out _replies -m sandbox-echo --fresh\nEcho {item}"
-CHECKS = ["%load_ext puter_magic", START, LOGIN, "%puter_models", PICKED, RECORD, SLOW, XSS, BATCH, EACH]
+TABLE = (
+    'ROWS = [{"city": "Paris", "temp": 18}, {"city": "Oslo", "temp": 7}, {"city": "Rome", "temp": 24}]\n\n'
+    "def describe(n: int = 5) -> list:\n"
+    '    """The first n rows of the table."""\n'
+    "    return ROWS[:n]"
+)
+APPROVE = "%%puter -m sandbox-agent --tools describe --approve --no-history\nNow describe n=3"
+CHECKS = [
+    "%load_ext puter_magic",
+    START,
+    LOGIN,
+    "%puter_models",
+    PICKED,
+    RECORD,
+    SLOW,
+    XSS,
+    BATCH,
+    EACH,
+    TABLE,
+    APPROVE,
+]
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +199,55 @@ def test_committed_demo_runs_to_the_end_with_run_all(page: Any, demo: str) -> No
     # The model selector rendered and says what the default is.
     selector = _cell(page, "%puter_models").locator(".puter-model-selector")
     expect(selector).to_contain_text("Default model: sandbox-tutor")
+
+    # Beyond chat: the generated image is visible (decoded, never wider than the cell) and the
+    # spoken sentence is an audio player Chromium can read.
+    image_cell = _cell(page, "%%puter_image --out picture")
+    image_cell.scroll_into_view_if_needed()
+    image = image_cell.locator(".jp-RenderedImage img")
+    expect(image).to_be_visible()
+    natural, shown, width = image.evaluate(
+        "img => [img.naturalWidth, img.getBoundingClientRect().width,"
+        " img.closest('.jp-OutputArea').getBoundingClientRect().width]"
+    )
+    assert natural == 512 and 0 < shown <= min(natural, width), (natural, shown, width)
+    expect(image_cell.locator(".puter-footer").first).to_contain_text("image/png 512×512")
+    speak_cell = _cell(page, "%%puter_speak --out greeting")
+    speak_cell.scroll_into_view_if_needed()
+    audio = speak_cell.locator("audio[controls]")
+    expect(audio).to_have_count(1)
+    expect(audio).to_be_visible()
+    duration = audio.evaluate(
+        "a => a.readyState >= 1 ? a.duration : new Promise(done => {"
+        " a.addEventListener('loadedmetadata', () => done(a.duration)); a.load(); })"
+    )
+    assert duration > 0.5  # Chromium decoded the WAV the sandbox spoke
+    seen = _cell(page, "What do you see in these pictures?").locator(".jp-OutputArea")
+    expect(seen).to_contain_text("I see 2 images")
+    image_cell.scroll_into_view_if_needed()
+    _shot(page, "jupyterlab-media.png")
+
+    # Tools: each call is one folded line above the answer, which opens to the arguments and
+    # what was sent back.
+    tools_cell = _cell(page, "Please describe n=3, then find the warmest k=2.")
+    tools_cell.scroll_into_view_if_needed()
+    out = tools_cell.locator(".jp-OutputArea")
+    lines = out.locator("details.puter-tool-call")
+    expect(lines).to_have_count(2)
+    line = lines.first
+    expect(line.locator("summary")).to_have_text("called describe(n=3) → 3 rows")
+    assert line.evaluate("e => e.open") is False
+    sent = line.get_by_text("Sent back to the model")
+    expect(sent).to_be_hidden()
+    reply_top = out.locator(".puter-reply").evaluate("e => e.getBoundingClientRect().top")
+    assert lines.last.evaluate("e => e.getBoundingClientRect().bottom") <= reply_top
+    assert line.evaluate("e => e.getBoundingClientRect().height") < 40
+    line.locator("summary").click()
+    assert line.evaluate("e => e.open") is True
+    expect(sent).to_be_visible()
+    expect(line.locator("pre").first).to_contain_text('"n": 3')
+    expect(line.locator("pre").nth(1)).to_contain_text('"city": "Oslo"')
+    tools_cell.screenshot(path=str(SHOTS / "jupyterlab-tools.png"))
     _shot(page, "jupyterlab-demo.png")
     assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page
 
@@ -184,6 +256,22 @@ def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, 
     from playwright.sync_api import expect
 
     _open_and_run_all(page, checks)
+    # --approve, the last cell: the call waits on its line while JupyterLab's input box asks
+    # (the kernel waits with it, so this is answered first); "y" runs it.
+    asking = _cell(page, APPROVE)
+    asking.scroll_into_view_if_needed()
+    box = asking.locator(".jp-Stdin-input")
+    expect(box).to_be_visible(timeout=60_000)
+    expect(asking.locator(".jp-OutputArea")).to_contain_text("Run describe(n=3)? [y/N]")
+    expect(asking.locator(".puter-tool-call")).to_have_text(
+        "asks to call describe(n=3) (approve or refuse below)"
+    )
+    asking.screenshot(path=str(SHOTS / "jupyterlab-tools-approve.png"))
+    box.fill("y")
+    box.press("Enter")
+    expect(asking.locator("details.puter-tool-call summary")).to_have_text("called describe(n=3) → 3 rows")
+    expect(asking.locator(".puter-reply")).to_contain_text('"Rome"')
+
     xss_cell = _cell(page, XSS)
     xss_footer = xss_cell.locator(".puter-footer").first
     _wait_or_explain(page, xss_footer, "Run All did not finish", "checks-failed.png")
@@ -269,51 +357,3 @@ def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, 
 
     _shot(page, "jupyterlab-checks.png")
     assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page
-
-
-MEDIA_CELLS = [
-    "%load_ext puter_magic",
-    "%puter_login --sandbox",
-    "%%puter_image --out picture\nA red kite over a green hill",
-    "%%puter_speak\nHello from the sandbox",
-    "%%puter --image picture --no-history\nWhat do you see?",
-]
-
-
-def test_media_cells_in_jupyterlab(page: Any, lab: str, lab_root: pathlib.Path) -> None:
-    """A generated image is visible (decoded, at most the cell's width) and speech is a player."""
-    from playwright.sync_api import expect
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = nbformat.read(ROOT / "demo.ipynb", as_version=4).metadata  # its kernel, no dialog
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in MEDIA_CELLS]
-    nbformat.write(nb, lab_root / "root" / "media.ipynb")
-    page.goto(f"{lab}/lab/tree/media.ipynb?reset&token={LAB_TOKEN}")
-    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
-    expect(page.locator("#jp-main-statusbar")).to_contain_text("| Idle", timeout=90_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-
-    asked = _cell(page, MEDIA_CELLS[-1])
-    expect(asked.locator(".puter-footer").first).to_be_visible(timeout=120_000)
-    image = _cell(page, MEDIA_CELLS[2]).locator(".jp-RenderedImage img")
-    expect(image).to_be_visible()
-    natural, shown, cell = image.evaluate(
-        "img => [img.naturalWidth, img.getBoundingClientRect().width,"
-        " img.closest('.jp-OutputArea').getBoundingClientRect().width]"
-    )
-    assert natural == 512 and 0 < shown <= min(natural, cell), (natural, shown, cell)
-    expect(_cell(page, MEDIA_CELLS[2]).locator(".puter-footer")).to_contain_text("image/png 512×512")
-    audio = _cell(page, MEDIA_CELLS[3]).locator("audio[controls]")
-    expect(audio).to_have_count(1)
-    expect(audio).to_be_visible()
-    assert audio.evaluate("a => a.src.startsWith('data:audio/wav;base64,')")
-    duration = audio.evaluate(
-        "a => a.readyState >= 1 ? a.duration : new Promise(done => {"
-        " a.addEventListener('loadedmetadata', () => done(a.duration)); a.load(); })"
-    )
-    assert duration == pytest.approx(0.76, abs=0.02)  # Chromium decoded the WAV: 4 words, 0.19 s each
-    expect(asked.locator(".jp-OutputArea")).to_contain_text("I see 1 image")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "jupyterlab-media.png"), full_page=True)
