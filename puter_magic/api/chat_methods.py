@@ -112,7 +112,7 @@ class ChatMethods:
         Ready-made definitions (dicts) are sent as they are, with no loop.
         """
         if images:
-            messages, images = with_images(messages, images), None
+            messages = with_images(messages, images)
         if tools is not None:
             from .toolloop import chat_with_tools, split_tools
 
