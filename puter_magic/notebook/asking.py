@@ -8,18 +8,17 @@ nothing of the magics class.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from .flow import Flow
 from .outputs import cell_output
 from .rendering import PartialReply, ReplyView
 
 if TYPE_CHECKING:
-    from .failures import Failures
-    from .session import Ask, PuterSession
-    from .settings import Settings
+    from .session import Ask
 
 __all__ = ["AskFlow", "with_context"]
 
@@ -36,20 +35,8 @@ def with_context(prompt: str, names_text: str, namespace: Mapping[str, Any]) -> 
     return f"{prompt.rstrip()}\n\nContext from my notebook:\n\n```text\n{described}\n```"
 
 
-class AskFlow:
+class AskFlow(Flow):
     """Ask one question in a cell (or several models at once) and show the answer."""
-
-    def __init__(
-        self,
-        session: PuterSession,
-        settings: Settings,
-        display: Callable[..., Any],
-        failures: Failures,
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.display = display
-        self.failures = failures
 
     def ask(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -19,11 +20,10 @@ from IPython.core.error import UsageError
 from ..api.chat import ChatReply
 from ..api.errors import BudgetExceeded, PuterError
 from .batch_prompts import Prompts, build_prompts, results_for
+from .flow import Flow
 
 if TYPE_CHECKING:
-    from .failures import Failures
-    from .session import PuterSession
-    from .settings import Settings
+    pass
 
 __all__ = ["BatchFlow", "BatchMemory", "each_cell", "prompt_key"]
 
@@ -52,22 +52,11 @@ class BatchMemory:
             self._cells.popitem(last=False)
 
 
-class BatchFlow:
+@dataclass
+class BatchFlow(Flow):
     """Run one ``%%puter --each`` cell: build the prompts, ask what is left, show and store."""
 
-    def __init__(
-        self,
-        session: PuterSession,
-        settings: Settings,
-        display: Callable[..., Any],
-        failures: Failures,
-        memory: BatchMemory,
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.display = display
-        self.failures = failures
-        self.memory = memory
+    memory: BatchMemory = field(default_factory=BatchMemory)
 
     def run(
         self,

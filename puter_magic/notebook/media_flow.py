@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,14 +23,12 @@ from ..api.errors import PuterError
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
 from ..api.mediatypes import human_size
 from ..api.protocol import BinaryResult
+from .flow import Flow
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
     from ..api.media_results import AudioResult, ImageResult, MediaResult
     from ..api.media_text import OCRResult, Transcript
-    from .failures import Failures
-    from .session import PuterSession
-    from .settings import Settings
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
 
@@ -88,16 +86,8 @@ def check_save(path: str | None) -> None:
         raise UsageError(f"--save {path}: that is a folder; give a file name")
 
 
-class MediaFlow:
+class MediaFlow(Flow):
     """Images, speech, transcripts, OCR and any driver call, in a cell."""
-
-    def __init__(
-        self, session: PuterSession, settings: Settings, display: Callable[..., Any], failures: Failures
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.display = display
-        self.failures = failures
 
     def _client(self) -> Any:
         self.session.check_budget(self.settings.budget_usd_cents)

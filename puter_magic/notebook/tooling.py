@@ -23,14 +23,13 @@ from ..api.toolloop import ToolLoop
 from ..api.tools import Tool, ToolCall, ToolRun, calls_in, tool
 from ..api.words import plural
 from .advice import WarningBox
+from .flow import Flow
 from .outputs import TerminalOutput
 from .rendering import PartialReply, ReplyView
 from .toolview import CallLine, ToolsView
 
 if TYPE_CHECKING:
-    from .failures import Failures
-    from .session import Ask, PuterSession
-    from .settings import Settings
+    from .session import Ask
 
 __all__ = ["ToolFlow", "ToolOutput", "check_can_approve", "resolve_tools", "tools_for"]
 
@@ -163,22 +162,10 @@ def _approver(output: ToolOutput, lines: dict[str, CallLine]) -> Callable[[ToolC
     return approve
 
 
-class ToolFlow:
+class ToolFlow(Flow):
     """A %%puter --tools cell, step by step. A plain object the magics own, like
     :class:`~.asking.AskFlow`: the session, a settings snapshot, a display function and the
     notebook's :class:`~.failures.Failures`."""
-
-    def __init__(
-        self,
-        session: PuterSession,
-        settings: Settings,
-        display: Callable[..., Any],
-        failures: Failures,
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.display = display
-        self.failures = failures
 
     def ask(
         self,
