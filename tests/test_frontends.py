@@ -43,10 +43,15 @@ def kernel(tmp_path: pathlib.Path) -> Iterator[Any]:
         manager.shutdown_kernel(now=True)
 
 
-def execute(client: Any, code: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run *code* as a frontend would; the reply and the outputs as they end up (updates folded in)."""
+def execute(
+    client: Any, code: str, *, answers: list[str] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run *code* as a frontend would; the reply (with the input ``prompts`` asked) and the
+    outputs as they end up (updates folded in). With *answers*, the frontend takes input and
+    answers each prompt in turn."""
     shown: list[dict[str, Any]] = []
     by_id: dict[str, int] = {}
+    prompts: list[str] = []
 
     def hook(msg: dict[str, Any]) -> None:
         kind, content = msg["msg_type"], msg["content"]
@@ -62,8 +67,14 @@ def execute(client: Any, code: str) -> tuple[dict[str, Any], list[dict[str, Any]
         elif kind == "error":
             shown.append({"error": f"{content['ename']}: {content['evalue']}"})
 
-    reply = client.execute_interactive(code, output_hook=hook, timeout=60)
-    return reply["content"], shown
+    def stdin(msg: dict[str, Any]) -> None:
+        prompts.append(msg["content"]["prompt"])
+        client.input(answers.pop(0) if answers else "")
+
+    reply = client.execute_interactive(
+        code, output_hook=hook, stdin_hook=stdin, allow_stdin=answers is not None, timeout=60
+    )
+    return {**reply["content"], "prompts": prompts}, shown
 
 
 def test_question_mark_asks_in_a_real_kernel(kernel: Any) -> None:

@@ -19,21 +19,11 @@ from puter_magic.sandbox import Fault, Sandbox
 from puter_magic.sandbox.pixels import picture
 
 from .media_server import MediaServer, Route, megabytes, other_host_fixture  # noqa: F401  (a fixture)
-from .shell import magics_of, run
+from .shell import run
 
 MB = 1024 * 1024
 PNG = picture("from another host", 64, 64)
 HTML = b"<!doctype html><html><head><title>Sign in</title></head><body>Please sign in</body></html>"
-
-
-@pytest.fixture
-def signed_in(ip: InteractiveShell, sandbox: Sandbox) -> InteractiveShell:
-    os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
-    _, result = run(ip, f"%puter_login --origin {sandbox.origin}")
-    assert result.success, result.error_in_exec
-    magics_of(ip).default_model = "sandbox-tutor"
-    sandbox.clear()
-    return ip
 
 
 def refused(ip: InteractiveShell, source: str) -> str:

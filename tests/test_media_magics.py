@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.api.media_results import AudioResult, ImageResult
@@ -17,16 +15,6 @@ from puter_magic.sandbox import Fault, Sandbox
 
 from .shell import magics_of, run
 from .test_media_api import FakeFigure, _tiny_png
-
-
-@pytest.fixture
-def signed_in(ip: InteractiveShell, sandbox: Sandbox) -> InteractiveShell:
-    os.environ["PUTER_AUTH_TOKEN"] = sandbox.token
-    _, result = run(ip, f"%puter_login --origin {sandbox.origin}")
-    assert result.success, result.error_in_exec
-    magics_of(ip).default_model = "sandbox-tutor"
-    sandbox.clear()
-    return ip
 
 
 def ok(ip: InteractiveShell, source: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .test_frontends import kernel  # noqa: F401  (the fixture)
+from .test_frontends import execute, kernel  # noqa: F401  (kernel: the fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -20,38 +20,6 @@ def describe(n: int = 5) -> list:
     CALLED.append(n)
     return [{"row": i} for i in range(n)]
 '''
-
-
-def execute(client: Any, code: str, *, answers: list[str] | None = None) -> tuple[dict[str, Any], list[Any]]:
-    """Run *code*; with *answers*, the frontend allows input and answers each prompt in turn."""
-    shown: list[Any] = []
-    by_id: dict[str, int] = {}
-    prompts: list[str] = []
-
-    def hook(msg: dict[str, Any]) -> None:
-        kind, content = msg["msg_type"], msg["content"]
-        display_id = content.get("transient", {}).get("display_id")
-        if kind == "update_display_data" and display_id in by_id:
-            shown[by_id[display_id]] = content["data"]
-        elif kind in ("display_data", "execute_result"):
-            if display_id:
-                by_id[display_id] = len(shown)
-            shown.append(content["data"])
-        elif kind == "error":
-            shown.append({"error": f"{content['ename']}: {content['evalue']}"})
-
-    def stdin(msg: dict[str, Any]) -> None:
-        prompts.append(msg["content"]["prompt"])
-        client.input(answers.pop(0) if answers else "")
-
-    reply = client.execute_interactive(
-        code,
-        output_hook=hook,
-        stdin_hook=stdin,
-        allow_stdin=answers is not None,
-        timeout=60,
-    )
-    return {**reply["content"], "prompts": prompts}, shown
 
 
 def test_tools_and_approve_in_a_real_kernel(kernel: Any) -> None:  # noqa: F811

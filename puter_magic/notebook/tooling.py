@@ -179,126 +179,119 @@ class ToolFlow(Flow):
         out: str | None = None,
     ) -> str | None:
         """Ask with *tools* offered; show each call and the answer; record the whole exchange."""
-        return _ask_with_tools(
-            self, ask, tools, stream=stream, raw=raw, notes=notes, approve=approve, out=out
+        settings, session = self.settings, self.session
+        limit = settings.max_display_chars
+        output = ToolOutput(settings.rich, self.display, limit)
+        if ask.automatic:
+            notes = [ask.automatic, *notes]
+        lines: dict[str, CallLine] = {}
+
+        def before(call: ToolCall) -> None:
+            lines[call.id] = CallLine(call)
+            output.line(lines[call.id])
+
+        def after(run: ToolRun) -> None:
+            line = lines.setdefault(run.call.id, CallLine(run.call))
+            line.run = run
+            output.line(line)
+
+        loop = ToolLoop(
+            ask.messages,
+            tools,
+            max_steps=settings.max_tool_steps,
+            approve=_approver(output, lines) if approve else None,
+            before_call=before,
+            after_call=after,
         )
+        started = time.monotonic()
+        text, model, interrupted, error = "", ask.model, False, None
+        with self.failures.guard(output):
+            client = session.require_client()
+            try:
+                while True:
+                    session.check_budget(settings.budget_usd_cents)  # every request spends
+                    output.new_step()
+                    if stream:
+                        from .live import stream_live
 
-
-def _ask_with_tools(
-    flow: ToolFlow,
-    ask: Ask,
-    tools: dict[str, Tool],
-    *,
-    stream: bool,
-    raw: bool,
-    notes: list[str],
-    approve: bool,
-    out: str | None = None,
-) -> str | None:
-    settings, session = flow.settings, flow.session
-    limit = settings.max_display_chars
-    output = ToolOutput(settings.rich, flow.display, limit)
-    if ask.automatic:
-        notes = [ask.automatic, *notes]
-    lines: dict[str, CallLine] = {}
-
-    def before(call: ToolCall) -> None:
-        lines[call.id] = CallLine(call)
-        output.line(lines[call.id])
-
-    def after(run: ToolRun) -> None:
-        line = lines.setdefault(run.call.id, CallLine(run.call))
-        line.run = run
-        output.line(line)
-
-    loop = ToolLoop(
-        ask.messages,
-        tools,
-        max_steps=settings.max_tool_steps,
-        approve=_approver(output, lines) if approve else None,
-        before_call=before,
-        after_call=after,
-    )
-    started = time.monotonic()
-    text, model, interrupted, error = "", ask.model, False, None
-    with flow.failures.guard(output):
-        client = session.require_client()
-        try:
-            while True:
-                session.check_budget(settings.budget_usd_cents)  # every request spends
-                output.new_step()
-                if stream:
-                    from .live import stream_live
-
-                    chat = client.chat_stream(
-                        loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
+                        chat = client.chat_stream(
+                            loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
+                        )
+                        live = stream_live(
+                            chat,
+                            output,
+                            close=chat.close,
+                            max_rate=settings.max_updates_per_second,
+                            limit=limit,
+                        )
+                        text, usage, reasoning, calls = (
+                            live.text,
+                            live.usage,
+                            live.reasoning,
+                            calls_in(live.tool_calls),
+                        )
+                        interrupted, error = live.interrupted, live.error
+                    else:
+                        reply = client.chat(
+                            loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
+                        )
+                        text, usage, reasoning, calls = (
+                            reply.text,
+                            reply.usage,
+                            reply.reasoning,
+                            calls_in(reply),
+                        )
+                        model = reply.model or ask.model
+                    if interrupted or error is not None:
+                        break
+                    session.meter.add(model, usage)
+                    if calls and text:
+                        output.update(PartialReply(text, limit=limit))  # the words beside the calls
+                    if not loop.take(text, calls, usage, reasoning):
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+            if error is not None and not text:
+                raise error
+            for line in lines.values():
+                line.interrupted = line.run is None
+            after_reply: list[Any] = []
+            if loop.runs:
+                made = plural(len(loop.runs), "call")
+                notes = [*notes, f"tools: {made} in {plural(loop.steps, 'request')}"]
+            if interrupted:
+                notes = [*notes, "interrupted: nothing of this cell is kept in the conversation"]
+            elif loop.step_limit_reached:
+                after_reply.append(
+                    WarningBox(
+                        "Tool step limit reached",
+                        f"The model was still calling tools after {loop.max_steps} requests, so its "
+                        "answer is incomplete; nothing of this cell is kept in the conversation.",
+                        f"allow more with %config PuterMagics.max_tool_steps = {loop.max_steps * 2}, "
+                        "then run the cell again",
                     )
-                    live = stream_live(
-                        chat, output, close=chat.close, max_rate=settings.max_updates_per_second, limit=limit
-                    )
-                    text, usage, reasoning, calls = (
-                        live.text,
-                        live.usage,
-                        live.reasoning,
-                        calls_in(live.tool_calls),
-                    )
-                    interrupted, error = live.interrupted, live.error
-                else:
-                    reply = client.chat(
-                        loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
-                    )
-                    text, usage, reasoning, calls = reply.text, reply.usage, reply.reasoning, calls_in(reply)
-                    model = reply.model or ask.model
-                if interrupted or error is not None:
-                    break
-                session.meter.add(model, usage)
-                if calls and text:
-                    output.update(PartialReply(text, limit=limit))  # the words beside the calls
-                if not loop.take(text, calls, usage, reasoning):
-                    break
-        except KeyboardInterrupt:
-            interrupted = True
-        if error is not None and not text:
-            raise error
-        for line in lines.values():
-            line.interrupted = line.run is None
-        after_reply: list[Any] = []
-        if loop.runs:
-            made = plural(len(loop.runs), "call")
-            notes = [*notes, f"tools: {made} in {plural(loop.steps, 'request')}"]
-        if interrupted:
-            notes = [*notes, "interrupted: nothing of this cell is kept in the conversation"]
-        elif loop.step_limit_reached:
-            after_reply.append(
-                WarningBox(
-                    "Tool step limit reached",
-                    f"The model was still calling tools after {loop.max_steps} requests, so its answer is "
-                    "incomplete; nothing of this cell is kept in the conversation.",
-                    f"allow more with %config PuterMagics.max_tool_steps = {loop.max_steps * 2}, "
-                    "then run the cell again",
                 )
+            elif error is None:
+                notes = [*ask.placement_notes(), *notes]
+                ask.record(text, model=model, usage=loop.usage, turns=loop.turns)
+            view = ReplyView(
+                text,
+                model=model,
+                usage=loop.usage,
+                elapsed=time.monotonic() - started,
+                notes=notes,
+                reasoning=loop.reasoning if settings.show_reasoning else "",
+                interrupted=interrupted or error is not None,
+                raw=raw,
+                show_footer=settings.show_footer,
+                limit=limit,
+                where=ask.where_whole(
+                    out, kept=not interrupted and error is None and not loop.step_limit_reached
+                ),
             )
-        elif error is None:
-            notes = [*ask.placement_notes(), *notes]
-            ask.record(text, model=model, usage=loop.usage, turns=loop.turns)
-        view = ReplyView(
-            text,
-            model=model,
-            usage=loop.usage,
-            elapsed=time.monotonic() - started,
-            notes=notes,
-            reasoning=loop.reasoning if settings.show_reasoning else "",
-            interrupted=interrupted or error is not None,
-            raw=raw,
-            show_footer=settings.show_footer,
-            limit=limit,
-            where=ask.where_whole(
-                out, kept=not interrupted and error is None and not loop.step_limit_reached
-            ),
-        )
-        output.finish(view, *after_reply)
-        if error is not None:
-            flow.failures.report(error)
-            return None
-        return None if interrupted or loop.step_limit_reached else text
-    return None
+            output.finish(view, *after_reply)
+            if error is not None:
+                self.failures.report(error)
+                return None
+            return None if interrupted or loop.step_limit_reached else text
+        return None
