@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from .._version import __version__
+from .account import Account
 from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
@@ -67,6 +68,7 @@ class PuterClient(ChatMethods, MediaMethods):
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
         self.__token = token or None
+        self.account: Account | None = None  # who the token signs in as, once whoami() read it
         if isinstance(timeout, (int, float)):
             timeout = (float(timeout), float(timeout))
         self.total_timeout = total_timeout
@@ -105,6 +107,7 @@ class PuterClient(ChatMethods, MediaMethods):
 
     def set_token(self, token: str | None) -> None:
         self.__token = token or None
+        self.account = None  # whoever the old token was
 
     @property
     def timeout(self) -> Timeout:
@@ -205,11 +208,19 @@ class PuterClient(ChatMethods, MediaMethods):
         return [ModelInfo.from_any(item) for item in result]
 
     def whoami(self) -> dict[str, Any]:
-        """The signed-in account (``username``, ``uuid``, ``email``...)."""
+        """The signed-in account (``username``, ``uuid``, ``is_temp``...); it is also kept,
+        read, as :attr:`account` (so :attr:`is_guest` knows a temporary account)."""
         result = self._wire.get("/whoami")
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
+        self.account = Account.from_whoami(result)
         return result
+
+    @property
+    def is_guest(self) -> bool:
+        """Whether the token signs in a temporary (guest) account, as ``/whoami`` said
+        (False until :meth:`whoami` was called). Guests have Puter's tighter limits."""
+        return self.account is not None and self.account.guest
 
     def check_reachable(self) -> None:
         """Raise the network's PuterError if the origin cannot be reached; any answer of the
