@@ -66,7 +66,7 @@ def wait_until(done: Callable[[], bool], timeout: float) -> WaitResult:
     Meanwhile the frontend's comm messages are handled (so a widget's handlers run and can make
     ``done()`` true) and the other shell messages are held and handed back, in order, at the end.
     "unavailable" at once, without calling ``done()``, where the cell cannot wait (see the module).
-    ``done()`` is asked first, so a wait that is already over returns "done" without reading.
+    ``done()`` is asked first, so a wait that is already over returns "done" at once.
     """
     feed = _Feed.find()
     if feed is None:

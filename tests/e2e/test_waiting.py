@@ -278,3 +278,17 @@ def test_a_frontend_that_takes_no_input_never_waits(frontend: Frontend) -> None:
 
     assert frontend.outputs(waiting) == "can wait: False\nresult: unavailable\n"
     assert frontend.outputs(second) == "second\n"
+
+
+def test_nbclient_runs_a_waiting_cell_without_waiting(tmp_path: pathlib.Path) -> None:
+    """What nbconvert --execute and papermill run: the cell ends at once, the notebook goes on."""
+    import nbclient
+    import nbformat
+
+    cells = [BUTTON + "print('result:', wait_until(lambda: bool(clicks), 600))", "print('next')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    # Were it to wait, the 60 s cell timeout would end the run with an error.
+    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=60)
+    client.execute(cwd=str(tmp_path))
+    printed = ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells]
+    assert printed == ["can wait: False\nresult: unavailable\n", "next\n"]
