@@ -38,9 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 __all__ = ["WaitResult", "can_wait", "wait_until"]
@@ -133,20 +136,22 @@ class _Feed:
         return cls(kernel, stream, reply_to)
 
     def __enter__(self) -> _Feed:
-        self.stream.on_recv(self._take, copy=False)
-        return self
+        with _interrupts_deferred():
+            self.stream.on_recv(self._take, copy=False)
+            return self
 
     def __exit__(self, *exc: object) -> None:
         try:
             self.stream.flush(self.pollin)  # what has already arrived is held now, so the order holds
         finally:
-            self.stream.on_recv(self.dispatch, copy=self.copy)
-            held, self.held = self.held, []
-            for raw in held:  # as the stream would have delivered them (ipykernel 7's is a coroutine)
-                pending = self.dispatch(raw)
-                if inspect.isawaitable(pending):
-                    task = asyncio.ensure_future(pending)
-                    task.add_done_callback(self._log_failure)
+            with _interrupts_deferred():  # a second press of the stop button loses nothing
+                self.stream.on_recv(self.dispatch, copy=self.copy)
+                held, self.held = self.held, []
+                for raw in held:  # as the stream would have delivered them (ipykernel 7's is a coroutine)
+                    pending = self.dispatch(raw)
+                    if inspect.isawaitable(pending):
+                        task = asyncio.ensure_future(pending)
+                        task.add_done_callback(self._log_failure)
 
     def _log_failure(self, task: asyncio.Future[Any]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -191,3 +196,19 @@ class _Feed:
                 if stream is not None:
                     stream.flush()
             kernel.set_parent(parent_ident, parent, channel="shell")
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """A SIGINT during the block is raised as KeyboardInterrupt when it ends, not inside it."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is None:
+        yield  # only the main thread sets signal handlers; None is one Python cannot put back
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pressed:
+            raise KeyboardInterrupt
