@@ -202,6 +202,25 @@ def test_run_all_waits_for_the_click_then_runs_the_queued_cells_in_order(fronten
     assert inputs[-3:] == [count, count + 1, count + 2]
 
 
+def test_an_async_cell_waits_too(frontend: Frontend) -> None:
+    """A cell with a top-level await runs as a coroutine in the kernel's loop; it can wait as well."""
+    waiting = frontend.execute(
+        "import asyncio\nawait asyncio.sleep(0.01)\n"
+        + BUTTON
+        + "print('result:', wait_until(lambda: bool(clicks), 60))"
+    )
+    button = frontend.button_id(waiting)
+    second = frontend.execute("print('second')")
+    time.sleep(0.5)
+    assert second not in frontend.replies
+    frontend.click(button)
+
+    assert frontend.outputs(waiting) == "can wait: True\nresult: done\n"
+    assert frontend.outputs(second) == "second\n"
+    assert [frontend.reply(i)["status"] for i in (waiting, second)] == ["ok", "ok"]
+    assert frontend.reply_order[-2:] == [waiting, second]
+
+
 def test_a_short_wait_then_a_long_one_keeps_the_queued_cells_in_order(frontend: Frontend) -> None:
     """The widget's "I rendered" message ends the first wait; the click ends the second."""
     waiting = frontend.execute(
