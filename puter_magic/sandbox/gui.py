@@ -419,7 +419,7 @@ class GUI:
         config = {
             "load": popup.load_id,
             "api_origin": self.sandbox.origin,
-            "username": self.sandbox.username,
+            "hint": f"Puter sandbox: log in as {self.sandbox.username} / {self.password}",
             "post_twice": self.post_twice,
             "boot_delay": self.boot_delay,
             "temp_user_delay": self.temp_user_delay,
@@ -515,6 +515,7 @@ input { display: block; width: 100%; box-sizing: border-box; margin: .3em 0 .8em
 .close { position: absolute; top: .6em; right: .8em; background: none; border: 0;
          font-size: 1.3em; cursor: pointer; }
 .error { color: #b91c1c; min-height: 1.2em; }
+.hint { color: #6b7280; font-size: .85em; }
 .spinner { width: 2em; height: 2em; border: 3px solid #cbd5e1; border-top-color: #2563eb;
            border-radius: 50%; animation: spin 1s linear infinite; margin: 1em auto; }
 @keyframes spin { to { transform: rotate(360deg); } }
@@ -673,7 +674,8 @@ function forms(which) {
         : el("p", {}, "Already have an account? ", el("button", {class: "link", id: "to-login",
              type: "button", onclick: () => render("login")}, "Log in"));
       // no close button: like Puter's, these forms are left only by finishing or closing the window
-      show(el("h1", {}, kind === "login" ? "Log in to Puter" : "Create a free account"), form, other);
+      show(el("h1", {}, kind === "login" ? "Log in to Puter" : "Create a free account"), form, other,
+           el("p", {class: "hint"}, C.hint));
     }
     render(which);
   });
