@@ -42,6 +42,7 @@ const q = new URLSearchParams(location.search);
 const GUI = q.get("gui");
 const guest = q.get("guest") === "1";
 const silent = q.get("silent") === "1";  // never answer requestOrigin
+const API = q.get("api");
 let nextId = 0;
 window.results = [];      // what each sign-in settled with
 window.seen = [];         // every puter.token that arrived, accepted or not
@@ -65,6 +66,8 @@ addEventListener("message", (event) => {
 document.getElementById("signin").addEventListener("click", () => {
   const msgId = ++nextId;
   let url = GUI + "/action/sign-in?embedded_in_popup=true&msg_id=" + msgId;
+  const session = window.crossOriginIsolated ? crypto.randomUUID() : null;
+  if (session) url += "&cross_origin_isolated=true&signin_session=" + session;
   if (guest) url += "&attempt_temp_user_creation=true";
   const left = Math.round(screen.width / 2 - 300), top = Math.round(screen.height / 2 - 350);
   const features = "toolbar=no, location=no, directories=no, status=no, menubar=no, scrollbars=no, " +
@@ -72,6 +75,24 @@ document.getElementById("signin").addEventListener("click", () => {
   const popup = window.open(url, "Puter", features);
   if (!popup) { window.results.push({error: "popup_blocked"}); return; }
   const attempt = window.attempt = {msgId: msgId, popup: popup, settled: false};
+  if (session) {  // puter.js on an isolated page: poll the relay, do not watch the severed handle
+    (async () => {
+      while (!attempt.settled) {
+        try {
+          const r = await fetch(API + "/login/wait", {method: "POST",
+            headers: {"Content-Type": "application/json"}, body: JSON.stringify({session: session})});
+          if (r.ok) {
+            const d = await r.json();
+            attempt.settled = true;
+            window.results.push({success: true, token: d.auth_token, via: "relay"});
+            return;
+          }
+        } catch (e) { /* try again */ }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    return;
+  }
   const watch = setInterval(() => {
     if (!popup.closed) return;
     clearInterval(watch);
@@ -91,6 +112,9 @@ class _OpenerHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         if self.path.startswith("/no-referrer"):
             self.send_header("Referrer-Policy", "no-referrer")
+        if self.path.startswith("/isolated"):
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         self.end_headers()
         self.wfile.write(body)
 
@@ -117,17 +141,7 @@ def _sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def sb(_sandbox: Sandbox) -> Iterator[Sandbox]:
     yield _sandbox
-    gui, fresh = gui_of(_sandbox), GUI(_sandbox, "puter.localhost")
-    for name in (
-        "temp_users",
-        "signup_blocked",
-        "exchange_failure",
-        "post_twice",
-        "boot_delay",
-        "temp_user_delay",
-        "ignore_referrer",
-    ):
-        setattr(gui, name, getattr(fresh, name))
+    gui_of(_sandbox).reset_switches()
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +188,12 @@ def open_opener(
     context: Any, sb: Sandbox, opener_origin: str, *, guest: bool, path: str = "/", silent: bool = False
 ) -> Any:
     page = context.new_page()
-    query = {"gui": sb.gui_origin, "guest": "1" if guest else "0", "silent": "1" if silent else "0"}
+    query = {
+        "gui": sb.gui_origin,
+        "api": sb.origin,
+        "guest": "1" if guest else "0",
+        "silent": "1" if silent else "0",
+    }
     page.goto(f"{opener_origin}{path}?{urlencode(query)}")
     return page
 
@@ -455,3 +474,40 @@ def test_copyauth_shows_a_token_to_paste(context: Any, sb: Sandbox) -> None:
     # signed in now: the page shows a token at once
     page.reload()
     assert page.locator("#copy-token").input_value() not in ("", token)
+
+
+# -- a cross-origin-isolated opener: the /login/set → /login/wait relay ------------------------------------
+
+
+def test_an_isolated_opener_gets_the_token_through_the_relay(
+    context: Any, sb: Sandbox, opener_origin: str
+) -> None:
+    page = open_opener(context, sb, opener_origin, guest=False, path="/isolated")
+    assert page.evaluate("window.crossOriginIsolated") is True
+    with context.expect_page() as info:  # under COOP the popup is not the page's to watch
+        page.click("#signin")
+    popup = info.value
+    assert popup.evaluate("window.opener") is None
+    with popup.expect_event("close"):
+        log_in(popup)
+    [result] = settled(page)
+    assert (result["success"], result["via"]) == (True, "relay")
+    assert page.evaluate("window.seen") == []  # nothing came by postMessage
+    record = gui_of(sb).popups[-1]
+    assert "relay_set" in record.events and record.posted == []
+    who = api(sb, "GET", "/whoami", result["token"]).json()
+    assert who["app_name"] == f"app-{uuid.uuid5(NAMESPACE, opener_origin)}"
+
+
+def test_an_isolated_opener_never_gets_a_guest(context: Any, sb: Sandbox, opener_origin: str) -> None:
+    """As in Puter: the guest branch delivers by postMessage only, which cannot reach it."""
+    gui_of(sb).temp_user_delay = 0.2
+    page = open_opener(context, sb, opener_origin, guest=True, path="/isolated")
+    with context.expect_page() as info:
+        page.click("#signin")
+    popup = info.value
+    popup.wait_for_event("close")
+    record = gui_of(sb).popups[-1]
+    assert "no_opener" in record.events and record.posted == []  # it had no opener to post to
+    page.wait_for_timeout(1500)
+    assert results(page) == [] and page.evaluate("window.seen") == []
