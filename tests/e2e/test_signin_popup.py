@@ -433,7 +433,7 @@ def test_the_success_message_posted_twice(context: Any, sb: Sandbox, opener_orig
 
 
 def test_a_slow_popup_still_delivers(context: Any, sb: Sandbox, opener_origin: str) -> None:
-    gui_of(sb).boot_delay = 2.0
+    gui_of(sb).boot_delay = 4.0
     page = open_opener(context, sb, opener_origin, guest=False)
     popup = click_sign_in(page)
     assert popup.locator("#status").inner_text() == "Loading Puter…"
@@ -448,7 +448,6 @@ def test_signed_out_by_the_server_means_the_forms_again(
 ) -> None:
     page = open_opener(context, sb, opener_origin, guest=True)
     gui_of(sb).temp_user_delay = 0.2
-    assert settled(page, 0) == []
     popup = click_sign_in(page)
     popup.wait_for_event("close")
     assert settled(page)[0]["success"] is True
