@@ -61,10 +61,22 @@ reads them when it loads):
 ``temp_user_delay``         seconds of the guest-account spinner (default 2.0, as Puter)
 ``ignore_referrer``         the popup acts as if ``document.referrer`` were empty, as under
                             ``Referrer-Policy: no-referrer``: it needs the handshake
+``relay_buffered``          ``/login/set`` keeps a token until a ``/login/wait`` takes it
+                            (Puter's drops it when nobody waits at that instant)
+``relay_hold``              seconds a ``/login/wait`` is held before its 408 (default 10)
 ==========================  ==================================================================
 
-Not played: the cross-origin-isolated relay (``/login/set``, ``/login/wait``), Turnstile,
-email confirmation after signup, ``/auth/check-app``, OIDC.
+``sandbox.gui.reset_switches()`` puts them all back.
+
+The relay for cross-origin-isolated openers is played too: with
+``&cross_origin_isolated=true&signin_session=<uuid>`` the popup posts nothing and calls
+``POST <API>/login/set {auth_token, session}``, which hands the token to a ``POST
+<API>/login/wait {session}`` held at that instant (a browser Origin needed; the token only if
+it was minted for that Origin's app; 408 after 10 s; 100 waits and 60 sets per 15 minutes).
+As in Puter, a guest made in that popup is delivered by postMessage only, so an isolated
+opener never gets it.
+
+Not played: Turnstile, email confirmation after signup, ``/auth/check-app``, OIDC.
 """
 
 from __future__ import annotations
@@ -75,6 +87,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -100,6 +113,7 @@ EXCHANGE_FAILURES: dict[str, tuple[int, str]] = {
     "email_confirmation_required": (403, "Email confirmation required"),
     "too_many_requests": (429, "Too many requests"),
 }
+RELAY_LIMITS = {"wait": 100, "set": 60}  # per 15 minutes, as Puter's
 _ADJECTIVES = ("quiet", "brave", "sunny", "swift", "gentle", "clever", "bright", "calm")
 _ANIMALS = ("fox", "otter", "heron", "lynx", "panda", "wren", "badger", "koala")
 
@@ -185,7 +199,18 @@ class GUI:
         self.accounts: dict[str, GuiAccount] = {}
         self._lock = threading.Lock()
         self.add_account(sandbox.username, self.password, uid="00000000-0000-4000-8000-000000000001")
-        # switches
+        self.reset_switches()
+        # records
+        self.popups: list[Popup] = []
+        self._tokens: dict[str, _Grant] = {}
+        self._app_sessions: dict[tuple[str, str], str] = {}  # (username, app_uid) -> session uid
+        self._relay = threading.Condition()
+        self._relayed: dict[str, list[str]] = {}  # signin session -> tokens set, in order
+        self._relay_waiters: dict[str, int] = {}
+        self._relay_calls: dict[str, deque[float]] = {"wait": deque(), "set": deque()}
+
+    def reset_switches(self) -> None:
+        """Every switch back to its default (Puter's behaviour)."""
         self.temp_users: Literal["allowed", "refused"] = "allowed"
         self.signup_blocked = False
         self.exchange_failure: str | None = None
@@ -193,10 +218,8 @@ class GUI:
         self.boot_delay = 0.0
         self.temp_user_delay = 2.0
         self.ignore_referrer = False
-        # records
-        self.popups: list[Popup] = []
-        self._tokens: dict[str, _Grant] = {}
-        self._app_sessions: dict[tuple[str, str], str] = {}  # (username, app_uid) -> session uid
+        self.relay_buffered = False
+        self.relay_hold = 10.0
 
     # -- accounts and sessions ---------------------------------------------------------
 
@@ -401,6 +424,74 @@ class GUI:
             "user": account.public(),
         }
 
+    # -- the relay for cross-origin-isolated openers ---------------------------------------
+
+    def _rate_limited(self, route: Literal["wait", "set"]) -> bool:
+        """Puter's limits on the relay: 100 waits and 60 sets per 15 minutes (one IP: loopback)."""
+        limit = RELAY_LIMITS[route]
+        calls, now = self._relay_calls[route], time.monotonic()
+        with self._lock:
+            while calls and calls[0] < now - 900:
+                calls.popleft()
+            if len(calls) >= limit:
+                return True
+            calls.append(now)
+            return False
+
+    def relay_set(self, body: Any) -> tuple[int, dict[str, Any]]:
+        """``POST /login/set {session, auth_token}``: hand a token to whoever waits on that session
+        now. Like Puter it stores nothing: a token set while nobody waits is lost (unless
+        ``relay_buffered``)."""
+        if self._rate_limited("set"):
+            return _error(429, "Too many requests", "too_many_requests")
+        body = body if isinstance(body, dict) else {}
+        session, token = body.get("session"), body.get("auth_token")
+        if not _is_uuid(session) or not isinstance(token, str) or not token:
+            return _error(400, "A session (UUID) and an auth_token are needed", "bad_request")
+        assert isinstance(session, str)
+        with self._relay:
+            if self._relay_waiters.get(session) or self.relay_buffered:
+                self._relayed.setdefault(session, []).append(token)
+                self._relay.notify_all()
+        return 200, {"success": True}
+
+    def relay_wait(self, body: Any, origin: str | None) -> tuple[int, dict[str, Any]]:
+        """``POST /login/wait {session}``: hold up to ``relay_hold`` seconds for a token set on the
+        session, answered only if it is an app token for the app of the request's Origin."""
+        if self._rate_limited("wait"):
+            return _error(429, "Too many requests", "too_many_requests")
+        body = body if isinstance(body, dict) else {}
+        session = body.get("session")
+        if not _is_uuid(session):
+            return _error(400, "A session (UUID) is needed", "bad_request")
+        assert isinstance(session, str)
+        if not origin or origin == "null":
+            return _error(403, "A browser Origin is needed", "forbidden")
+        expected = app_uid_for_origin(origin)
+        deadline = time.monotonic() + self.relay_hold
+        with self._relay:
+            seen = len(self._relayed.get(session, [])) if not self.relay_buffered else 0
+            self._relay_waiters[session] = self._relay_waiters.get(session, 0) + 1
+            try:
+                while len(self._relayed.get(session, [])) <= seen:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self.sandbox.stopping.is_set():
+                        return _error(408, "Timed out waiting for sign-in", "timeout")
+                    self._relay.wait(min(left, 0.25))
+                token = self._relayed[session][seen]
+                if self.relay_buffered:
+                    self._relayed[session].pop(seen)
+            finally:
+                self._relay_waiters[session] -= 1
+                if not self._relay_waiters[session]:
+                    del self._relay_waiters[session]
+                    if not self.relay_buffered:
+                        self._relayed.pop(session, None)
+        grant = self.grant(token)
+        if grant is None or grant.kind != "app" or grant.app_uid != expected:
+            return _error(408, "Timed out waiting for sign-in", "timeout")  # a mismatch looks the same
+        return 200, {"auth_token": token}
+
     def page(self, path: str, query: dict[str, list[str]]) -> bytes:
         """The GUI's page (popup, token page or desktop), its switches baked in."""
 
@@ -419,7 +510,7 @@ class GUI:
         config = {
             "load": popup.load_id,
             "api_origin": self.sandbox.origin,
-            "username": self.sandbox.username,
+            "hint": f"Puter sandbox: log in as {self.sandbox.username} / {self.password}",
             "post_twice": self.post_twice,
             "boot_delay": self.boot_delay,
             "temp_user_delay": self.temp_user_delay,
@@ -446,6 +537,14 @@ class GUI:
                 popup.origin_via = str(detail.get("via"))[:20]
             elif event == "posted":
                 popup.posted.append(detail.get("success") is True)
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
 
 
 def _error(status: int, message: str, code: str) -> tuple[int, dict[str, Any]]:
@@ -515,6 +614,7 @@ input { display: block; width: 100%; box-sizing: border-box; margin: .3em 0 .8em
 .close { position: absolute; top: .6em; right: .8em; background: none; border: 0;
          font-size: 1.3em; cursor: pointer; }
 .error { color: #b91c1c; min-height: 1.2em; }
+.hint { color: #6b7280; font-size: .85em; }
 .spinner { width: 2em; height: 2em; border: 3px solid #cbd5e1; border-top-color: #2563eb;
            border-radius: 50%; animation: spin 1s linear infinite; margin: 1em auto; }
 @keyframes spin { to { transform: rotate(360deg); } }
@@ -533,6 +633,8 @@ const flag = (name) => ["true", "1"].includes(params.get(name));
 const embedded = flag("embedded_in_popup");
 const msgId = params.get("msg_id");
 const attemptTemp = flag("attempt_temp_user_creation");
+const isolated = flag("cross_origin_isolated");  // the opener polls /login/wait instead
+const signinSession = params.get("signin_session");
 const action = location.pathname.startsWith("/action/")
   ? location.pathname.slice("/action/".length) : (params.get("action") || "");
 const firstVisit = !localStorage.getItem("has_visited_before");
@@ -642,7 +744,7 @@ async function guest(opener) {
   spinner("Creating a temporary account…");
   await sleep(C.temp_user_delay * 1000);
   const r = await post("/signup", {is_temp: true, referrer: opener});
-  if (r.ok) return {token: r.data.token, user: r.data.user};
+  if (r.ok) return {token: r.data.token, user: r.data.user, guest: true};
   if (r.data.code === "signup_blocked") return blocked(r.data.message);
   note("temp_user_refused");
   return forms("signup");
@@ -673,7 +775,8 @@ function forms(which) {
         : el("p", {}, "Already have an account? ", el("button", {class: "link", id: "to-login",
              type: "button", onclick: () => render("login")}, "Log in"));
       // no close button: like Puter's, these forms are left only by finishing or closing the window
-      show(el("h1", {}, kind === "login" ? "Log in to Puter" : "Create a free account"), form, other);
+      show(el("h1", {}, kind === "login" ? "Log in to Puter" : "Create a free account"), form, other,
+           el("p", {class: "hint"}, C.hint));
     }
     render(which);
   });
@@ -682,8 +785,9 @@ function forms(which) {
 // -- delivery ---------------------------------------------------------------------------------
 function deliver(opener, data) {
   const message = Object.assign({msg: "puter.token"}, data, {msg_id: msgId});
-  note("posted", {success: data.success === true});
+  if (!window.opener) note("no_opener");  // under COOP: the message has nowhere to go
   if (window.opener) {
+    note("posted", {success: data.success === true});
     window.opener.postMessage(message, opener);
     if (C.post_twice && data.success) window.opener.postMessage(message, opener);
   }
@@ -723,6 +827,9 @@ async function signInPopup() {
   }
   remember(auth.user, auth.token);
   spinner("Signing you in…");
+  // Puter's guest branch delivers by postMessage only, even to an isolated opener (which never
+  // hears it: under COOP the popup has no opener). The sandbox does the same.
+  if (isolated && !auth.guest) return relay(opener, auth);
   const reply = await exchange(opener, auth.token);
   if (reply && reply.token) {
     deliver(opener, {success: true, token: reply.token, app_uid: reply.app_uid,
@@ -731,6 +838,25 @@ async function signInPopup() {
     note("exchange_failed");
     deliver(opener, {success: false, token: null});
   }
+}
+async function relay(opener, auth) {
+  const reply = await exchange(new URL(opener).origin, auth.token);
+  let ok = false;
+  if (reply && reply.token) {
+    try {
+      const r = await fetch(C.api_origin + "/login/set", {method: "POST",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({auth_token: reply.token, session: signinSession})});
+      ok = r.ok;
+    } catch (e) { ok = false; }
+  }
+  note(ok ? "relay_set" : "relay_failed");
+  if (!ok) {
+    show(el("h1", {}, "Couldn't sign you in"), el("p", {id: "relay-error"}, "Please try again."));
+    return;  // it stays open, as Puter's does
+  }
+  window.close();
+  try { window.open("", "_self").close(); } catch (e) { /* already closing */ }
 }
 async function copyAuth() {
   note("copyauth");

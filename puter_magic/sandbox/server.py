@@ -248,6 +248,15 @@ class Handler(BaseHTTPRequestHandler):
                 self.json(200, sandbox.whoami(self._token(None, query) or ""))
         elif path in ("/auth/get-user-app-token", "/auth/create-access-token") and sandbox.gui is not None:
             self._auth_route(path, raw, parse_qs(url.query))
+        elif path in ("/login/set", "/login/wait") and sandbox.gui is not None and self.command == "POST":
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                body = {}
+            if path == "/login/set":
+                self.json(*sandbox.gui.relay_set(body))
+            else:
+                self.json(*sandbox.gui.relay_wait(body, self.headers.get("Origin")))
         elif path == "/drivers/list-interfaces":
             if self.authorized(None, parse_qs(url.query), legacy=False):
                 self.json(

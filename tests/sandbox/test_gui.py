@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -56,21 +58,8 @@ def _gui_sandbox() -> Iterator[Sandbox]:
 
 @pytest.fixture
 def sb(_gui_sandbox: Sandbox) -> Iterator[Sandbox]:
-    gui = _gui_sandbox.gui
-    assert gui is not None
     yield _gui_sandbox
-    # every switch back to its default
-    fresh = GUI(_gui_sandbox, "puter.localhost")
-    for name in (
-        "temp_users",
-        "signup_blocked",
-        "exchange_failure",
-        "post_twice",
-        "boot_delay",
-        "temp_user_delay",
-        "ignore_referrer",
-    ):
-        setattr(gui, name, getattr(fresh, name))
+    gui_of(_gui_sandbox).reset_switches()
 
 
 def gui_of(sb: Sandbox) -> GUI:
@@ -404,3 +393,78 @@ def test_command_line_with_the_gui_prints_both_origins() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# -- the relay for cross-origin-isolated openers ------------------------------------------------------
+
+
+def wait_in_background(sb: Sandbox, session: str, origin: str | None) -> tuple[threading.Thread, list[Any]]:
+    out: list[Any] = []
+    headers = {"Origin": origin} if origin else {}
+    thread = threading.Thread(
+        target=lambda: out.append(api(sb).post("/login/wait", {"session": session}, headers=headers))
+    )
+    thread.start()
+    return thread, out
+
+
+def waiting(sb: Sandbox, session: str) -> None:
+    """Until the sandbox holds a /login/wait on *session*."""
+    deadline = time.monotonic() + 5
+    while not gui_of(sb)._relay_waiters.get(session):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_relay_hands_the_token_to_the_waiting_page(sb: Sandbox) -> None:
+    token = app_token(sb, login(sb), NOTEBOOK)["token"]
+    session = str(uuid.uuid4())
+    thread, out = wait_in_background(sb, session, NOTEBOOK)
+    waiting(sb, session)
+    assert api(sb).post("/login/set", {"session": session, "auth_token": token}).json() == {"success": True}
+    thread.join(5)
+    assert (out[0].status_code, out[0].json()) == (200, {"auth_token": token})
+    assert out[0].headers["Access-Control-Allow-Origin"] == NOTEBOOK
+
+
+def test_relay_refusals(sb: Sandbox) -> None:
+    gui_of(sb).relay_hold = 0.3
+    session = str(uuid.uuid4())
+    assert api(sb).post("/login/wait", {"session": session}).status_code == 403  # no Origin: not a browser
+    assert api(sb).post("/login/wait", {"session": session}, headers={"Origin": "null"}).status_code == 403
+    assert api(sb).post("/login/wait", {"session": "nope"}, headers={"Origin": NOTEBOOK}).status_code == 400
+    assert api(sb).post("/login/set", {"session": "nope", "auth_token": "t"}).status_code == 400
+    # a token set while nobody waits is lost, as Puter's is
+    token = app_token(sb, login(sb), NOTEBOOK)["token"]
+    api(sb).post("/login/set", {"session": session, "auth_token": token})
+    late = api(sb).post("/login/wait", {"session": session}, headers={"Origin": NOTEBOOK})
+    assert (late.status_code, late.json()["code"]) == (408, "timeout")
+    # a token minted for another origin's app is not handed over: it looks like a timeout
+    gui_of(sb).relay_hold = 5
+    other = app_token(sb, login(sb), "http://127.0.0.1:9999")["token"]
+    thread, out = wait_in_background(sb, session, NOTEBOOK)
+    waiting(sb, session)
+    api(sb).post("/login/set", {"session": session, "auth_token": other})
+    thread.join(5)
+    assert out[0].status_code == 408
+
+
+def test_relay_buffered_keeps_the_token_until_a_wait(sb: Sandbox) -> None:
+    gui_of(sb).relay_buffered = True
+    token = app_token(sb, login(sb), NOTEBOOK)["token"]
+    session = str(uuid.uuid4())
+    api(sb).post("/login/set", {"session": session, "auth_token": token})
+    reply = api(sb).post("/login/wait", {"session": session}, headers={"Origin": NOTEBOOK})
+    assert reply.json() == {"auth_token": token}
+
+
+def test_relay_rate_limits() -> None:
+    with Sandbox(gui_host="puter.localhost") as fresh:
+        gui_of(fresh).relay_hold = 0
+        statuses = [
+            api(fresh)
+            .post("/login/wait", {"session": str(uuid.uuid4())}, headers={"Origin": NOTEBOOK})
+            .status_code
+            for _ in range(101)
+        ]
+        assert statuses[:100] == [408] * 100 and statuses[100] == 429
