@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import nbformat
 import pytest
@@ -306,15 +306,19 @@ def test_a_blocked_popup_says_so_and_keeps_the_button(
     expect(nb.output(2)).to_contain_text("unblocked", timeout=30_000)
 
 
-FORGER = """<!doctype html><meta charset="utf-8"><title>forger</title><script>
+FORGER = """<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">
+<title>forger</title><script>
 const q = new URLSearchParams(location.search);
+let answered = false;
 addEventListener("message", (event) => {
-  if (event.data && event.data.msg === "originResponse") document.title = "got an originResponse";
+  if (event.data && event.data.msg === "originResponse") answered = true;
 });
 window.opener.postMessage({msg: "requestOrigin"}, "*");
 window.opener.postMessage({msg: "puter.token", success: true, token: "forged-by-another-origin",
                            app_uid: "app-x", username: "mallory", msg_id: q.get("msg_id")}, "*");
-setTimeout(() => { if (document.title === "forger") document.title = "done"; }, 1500);
+setTimeout(() => {
+  fetch("/seen?answered=" + answered).finally(() => { location.href = q.get("next"); });
+}, 1500);
 </script>"""
 
 
@@ -323,6 +327,7 @@ def test_forged_token_messages_are_not_used(context: Any, server: Jupyter, puter
 
     forger = MediaServer()  # another origin: http://127.0.0.1:<another port>
     forger.routes["/forge"] = Route(200, FORGER.encode(), "text/html; charset=utf-8")
+    forger.routes["/seen"] = Route(204, b"", None)
     try:
         nb = Notebook(
             context,
@@ -339,19 +344,24 @@ def test_forged_token_messages_are_not_used(context: Any, server: Jupyter, puter
         msg_id = popup_query(popup)["msg_id"]
         expect(popup.locator("#signup-form")).to_be_visible()
         # 1. The same window, the right msg_id, another origin: not the GUI, so neither a token
-        #    nor an answer to its requestOrigin.
-        popup.goto(forger.url(f"/forge?msg_id={msg_id}"))
-        expect(popup).to_have_title("done", timeout=10_000)
-        # 2. The GUI origin, the same window, but another msg_id: a real sign-in whose token is
-        #    not for this click.
-        popup.goto(f"{puter.gui_origin}/action/sign-in?embedded_in_popup=true&msg_id=not-{msg_id}")
+        #    nor an answer to its requestOrigin. 2. Then the GUI origin, the same window, but
+        #    another msg_id: a real sign-in whose token is not for this click. (The window
+        #    navigates itself, as a page does; its referrer stripped, the GUI asks the opener.)
+        wrong = f"{puter.gui_origin}/action/sign-in?embedded_in_popup=true&msg_id=not-{msg_id}"
+        forge = forger.url("/forge?" + urlencode({"msg_id": msg_id, "next": wrong}))
+        popup.evaluate("url => { location.href = url; }", forge)
         popup.locator("#signup-form").wait_for()
+        assert popup.url == wrong
+        seen = [r["path"] for r in forger.seen if r["path"] != "/favicon.ico"]
+        assert seen == ["/forge?" + urlsplit(forge).query, "/seen?answered=false"]
         popup.click("#to-login")
         popup.fill("#login-form input[name=username]", "learner")
         popup.fill("#login-form input[name=password]", puter.gui.password)
         with popup.expect_event("close"):
             popup.click("#login-form button[type=submit]")
-        assert puter.gui.popups[-1].posted == [True]  # it did post a real token
+        record = puter.gui.popups[-1]
+        assert record.posted == [True] and record.origin_via == "handshake"  # a real token was posted
+        assert record.opener_origin == server.base  # ...to this page
         expect(nb.output(1)).to_contain_text("Sign-in was cancelled; nothing changed", timeout=30_000)
         expect(nb.output(2)).to_contain_text("Not signed in", timeout=30_000)
     finally:
@@ -488,8 +498,6 @@ def test_terminal_ipython_shows_the_token_page_and_takes_the_token_at_the_prompt
         # The user opens the token page in a browser, logs in, copies the token...
         page = context.new_page()
         page.goto(page_url)
-        page.locator("#signup-form").wait_for()
-        page.click("#to-login")
         page.fill("#login-form input[name=username]", "learner")
         page.fill("#login-form input[name=password]", puter.gui.password)
         page.click("#login-form button[type=submit]")
