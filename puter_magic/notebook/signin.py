@@ -44,10 +44,14 @@ SIGNED_IN_SOURCE = "Puter sign-in"
 
 def frontend_of(shell: Any) -> Frontend:
     """Where this IPython shows its outputs: a terminal, a Jupyter frontend in a browser, or
-    VS Code (whose kernels it starts with ``VSCODE_*`` in the environment)."""
+    VS Code. VS Code starts its kernels with ``VSCODE_PID`` (``VSCODE_CWD`` under WSL) in the
+    environment; a Jupyter server started from VS Code's own terminal has them too, but also
+    ``TERM_PROGRAM=vscode``, and its notebooks are in a browser. (A VS Code output that shows
+    the button all the same tells the kernel it cannot open popups: see popup.js.)"""
     if getattr(shell, "kernel", None) is None:
         return "terminal"
-    if os.environ.get("VSCODE_PID") or os.environ.get("VSCODE_CWD"):
+    env = os.environ
+    if (env.get("VSCODE_PID") or env.get("VSCODE_CWD")) and env.get("TERM_PROGRAM") != "vscode":
         return "vscode"
     return "jupyter"
 

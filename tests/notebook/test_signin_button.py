@@ -323,6 +323,8 @@ def test_vscode_kernels_show_the_token_page(
     try:
         assert signin.frontend_of(ip) == "vscode"
         outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
+        monkeypatch.setenv("TERM_PROGRAM", "vscode")  # a Jupyter server started in VS Code's terminal
+        assert signin.frontend_of(ip) == "jupyter"
     finally:
         del ip.kernel  # type: ignore[attr-defined]
     first, last = texts(outputs)
