@@ -318,6 +318,7 @@ def test_vscode_kernels_show_the_token_page(
 ) -> None:
     ip.kernel = object()  # type: ignore[attr-defined]  # a kernel, started by VS Code
     monkeypatch.setenv("VSCODE_PID", "4242")
+    monkeypatch.delenv("TERM_PROGRAM", raising=False)
     monkeypatch.setattr(signin, "_can_prompt", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": sandbox.token)
     try:
