@@ -9,6 +9,7 @@ accepts ``puter.token`` only from the GUI origin, from its popup, with its ``msg
 from __future__ import annotations
 
 import os
+import pathlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -104,11 +105,36 @@ document.getElementById("signin").addEventListener("click", () => {
 </script></body></html>"""
 
 
+# The real puter.js 2.6.3 (pinned in tests/js, installed by .ci/setup) as a page's script: its
+# own signIn() against the sandbox's GUI, then a chat through CORS with the token it got.
+PUTERJS = pathlib.Path(__file__).resolve().parent.parent / "js/node_modules/@heyputer/puter.js/dist/puter.cjs"
+PUTERJS_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>puter.js opener</title>
+<script>
+const q = new URLSearchParams(location.search);
+globalThis.PUTER_ORIGIN = q.get("gui");
+globalThis.PUTER_API_ORIGIN = q.get("api");
+window.results = [];
+</script>
+<script src="/puter.js"></script></head>
+<body>
+<button id="signin" onclick="puter.auth.signIn({attempt_temp_user_creation: true}).then(
+  (r) => results.push(r), (e) => results.push({error: e}))">Sign in</button>
+<button id="chat" onclick="puter.ai.chat('Hello', {model: 'fake'}).then(
+  (r) => results.push({reply: JSON.stringify(r.message.content)}),
+  (e) => results.push({error: JSON.stringify(e)}))">Chat</button>
+</body></html>"""
+
+
 class _OpenerHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = OPENER.encode()
+        body, kind = OPENER.encode(), "text/html; charset=utf-8"
+        if self.path.startswith("/puterjs"):
+            body = PUTERJS_PAGE.encode()
+        elif self.path == "/puter.js":
+            body, kind = PUTERJS.read_bytes(), "text/javascript"
         self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         if self.path.startswith("/no-referrer"):
             self.send_header("Referrer-Policy", "no-referrer")
@@ -170,10 +196,19 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+def _loopback_only(route: Any) -> None:
+    host = route.request.url.split("/")[2].rsplit(":", 1)[0]
+    if host in ("localhost", "127.0.0.1") or host.endswith(".localhost"):
+        route.continue_()
+    else:  # tests talk to no other network
+        route.abort()
+
+
 @pytest.fixture
 def context(chromium: Any) -> Iterator[Any]:
     """A fresh browser profile: its first visit to the GUI origin."""
     ctx = chromium.new_context()
+    ctx.route("**/*", _loopback_only)
     ctx.set_default_timeout(20_000)
     yield ctx
     ctx.close()
@@ -510,3 +545,27 @@ def test_an_isolated_opener_never_gets_a_guest(context: Any, sb: Sandbox, opener
     assert "no_opener" in record.events and record.posted == []  # it had no opener to post to
     page.wait_for_timeout(1500)
     assert results(page) == [] and page.evaluate("window.seen") == []
+
+
+# -- the real puter.js ----------------------------------------------------------------------------------
+
+
+def test_the_real_puter_js_signs_in_and_chats(context: Any, sb: Sandbox, opener_origin: str) -> None:
+    """puter.js 2.6.3's own puter.auth.signIn() gets a guest's token from the sandbox's popup,
+    and puter.ai.chat() uses it from the page, across origins."""
+    if not PUTERJS.exists():
+        pytest.skip("puter.js is not installed: npm ci --prefix tests/js (bash .ci/setup does it)")
+    gui_of(sb).temp_user_delay = 0.2
+    page = context.new_page()
+    page.goto(f"{opener_origin}/puterjs?{urlencode({'gui': sb.gui_origin, 'api': sb.origin})}")
+    with page.expect_popup() as info:
+        page.click("#signin")
+    info.value.wait_for_event("close")
+    [signed] = settled(page)
+    assert signed["success"] is True and gui_of(sb).accounts[signed["username"]].is_temp
+    assert signed["app_uid"] == f"app-{uuid.uuid5(NAMESPACE, opener_origin)}"
+    page.click("#chat")
+    reply = settled(page, 2)[1]
+    assert "error" not in reply, reply
+    call = sb.calls("complete")[-1]
+    assert call.headers["Origin"] == opener_origin and call.token == signed["token"]
