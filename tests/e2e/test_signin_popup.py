@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pathlib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,7 @@ import pytest
 import requests
 
 from puter_magic.sandbox import Sandbox
-from puter_magic.sandbox.gui import GUI
+from puter_magic.sandbox.gui import GUI, Popup
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -219,6 +220,18 @@ def gui_of(sb: Sandbox) -> GUI:
     return sb.gui
 
 
+def record_of(sb: Sandbox, *events: str) -> Popup:
+    """The last popup's record, once the page's reports of *events* have arrived (they are sent
+    as the popup works, the last ones as it closes)."""
+    deadline = time.monotonic() + 5
+    while True:
+        record = gui_of(sb).popups[-1]
+        if set(events) <= set(record.events):
+            return record
+        assert time.monotonic() < deadline, record.events
+        time.sleep(0.05)
+
+
 def open_opener(
     context: Any, sb: Sandbox, opener_origin: str, *, guest: bool, path: str = "/", silent: bool = False
 ) -> Any:
@@ -294,7 +307,7 @@ def test_guest_on_a_first_visit_then_the_account_picker(
     assert guest != "learner" and gui_of(sb).accounts[guest].is_temp
     # the app uid is Puter's formula on the opener's origin
     assert first["app_uid"] == f"app-{uuid.uuid5(NAMESPACE, opener_origin)}"
-    record = gui_of(sb).popups[-1]
+    record = record_of(sb, "origin")
     assert (record.origin_via, record.opener_origin) == ("referrer", opener_origin + "/")
     # the token calls the drivers from anywhere, and whoami says what it is
     call = api(sb, "POST", "/drivers/call", first["token"], CHAT)
@@ -364,7 +377,7 @@ def test_a_stripped_referrer_uses_the_handshake(context: Any, sb: Sandbox, opene
     assert popup.evaluate("document.referrer") == ""
     log_in(popup)
     [result] = settled(page)
-    record = gui_of(sb).popups[-1]
+    record = record_of(sb, "origin")
     assert (record.origin_via, record.opener_origin) == ("handshake", opener_origin)
     assert page.evaluate("window.handshakes") == 1
     assert result["success"] is True and result["app_uid"] == f"app-{uuid.uuid5(NAMESPACE, opener_origin)}"
@@ -377,7 +390,7 @@ def test_ignore_referrer_switch_forces_the_handshake(context: Any, sb: Sandbox, 
     assert popup.evaluate("document.referrer") == opener_origin + "/"
     log_in(popup)
     assert settled(page)[0]["success"] is True
-    assert gui_of(sb).popups[-1].origin_via == "handshake" and page.evaluate("window.handshakes") == 1
+    assert record_of(sb, "origin").origin_via == "handshake" and page.evaluate("window.handshakes") == 1
 
 
 def test_no_referrer_and_no_answer_stalls_and_posts_nothing(
@@ -387,7 +400,7 @@ def test_no_referrer_and_no_answer_stalls_and_posts_nothing(
     popup = click_sign_in(page)
     popup.get_by_text("No referrer found").wait_for(timeout=10_000)  # after the handshake's 5 s
     assert not popup.is_closed() and results(page) == [] and page.evaluate("window.seen") == []
-    assert "no_origin" in gui_of(sb).popups[-1].events
+    record_of(sb, "no_origin")
     popup.close()  # the user gives up
     assert settled(page) == [{"error": "auth_window_closed"}]
 
@@ -427,7 +440,7 @@ def test_temp_users_refused_shows_the_signup_form(context: Any, sb: Sandbox, ope
     with popup.expect_event("close"):
         log_in(popup)
     assert settled(page)[0]["username"] == "learner"
-    assert {"temp_user", "temp_user_refused"} <= set(gui_of(sb).popups[-1].events)
+    record_of(sb, "temp_user", "temp_user_refused")
 
 
 def test_signup_blocked_shows_an_overlay_and_posts_nothing(
@@ -455,7 +468,7 @@ def test_each_exchange_failure_posts_failure(context: Any, sb: Sandbox, opener_o
             popup.click("button.account[data-username=learner]")
         last = settled(page, before + 1)[-1]
         assert (last["success"], last["token"]) == (False, None), failure
-        assert "exchange_failed" in gui_of(sb).popups[-1].events
+        record_of(sb, "exchange_failed")
 
 
 def test_the_success_message_posted_twice(context: Any, sb: Sandbox, opener_origin: str) -> None:
@@ -527,8 +540,7 @@ def test_an_isolated_opener_gets_the_token_through_the_relay(
     [result] = settled(page)
     assert (result["success"], result["via"]) == (True, "relay")
     assert page.evaluate("window.seen") == []  # nothing came by postMessage
-    record = gui_of(sb).popups[-1]
-    assert "relay_set" in record.events and record.posted == []
+    assert record_of(sb, "relay_set").posted == []
     who = api(sb, "GET", "/whoami", result["token"]).json()
     assert who["app_name"] == f"app-{uuid.uuid5(NAMESPACE, opener_origin)}"
 
@@ -541,8 +553,7 @@ def test_an_isolated_opener_never_gets_a_guest(context: Any, sb: Sandbox, opener
         page.click("#signin")
     popup = info.value
     popup.wait_for_event("close")
-    record = gui_of(sb).popups[-1]
-    assert "no_opener" in record.events and record.posted == []  # it had no opener to post to
+    assert record_of(sb, "no_opener").posted == []  # it had no opener to post to
     page.wait_for_timeout(1500)
     assert results(page) == [] and page.evaluate("window.seen") == []
 
