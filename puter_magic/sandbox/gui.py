@@ -65,6 +65,8 @@ reads them when it loads):
 ``relay_buffered``          ``/login/set`` keeps a token until a ``/login/wait`` takes it
                             (Puter's drops it when nobody waits at that instant)
 ``relay_hold``              seconds a ``/login/wait`` is held before its 408 (default 10)
+``guest_credit_calls``      a guest's free allowance runs out after this many AI calls (then
+                            402 ``insufficient_funds``); None: it never does
 ==========================  ==================================================================
 
 ``sandbox.gui.reset_switches()`` puts them all back.
@@ -225,6 +227,7 @@ class GUI:
         self.ignore_referrer = False
         self.relay_buffered = False
         self.relay_hold = 10.0
+        self.guest_credit_calls: int | None = None
 
     # -- accounts and sessions ---------------------------------------------------------
 
@@ -304,7 +307,9 @@ class GUI:
         with self._lock:
             if grant.username not in self._guest_limits:
                 self._guest_limits[grant.username] = Limits(GUEST_RATE_LIMIT, GUEST_CONCURRENCY)
-            return self._guest_limits[grant.username]
+            limits = self._guest_limits[grant.username]
+            limits.credit_calls = self.guest_credit_calls
+            return limits
 
     # -- what the API answers ---------------------------------------------------------
 

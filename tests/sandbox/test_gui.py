@@ -482,3 +482,12 @@ def test_a_guest_has_puters_temp_limits(sb: Sandbox) -> None:
     assert all(api(sb).post("/drivers/call", CHAT, token=learner).status_code == 200 for _ in range(21))
     other = app_token(sb, site(sb).post("/signup", {"is_temp": True}).json()["token"])["token"]
     assert api(sb).post("/drivers/call", CHAT, token=other).status_code == 200
+
+
+def test_a_guests_allowance_can_run_out(sb: Sandbox) -> None:
+    gui_of(sb).guest_credit_calls = 2
+    guest = app_token(sb, site(sb).post("/signup", {"is_temp": True}).json()["token"])["token"]
+    replies = [api(sb).post("/drivers/call", CHAT, token=guest) for _ in range(3)]
+    assert [r.status_code for r in replies] == [200, 200, 402]
+    assert replies[2].json()["code"] == "insufficient_funds"
+    assert api(sb).post("/drivers/call", CHAT, token=app_token(sb, login(sb))["token"]).status_code == 200
