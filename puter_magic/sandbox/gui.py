@@ -33,7 +33,8 @@ The API origin adds ``POST /auth/get-user-app-token`` (``app_uid`` = ``"app-" +
 uuid5(NAMESPACE, scheme://host[:port])``, one revocable session per user and app),
 ``POST /auth/create-access-token``, ``GET /whoami`` for every token kind (app tokens answer
 ``is_temp`` and ``app_name``, no email), and CORS for browsers (any Origin reflected,
-preflights answered).
+preflights answered). A guest's AI calls have Puter's ``temp_free`` limits: 20 per 10 s and
+2 at once per interface and method (429 ``too_many_requests``).
 
 Accounts: ``sandbox.gui.accounts`` holds the GUI's users; the sandbox's own user
 (``username``, default ``learner``) logs in with password ``sandbox.gui.password``
@@ -64,6 +65,8 @@ reads them when it loads):
 ``relay_buffered``          ``/login/set`` keeps a token until a ``/login/wait`` takes it
                             (Puter's drops it when nobody waits at that instant)
 ``relay_hold``              seconds a ``/login/wait`` is held before its 408 (default 10)
+``guest_credit_calls``      a guest's free allowance runs out after this many AI calls (then
+                            402 ``insufficient_funds``); None: it never does
 ==========================  ==================================================================
 
 ``sandbox.gui.reset_switches()`` puts them all back.
@@ -92,6 +95,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
+from .limits import Limits
+
 if TYPE_CHECKING:
     from . import Sandbox
 
@@ -114,6 +119,7 @@ EXCHANGE_FAILURES: dict[str, tuple[int, str]] = {
     "too_many_requests": (429, "Too many requests"),
 }
 RELAY_LIMITS = {"wait": 100, "set": 60}  # per 15 minutes, as Puter's
+GUEST_RATE_LIMIT, GUEST_CONCURRENCY = (20, 10.0), 2  # Puter's AI limits for temp_free users
 _ADJECTIVES = ("quiet", "brave", "sunny", "swift", "gentle", "clever", "bright", "calm")
 _ANIMALS = ("fox", "otter", "heron", "lynx", "panda", "wren", "badger", "koala")
 
@@ -204,6 +210,7 @@ class GUI:
         self.popups: list[Popup] = []
         self._tokens: dict[str, _Grant] = {}
         self._app_sessions: dict[tuple[str, str], str] = {}  # (username, app_uid) -> session uid
+        self._guest_limits: dict[str, Limits] = {}
         self._relay = threading.Condition()
         self._relayed: dict[str, list[str]] = {}  # signin session -> tokens set, in order
         self._relay_waiters: dict[str, int] = {}
@@ -220,6 +227,7 @@ class GUI:
         self.ignore_referrer = False
         self.relay_buffered = False
         self.relay_hold = 10.0
+        self.guest_credit_calls: int | None = None
 
     # -- accounts and sessions ---------------------------------------------------------
 
@@ -289,6 +297,19 @@ class GUI:
 
     def accepts(self, token: str) -> bool:
         return self.grant(token) is not None
+
+    def guest_limits(self, token: str) -> Limits | None:
+        """The AI limits of a guest's token (Puter's ``temp_free``: 20 calls per 10 s and 2 at
+        once, per interface and method); None for anyone else's."""
+        grant = self.grant(token)
+        if grant is None or not self.accounts[grant.username].is_temp:
+            return None
+        with self._lock:
+            if grant.username not in self._guest_limits:
+                self._guest_limits[grant.username] = Limits(GUEST_RATE_LIMIT, GUEST_CONCURRENCY)
+            limits = self._guest_limits[grant.username]
+            limits.credit_calls = self.guest_credit_calls
+            return limits
 
     # -- what the API answers ---------------------------------------------------------
 

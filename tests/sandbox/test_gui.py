@@ -468,3 +468,26 @@ def test_relay_rate_limits() -> None:
             for _ in range(101)
         ]
         assert statuses[:100] == [408] * 100 and statuses[100] == 429
+
+
+def test_a_guest_has_puters_temp_limits(sb: Sandbox) -> None:
+    guest = app_token(sb, site(sb).post("/signup", {"is_temp": True}).json()["token"])["token"]
+    statuses = [api(sb).post("/drivers/call", CHAT, token=guest).status_code for _ in range(21)]
+    assert statuses[:20] == [200] * 20  # (twenty calls take far less than the 10 s window)
+    assert statuses[20] == 429
+    refused = api(sb).post("/drivers/call", CHAT, token=guest).json()
+    assert (refused["code"], refused["message"]) == ("too_many_requests", "Too many requests.")
+    # an account's own token, and another guest, are not held back by it
+    learner = app_token(sb, login(sb))["token"]
+    assert all(api(sb).post("/drivers/call", CHAT, token=learner).status_code == 200 for _ in range(21))
+    other = app_token(sb, site(sb).post("/signup", {"is_temp": True}).json()["token"])["token"]
+    assert api(sb).post("/drivers/call", CHAT, token=other).status_code == 200
+
+
+def test_a_guests_allowance_can_run_out(sb: Sandbox) -> None:
+    gui_of(sb).guest_credit_calls = 2
+    guest = app_token(sb, site(sb).post("/signup", {"is_temp": True}).json()["token"])["token"]
+    replies = [api(sb).post("/drivers/call", CHAT, token=guest) for _ in range(3)]
+    assert [r.status_code for r in replies] == [200, 200, 402]
+    assert replies[2].json()["code"] == "insufficient_funds"
+    assert api(sb).post("/drivers/call", CHAT, token=app_token(sb, login(sb))["token"]).status_code == 200
