@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import queue
+import subprocess
 import sys
 import textwrap
 import time
@@ -326,3 +327,16 @@ def test_nbclient_runs_a_waiting_cell_without_waiting(tmp_path: pathlib.Path) ->
     client.execute(cwd=str(tmp_path))
     printed = ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells]
     assert printed == ["can wait: False\nresult: unavailable\n", "next\n"]
+
+
+@pytest.mark.parametrize("runner", [["-m", "IPython", "--no-banner", "--quick", "-c"], ["-c"]])
+def test_terminal_ipython_and_plain_python_never_wait(runner: list[str], tmp_path: pathlib.Path) -> None:
+    code = (
+        "from puter_magic.notebook.waiting import can_wait, wait_until\n"
+        "print(can_wait(), wait_until(lambda: False, 600))"
+    )
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, *runner, code], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+    )
+    assert done.stdout.strip() == "False unavailable", done.stderr
