@@ -48,6 +48,7 @@ class ModelUsage:
     output_tokens: int = 0
     cents: float = 0.0
     priced: bool = False  # the server gave a cost at least once
+    unpriced: int = 0  # replies that gave no cost
     unreported: int = 0  # replies whose usage had no token counts
 
     @property
@@ -73,10 +74,22 @@ class UsageMeter:
         if isinstance(cents, (int, float)) and not isinstance(cents, bool):
             entry.cents += float(cents)
             entry.priced = True
+        else:
+            entry.unpriced += 1
 
     @property
     def spent_cents(self) -> float:
         return sum(m.cents for m in self.models.values())
+
+    def average_cents(self, model: str | None = None) -> float | None:
+        """What a reply cost on average (of *model*, or of all), from the replies that said
+        (None: no reply gave a cost yet)."""
+        entries = (
+            [self.models[model]] if model in self.models else [] if model else list(self.models.values())
+        )
+        priced = [m for m in entries if m.priced]
+        requests = sum(m.requests - m.unpriced for m in priced)
+        return sum(m.cents for m in priced) / requests if requests > 0 else None
 
     def reset(self) -> None:
         self.models.clear()

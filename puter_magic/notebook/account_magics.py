@@ -88,11 +88,22 @@ class AccountMagics(Magics):
         detail = "saved login forgotten." if forgot else ("sandbox stopped." if was_sandbox else "")
         show(Note(what, detail))
 
+    def _show_allowance(self) -> None:
+        """What Puter says of the account this month (read at most once a minute)."""
+        from .advice import gui_host
+        from .allowance import AllowanceView
+
+        with self.host.failures.guard():
+            allowance = self.host.session.allowance(max_age=60.0)
+            if allowance is not None:
+                show(AllowanceView(allowance, gui_host(self.host.session.origin)))
+
     @magic_arguments()
     @argument("--reset", action="store_true", help="start counting afresh")
     @line_magic
     def puter_usage(self, line: str) -> None:
-        """Tokens and cost per model used by this notebook (cost where the server reports it)."""
+        """Tokens and cost per model used by this notebook (cost where the server reports it),
+        and what Puter says of the account this month: its allowance, used and left."""
         args = parse_line(self.puter_usage, line)
         meter = self.host.session.meter
         if args.reset:
@@ -104,6 +115,7 @@ class AccountMagics(Magics):
         from .tables import UsageTable
 
         show(UsageTable(meter))
+        self._show_allowance()
         budget = self.host.settings().budget_usd_cents
         if budget is not None:
             from .rendering import Note

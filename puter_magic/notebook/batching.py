@@ -84,6 +84,7 @@ class BatchFlow(Flow):
             errors: dict[int, PuterError] = {}
             result = None
             if todo:
+                self._allowance_note(model, len(todo))
                 progress = progress_for(settings.rich, self.display, len(todo))
                 check, tally = self._budget()
                 result = client.chat_many(
@@ -125,6 +126,18 @@ class BatchFlow(Flow):
                 self.display(view)
             if result is not None and result.stop_error is not None and not result.interrupted:
                 self.failures.report(result.stop_error)
+
+    def _allowance_note(self, model: str, count: int) -> None:
+        """Say so before sending when the batch would likely spend more than the allowance left."""
+        from .allowance import batch_note
+
+        try:
+            allowance = self.session.allowance(max_age=60.0)  # at most one read a minute
+        except PuterError:
+            return  # an unread allowance is no reason not to send
+        note = batch_note(allowance, self.session.meter, model, count)
+        if note is not None:
+            self.display(note)
 
     def _budget(self) -> tuple[Callable[[], None] | None, Callable[[Any], None] | None]:
         """Refuse to send once the notebook's budget is spent, counting this batch's replies."""
