@@ -161,13 +161,17 @@ class Allowance:
         return None if self.in_credits else amount / MICROCENTS_PER_DOLLAR
 
     def amount(self, value: float) -> str:
-        """``$0.48``, ``$0.0012`` or ``12.5 credits``."""
+        """``$0.48``, ``$0.4987``, ``$12.00`` or ``12.5 credits``: dollars to four places below
+        one dollar, so that a small spend still shows."""
         if self.in_credits:
             return f"{value:,.4g} credits" if value < 1000 else f"{value:,.0f} credits"
         dollars = value / MICROCENTS_PER_DOLLAR
-        if dollars == 0 or dollars >= 0.01:
+        if dollars >= 1 or dollars == 0:
             return f"${dollars:,.2f}"
-        return f"${dollars:.2g}"
+        if dollars < 0.0001:
+            return "under $0.0001"
+        digits = f"{dollars:.4f}".rstrip("0")
+        return "$" + (digits if len(digits.split(".")[1]) >= 2 else f"{dollars:.2f}")
 
     def summary(self) -> str:
         """``$0.48 of $0.50 left this month ($0.02 used)``."""

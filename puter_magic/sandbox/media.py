@@ -279,7 +279,7 @@ def _video_entry() -> dict[str, Any]:
         "provider": "sandbox",
         "costs_currency": "usd-cents",
         "index_cost_key": "per-second",
-        "costs": {"per-second": 5},
+        "costs": {"per-second": 1},
         "allowedDurations": list(VIDEO_SECONDS),
         "allowedResolutions": list(VIDEO_SIZES),
     }

@@ -27,13 +27,13 @@ GUEST_ALLOWANCE = 25_000_000  # µ¢: $0.25 a month
 GLOBAL_APP = "os-global"
 # What the media interfaces cost in the sandbox, in µ¢ (chat costs what its usage says).
 MEDIA_COSTS = {
-    ("puter-image-generation", "generate"): ("sandbox:sandbox-image:image", 1_100_000),
+    ("puter-image-generation", "generate"): ("sandbox:sandbox-image:image", 400_000),
     ("puter-tts", "synthesize"): ("sandbox:sandbox-tts:character", 1_500),
     ("puter-speech2txt", "transcribe"): ("sandbox:sandbox-stt:second", 10_000),
     ("puter-speech2txt", "translate"): ("sandbox:sandbox-stt:second", 10_000),
     ("puter-ocr", "recognize"): ("sandbox:sandbox-ocr:page", 150_000),
     ("puter-speech2speech", "convert"): ("sandbox:sandbox-voice:second", 30_000),
-    ("puter-video-generation", "generate"): ("sandbox:sandbox-video:second", 5_000_000),
+    ("puter-video-generation", "generate"): ("sandbox:sandbox-video:second", 1_000_000),
 }
 
 
