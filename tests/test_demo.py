@@ -179,7 +179,8 @@ def test_allowance_and_voice_changer_sections(executed: Any) -> None:
     assert allowance["text/plain"].startswith("Puter account: $0.4")
     assert "of $0.50 left this month" in allowance["text/plain"]
     changed = data(outputs_of(executed, "%puter_voice greeting --voice bass"))
-    assert changed[0]["text/html"].startswith('<audio controls preload="metadata" src="data:audio/wav;base64,')
+    player = '<audio controls preload="metadata" src="data:audio/wav;base64,'
+    assert changed[0]["text/html"].startswith(player)
     assert "bass" in changed[1]["text/plain"]
     heard = data(outputs_of(executed, "%puter_transcribe deeper"))[0]
     assert "Hello! Pictures, speech and text all go through the same Puter API." in heard["text/plain"]
