@@ -90,11 +90,17 @@ class AccountMagics(Magics):
 
     def _show_allowance(self) -> None:
         """What Puter says of the account this month (read at most once a minute)."""
+        from ..api.errors import NotFound
         from .advice import gui_host
         from .allowance import AllowanceView
+        from .rendering import Note
 
         with self.host.failures.guard():
-            allowance = self.host.session.allowance(max_age=60.0)
+            try:
+                allowance = self.host.session.allowance(max_age=60.0)
+            except NotFound:  # an older or stripped-down server: no metering routes
+                show(Note("Puter account:", "this server does not report an allowance (no /metering/usage)."))
+                return
             if allowance is not None:
                 show(AllowanceView(allowance, gui_host(self.host.session.origin)))
 

@@ -272,3 +272,12 @@ def test_each_glob_out_is_a_dict_without_pandas(
     assert not empty.success and "no file matches" in str(empty.error_in_exec)
     _, typo = run(signed_in, "%%puter --each nosuchname\n{item}")
     assert not typo.success and "no variable named nosuchname" in str(typo.error_in_exec)
+
+
+def test_a_server_without_metering_is_a_quiet_note(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
+    sandbox.inject(
+        Fault(status=404, body={"error": "Not Found", "code": "not_found"}, path="/metering/usage")
+    )
+    outputs = ok(signed_in, "%puter_usage")
+    assert warnings_in(outputs) == []
+    assert "this server does not report an allowance" in outputs[-1]["text/plain"]
