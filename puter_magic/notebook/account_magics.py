@@ -121,10 +121,10 @@ class AccountMagics(Magics):
         from .tables import UsageTable
 
         show(UsageTable(meter))
-        self._show_allowance()
         budget = self.host.settings().budget_usd_cents
         if budget is not None:
             from .rendering import Note
 
             left = budget - meter.spent_cents
             show(Note(f"Budget: {budget:g}¢", f"{max(left, 0):.4g}¢ left."))
+        self._show_allowance()  # the notebook's own figures first, then the account's
