@@ -47,6 +47,12 @@ class AccountMagics(Magics):
         help="show the sign-in button and end the cell at once (the cells below do not wait for the click)",
     )
     @argument(
+        "--button",
+        action="store_true",
+        help="sign in with the button even when a token is in the environment or saved "
+        "(where no button can show: Puter's token page and the prompt)",
+    )
+    @argument(
         "--gui-origin",
         metavar="URL",
         help="Puter's website for the sign-in pages (default: the API origin's pair, api.X -> X)",
@@ -88,6 +94,7 @@ class AccountMagics(Magics):
                 gui_origin=args.gui_origin,
                 guest=not args.no_guest,
                 wait=not args.no_wait,
+                button=args.button,
             )
 
     def _parse_login(self, line: str) -> Any:
@@ -99,12 +106,17 @@ class AccountMagics(Magics):
             raise UsageError(f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}") from None
         if args.extra or args.token:
             raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
+        button_only = args.no_guest or args.no_wait or args.button
         if args.sandbox and (
-            args.origin or args.browser or args.token_env or args.save or args.gui_origin or args.no_guest
+            args.origin or args.browser or args.token_env or args.save or args.gui_origin or button_only
         ):
             raise UsageError("%puter_login --sandbox takes no other options")
-        if args.browser and (args.no_guest or args.no_wait):
-            raise UsageError("%puter_login --browser: --no-guest and --no-wait are for the sign-in button")
+        if args.browser and button_only:
+            raise UsageError(
+                "%puter_login --browser: --button, --no-guest and --no-wait are for the sign-in button"
+            )
+        if args.button and args.token_env:
+            raise UsageError("%puter_login: --button or --token-env, not both")
         return args
 
     @magic_arguments()

@@ -105,8 +105,10 @@ class SignInFlow(Flow):
         gui_origin: str | None = None,
         guest: bool = True,
         wait: bool = True,
+        button: bool = False,
     ) -> None:
-        """Find the token, verify it, say who signed in."""
+        """Find the token, verify it, say who signed in. *button*: straight to the button (or,
+        where none can show, the token page), whatever token the environment holds."""
         from ..api.auth import LoginStore, authme_sign_in, token_from_colab_secrets, token_from_env
         from ..api.origin import parse_origin
         from .rendering import Note
@@ -136,13 +138,13 @@ class SignInFlow(Flow):
             token = authme_sign_in(gui, timeout=settings.login_timeout, show_link=show_link)
             source = "browser sign-in"
         else:
-            found = token_from_env(token_env) if token_env else token_from_env()
+            found = None if button else token_from_env(token_env) if token_env else token_from_env()
             if token_env and found is None:
                 state = "is empty" if token_env in os.environ else "is not set"
                 raise UsageError(f"%puter_login --token-env: ${token_env} {state}")
-            if found is None and not token_env:
+            if found is None and not token_env and not button:
                 found = token_from_colab_secrets()
-            saved = None if found else store.get(where.url)
+            saved = None if found or button else store.get(where.url)
             if found:
                 token, source = found.token, found.source
             elif saved:

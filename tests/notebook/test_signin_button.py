@@ -306,8 +306,27 @@ def test_options_that_clash_are_one_line(ip: InteractiveShell) -> None:
     for line in ("--sandbox --no-guest", "--sandbox --gui-origin http://puter.localhost:1"):
         with pytest.raises(UsageError, match="--sandbox takes no other options"):
             ip.run_line_magic("puter_login", line)
-    with pytest.raises(UsageError, match="--browser: --no-guest and --no-wait"):
+    with pytest.raises(UsageError, match="--browser: --button, --no-guest and --no-wait"):
         ip.run_line_magic("puter_login", "--browser --no-wait")
+    with pytest.raises(UsageError, match="--button or --token-env, not both"):
+        ip.run_line_magic("puter_login", "--button --token-env X")
+
+
+def test_button_signs_in_anew_whatever_the_environment_holds(
+    ip: InteractiveShell, page: Page, sandbox: Sandbox, colab: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A token in the environment, Colab's Secrets or a saved login is passed over: the button."""
+    monkeypatch.setenv("PUTER_AUTH_TOKEN", "someone-elses-token")
+    colab["PUTER_AUTH_TOKEN"] = "someone-elses-token"
+    page.script = [RENDERED, {"kind": "token", "token": sandbox.token}]
+    outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin} --button --save")
+    [line] = texts(outputs)
+    assert line.startswith(f"Signed in to {sandbox.origin} as learner (token from Puter sign-in)")
+    outputs, _ = run(
+        ip, f"%puter_login --origin {sandbox.origin} --button --no-wait"
+    )  # saved: still the button
+    assert page.widget.state == "ready" and outputs[0]["text/plain"].startswith("Sign in with Puter")
+    assert "someone-elses-token" not in json.dumps([r.token for r in sandbox.requests])
 
 
 # -- where no popup is possible -----------------------------------------------------------------
