@@ -90,26 +90,33 @@ def out_of_allowance(err: BaseException) -> bool:
     return isinstance(err, PuterError) and code in ("insufficient_funds", "usage_limited")
 
 
-def _allowance_advice(allowance: Allowance | None, gui: str) -> str:
+def _allowance_advice(allowance: Allowance | None, gui: str, guest: bool = False) -> str:
     left = f"Puter says {allowance.summary()}" if allowance is not None else "Puter did not say what is left"
     if allowance is not None and allowance.app_only:
         left += " (the account's, though this sign-in sees only this app's usage)"
+    if guest:
+        return (
+            f"{left}; this is a temporary guest account, with a guest's small allowance: to keep it and "
+            f"get a registered account's allowance, sign up at {gui} in the browser you signed in with, "
+            "then %puter_login again; or wait for next month's allowance (%puter_usage shows it)"
+        )
     return f"{left}; add credit at {gui}, or wait for next month's allowance (%puter_usage shows it)"
 
 
 def describe_error(
-    err: BaseException, origin: str | None = None, allowance: Allowance | None = None
+    err: BaseException, origin: str | None = None, allowance: Allowance | None = None, guest: bool = False
 ) -> tuple[str, str]:
     """A short title by kind, and the next action, for a failure.
 
     The error's origin (else *origin*, the one in use) names the server, so that hints
     send a self-hosted user to that server's own pages, not to puter.com. A hint the
     error carries (its raiser knew the cause) replaces the kind's. *allowance* (what Puter
-    says is left, when known) is named in an out-of-allowance warning.
+    says is left, when known) is named in an out-of-allowance warning, and a *guest* (a
+    temporary account) is told how to keep the account.
     """
     where = getattr(err, "origin", None) or origin
     if out_of_allowance(err):
-        return "Out of allowance", _allowance_advice(allowance, gui_host(where))
+        return "Out of allowance", _allowance_advice(allowance, gui_host(where), guest)
     if cannot_search(err):
         return "No web search for this model", (
             "web search works with OpenAI's models (Puter's Responses provider): pick one with -m "
@@ -212,8 +219,9 @@ class WarningBox:
         hint: str | None = None,
         origin: str | None = None,
         allowance: Allowance | None = None,
+        guest: bool = False,
     ) -> WarningBox:
-        title, default_hint = describe_error(err, origin, allowance)
+        title, default_hint = describe_error(err, origin, allowance, guest)
         return cls(title, err.message, hint or default_hint, err.code, err.status, dict(err.detail))
 
     def _where(self) -> str:

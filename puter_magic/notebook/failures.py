@@ -31,6 +31,7 @@ class Failures:
         origin: Callable[[], str | None] = lambda: None,
         allowance: Callable[[], Allowance | None] = lambda: None,
         limited: Callable[[], bool] = lambda: False,
+        guest: Callable[[], bool] = lambda: False,
     ) -> None:
         self._raise_errors = raise_errors
         self._display = display
@@ -38,6 +39,7 @@ class Failures:
         self._allowance = allowance  # what is left, read when a warning is about running out
         self._limited = limited  # whether a reply said usage_limited since last asked (and forget it)
         self._warned_limit = False  # this cell already showed the out-of-allowance warning
+        self._guest = guest  # signed in as a temporary (guest) account: running out says how to keep it
 
     def warning(self, err: PuterError) -> Any:
         """The one warning for *err* (running out of allowance names what is left)."""
@@ -51,7 +53,8 @@ class Failures:
                 left = self._allowance()
             except PuterError:
                 left = None
-        return WarningBox.from_error(err, origin=self._origin(), allowance=left)
+        guest = out_of_allowance(err) and self._guest()
+        return WarningBox.from_error(err, origin=self._origin(), allowance=left, guest=guest)
 
     def after_cell(self) -> None:
         """After a cell: one warning if a reply said the allowance is used up

@@ -86,8 +86,14 @@ class PuterMagics(Magics, SettingsTraits):
                 self._server_origin,
                 self._allowance_left,
                 self._usage_limited,
+                self._guest,
             )
         return self._failures
+
+    def _guest(self) -> bool:
+        """Signed in as a temporary (guest) account, as /whoami said."""
+        client = self._session.client if self._session is not None else None
+        return client.is_guest if client is not None else False
 
     def _allowance_left(self) -> Any:
         """What the account has left, for an out-of-allowance warning (read afresh)."""

@@ -460,3 +460,34 @@ def test_the_buttons_javascript_ships_with_the_package() -> None:
     shipped = pyproject["tool"]["setuptools"]["package-data"]["puter_magic"]
     assert any(script.relative_to(Path(popup.__file__).parents[1]).match(glob) for glob in shipped)
     assert "anywidget" in " ".join(pyproject["project"]["dependencies"])
+
+
+def test_a_guest_who_runs_out_is_told_how_to_keep_the_account(ip: InteractiveShell, page: Page) -> None:
+    """Against the sandbox playing Puter's site: a guest made as the popup makes one, its token
+    handed over by the button; its small allowance runs out after one call."""
+    import requests
+
+    with Sandbox(gui_host="puter.localhost") as puter:
+        assert puter.gui is not None
+        puter.gui.guest_credit_calls = 1
+        base = f"http://127.0.0.1:{puter.port}"
+        gui_host, api_host = (o.split("//", 1)[1] for o in (puter.gui_origin, puter.origin))
+        made = requests.post(
+            base + "/signup", json={"is_temp": True}, headers={"Host": gui_host}, timeout=5
+        ).json()
+        minted = requests.post(
+            base + "/auth/get-user-app-token",
+            json={"origin": "http://localhost:8888"},
+            headers={"Host": api_host, "Authorization": f"Bearer {made['token']}"},
+            timeout=5,
+        ).json()
+        page.script = [RENDERED, {"kind": "token", "token": minted["token"]}]
+        outputs, _ = run(ip, f"%puter_login --origin {puter.origin}")
+        assert "temporary guest account" in texts(outputs)[0]
+        run(ip, "%puter -m sandbox-echo the one call the guest has")
+        outputs, _ = run(ip, "%puter -m sandbox-echo and one more")
+    [warning] = [o for o in outputs if "puter-warning" in o.get("text/html", "")]
+    said = warning["text/plain"]
+    assert "insufficient_funds" in said and "temporary guest account" in said
+    assert f"sign up at {puter.gui_origin} in the browser you signed in with" in said
+    assert minted["token"] not in json.dumps(outputs)
