@@ -283,6 +283,7 @@ class PopupSignIn:
         elif self.failure is not None:
             self.flow.failures.report(self.failure)
         elif self.cancelled is not None:
+            self.widget.show("")  # the note below says it (the row says it only when nobody waits)
             hint = "Click the button to try again, or run %puter_login again."
             if self.guest:
                 hint += (

@@ -30,9 +30,12 @@ import requests
 from puter_magic.sandbox import Sandbox
 from tests.media_server import MediaServer, Route
 
+from ..conftest import ROOT
 from .conftest import SERVER_TOKEN, Jupyter
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SHOTS = ROOT / "tests" / "artifacts"
 
 BOTH = pytest.mark.parametrize("frontend", ["lab", "notebook"])
 WIDGET_STATE = "@jupyter-widgets/jupyterlab-manager:plugin"
@@ -113,6 +116,10 @@ class Notebook:
     def token_messages(self) -> int:
         """How many comm messages carried a token from the page to the kernel."""
         return sum(frame.count('"kind":"token"') for frame in self.frames)
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"signin-{name}-{self.frontend}.png"), full_page=True)
 
     def save(self) -> dict[str, Any]:
         """Save as a user does (Ctrl+S) and read the file back from disk."""
@@ -199,6 +206,7 @@ def test_a_guest_signs_in_with_one_click_and_run_all_goes_on(
     expect(nb.button(1)).to_have_count(0)  # the button's row became that line
     expect(nb.output(2)).to_contain_text("asked after", timeout=30_000)  # ...and Run All went on, signed in
     expect(nb.prompt(2)).to_have_text("[3]:")
+    nb.shot("guest")
     record = puter.gui.popups[-1]
     assert record.origin_via == "referrer" and record.opener_origin == server.base + "/"
     assert nb.token_messages() == 1 and len(kernel_whoamis(puter)) == 1
@@ -278,6 +286,7 @@ def test_a_closed_popup_cancels_and_an_earlier_login_stays(
     expect(nb.output(2)).to_contain_text("Sign-in was cancelled; nothing changed", timeout=30_000)
     expect(nb.output(3)).to_contain_text("still the learner", timeout=30_000)  # Run All went on, as before
     expect(nb.button(2)).to_be_visible()  # a second click can still sign in
+    nb.shot("cancelled")
     assert nb.token_messages() == 0
 
 
@@ -306,6 +315,7 @@ def test_a_blocked_popup_says_so_and_keeps_the_button(
     status = nb.output(1).locator(".puter-signin-status")
     expect(status).to_contain_text("The browser blocked the sign-in popup")
     expect(status).to_contain_text("click the button again")
+    nb.shot("blocked")
     assert len(context.pages) == pages and len(puter.gui.popups) == popups  # no popup opened
     expect(nb.prompt(2)).not_to_have_text(re.compile(r"\[\d+\]"))  # still waiting
     closed(nb.click_sign_in(1))  # a real click: a new gesture
