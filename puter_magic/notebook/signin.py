@@ -191,7 +191,8 @@ class SignInFlow(Flow):
         if Account.from_whoami(account).guest:
             detail += (
                 " This is a temporary guest account: it has a small free allowance and tighter "
-                f"limits, and it lives in this browser. To keep it, sign up at {gui} in the same browser."
+                "limits, and only this browser can get back to it. To keep it, sign up at "
+                f"{gui} in the same browser."
             )
         return Note(title, detail)
 
