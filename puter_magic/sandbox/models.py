@@ -14,6 +14,10 @@
   2026-09-01, so its non-streamed replies come normalized unless asked not to.
 - ``sandbox-agent`` (OpenAI's shape) and ``sandbox-agent-claude`` (Claude's): call the
   tools they are offered when the prompt names them (``tool_call``; see :mod:`.tools`).
+- ``sandbox-local``: a local model as Puter serves Ollama's (``compat_usage``): OpenAI's
+  shape, and usage as Puter's OpenAI-compatible code reports it for Ollama, OpenRouter and
+  others, ``{"prompt", "completion", "input_cache_read", "usd_cents": null}``, in whole
+  replies and stream lines alike; no cost.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class SandboxModel:
     aliases: tuple[str, ...] = ()
     release_date: str | None = None  # ISO date; decides whether replies come normalized
     tool_call: bool = False  # calls the tools it is offered (sandbox/tools.py)
+    compat_usage: bool = False  # usage as {prompt, completion, input_cache_read} (Ollama through Puter)
 
     @property
     def priced(self) -> bool:
@@ -172,6 +177,16 @@ MODELS: dict[str, SandboxModel] = {
             cents_per_million_out=20,
             tool_call=True,
             release_date="2026-05-12",
+        ),
+        SandboxModel(
+            id="sandbox-local",
+            name="Sandbox Local (Ollama)",
+            provider="ollama",
+            shape="openai",
+            context=8192,
+            max_tokens=8192,
+            compat_usage=True,
+            release_date="2025-08-05",
         ),
         _test_model("abuse", counts_tokens=False),
         _test_model("costly", cents_per_million_in=1000, cents_per_million_out=2000),
