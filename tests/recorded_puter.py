@@ -24,15 +24,14 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import TRANSCRIPTS
-
 __all__ = ["STUB", "RecordedPuter", "recorded", "recorded_puter"]
 
-TURN3 = TRANSCRIPTS / "turn3"
+TURN3 = Path(__file__).resolve().parent / "transcripts" / "turn3"
 STUB = "ollama:ollama/stub-tools:latest"
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..api.errors import PuterError
+
+if TYPE_CHECKING:
+    from ..api.pacing import AccountLimits
 
 __all__ = ["Failures", "Placed"]
 
@@ -28,31 +31,33 @@ class Failures:
         raise_errors: Callable[[], bool],
         display: Callable[[Any], Any],
         origin: Callable[[], str | None] = lambda: None,
+        limits: Callable[[], AccountLimits | None] = lambda: None,
     ) -> None:
         self._raise_errors = raise_errors
         self._display = display
         self._origin = origin  # the server in use, so hints name it (self-hosted or not)
+        self._limits = limits  # the account's limits, so a 429's hint names them
 
-    def warning(self, err: PuterError) -> Any:
-        """The one warning for *err*."""
+    def warning(self, err: PuterError, magic: str | None = None) -> Any:
+        """The one warning for *err* (in the words of *magic*, the one that failed)."""
         from .advice import WarningBox
 
-        return WarningBox.from_error(err, origin=self._origin())
+        return WarningBox.from_error(err, origin=self._origin(), limits=self._limits(), magic=magic)
 
-    def report(self, err: PuterError, where: Placed | None = None) -> None:
+    def report(self, err: PuterError, where: Placed | None = None, *, magic: str | None = None) -> None:
         """Raise *err* (``raise_errors``) or show it as one warning, in *where* if given."""
         if self._raise_errors():
             raise err
-        box = self.warning(err)
+        box = self.warning(err, magic)
         if where is not None:
             where.replace(box)
         else:
             self._display(box)
 
     @contextlib.contextmanager
-    def guard(self, where: Placed | None = None) -> Iterator[None]:
+    def guard(self, where: Placed | None = None, *, magic: str | None = None) -> Iterator[None]:
         """Report a PuterError raised inside the block (see :meth:`report`)."""
         try:
             yield
         except PuterError as err:
-            self.report(err, where)
+            self.report(err, where, magic=magic)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
-from .limits import Limits
+from .limits import TIERS, Limits
 from .models import MODELS
 from .net import is_loopback_host
 
@@ -79,6 +79,10 @@ class Sandbox:
         concurrency_limit: the most AI calls at once per (interface, method), e.g. 3.
         credit_calls: the account's credit runs out after this many AI calls (then 402
             ``insufficient_funds``). See :mod:`puter_magic.sandbox.limits`.
+        tier: the account's plan, with Puter's limits for it unless *rate_limit* or
+            *concurrency_limit* says otherwise: ``"temp"`` (a temporary (guest) account:
+            ``/whoami`` says ``is_temp``; 20 per 10 s, 2 at once), ``"free"`` (30 and 3),
+            ``"paid"`` (200 and 20); None: no limits, a registered account.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class Sandbox:
         rate_limit: tuple[int, float] | None = None,
         concurrency_limit: int | None = None,
         credit_calls: int | None = None,
+        tier: str | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the sandbox listens on loopback only")
@@ -118,6 +123,12 @@ class Sandbox:
         self.verbose = verbose
         self.media_providers = media_providers
         self.generated: dict[str, bytes] = {}  # pictures served at /puter-generated/
+        if tier is not None:
+            if tier not in TIERS:
+                raise ValueError(f"tier is one of {', '.join(TIERS)}, or None")
+            rate_limit = rate_limit or TIERS[tier][0]
+            concurrency_limit = concurrency_limit or TIERS[tier][1]
+        self.tier = tier
         self.limits = Limits(rate_limit, concurrency_limit, credit_calls)
         self.requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
@@ -196,7 +207,7 @@ class Sandbox:
             "uuid": "00000000-0000-4000-8000-000000000001",
             "email": None,
             "email_confirmed": True,
-            "is_temp": False,
+            "is_temp": self.tier == "temp",
             "is_user_token": True,
             "feature_flags": {},
             "metadata": {},

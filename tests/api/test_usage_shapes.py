@@ -9,7 +9,7 @@ from puter_magic import PuterClient
 from puter_magic.api.usage import UsageMeter, token_counts, total_tokens
 from puter_magic.sandbox import Sandbox
 
-from ..recorded_puter import STUB, RecordedPuter, recorded, recorded_puter  # noqa: F401  (a fixture)
+from ..recorded_puter import STUB, RecordedPuter, recorded
 
 
 def test_a_recorded_whole_reply_in_the_compat_shape_counts_its_tokens(recorded_puter: RecordedPuter) -> None:
@@ -32,10 +32,19 @@ def test_a_recorded_stream_in_the_compat_shape_counts_its_tokens(recorded_puter:
 @pytest.mark.parametrize(
     ("usage", "counts"),
     [
-        ({"prompt": 11, "completion": 7, "input_cache_read": 4, "usd_cents": None}, (15, 7)),  # Ollama, OpenRouter
-        ({"prompt_tokens": 20, "completion_tokens": 5, "cached_tokens": 8, "usd_cents": 0.1}, (20, 5)),  # OpenAI
+        (
+            {"prompt": 11, "completion": 7, "input_cache_read": 4, "usd_cents": None},
+            (15, 7),
+        ),  # Ollama, OpenRouter
+        (
+            {"prompt_tokens": 20, "completion_tokens": 5, "cached_tokens": 8, "usd_cents": 0.1},
+            (20, 5),
+        ),  # OpenAI
         ({"input_tokens": 3, "cache_read_input_tokens": 90, "output_tokens": 9}, (93, 9)),  # Claude
-        ({"input_tokens": 3, "ephemeral_5m_input_tokens": 40, "output_tokens": 9, "thinking_tokens": 2}, (43, 9)),
+        (
+            {"input_tokens": 3, "ephemeral_5m_input_tokens": 40, "output_tokens": 9, "thinking_tokens": 2},
+            (43, 9),
+        ),
         ({"usd_cents": None}, None),  # the fake models' streams: nothing to count
     ],
 )
@@ -52,7 +61,9 @@ def test_every_shape_gives_input_and_output(usage: dict[str, object], counts: tu
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_the_sandboxs_local_model_reports_usage_as_ollama_through_puter(sandbox: Sandbox, stream: bool) -> None:
+def test_the_sandboxs_local_model_reports_usage_as_ollama_through_puter(
+    sandbox: Sandbox, stream: bool
+) -> None:
     with PuterClient(sandbox.origin, sandbox.token) as client:
         if stream:
             reply = client.chat_stream("Hello there", model="sandbox-local").reply()

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from ..recorded_puter import STUB, RecordedPuter, recorded_puter  # noqa: F401  (a fixture)
+from ..recorded_puter import STUB, RecordedPuter
 from ..shell import run
 
 
 @pytest.mark.parametrize("stream", ["", " --no-stream"])
-def test_the_sandboxs_local_model_in_the_footer_and_the_meter(signed_in: InteractiveShell, stream: str) -> None:
+def test_the_sandboxs_local_model_in_the_footer_and_the_meter(
+    signed_in: InteractiveShell, stream: str
+) -> None:
     outputs, _ = run(signed_in, f"%%puter -m sandbox-local{stream}\nHello there")
     footer = outputs[0]["text/plain"]
     assert "sandbox-local · " in footer and "tokens not reported" not in footer
