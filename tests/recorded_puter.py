@@ -15,7 +15,8 @@ answered by the recording of the same kind:
   quotes the tool result it was sent (here: every result after the last question, joined).
 
 ``GET /whoami`` answers ``temp-whoami.json`` (a guest); ``models`` and ``list`` their
-``ollama-*`` recordings. Every request is kept in ``calls``.
+``ollama-*`` recordings; ``app-telemetry`` the 404 "App not found" (no ``code``). Every
+request is kept in ``calls``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,13 @@ class RecordedPuter:
                 self._send(recorded(owner.answer(body)), body)
 
             def _send(self, exchange: dict[str, Any], body: dict[str, Any] | None = None) -> None:
+                if "response" in exchange:  # beyond-chat's form: the first 500 bytes of the body
+                    response = exchange["response"]
+                    exchange = {
+                        "status": response["status"],
+                        "headers": {"Content-Type": response["content_type"]},
+                        "body": json.loads(response["body_first_500_bytes"]),
+                    }
                 if "ndjson_lines" in exchange:
                     payload = "".join(json.dumps(line) + "\n" for line in owner.lines(exchange, body))
                 else:
@@ -99,6 +107,8 @@ class RecordedPuter:
 
     def answer(self, body: dict[str, Any]) -> str:
         method = body.get("method")
+        if body.get("interface") == "app-telemetry":
+            return "app-telemetry-user-count.json"
         if method in ("models", "list"):
             return f"ollama-{method}.json"
         args = body.get("args") or {}
@@ -126,7 +136,7 @@ class RecordedPuter:
     def body(self, exchange: dict[str, Any], request: dict[str, Any] | None) -> Any:
         reply: dict[str, Any] = json.loads(json.dumps(exchange["body"]))
         results = self._results(request)
-        if results is not None:  # the stand-in quotes what it was sent
+        if results is not None and exchange["status"] == 200:  # the stand-in quotes what it was sent
             reply["result"]["message"]["content"] = f"Stub answer. Tool result seen: {results}"
         return reply
 

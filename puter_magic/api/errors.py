@@ -32,6 +32,7 @@ No message built here may contain a credential: callers pass texts through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -244,6 +245,10 @@ _BY_CODE: dict[str, type[APIError]] = {
 }
 
 
+# "No OCR provider configured", "OpenAI API key not configured" (protocol doc §7).
+_NOT_CONFIGURED = re.compile(r"\bnot configured\b|^no\b.*\bconfigured\b", re.IGNORECASE)
+
+
 def error_for(
     status: int | None,
     code: str | None,
@@ -269,6 +274,6 @@ def error_for(
         cls = ServerError if status is None or status >= 500 or status == 200 else APIError
     if issubclass(BadRequest, cls) and message.lower().startswith("model not found"):
         cls = ModelNotFound
-    if cls is ServerError and "not configured" in message.lower():
+    if cls is ServerError and _NOT_CONFIGURED.search(message):
         cls = NotConfigured
     return cls(message, status=status, code=code, retry_after=retry_after, detail=detail)
