@@ -195,8 +195,11 @@ class ChatMethods:
                         msgs, model, driver=driver, service=service, **options, tools=defs
                     )
 
+                def ask_whole(msgs: list[dict[str, Any]], defs: list[dict[str, Any]]) -> ChatReply:
+                    return self.chat(msgs, model, driver=driver, service=service, **options, tools=defs)
+
                 loop = ToolLoop(messages, functions, max_steps=max_steps, approve=approve)
-                return ToolStream(open_stream, loop)
+                return ToolStream(open_stream, loop, ask_whole)
         body = self._chat_body(messages, model, driver, service, options)
         body["args"]["stream"] = True
         return ChatStream(self._wire.stream(body), model, self._secrets())
