@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from puter_magic import PuterClient
 from puter_magic.api.errors import RateLimited
 from puter_magic.api.pacing import FREE, GUEST, AccountLimits, Limiter, limits_for
+from puter_magic.api.protocol import error_from_reply
 from puter_magic.sandbox import Sandbox
 
 from ..recorded_puter import RecordedPuter, recorded
@@ -38,15 +41,19 @@ def test_given_numbers_are_kept_and_named_custom(sandbox: Sandbox, client: Puter
     assert client.chat_many(["a"], model="sandbox-echo", rate=None).limits is None
 
 
-def _refusal(message: str) -> RateLimited:
-    return RateLimited(message, status=429, code="too_many_requests")
+def _refusal(name: str) -> RateLimited:
+    """Puter's own 429, as recorded for a guest (its two wordings)."""
+    exchange = recorded(name)
+    err = error_from_reply(exchange["status"], "application/json", json.dumps(exchange["body"]).encode())
+    assert isinstance(err, RateLimited)
+    return err
 
 
 def test_a_refusal_for_concurrency_does_not_lower_the_believed_rate() -> None:
     now = [0.0]
     limiter = Limiter(3, 20, 10.0, clock=lambda: now[0])
     sends = [limiter.acquire() for _ in range(3)]
-    limiter.refused(sends[2], _refusal("Too many concurrent requests."))  # Puter's words, recorded
+    limiter.refused(sends[2], _refusal("temp-429-too-many-concurrent.json"))
     assert (limiter.at_once, limiter.per_window) == (2, 20)
     assert len(limiter._sends) == 3  # Puter counted the refused one in its window
     for sent in sends[:2]:
@@ -59,3 +66,16 @@ def test_a_refusal_for_concurrency_does_not_lower_the_believed_rate() -> None:
         more.append(sent)
         limiter.release(sent, answered=True)
     assert len(more) + 3 == 20 and wait > 9  # the window holds 20, the refused one among them
+
+
+def test_a_refusal_for_the_rate_lowers_it_to_what_was_counted() -> None:
+    now = [0.0]
+    limiter = Limiter(3, 30, 10.0, clock=lambda: now[0])
+    for i in range(21):
+        now[0] = i * 0.01
+        sent = limiter.acquire()
+        assert sent is not None
+        if i < 20:
+            limiter.release(sent, answered=True)
+    limiter.refused(sent, _refusal("temp-429-too-many-requests.json"))  # the 21st: a guest's window
+    assert (limiter.per_window, limiter.at_once) == (20, 3)
