@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--concurrency-limit", type=int, metavar="N", help="AI calls at once, e.g. 3")
     parser.add_argument("--credit-calls", type=int, metavar="N", help="credit runs out after N AI calls")
+    parser.add_argument(
+        "--tier",
+        choices=("temp", "free", "paid"),
+        help="the account's plan and Puter's limits for it (temp: a guest, 20 per 10 s, 2 at once)",
+    )
     args = parser.parse_args(argv)
     rate_limit = None
     if args.rate_limit:
@@ -52,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=rate_limit,
         concurrency_limit=args.concurrency_limit,
         credit_calls=args.credit_calls,
+        tier=args.tier,
     )
     sandbox.start()
     print(f"Puter sandbox listening on {sandbox.origin}", flush=True)
