@@ -33,8 +33,11 @@ The API origin adds ``POST /auth/get-user-app-token`` (``app_uid`` = ``"app-" +
 uuid5(NAMESPACE, scheme://host[:port])``, one revocable session per user and app),
 ``POST /auth/create-access-token``, ``GET /whoami`` for every token kind (app tokens answer
 ``is_temp`` and ``app_name``, no email), and CORS for browsers (any Origin reflected,
-preflights answered). A guest's AI calls have Puter's ``temp_free`` limits: 20 per 10 s and
-2 at once per interface and method (429 ``too_many_requests``).
+preflights answered). Every token spends its account's allowance in ``/metering/usage``
+(:mod:`.metering`: a guest has $0.25, an app token's spending is shown under its app), and
+``sandbox.metering.set_allowance(token, 0)`` makes it run out (402). A guest's AI calls also
+have Puter's ``temp_free`` limits: 20 per 10 s and 2 at once per interface and method (429
+``too_many_requests``).
 
 Accounts: ``sandbox.gui.accounts`` holds the GUI's users; the sandbox's own user
 (``username``, default ``learner``) logs in with password ``sandbox.gui.password``
@@ -65,8 +68,6 @@ reads them when it loads):
 ``relay_buffered``          ``/login/set`` keeps a token until a ``/login/wait`` takes it
                             (Puter's drops it when nobody waits at that instant)
 ``relay_hold``              seconds a ``/login/wait`` is held before its 408 (default 10)
-``guest_credit_calls``      a guest's free allowance runs out after this many AI calls (then
-                            402 ``insufficient_funds``); None: it never does
 ==========================  ==================================================================
 
 ``sandbox.gui.reset_switches()`` puts them all back.
@@ -227,7 +228,6 @@ class GUI:
         self.ignore_referrer = False
         self.relay_buffered = False
         self.relay_hold = 10.0
-        self.guest_credit_calls: int | None = None
 
     # -- accounts and sessions ---------------------------------------------------------
 
@@ -252,6 +252,9 @@ class GUI:
         token = ".".join((part({"alg": "HS256", "typ": "JWT"}), part(claims), secrets.token_urlsafe(32)))
         with self._lock:
             self._tokens[token] = grant
+            guest = self.accounts[grant.username].is_temp
+        # the token spends its account's allowance (a guest's is smaller), an app's under its app
+        self.sandbox.metering.add(token, grant.username, guest=guest, app_uid=grant.app_uid)
         return token
 
     def start_session(self, account: GuiAccount) -> str:
@@ -307,9 +310,7 @@ class GUI:
         with self._lock:
             if grant.username not in self._guest_limits:
                 self._guest_limits[grant.username] = Limits(GUEST_RATE_LIMIT, GUEST_CONCURRENCY)
-            limits = self._guest_limits[grant.username]
-            limits.credit_calls = self.guest_credit_calls
-            return limits
+            return self._guest_limits[grant.username]
 
     # -- what the API answers ---------------------------------------------------------
 
