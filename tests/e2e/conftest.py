@@ -25,7 +25,8 @@ import requests
 
 from puter_magic.sandbox import Sandbox
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+from ..conftest import launch_chromium
+
 SERVER_TOKEN = "e2e-signin-token"
 
 
@@ -36,33 +37,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(
-            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-            "(bash .ci/setup --browser does it when run as root)"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            ignore_default_args=["--disable-popup-blocking"],  # popups only from a user's click
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+def chromium(playwright: Any) -> Iterator[Any]:
+    """Chromium with its popup blocker on."""
+    browser = launch_chromium(playwright, popup_blocker=True)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")
