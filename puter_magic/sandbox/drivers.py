@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .faults import Replier
 from .limits import COSTLY
 from .media import MEDIA_INTERFACES
 from .models import MODELS, lookup
-from .playback import Replier
 from .replies import result_envelope, stream_lines, wants_web_search, write_reply
 
 if TYPE_CHECKING:

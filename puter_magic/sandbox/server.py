@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .drivers import INTERFACES, DriverFailure, drivers_call
+from .faults import play
 from .gui import answer_gui
 from .models import MODELS
-from .playback import play
 
 if TYPE_CHECKING:
     from . import Sandbox
