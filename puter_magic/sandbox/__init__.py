@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
-from .gui import GUI
+from .gui import GUI, is_loopback_host
 from .limits import TIERS, Limits
 from .metering import Metering
 from .models import MODELS
-from .net import is_loopback_host
 
 if TYPE_CHECKING:
     from .server import Handler, SandboxHTTPServer

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .drivers import INTERFACES, DriverFailure, drivers_call
 from .faults import play
-from .gui import answer_gui
+from .gui import answer_gui, authme_reply
 from .models import MODELS
 
 if TYPE_CHECKING:
@@ -307,8 +307,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route_gui(self, url: Any) -> None:
         """The GUI host: the AuthMe page (``/?action=authme&redirectURL=...``)."""
-        from .authme import authme_reply
-
         status, headers, body = authme_reply(self.server.sandbox, parse_qs(url.query))
         self.send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
 
