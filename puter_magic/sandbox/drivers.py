@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .faults import Replier
 from .limits import COSTLY
-from .media import MEDIA_INTERFACES
+from .media import MEDIA_INTERFACES, SERVICE, MediaFailure, answer
 from .models import MODELS, lookup
 from .replies import result_envelope, stream_lines, wants_web_search, write_reply
 
@@ -261,9 +261,6 @@ def _agent_turn(
 
 
 def _media(h: Answerer, sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> None:
-    from .media import SERVICE, answer
-    from .media_files import MediaFailure
-
     try:
         reply = answer(sandbox, iface, method, driver, args)
     except MediaFailure as failure:

@@ -7,10 +7,15 @@ decides (:data:`~.models.NORMALIZED_SINCE`). ``args.response: {normalize: true}`
 of the 8307e8c9 generation) gives Puter's internal shape: a part list marked ``normalized``.
 Puter's own test models have no release date and stay native, as recorded. Streams are never
 affected.
+
+The tutor also says what it sees in the images of the last question (:func:`describe_images`):
+each one's format and pixel size from its header, and the caption of a picture the sandbox drew.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import random
@@ -18,9 +23,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .models import NORMALIZED_SINCE, SandboxModel
-from .reading import describe_images
+from .pixels import image_info, png_text
 
 __all__ = ["Reply", "normalized", "result_envelope", "stream_lines", "wants_web_search", "write_reply"]
 
@@ -218,6 +224,57 @@ A formula for the road: $x_1 + x_2 = \\frac{{a_1}}{{b_1}}$, and on its own line:
 
 $$\\sum_{{i=1}}^{{n}} i = \\frac{{n(n+1)}}{{2}}$$
 """
+
+
+# -- what the tutor sees in the images it is sent -----------------------------------------
+
+
+def _image_parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    users = [m for m in messages if isinstance(m, dict) and m.get("role", "user") == "user"]
+    content = users[-1].get("content") if users else None
+    parts = [content] if isinstance(content, dict) else content if isinstance(content, list) else []
+    return [
+        p
+        for p in parts
+        if isinstance(p, dict) and (p.get("type") in ("image_url", "file") or "image_url" in p)
+    ]
+
+
+def describe_images(messages: list[dict[str, Any]]) -> str:
+    """A Markdown note on the images in the last user message: count, format, pixel size."""
+    parts = _image_parts(messages)
+    if not parts:
+        return ""
+    rows = []
+    for number, part in enumerate(parts, 1):
+        if part.get("type") == "file":
+            rows.append(f"| {number} | a file in your Puter storage ({part.get('puter_path')}) | | |")
+            continue
+        holder = part.get("image_url")
+        url = holder.get("url") if isinstance(holder, dict) else holder
+        if not isinstance(url, str) or not url.startswith("data:"):
+            host = urlsplit(url).hostname if isinstance(url, str) else None
+            rows.append(f"| {number} | an image at {host or '?'} (the sandbox fetches no URLs) | | |")
+            continue
+        header, _, payload = url.partition(",")
+        chunk = payload[:120_000]
+        try:
+            head = base64.b64decode(chunk[: len(chunk) // 4 * 4])
+        except (binascii.Error, ValueError):
+            head = b""
+        info = image_info(head)
+        size = len(payload) * 3 // 4 if header.endswith(";base64") else len(payload)
+        caption = png_text(head) if info and info[0] == "PNG" else None
+        what = f"{info[0]}" if info else "not an image I can read"
+        pixels = f"{info[1]}×{info[2]}" if info and info[1] else "?"
+        said = f" · its caption reads “{caption[:80]}”" if caption else ""
+        rows.append(f"| {number} | {what}{said} | {pixels} | {size / 1000:.1f} kB |")
+    count = f"{len(parts)} image" + ("s" if len(parts) != 1 else "")
+    return (
+        f"\n\n**I see {count}:**\n\n| # | what | pixels | size |\n|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+    )
 
 
 def _split_stream(text: str) -> list[str]:

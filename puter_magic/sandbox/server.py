@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from .drivers import INTERFACES, DriverFailure, drivers_call
 from .faults import play
 from .gui import answer_gui, authme_reply
+from .media import served
 from .models import MODELS
 
 if TYPE_CHECKING:
@@ -275,7 +276,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/puterai/chat/models/details":
             self.json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.test_provider]})
         elif path.startswith(SERVED_PATHS) and self.command in ("GET", "HEAD"):
-            self.served(path)
+            self._serve_file(path)
         elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
             self._route_gui(url)
         else:
@@ -366,10 +367,8 @@ class Handler(BaseHTTPRequestHandler):
             self.json(401, {"error": message, "message": message, "code": code, **extra})
         return False
 
-    def served(self, path: str) -> None:
+    def _serve_file(self, path: str) -> None:
         """Sample files and generated pictures: served to anyone, as another host would."""
-        from .media_files import served
-
         found = served(self.server.sandbox, path)
         if found is None:
             self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
