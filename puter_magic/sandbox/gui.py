@@ -107,12 +107,13 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 from .limits import TIERS, Limits
 
 if TYPE_CHECKING:
-    from . import Sandbox
+    from .metering import Metering
 
 __all__ = [
     "APP_UID_NAMESPACE",
     "GUI",
     "GuiAccount",
+    "GuiHost",
     "Popup",
     "answer_gui",
     "app_uid_for_origin",
@@ -170,6 +171,20 @@ def app_uid_for_origin(origin: str) -> str | None:
     return None if normalized is None else f"app-{uuid.uuid5(APP_UID_NAMESPACE, normalized)}"
 
 
+class GuiHost(Protocol):
+    """What the GUI site needs of the sandbox it plays for: the sandbox's own user and token,
+    its accounts' metering, the API origin its pages call, and the stop signal."""
+
+    username: str
+    token: str
+    authme_auto_approve: bool
+    metering: Metering
+    stopping: threading.Event
+
+    @property
+    def origin(self) -> str: ...
+
+
 @dataclass
 class GuiAccount:
     """A user of the GUI site (a guest has no password and no email)."""
@@ -219,7 +234,7 @@ class Popup:
 class GUI:
     """The GUI site's state (accounts, sessions, tokens) and its switches (see the module doc)."""
 
-    def __init__(self, sandbox: Sandbox, host: str) -> None:
+    def __init__(self, sandbox: GuiHost, host: str) -> None:
         self.sandbox = sandbox
         self.host = host
         self.password = DEFAULT_PASSWORD
@@ -607,10 +622,8 @@ class GuiAnswerer(Protocol):
 PAGE_HEADERS = {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
 
 
-def answer_gui(h: GuiAnswerer, sandbox: Sandbox, path: str, query_string: str, raw: bytes) -> None:
+def answer_gui(h: GuiAnswerer, gui: GUI, path: str, query_string: str, raw: bytes) -> None:
     """Answer a request to the GUI origin."""
-    gui = sandbox.gui
-    assert gui is not None
     query = parse_qs(query_string)
     action = (query.get("action") or [""])[0]
     if h.command == "POST" and path in ("/login", "/signup", "/_sandbox/popup-event"):
@@ -626,7 +639,7 @@ def answer_gui(h: GuiAnswerer, sandbox: Sandbox, path: str, query_string: str, r
         status, obj = gui.login(body) if path == "/login" else gui.signup(body)
         h.json(status, obj)
     elif h.command in ("GET", "HEAD") and action in ("authme", "authme-approve") and path == "/":
-        status, headers, page = authme_reply(sandbox, query)
+        status, headers, page = authme_reply(gui.sandbox, query)
         h.send(status, page, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
     elif h.command in ("GET", "HEAD") and (path == "/" or path.startswith("/action/")):
         h.send(200, gui.page(path, query), "text/html; charset=utf-8", dict(PAGE_HEADERS))
@@ -643,7 +656,7 @@ def _with_token(redirect: str, token: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
 
 
-def authme_reply(sandbox: Sandbox, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+def authme_reply(sandbox: GuiHost, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body for a GET on the GUI root or the approve action."""
     action = (query.get("action") or [""])[0]
     redirect = (query.get("redirectURL") or [""])[0]

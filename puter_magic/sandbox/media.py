@@ -37,16 +37,13 @@ import hashlib
 import re
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from .pixels import image_info, picture, read_caption
 from .sound import WORD_GAP, WORD_SECONDS, hear, silent_mp3, speech
 
-if TYPE_CHECKING:
-    from . import Sandbox
-
-__all__ = ["MEDIA_INTERFACES", "MediaFailure", "MediaReply", "answer", "failure", "served"]
+__all__ = ["MEDIA_INTERFACES", "MediaFailure", "MediaHost", "MediaReply", "answer", "failure", "served"]
 
 IMAGE = "puter-image-generation"
 TTS = "puter-tts"
@@ -136,6 +133,18 @@ TTS_PROVIDERS = {
 }
 
 
+class MediaHost(Protocol):
+    """What the media interfaces need of the sandbox: its origin (URLs to its files), whether it
+    has providers, the pictures and videos it made, and how long a video renders."""
+
+    media_providers: bool
+    generated: dict[str, bytes]
+    video_seconds: float
+
+    @property
+    def origin(self) -> str: ...
+
+
 class MediaFailure(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -155,7 +164,7 @@ def failure(message: str, code: str = "bad_request", status: int = 400) -> Media
     return MediaFailure(status, code, message)
 
 
-def answer(sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def answer(sandbox: MediaHost, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     """The reply to one media driver call (raises MediaFailure for Puter's errors)."""
     handler = {IMAGE: _image, TTS: _tts, STT: _speech2txt, OCR: _ocr, VOICE: _voice, VIDEO: _video}[iface]
     return handler(sandbox, method, driver, args)
@@ -164,7 +173,7 @@ def answer(sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[st
 # -- files in and out -------------------------------------------------------------------------
 
 
-def served(sandbox: Sandbox, path: str) -> tuple[bytes, str] | None:
+def served(sandbox: MediaHost, path: str) -> tuple[bytes, str] | None:
     """Files the sandbox serves without a token: Puter's samples and generated pictures."""
     if path == SAMPLE_IMAGE:
         return picture("Puter sample image", 256, 256), "image/png"
@@ -180,7 +189,7 @@ def served(sandbox: Sandbox, path: str) -> tuple[bytes, str] | None:
     return None
 
 
-def _input(sandbox: Sandbox, value: Any, limit: int | None) -> bytes:
+def _input(sandbox: MediaHost, value: Any, limit: int | None) -> bytes:
     """The bytes of a file input, as Puter's ``loadFileInput`` takes them."""
     if isinstance(value, dict) or (isinstance(value, str) and not value.startswith(("data:", "http"))):
         path = (
@@ -242,7 +251,7 @@ def _size(args: dict[str, Any]) -> tuple[int, int]:
     return (side, max(16, round(side / aspect))) if aspect >= 1 else (max(16, round(side * aspect)), side)
 
 
-def _image(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _image(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     configured = sandbox.media_providers
     if method == "list":
         return MediaReply([f"sandbox:sandbox/{m}" for m in IMAGE_MODELS] if configured else [])
@@ -279,7 +288,7 @@ def _tts_provider(name: str) -> str | None:
     return next((p for p, aliases in TTS_PROVIDERS.items() if key == p or key in aliases), None)
 
 
-def _tts(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _tts(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     available = ["sandbox"] if sandbox.media_providers else []
     wanted = args.get("provider")
     if method == "list":
@@ -339,7 +348,7 @@ def _tts(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> Me
 # -- speech to speech (the voice changer) ----------------------------------------------------------
 
 
-def _voice(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _voice(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     if args.get("test_mode"):  # even without audio, as recorded
         return MediaReply({"url": sandbox.origin + SAMPLE_AUDIO, "content_type": "audio/mpeg"})
     if not sandbox.media_providers:
@@ -409,7 +418,7 @@ def empty_mp4(seconds: float = 4.0) -> bytes:
     return ftyp + _box(b"moov", mvhd) + _box(b"free", b"puter-sandbox video")
 
 
-def _video(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _video(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     configured = sandbox.media_providers
     if method == "list":
         return MediaReply(["sandbox:sandbox/sandbox-video"] if configured else [])
@@ -438,7 +447,7 @@ def _video(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> 
 # -- speech to text --------------------------------------------------------------------------------
 
 
-def _speech2txt(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _speech2txt(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     if method == "list":
         return MediaReply(["openai", "xai"])
     if method == "list_models":
@@ -497,7 +506,7 @@ def _speech2txt(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]
 # -- OCR ----------------------------------------------------------------------------------------------
 
 
-def _ocr(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _ocr(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     if args.get("test_mode"):
         return MediaReply(SAMPLE_OCR)
     if not sandbox.media_providers:
