@@ -28,7 +28,17 @@ from urllib.parse import urlsplit
 from .models import NORMALIZED_SINCE, SandboxModel
 from .pixels import image_info, png_text
 
-__all__ = ["Reply", "normalized", "result_envelope", "stream_lines", "wants_web_search", "write_reply"]
+__all__ = [
+    "Reply",
+    "normalized",
+    "plural",
+    "result_envelope",
+    "split_stream",
+    "stream_lines",
+    "text_of",
+    "wants_web_search",
+    "write_reply",
+]
 
 # What the search model cites: fixed pages, never fetched (the sandbox has no network).
 SOURCES = (
@@ -92,7 +102,7 @@ def _search(last: str, searched: bool) -> tuple[str, list[dict[str, Any]]]:
     return text, citations
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
@@ -173,8 +183,8 @@ def _code_span(text: str, limit: int = 60) -> str:
 
 
 def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxModel) -> str:
-    users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
-    systems = [_text_of(m.get("content")) for m in messages if m.get("role") == "system"]
+    users = [text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+    systems = [text_of(m.get("content")) for m in messages if m.get("role") == "system"]
     assistants = [m for m in messages if m.get("role") == "assistant"]
     turn = len(users)
     last = users[-1] if users else ""
@@ -277,7 +287,7 @@ def describe_images(messages: list[dict[str, Any]]) -> str:
     )
 
 
-def _split_stream(text: str) -> list[str]:
+def split_stream(text: str) -> list[str]:
     """Pieces of about one word each, whitespace kept, so the stream reassembles exactly."""
     pieces = re.findall(r"\s*\S+\s*?(?=\s|$)|\s+$", text)
     if "".join(pieces) != text:  # defensive: never lose a character
@@ -287,16 +297,16 @@ def _split_stream(text: str) -> list[str]:
 
 def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[str, Any]) -> Reply:
     """The reply *model* gives to *messages* (deterministic)."""
-    prompt_text = "\n".join(_text_of(m.get("content")) for m in messages)
+    prompt_text = "\n".join(text_of(m.get("content")) for m in messages)
     reasoning = ""
     citations: list[dict[str, Any]] = []
     if model.writes == "search":
-        users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+        users = [text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
         text, citations = _search(users[-1] if users else "", wants_web_search(args))
     elif model.writes == "lorem":
         text = _lorem(json.dumps(messages, sort_keys=True, default=str) + model.id)
     elif model.writes == "echo":
-        users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+        users = [text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
         text = users[-1] if users else ""
     else:
         text = _tutor(messages, args, model) + describe_images(messages)
@@ -325,7 +335,7 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         }
     else:
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out, "usd_cents": usd_cents}
-    pieces = [text] if model.test_provider else _split_stream(text)  # Puter's: one text line
+    pieces = [text] if model.test_provider else split_stream(text)  # Puter's: one text line
     return Reply(text=text, usage=usage, reasoning=reasoning, pieces=pieces, citations=citations)
 
 
@@ -408,7 +418,7 @@ def result_envelope(model: SandboxModel, reply: Reply, args: dict[str, Any] | No
 def stream_lines(model: SandboxModel, reply: Reply) -> Iterator[dict[str, Any]]:
     """The NDJSON objects of a streamed reply, ending with the usage line."""
     if reply.reasoning:
-        for piece in _split_stream(reply.reasoning):
+        for piece in split_stream(reply.reasoning):
             yield {"type": "reasoning", "reasoning": piece}
     for piece in reply.pieces:
         yield {"type": "text", "text": piece}
