@@ -139,8 +139,15 @@ class BatchView:
     notes: list[str] = field(default_factory=list)
     preview: list[tuple[str, str, bool]] = field(default_factory=list)  # (item, shown, muted)
     total: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str] | tuple[dict[str, str], dict[str, Any]]:
+        """The bundle, with the output metadata when there is some (it is saved in the .ipynb)."""
+        return (self.bundle(), self.metadata) if self.metadata else self.bundle()
+
+    def bundle(self) -> dict[str, str]:
         rows = self.preview[:PREVIEW_ROWS]
         plain = [self.summary, *self.notes]
         for item, shown, _ in rows:
@@ -173,7 +180,7 @@ class BatchView:
         }
 
     def __repr__(self) -> str:
-        return self._repr_mimebundle_()["text/plain"]
+        return self.bundle()["text/plain"]
 
 
 def error_title(err: PuterError) -> str:

@@ -62,6 +62,12 @@ class MediaMagics(Magics):
             text, _ = interpolate(text, self._namespace)
         return text.strip(), args
 
+    def _begin(self, magic: str, args: Any) -> None:
+        """Tell the classroom which magic asks, with which options (its log and metadata)."""
+        from .provenance import options_of
+
+        self.host.classroom.begin(magic, options_of(args))
+
     def _keep(self, out: str | None, value: Any) -> None:
         if out and value is not None:
             self._namespace[out] = value
@@ -83,6 +89,7 @@ class MediaMagics(Magics):
         The line form, %puter_image [options] PROMPT, takes the same options before the prompt.
         """
         prompt, args = self._text_and_args(self.puter_image, line, cell, "puter_image")
+        self._begin("%%puter_image" if cell is not None else "%puter_image", args)
         flow = self._flow()
         result = flow.image(
             prompt, model=args.model, quality=args.quality, ratio=args.ratio, test=args.test, save=args.save
@@ -106,6 +113,7 @@ class MediaMagics(Magics):
         The line form, %puter_speak [options] TEXT, takes the same options before the text.
         """
         text, args = self._text_and_args(self.puter_speak, line, cell, "puter_speak")
+        self._begin("%%puter_speak" if cell is not None else "%puter_speak", args)
         flow = self._flow()
         result = flow.speak(
             text, voice=args.voice, provider=args.provider, model=args.model, test=args.test, save=args.save
@@ -126,6 +134,7 @@ class MediaMagics(Magics):
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
         source, name = resolve_source(args.source, self._namespace, "%puter_transcribe")
+        self._begin("%puter_transcribe", args)
         result = self._flow().transcribe(source, name, translate=args.translate, language=args.language)
         self._keep(args.out, result)
 
@@ -144,6 +153,7 @@ class MediaMagics(Magics):
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
         source, name = resolve_source(args.source, self._namespace, "%puter_ocr")
+        self._begin("%puter_ocr", args)
         result = self._flow().ocr(source, name, provider=args.provider)
         self._keep(args.out, result)
 
@@ -169,6 +179,7 @@ class MediaMagics(Magics):
         args = parse_line(self.puter_call, " ".join([*map(_quote, words), tail]))
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        self._begin("%puter_call", args)
         result = self._flow().call(interface, method, call_args, args.driver)
         self._keep(args.out, result)
 

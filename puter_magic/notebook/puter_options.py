@@ -62,6 +62,11 @@ ARGUMENTS = [
         "{item}, or {column} of a DataFrame row, is filled in; --out gets the replies",
     ),
     argument("--fresh", action="store_true", help="with --each: ask every item again, not only those left"),
+    argument(
+        "--code",
+        action="store_true",
+        help="put the reply's code blocks into a new cell below (not run); in a terminal, on the next prompt",
+    ),
 ]
 
 

@@ -16,9 +16,18 @@ from ..api.usage import total_tokens
 from ..api.words import plural
 from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
 
-__all__ = ["Note", "PartialReply", "ReplyView", "footer_html", "footer_text"]
+__all__ = ["Note", "PartialReply", "ReplyView", "footer_html", "footer_text", "split_bundle"]
 
 Bundle = dict[str, str]
+
+
+def split_bundle(obj: Any) -> tuple[Bundle, dict[str, Any]]:
+    """*obj*'s MIME bundle and its output metadata (``_repr_mimebundle_`` may return both)."""
+    got = obj._repr_mimebundle_()
+    if isinstance(got, tuple):
+        return got[0], dict(got[1])
+    return got, {}
+
 
 MUTED = "color: var(--jp-ui-font-color2, #6b7280); font-size: 0.85em"
 BOX = (
@@ -82,9 +91,11 @@ class ReplyView:
     images: list[dict[str, Any]] = field(default_factory=list)  # message.images / image chunks
     limit: int = MAX_DISPLAY_CHARS  # the most characters of the text displayed
     where: str = ""  # where the whole text is, for the note when the display is cut
+    badges: list[str] = field(default_factory=list)  # at the footer's end, e.g. "tutor"
+    metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)
 
     def footer(self) -> str:
-        extra: list[str] = []  # "(interrupted)" already follows the text
+        extra = list(self.badges)  # "(interrupted)" already follows the text
         return footer_text(self.model, self.usage, self.elapsed, extra) if self.show_footer else ""
 
     def tail_lines(self) -> list[str]:
@@ -93,7 +104,13 @@ class ReplyView:
         left_out = left_out_note(cut, self.where) if cut.cut else ""
         return [n for n in [left_out, self.footer(), *self.notes] if n]
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> Bundle | tuple[Bundle, dict[str, Any]]:
+        """The bundle, with the output metadata when there is some (it is saved in the .ipynb)."""
+        return (self.bundle(), self.metadata) if self.metadata else self.bundle()
+
+    def bundle(self) -> Bundle:
         from . import markup
 
         shown = cut_text(self.text, self.limit).shown
@@ -136,7 +153,7 @@ class ReplyView:
         return bundle
 
     def __repr__(self) -> str:
-        return self._repr_mimebundle_()["text/plain"] if self.raw else f"ReplyView({self.text[:60]!r}…)"
+        return self.bundle()["text/plain"] if self.raw else f"ReplyView({self.text[:60]!r}…)"
 
 
 @dataclass
