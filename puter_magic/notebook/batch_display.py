@@ -207,8 +207,10 @@ def batch_summary(
     result: BatchResult | None,
     errors: dict[int, PuterError],
     out: str | None,
+    held: int = 0,
 ) -> tuple[str, list[str]]:
-    """The summary line of a batch, and notes saying where the results are."""
+    """The summary line of a batch, and notes saying where the results are. *held*: items of
+    *todo* not asked because the classroom's request limit was reached."""
     total = len(prompts)
     kept = total - len(todo)
     head = f"{total:,} prompt{'s' if total != 1 else ''} to {model}: "
@@ -219,7 +221,9 @@ def batch_summary(
         parts.append(f"{len(errors):,} failed ({why_failed(list(errors.values()))})")
     if result.not_asked:
         parts.append(f"{result.not_asked:,} not asked")
-    line = head + (f"{kept:,} kept from the last run; asked {len(todo):,}: " if kept else "")
+    if held:
+        parts.append(f"{held:,} not asked (the request limit)")
+    line = head + (f"{kept:,} kept from the last run; asked {len(todo) - held:,}: " if kept else "")
     line += ", ".join(parts) + f" in {result.elapsed:.1f} s"
     if result.rate_limited:
         plural = "s" if result.rate_limited > 1 else ""
@@ -230,7 +234,7 @@ def batch_summary(
         from .advice import describe_error
 
         line += f" · stopped: {describe_error(result.stop_error)[0].lower()}"
-    return line, _where(prompts, out, len(errors) + result.not_asked)
+    return line, _where(prompts, out, len(errors) + result.not_asked + held)
 
 
 def _where(prompts: Prompts, out: str | None, left: int) -> list[str]:

@@ -88,7 +88,8 @@ class BatchFlow(Flow):
             if refused is not None and not tickets and todo:
                 self.display(refused)  # nothing may be asked: nothing is sent
                 return
-            todo = todo[: len(tickets)]  # the items within the request limit
+            held = len(todo) - len(tickets)  # past the request limit: not asked
+            wanted, todo = todo, todo[: len(tickets)]
             if todo:
                 progress = progress_for(settings.rich, self.display, len(todo))
                 check, tally = self._budget()
@@ -121,7 +122,7 @@ class BatchFlow(Flow):
             texts = [r.text if r is not None else None for r in replies]
             if out:
                 namespace[out] = results_for(prompts, texts, errors)
-            summary, notes = batch_summary(prompts, model, todo, result, errors, out)
+            summary, notes = batch_summary(prompts, model, wanted, result, errors, out, held=held)
 
             def shown(i: int) -> tuple[str, str, bool]:
                 text = texts[i]
@@ -134,7 +135,7 @@ class BatchFlow(Flow):
             preview = [shown(i) for i in range(min(len(prompts), 5))]
             view = BatchView(summary, notes, preview, len(prompts))
             if tickets:
-                view.notes = [*view.notes, *tickets[0].badges()]
+                view.notes = [*view.notes, *(f"{b} mode" for b in tickets[0].badges())]
                 view.metadata = batch_stamp(tickets, [replies[i] for i in todo], model)
             if todo:
                 progress.finish(view)
