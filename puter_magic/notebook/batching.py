@@ -105,6 +105,7 @@ class BatchFlow(Flow):
                     **options,
                 )
                 for position, item, ticket in zip(todo, result, tickets):  # noqa: B905 (one each)
+                    ticket.extra["item"] = position
                     if item.reply is not None:
                         replies[position] = item.reply
                         self.session.meter.add(item.reply.model or model, item.reply.usage)

@@ -252,7 +252,7 @@ class Classroom:
         left = self.left(rules)
         allowed = len(prompts) if left is None else min(left, len(prompts))
         self.sent += allowed
-        tickets = [self._ticket(model, p, rules, item=i) for i, p in enumerate(prompts[:allowed])]
+        tickets = [self._ticket(model, p, rules) for p in prompts[:allowed]]
         if allowed == len(prompts):
             return tickets, None
         rest = len(prompts) - allowed

@@ -177,3 +177,13 @@ def test_the_teachers_command_writes_only_the_rules(
     (tmp_path / "x.ipynb").write_text("[]")
     with pytest.raises(ValueError, match="not a notebook"):
         write_rules(tmp_path / "x.ipynb", {"ai": "off"})
+
+
+def test_the_docs_show_the_tutors_wording_in_full() -> None:
+    from ..conftest import ROOT
+
+    page = (ROOT / "docs" / "classroom.md").read_text()
+    assert tutor_prompt("(the text of TUTOR.md)", "(the student's -s)") in page
+    assert "not a lock" in page and "puter-classroom assignment.ipynb --ai tutor" in page
+    readme = (ROOT / "README.md").read_text()
+    assert "docs/classroom.md" in readme and "not a lock" in readme
