@@ -1,7 +1,6 @@
-"""Fixtures shared with the other real-frontend tests: a private JupyterLab and Chromium
-(tests/browser/), a terminal IPython in tmux (tests/test_frontends.py)."""
+"""The terminal IPython in tmux of tests/test_frontends.py, shared here. (The real-browser
+tests stay in tests/browser/: a second session-wide Playwright would clash with its own.)"""
 
 from __future__ import annotations
 
-from ..browser.conftest import lab, lab_root, page, playwright_browser  # noqa: F401
 from ..test_frontends import terminal  # noqa: F401

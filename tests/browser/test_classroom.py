@@ -16,9 +16,9 @@ import pytest
 
 from puter_magic.notebook.handout import write_rules
 
-from ..browser.conftest import LAB_TOKEN
-from ..browser.test_jupyterlab import _cell, _open_and_run_all, _panel, _run_cell, _shot, _wait_or_explain
 from ..conftest import ROOT
+from .conftest import LAB_TOKEN
+from .test_jupyterlab import _cell, _open_and_run_all, _panel, _run_cell, _shot, _wait_or_explain
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
