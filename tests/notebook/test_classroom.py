@@ -296,3 +296,45 @@ def test_load_names_the_rules(assignment: pathlib.Path) -> None:
     finally:
         shell.run_line_magic("unload_ext", "puter_magic")
         InteractiveShell.clear_instance()
+
+
+def test_media_magics_are_counted_logged_and_stamped(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    rules(assignment, max_requests=3, log=True)
+    pairs = with_metadata(signed_in, "%%puter_image --out pic\nA kite")
+    about = next(md["puter_magic"] for _, md in pairs if md)
+    assert about["options"] == {"out": "pic"} and about["version"]
+    pairs = with_metadata(signed_in, "%puter_ocr pic")
+    assert next(md for _, md in pairs if md)["puter_magic"]["options"] == {"source": "pic"}
+    run(signed_in, "%puter_call puter-tts list_voices")
+    outputs, _ = run(signed_in, "%puter_speak Hello")
+    assert texts(outputs).startswith("Request limit reached")
+    logged = [(e["magic"], e["outcome"]) for e in log_lines(assignment)]
+    assert logged == [
+        ("%%puter_image", "answered"),
+        ("%puter_ocr", "answered"),
+        ("%puter_call", "answered"),
+        ("%puter_speak", "refused"),
+    ]
+    assert log_lines(assignment)[1]["prompt"] == "(image: pic)"
+
+
+def test_the_stop_button_is_logged_as_interrupted(ip: InteractiveShell, assignment: pathlib.Path) -> None:
+    import _thread
+    import threading
+
+    rules(assignment, log=True)
+    with Sandbox(slow_pace=0.03) as sandbox:
+        run(ip, "%puter_login --sandbox")
+        magics = magics_of(ip)
+        magics.session.sandbox.stop()
+        magics.session.sandbox = sandbox
+        magics.session.sign_in(sandbox.origin, sandbox.token)
+        timer = threading.Timer(0.6, _thread.interrupt_main)  # what the kernel does on "stop"
+        timer.start()
+        outputs, result = run(ip, "%%puter -m sandbox-slow\nTell me a long story")
+        timer.join()
+        assert result.success and "(interrupted)" in texts(outputs)
+    [entry] = log_lines(assignment)
+    assert entry["outcome"] == "interrupted" and entry["reply"].startswith("### Turn 1")
