@@ -149,6 +149,7 @@ class Classroom:
         self.provider: Callable[[str], str | None] = provider or (lambda model: None)
         self.sent = 0  # requests sent from this kernel session
         self.cell_id: str | None = None
+        self._now: tuple[Rules, str | None] | None = None  # this cell's rules and TUTOR.md text
         self.magic = "python"
         self.options: dict[str, Any] = {}
         self.tutor = TutorNotes()
@@ -157,11 +158,21 @@ class Classroom:
 
     # -- the rules ------------------------------------------------------------------------
 
+    def new_cell(self, cell_id: str | None) -> None:
+        """A cell starts: the rules are checked again (a changed file is read) at its first use."""
+        self.cell_id = cell_id
+        self._now = None
+
     def rules(self) -> Rules:
-        """The rules in force now (read again if a file changed); problems are shown once."""
+        """The rules in force for this cell: checked (and read again where a file changed) at
+        the start of each cell and each magic, then kept for the requests the cell makes.
+        Problems are shown once."""
+        if self._now is not None:
+            return self._now[0]
         rules = self.watch.rules() if self.watch is not None else Rules()
         for problem in rules.problems:
             self._tell(problem, "Classroom rules: a value was not understood and is left out:")
+        self._now = (rules, None)
         return rules
 
     def _tell(self, text: str, title: str) -> None:
@@ -181,6 +192,7 @@ class Classroom:
     def begin(self, magic: str, options: dict[str, Any]) -> None:
         """A magic starts: what the log and the output metadata name as its magic and options."""
         self.magic, self.options = magic, dict(options)
+        self._now = None
 
     def left(self, rules: Rules | None = None) -> int | None:
         """Requests left of ``max_requests`` in this kernel session (None: no limit)."""
@@ -210,9 +222,15 @@ class Classroom:
     def system_prompt(self, student: str | None) -> str | None:
         """The system prompt sent: the student's own, or in tutor mode the tutor's
         instructions with the teacher's TUTOR.md and then the student's."""
-        if self.rules().mode != "tutor":
+        rules = self.rules()
+        if rules.mode != "tutor":
             return student
-        return tutor_prompt(self.tutor.read(self.folder()), student)
+        assert self._now is not None
+        teacher = self._now[1]
+        if teacher is None:
+            teacher = self.tutor.read(self.folder())
+            self._now = (rules, teacher)
+        return tutor_prompt(teacher, student)
 
     # -- admitting ------------------------------------------------------------------------
 

@@ -132,7 +132,7 @@ class PuterMagics(Magics, SettingsTraits):
         """Remember which cell runs (Jupyter frontends send its id) for re-run detection."""
         self._cell_id = getattr(info, "cell_id", None) or None
         self._cell_seq = 0
-        self.classroom.cell_id = self._cell_id
+        self.classroom.new_cell(self._cell_id)
 
     def _namespace(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}

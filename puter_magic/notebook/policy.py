@@ -16,7 +16,7 @@ their own kernel. A value that cannot be understood is left out and named in
 as saying nothing, and a notebook caught half-written keeps the rules read before.
 
 :class:`PolicyWatch` finds the files and reads them again when they change (one ``stat``
-per file before each request: cheap).
+per file each time it is asked: cheap; the classroom asks once per cell).
 """
 
 from __future__ import annotations
@@ -233,6 +233,7 @@ class PolicyWatch:
         self._notebook = notebook
         self._site = site if site is not None else (lambda: os.environ.get(POLICY_ENV) or None)
         self._seen: dict[str, tuple[Path | str | None, Stamp | None, Rules]] = {}
+        self._merged: tuple[Rules, Rules, Rules] | None = None  # (notebook, site, merged)
         self.notebook_path: Path | None = None
         self.site_path: str | None = None
         self.reads = 0  # files read (so tests can tell a cached answer from a fresh one)
@@ -243,7 +244,9 @@ class PolicyWatch:
         self.site_path = self._site()
         notebook = self._read("notebook", self.notebook_path, self._read_notebook)
         site = self._read("site", self.site_path, read_site_rules)
-        return merge(notebook, site)
+        if self._merged is None or self._merged[0] is not notebook or self._merged[1] is not site:
+            self._merged = (notebook, site, merge(notebook, site))  # only when a side was read again
+        return self._merged[2]
 
     def _read_notebook(self, path: Path) -> Rules:
         try:

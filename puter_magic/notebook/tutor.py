@@ -55,7 +55,7 @@ def tutor_prompt(teacher: str | None, student: str | None) -> str:
 
 def find_tutor_file(folder: Path) -> Path | None:
     """The nearest ``TUTOR.md``: in *folder*, else in the folder above it, up to the top."""
-    folder = folder.resolve()
+    folder = folder.absolute()
     for place in (folder, *folder.parents):
         candidate = place / TUTOR_FILE
         if candidate.is_file():
