@@ -85,6 +85,8 @@ def test_ai_off_sends_nothing_from_any_magic(
         "%%puter -m sandbox-agent --tools describe\ndescribe 2",
         "%%puter_image\na cat",
         "%puter_speak hello",
+        "%puter_voice sound --voice alloy",
+        "%%puter_video\na kite in the wind",
         "%puter_transcribe sound",
         "%puter_ocr picture",
         '%puter_call puter-chat-completion complete {"messages": [{"role": "user", "content": "hi"}]}',
