@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["CHAT_INTERFACES", "Classroom", "ClassroomMagics", "PolicyView", "Refusal", "Ticket"]
 
 CHAT_INTERFACES = ("puter-chat-completion",)  # %puter_call of these asks a chat model
+LEFT = 'style="text-align: left"'  # JupyterLab right-aligns table cells
 HOW_TO_SET = "puter-classroom NOTEBOOK.ipynb --ai tutor --models A,B --max-requests 30 --log"
 
 
@@ -472,12 +473,14 @@ class PolicyView:
         plain.append("A classroom convention the notebook carries, not a lock.")
         esc = html.escape
         cells = "".join(
-            f"<tr><td><code>{esc(k)}</code></td><td>{esc(v)}</td><td>{esc(w)}</td></tr>" for k, v, w in rows
+            f"<tr><td {LEFT}><code>{esc(k)}</code></td><td {LEFT}>{esc(v)}</td><td {LEFT}>{esc(w)}</td></tr>"
+            for k, v, w in rows
         )
         problems = "".join(f"<div>problem: {esc(p)}</div>" for p in self.rules.problems)
         body = (
             f"<strong>{esc(self.head())}</strong>"
-            f'<table style="margin: 4px 0"><thead><tr><th>rule</th><th>in force</th><th>set by</th></tr>'
+            f'<table style="margin: 4px 0"><thead><tr><th {LEFT}>rule</th><th {LEFT}>in force</th>'
+            f"<th {LEFT}>set by</th></tr>"
             f"</thead><tbody>{cells}</tbody></table>{problems}"
             "<div>A classroom convention the notebook carries, not a lock.</div>"
         )

@@ -58,6 +58,8 @@ def test_classroom_notebook_with_run_all(page: Any, lab: str, lab_root: pathlib.
     _shot(page, "classroom-refusals.png")
     reply.scroll_into_view_if_needed()
     _shot(page, "classroom-tutor.png")
+    _cell(page, "%puter_policy").scroll_into_view_if_needed()
+    _shot(page, "classroom-policy.png")
     log = [json.loads(x) for x in (course / "week1" / "classroom.puter-log.jsonl").read_text().splitlines()]
     assert len(log) == 9 and all(e["cell"] for e in log)  # JupyterLab sends each cell's id
     ids = {c.id for c in nbformat.read(course / "week1" / "classroom.ipynb", as_version=4).cells}

@@ -340,3 +340,14 @@ def test_the_stop_button_is_logged_as_interrupted(ip: InteractiveShell, assignme
         assert result.success and "(interrupted)" in texts(outputs)
     [entry] = log_lines(assignment)
     assert entry["outcome"] == "interrupted" and entry["reply"].startswith("### Turn 1")
+
+
+def test_hostile_rules_are_shown_as_text(signed_in: InteractiveShell, assignment: pathlib.Path) -> None:
+    from ..htmlcheck import live_markup
+
+    hostile = "<img src=x onerror=\"window.__pwned='policy'\">"
+    rules(assignment, models=[hostile])
+    outputs, _ = run(signed_in, "%puter_policy")
+    outputs += run(signed_in, "%%puter -m sandbox-echo\nhi")[0]
+    for out in outputs:
+        assert live_markup(out["text/html"]) == [] and hostile in out["text/plain"]
