@@ -143,7 +143,7 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(), usage_errors(), ticket.watch():
+        with self.failures.guard(magic="%%puter_image"), usage_errors(), ticket.watch():
             result: ImageResult = self._client().txt2img(
                 prompt, model=model, quality=quality, ratio=ratio, test_mode=test
             )
@@ -167,7 +167,7 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(), usage_errors(), ticket.watch():
+        with self.failures.guard(magic="%%puter_speak"), usage_errors(), ticket.watch():
             client = self._client()
             result: AudioResult = client.txt2speech(
                 text, voice=voice, provider=provider, model=model, test_mode=test
@@ -193,7 +193,7 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(), usage_errors(), ticket.watch():
+        with self.failures.guard(magic="%puter_voice"), usage_errors(), ticket.watch():
             result: AudioResult = self._client().speech2speech(
                 source, voice=voice, model=model, test_mode=test
             )
@@ -219,7 +219,7 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(), usage_errors(), ticket.watch():
+        with self.failures.guard(magic="%%puter_video"), usage_errors(), ticket.watch():
             result: VideoResult = self._client().txt2vid(
                 prompt, model=model, seconds=seconds, size=size, test_mode=test
             )
@@ -241,16 +241,19 @@ class MediaFlow(Flow):
         return None
 
     def transcribe(
-        self, source: Any, name: str, *, translate: bool, language: str | None
+        self, source: Any, name: str, *, translate: bool, language: str | None, test: bool = False
     ) -> Transcript | None:
-        ticket = self._admit(None, f"(audio: {name})")
+        ticket = self._admit(None, f"(audio: {name})" if name else "(test sample)")
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(), usage_errors(), ticket.watch():
-            heard: Transcript = self._client().speech2txt(source, translate=translate, language=language)
+        with self.failures.guard(magic="%puter_transcribe"), usage_errors(), ticket.watch():
+            heard: Transcript = self._client().speech2txt(
+                source, translate=translate, language=language, **({"test_mode": True} if test else {})
+            )
             what = "translated" if translate else "transcribed"
-            parts = [f"{what} from {name}", heard.model or "", heard.language or ""]
+            sample = "test mode: Puter's free sample, not your audio" if test else ""
+            parts = [f"{what} from {name}" if name else "", heard.model or "", heard.language or "", sample]
             ticket.answered(heard.text, model=heard.model)
             elapsed = time.monotonic() - started
             self.display(
@@ -260,15 +263,18 @@ class MediaFlow(Flow):
             return heard
         return None
 
-    def ocr(self, source: Any, name: str, *, provider: str | None) -> OCRResult | None:
-        ticket = self._admit(None, f"(image: {name})")
+    def ocr(self, source: Any, name: str, *, provider: str | None, test: bool = False) -> OCRResult | None:
+        ticket = self._admit(None, f"(image: {name})" if name else "(test sample)")
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(), usage_errors(), ticket.watch():
-            read: OCRResult = self._client().img2txt(source, provider=provider)
+        with self.failures.guard(magic="%puter_ocr"), usage_errors(), ticket.watch():
+            read: OCRResult = self._client().img2txt(
+                source, provider=provider, **({"test_mode": True} if test else {})
+            )
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
-            parts = [f"read from {name}", provider or "", read.model or "", lines]
+            sample = "test mode: Puter's free sample, not your image" if test else ""
+            parts = [f"read from {name}" if name else "", provider or "", read.model or "", lines, sample]
             ticket.answered(read.text, model=read.model)
             elapsed = time.monotonic() - started
             self.display(
@@ -292,7 +298,7 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(), ticket.watch():
+        with self.failures.guard(magic="%puter_call"), ticket.watch():
             client = self._client()
             result = client.call(interface, method, args, driver)
             shown: Any = JsonView(result)

@@ -170,6 +170,26 @@ class ToolFlow(Flow):
     :class:`~.asking.AskFlow`: the session, a settings snapshot, a display function and the
     notebook's :class:`~.failures.Failures`."""
 
+    def _cannot_call_tools(self, model: str) -> list[str]:
+        """A note when the catalogue says *model* cannot call tools (``tool_call: false``): it
+        answers without them (Puter drops them), so name models that can."""
+        from ..api.catalogue import find_model, tool_callers
+        from ..api.errors import PuterError
+
+        try:
+            models = self.session.models()  # cached per origin
+        except PuterError:
+            return []
+        entry = find_model(models, model)
+        if entry is None or entry.tool_call is not False:
+            return []
+        able = [m.id for m in tool_callers(models)]
+        names = ", ".join(able[:5]) + (f" and {len(able) - 5} more" if len(able) > 5 else "")
+        can = f"; models that can: {names} (-m MODEL)" if able else "; no model of this server can"
+        return [
+            f"{model} cannot call tools (tool_call: false in %puter_models), so it answered without them{can}"
+        ]
+
     def ask(
         self,
         ask: Ask,
@@ -227,8 +247,10 @@ class ToolFlow(Flow):
                         session.check_budget(settings.budget_usd_cents)  # every request spends
                         client = session.require_client()
                         output.new_step()
+                        # a step that may ask for calls is asked whole (not streamed)
+                        streamed = stream and loop.stream_next()
                         text, usage, reasoning, calls, interrupted, error, model = self._step(
-                            client, loop, ask, output, stream
+                            client, loop, ask, output, streamed
                         )
                     if interrupted:
                         ticket.interrupted(reply=text, usage=usage)
@@ -239,10 +261,14 @@ class ToolFlow(Flow):
                     ticket.extra["calls"] = [call.name for call in calls]
                     ticket.answered(text, model=model, usage=usage)
                     session.meter.add(model, usage)
-                    if calls and text:
-                        output.update(PartialReply(text, limit=limit))  # the words beside the calls
-                    if not loop.take(text, calls, usage, reasoning):
-                        break
+                    if calls and streamed:  # its stream may have lost some: ask again whole
+                        if not loop.discard(calls, usage):
+                            break
+                    else:
+                        if calls and text:
+                            output.update(PartialReply(text, limit=limit))  # the words beside the calls
+                        if not loop.take(text, calls, usage, reasoning):
+                            break
                     admitted = session.classroom.admit(model=ask.model, prompt=ask.user)
             except KeyboardInterrupt:
                 interrupted = True
@@ -254,6 +280,8 @@ class ToolFlow(Flow):
             if loop.runs:
                 made = plural(len(loop.runs), "call")
                 notes = [*notes, f"tools: {made} in {plural(loop.steps, 'request')}"]
+            elif not interrupted and error is None:  # no call: was it able to make one?
+                notes = [*notes, *self._cannot_call_tools(model)]
             if interrupted:
                 notes = [*notes, "interrupted: nothing of this cell is kept in the conversation"]
             elif refused is not None:
