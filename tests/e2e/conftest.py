@@ -1,9 +1,11 @@
 """A Jupyter server (JupyterLab 4 and Notebook 7 in one), a sandbox that plays Puter's GUI and
 API, and Debian's Chromium with its popup blocker ON, driven by Playwright.
 
-Playwright starts Chromium with ``--disable-popup-blocking``; these fixtures take that flag away,
-so a popup opens only from a real click, as in a user's browser. Skipped, with the install
-command, when Chromium or Playwright is missing (never silently).
+Browsers come from the run's one Playwright (tests/conftest.py), so these live beside
+tests/browser's. Playwright starts Chromium with ``--disable-popup-blocking``; these fixtures
+take that flag away, so a popup opens only from a real click, as in a user's browser. Skipped,
+with the install command, when Chromium or Playwright is missing (never silently). Terminal
+IPython in tmux (tests/test_frontends.py's ``terminal``) is shared here too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import requests
 from puter_magic.sandbox import Sandbox
 
 from ..conftest import launch_chromium
+from ..test_frontends import terminal  # noqa: F401  (terminal IPython in tmux, shared here)
 
 SERVER_TOKEN = "e2e-signin-token"
 
