@@ -12,25 +12,32 @@ an HTML page, a download over the limit) is one warning, and ``--save`` writes n
 from __future__ import annotations
 
 import contextlib
+import html
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.error import UsageError
 
 from ..api.errors import PuterError
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
 from ..api.mediatypes import human_size
-from ..api.protocol import BinaryResult
+from ..api.protocol import NDJSON_TYPE, BinaryResult
 from .flow import Flow
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
+    from ..api.chat import ChatReply
     from ..api.media_results import AudioResult, ImageResult, MediaResult
     from ..api.media_text import OCRResult, Transcript
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
+
+T = TypeVar("T")
+WORKING_TICK = 0.25  # how often the "working…" line of a media cell is redrawn
+DEFAULT_MODEL = "the server's default model"
 
 
 @contextlib.contextmanager
@@ -93,10 +100,79 @@ class MediaFlow(Flow):
         self.session.check_budget(self.settings.budget_usd_cents)
         return self.session.require_client()
 
-    def _finish(self, result: MediaResult, started: float, save: str | None, parts: list[str]) -> None:
+    _replays = 0  # requests the recording had answered before this cell's
+    _handle: Any = None  # the "working…" line's display, while there is one
+
+    def _start_count(self) -> None:
+        tape = self.session.tape
+        self._replays = tape.replayed if tape is not None else 0
+
+    def _count(self, name: str, usage: dict[str, Any] | None = None, *, tokens: bool = False) -> list[str]:
+        """Count one request in the notebook's usage meter (``%puter_usage``), unless it was
+        answered from a recording; the footer note a replay gets."""
+        tape = self.session.tape
+        if tape is not None and tape.mode == "replay" and tape.replayed > self._replays:
+            return [f"replayed from {tape.path.name}: nothing was spent"]
+        self.session.meter.add(name, usage, tokens=tokens)
+        return []
+
+    def _working(self, label: str, ask: Callable[[], T]) -> T:
+        """*ask()*, with a quiet "working… 1.2 s" line until it returns, in a notebook (the
+        result replaces it); a terminal just waits. Its exception is raised here."""
+        self._start_count()
+        if not self.settings.rich:
+            return ask()
+        from .rendering import MUTED
+
+        started = time.monotonic()
+
+        def line() -> dict[str, str]:
+            text = f"{label}… {time.monotonic() - started:.1f} s"
+            return {
+                "text/plain": text,
+                "text/html": f'<div class="puter-thinking" style="{MUTED}">{html.escape(text)}</div>',
+            }
+
+        self._handle = self.display(line(), raw=True, display_id=True)
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = ask()
+            except BaseException as exc:  # handed to the main thread, raised there
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name="puter-media", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(WORKING_TICK)
+            if worker.is_alive():
+                self._handle.update(line(), raw=True)
+        if "error" in box:
+            if not isinstance(box["error"], PuterError):  # a warning takes the line's place
+                self._handle.update({"text/plain": ""}, raw=True)
+                self._handle = None
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
+
+    def replace(self, obj: Any) -> None:
+        """A warning, in place of the working line (see :class:`~.failures.Placed`)."""
+        self._show(obj)
+
+    def _show(self, obj: Any) -> None:
+        """The result, in place of the working line (a terminal: displayed)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.update(obj)
+        else:
+            self.display(obj)
+
+    def _finish(
+        self, result: MediaResult, started: float, save: str | None, parts: list[str], notes: list[str]
+    ) -> None:
         """Fetch and check the bytes, save them, show them with a footer."""
         data = result.data  # a reply URL is fetched here (without the token) and checked
-        notes = []
+        notes = list(notes)
         if save is not None:
             try:
                 where = result.save(save)
@@ -108,7 +184,7 @@ class MediaFlow(Flow):
         what = result.summary().splitlines() if self.settings.rich else []
         if what[1:]:
             notes.append(f"from {what[1]}")
-        self.display(result)
+        self._show(result)
         if what or any(parts) or notes:  # in a terminal, a footer of only the time is noise
             self.display(Footer([*what[:1], *parts, f"{time.monotonic() - started:.1f} s"], notes))
 
@@ -124,12 +200,18 @@ class MediaFlow(Flow):
     ) -> ImageResult | None:
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
-            result: ImageResult = self._client().txt2img(
-                prompt, model=model, quality=quality, ratio=ratio, test_mode=test
+        with self.failures.guard(self), usage_errors():
+            client = self._client()
+            result: ImageResult = self._working(
+                "drawing",
+                lambda: client.txt2img(prompt, model=model, quality=quality, ratio=ratio, test_mode=test),
             )
-            parts = [model or "", "test mode: Puter's free sample, not your prompt" if test else ""]
-            self._finish(result, started, save, parts)
+            notes = self._count(model or "puter-image-generation")
+            parts = [
+                model or DEFAULT_MODEL,
+                "test mode: Puter's free sample, not your prompt" if test else "",
+            ]
+            self._finish(result, started, save, parts, notes)
             return result
         return None
 
@@ -145,13 +227,20 @@ class MediaFlow(Flow):
     ) -> AudioResult | None:
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
+        with self.failures.guard(self), usage_errors():
             client = self._client()
-            result: AudioResult = client.txt2speech(
-                text, voice=voice, provider=provider, model=model, test_mode=test
+            result: AudioResult = self._working(
+                "speaking",
+                lambda: client.txt2speech(text, voice=voice, provider=provider, model=model, test_mode=test),
             )
-            parts = [provider or "", voice or "", "test mode: Puter's free sample" if test else ""]
-            self._finish(result, started, save, parts)
+            notes = self._count(model or provider or "puter-tts")
+            parts = [
+                model or ("" if provider else DEFAULT_MODEL),
+                provider or "",
+                voice or "",
+                "test mode: Puter's free sample" if test else "",
+            ]
+            self._finish(result, started, save, parts, notes)
             return result
         return None
 
@@ -160,37 +249,75 @@ class MediaFlow(Flow):
     ) -> Transcript | None:
         started = time.monotonic()
         with self.failures.guard(), usage_errors():
-            heard: Transcript = self._client().speech2txt(source, translate=translate, language=language)
+            client = self._client()
+            self._start_count()
+            heard: Transcript = client.speech2txt(source, translate=translate, language=language)
+            notes = self._count(heard.model or "puter-speech2txt")
             what = "translated" if translate else "transcribed"
             parts = [f"{what} from {name}", heard.model or "", heard.language or ""]
-            self.display(TextView(heard.text, Footer([*parts, f"{time.monotonic() - started:.1f} s"])))
+            footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)
+            self.display(TextView(heard.text, footer))
             return heard
         return None
 
     def ocr(self, source: Any, name: str, *, provider: str | None) -> OCRResult | None:
         started = time.monotonic()
         with self.failures.guard(), usage_errors():
-            read: OCRResult = self._client().img2txt(source, provider=provider)
+            client = self._client()
+            self._start_count()
+            read: OCRResult = client.img2txt(source, provider=provider)
+            notes = self._count(read.model or provider or "puter-ocr")
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
             parts = [f"read from {name}", provider or "", read.model or "", lines]
-            self.display(TextView(read.text, Footer([*parts, f"{time.monotonic() - started:.1f} s"])))
+            footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)
+            self.display(TextView(read.text, footer))
             return read
         return None
 
-    def call(self, interface: str, method: str, args: dict[str, Any], driver: str | None) -> Any:
+    def call(
+        self, interface: str, method: str, args: dict[str, Any], driver: str | None, out: str | None = None
+    ) -> Any:
+        """Any driver call. A streamed reply (``"stream": true``) shows its text and is kept
+        (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
         started = time.monotonic()
         with self.failures.guard():
             client = self._client()
+            self._start_count()
             result = client.call(interface, method, args, driver)
+            model = args.get("model") if isinstance(args.get("model"), str) else None
+            elapsed = f"{time.monotonic() - started:.1f} s"
+            if isinstance(result, BinaryResult) and result.content_type == NDJSON_TYPE:
+                from .rendering import ReplyView
+
+                reply = _streamed_reply(result, model, client)
+                notes = self._count(model or f"{interface} {method}", reply.usage, tokens=True)
+                where = [f"the whole reply is in {out}"] if out else []
+                note = f"{interface} {method}, streamed: {human_size(len(result.content))}"
+                self.display(
+                    ReplyView(
+                        reply.text,
+                        model=model,
+                        usage=reply.usage,
+                        elapsed=time.monotonic() - started,
+                        notes=[note, *where, *notes],
+                        reasoning=reply.reasoning if self.settings.show_reasoning else "",
+                        show_footer=self.settings.show_footer,
+                        limit=self.settings.max_display_chars,
+                        where=f"in {out}" if out else "",
+                    )
+                )
+                return reply
+            usage = _chat_usage(result) if isinstance(result, dict) else None
+            notes = self._count(model or f"{interface} {method}", usage, tokens=usage is not None)
             shown: Any = JsonView(result)
             if isinstance(result, BinaryResult):
-                shown = self._binary(client, result)
+                shown = self._binary(client, result, out)
             self.display(shown)
-            self.display(Footer([f"{interface} {method}", f"{time.monotonic() - started:.1f} s"]))
+            self.display(Footer([f"{interface} {method}", elapsed], notes))
             return result
         return None
 
-    def _binary(self, client: Any, result: BinaryResult) -> Any:
+    def _binary(self, client: Any, result: BinaryResult, out: str | None) -> Any:
         """An image or audio reply as one (checked against its bytes); anything else named."""
         from ..api.media_results import audio_result, image_result
 
@@ -198,4 +325,24 @@ class MediaFlow(Flow):
             return image_result(result, client.media_fetcher())
         if result.content_type.startswith("audio/"):
             return audio_result(result, client.media_fetcher())
-        return BinaryNote(result.content_type, len(result.content), "in --out VAR")
+        return BinaryNote(result.content_type, len(result.content), f"in {out}" if out else "")
+
+
+def _streamed_reply(result: BinaryResult, model: str | None, client: Any) -> ChatReply:
+    """The chat reply a stream's NDJSON lines add up to (an error line raises StreamError)."""
+    from ..api.chat import ChatStream
+    from ..api.chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
+
+    def lines() -> Generator[Chunk, None, None]:
+        yield from parse_ndjson(iter_lines([result.content]), strict=False)
+
+    chunks = ChunkStream(lines(), NDJSON_TYPE)
+    return ChatStream(chunks, model, client._secrets()).reply()
+
+
+def _chat_usage(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The usage of a whole chat reply (``{message, usage}``); None for anything else."""
+    usage = result.get("usage")
+    if "message" not in result or not isinstance(usage, dict):
+        return None
+    return usage

@@ -169,7 +169,7 @@ class MediaMagics(Magics):
         args = parse_line(self.puter_call, " ".join([*map(_quote, words), tail]))
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
-        result = self._flow().call(interface, method, call_args, args.driver)
+        result = self._flow().call(interface, method, call_args, args.driver, args.out)
         self._keep(args.out, result)
 
     def _call_args(self, text: str) -> tuple[dict[str, Any], str]:
