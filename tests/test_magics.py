@@ -165,7 +165,7 @@ def test_reply_bundle_and_footer(signed_in: InteractiveShell, sandbox: Sandbox) 
     reply = only(outputs)
     assert set(reply) == {"text/plain", "text/markdown", "text/html"}
     assert "<h3>Turn 1 · Sandbox Tutor</h3>" in reply["text/html"]
-    assert "<table>" in reply["text/html"] and "<pre class=\"puter-code\"" in reply["text/html"]
+    assert "<table>" in reply["text/html"] and '<pre class="puter-code"' in reply["text/html"]
     assert "$x_1 + x_2 = \\frac{a_1}{b_1}$" in reply["text/html"]  # math intact for the typesetter
     assert "sandbox-tutor · " in reply["text/plain"] and " tokens · " in reply["text/plain"]
     assert "puter-footer" in reply["text/html"]

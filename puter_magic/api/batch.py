@@ -259,8 +259,8 @@ def run_batch(
                 interrupted = True
                 break
             now = clock()
-            if limiter.in_flight == 0 and run.queue:  # waiting on the rate window (or a 429)
-                waited[0] += now - before
+            if limiter.in_flight == 0 and not all(it.reply is not None or it.error for it in items):
+                waited[0] += now - before  # nothing in flight, items left: the rate window (or a 429)
             before = now
             if on_progress is not None and now - last >= progress_interval:
                 last = now
