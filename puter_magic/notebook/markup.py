@@ -194,6 +194,12 @@ CODE_BOX = (
     "padding: 8px 12px; margin: 8px 0; overflow-x: auto; white-space: pre; line-height: 1.45"
 )
 
+#: The code inside the box: no background, border or wrapping of its own (frontends give
+#: ``code`` some).
+CODE_TEXT = (
+    "white-space: pre; word-break: normal; overflow-wrap: normal; background: none; border: 0; padding: 0"
+)
+
 #: Highlighting colours, token type → JupyterLab's editor colour variable (each theme,
 #: dark included, sets them to colours that read on its own code background) and a
 #: fallback that reads on the light box above.
@@ -280,7 +286,8 @@ def _highlight(html_text: str) -> str:
             except ClassNotFound:
                 pass
         cls = f' class="language-{lang}"' if lang else ""
-        return f'<pre class="puter-code" style="{CODE_BOX}"><code{cls}>{code}</code></pre>'
+        inner = f'<code{cls} style="{CODE_TEXT}">{code}</code>'
+        return f'<pre class="puter-code" style="{CODE_BOX}">{inner}</pre>'
 
     return _CODE_BLOCK.sub(one, html_text)
 

@@ -27,7 +27,9 @@ def every_output(ip: InteractiveShell, source: str) -> list[dict[str, Any]]:
 def test_code_blocks_come_in_a_box(signed_in: InteractiveShell) -> None:
     outputs, _ = run(signed_in, "%%puter\nShow me code")
     html = outputs[0]["text/html"]
-    box = re.search(r'<pre class="puter-code" style="([^"]+)"><code class="language-python">', html)
+    box = re.search(
+        r'<pre class="puter-code" style="([^"]+)"><code class="language-python" style="white-space: pre', html
+    )
     assert box is not None
     style = box.group(1)
     for rule in ("background: var(--jp-cell-editor-background, ", "padding: 8px 12px", "margin: 8px 0"):
