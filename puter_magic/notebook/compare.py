@@ -187,9 +187,14 @@ def run_compare(
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="puter-compare")
     futures = [pool.submit(work, col) for col in columns]
     try:
+        next_at = 0.0
         while wait(futures, timeout=1.0 / max_rate).not_done:
-            if update is not None:
+            # Columns render their Markdown while they stream: never more often than every
+            # four times the last redraw's cost, so long replies stay cheap to watch.
+            if update is not None and time.monotonic() >= next_at:
+                drawn = time.monotonic()
                 update(CompareView(columns, limit=limit))
+                next_at = drawn + max(1.0 / max_rate, 4 * (time.monotonic() - drawn))
     except KeyboardInterrupt:
         stopping.set()
         for col in columns:
