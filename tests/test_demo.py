@@ -171,3 +171,16 @@ def test_many_prompts_at_once(executed: Any) -> None:
     assert "puter-batch" in summary["text/html"] and live_markup(summary["text/html"]) == []
     [first] = data(outputs_of(executed, "meanings[0]"))
     assert "what is a loop in Python?" in first["text/plain"]
+
+
+def test_allowance_and_voice_changer_sections(executed: Any) -> None:
+    usage = data(outputs_of(executed, "%puter_usage"))
+    allowance = next(o for o in usage if "puter-allowance" in o.get("text/html", ""))
+    assert allowance["text/plain"].startswith("Puter account: $0.4")
+    assert "of $0.50 left this month" in allowance["text/plain"]
+    changed = data(outputs_of(executed, "%puter_voice greeting --voice bass"))
+    player = '<audio controls preload="metadata" src="data:audio/wav;base64,'
+    assert changed[0]["text/html"].startswith(player)
+    assert "bass" in changed[1]["text/plain"]
+    heard = data(outputs_of(executed, "%puter_transcribe deeper"))[0]
+    assert "Hello! Pictures, speech and text all go through the same Puter API." in heard["text/plain"]

@@ -321,9 +321,9 @@ def test_not_signed_in(ip: InteractiveShell) -> None:
     [
         (
             Fault.error(402, "insufficient_funds", "No usage left for request."),
-            "Usage limit reached",
+            "Out of allowance",
         ),
-        (Fault.legacy_error("insufficient_funds", "No usage left", 402), "Usage limit reached"),
+        (Fault.legacy_error("insufficient_funds", "No usage left", 402), "Out of allowance"),
         (
             Fault.error(429, "too_many_requests", "Too many requests.", retry_after=90),
             "try again in 90 s",

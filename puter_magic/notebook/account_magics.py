@@ -88,11 +88,28 @@ class AccountMagics(Magics):
         detail = "Saved login forgotten." if forgot else ("Sandbox stopped." if was_sandbox else "")
         show(Note(what, detail))
 
+    def _show_allowance(self) -> None:
+        """What Puter says of the account this month (read at most once a minute)."""
+        from ..api.errors import NotFound
+        from .advice import gui_host
+        from .allowance import AllowanceView
+        from .rendering import Note
+
+        with self.host.failures.guard():
+            try:
+                allowance = self.host.session.allowance(max_age=60.0)
+            except NotFound:  # an older or stripped-down server: no metering routes
+                show(Note("Puter account:", "this server does not report an allowance (no /metering/usage)."))
+                return
+            if allowance is not None:
+                show(AllowanceView(allowance, gui_host(self.host.session.origin)))
+
     @magic_arguments()
     @argument("--reset", action="store_true", help="start counting afresh")
     @line_magic
     def puter_usage(self, line: str) -> None:
-        """Tokens and cost per model used by this notebook (cost where the server reports it)."""
+        """Tokens and cost per model used by this notebook (cost where the server reports it),
+        and what Puter says of the account this month: its allowance, used and left."""
         args = parse_line(self.puter_usage, line)
         meter = self.host.session.meter
         if args.reset:
@@ -110,3 +127,4 @@ class AccountMagics(Magics):
 
             left = budget - meter.spent_cents
             show(Note(f"Budget: {budget:g}¢", f"{max(left, 0):.4g}¢ left."))
+        self._show_allowance()  # the notebook's own figures first, then the account's

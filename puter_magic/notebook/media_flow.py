@@ -23,6 +23,14 @@ from IPython.core.error import UsageError
 
 from ..api.errors import PuterError
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
+from ..api.media_client import (
+    IMAGE_INTERFACE,
+    OCR_INTERFACE,
+    SPEECH2SPEECH_INTERFACE,
+    SPEECH2TXT_INTERFACE,
+    TTS_INTERFACE,
+    VIDEO_INTERFACE,
+)
 from ..api.mediatypes import human_size
 from ..api.protocol import NDJSON_TYPE, BinaryResult
 from .flow import Flow
@@ -30,7 +38,7 @@ from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
     from ..api.chat import ChatReply
-    from ..api.media_results import AudioResult, ImageResult, MediaResult
+    from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
@@ -94,7 +102,7 @@ def check_save(path: str | None) -> None:
 
 
 class MediaFlow(Flow):
-    """Images, speech, transcripts, OCR and any driver call, in a cell."""
+    """Images, speech, the voice changer, video, transcripts, OCR and any driver call, in a cell."""
 
     def _client(self) -> Any:
         self.session.check_budget(self.settings.budget_usd_cents)
@@ -206,7 +214,7 @@ class MediaFlow(Flow):
                 "drawing",
                 lambda: client.txt2img(prompt, model=model, quality=quality, ratio=ratio, test_mode=test),
             )
-            notes = self._count(model or "puter-image-generation")
+            notes = self._count(model or IMAGE_INTERFACE)
             parts = [
                 model or DEFAULT_MODEL,
                 "test mode: Puter's free sample, not your prompt" if test else "",
@@ -233,7 +241,7 @@ class MediaFlow(Flow):
                 "speaking",
                 lambda: client.txt2speech(text, voice=voice, provider=provider, model=model, test_mode=test),
             )
-            notes = self._count(model or provider or "puter-tts")
+            notes = self._count(model or provider or TTS_INTERFACE)
             parts = [
                 model or ("" if provider else DEFAULT_MODEL),
                 provider or "",
@@ -244,6 +252,72 @@ class MediaFlow(Flow):
             return result
         return None
 
+    def voice(
+        self,
+        source: Any,
+        name: str,
+        *,
+        voice: str | None,
+        model: str | None,
+        test: bool,
+        save: str | None,
+    ) -> AudioResult | None:
+        """The voice changer: *source* said again in *voice* (sent as given), as a player."""
+        check_save(save)
+        started = time.monotonic()
+        with self.failures.guard(self), usage_errors():
+            client = self._client()
+            result: AudioResult = self._working(
+                "changing the voice",
+                lambda: client.speech2speech(source, voice=voice, model=model, test_mode=test),
+            )
+            notes = self._count(model or SPEECH2SPEECH_INTERFACE)
+            parts = [f"from {name}" if source is not None else "", voice or "", model or DEFAULT_MODEL]
+            parts.append("test mode: Puter's free sample, not your recording" if test else "")
+            self._finish(result, started, save, parts, notes)
+            return result
+        return None
+
+    def video(
+        self,
+        prompt: str,
+        *,
+        model: str | None,
+        seconds: float | None,
+        size: str | None,
+        test: bool,
+        save: str | None,
+    ) -> VideoResult | None:
+        """Make a video and show a player (the call waits as long as video generation takes)."""
+        check_save(save)
+        started = time.monotonic()
+        with self.failures.guard(self), usage_errors():
+            client = self._client()
+            result: VideoResult = self._working(
+                "making the video",
+                lambda: client.txt2vid(prompt, model=model, seconds=seconds, size=size, test_mode=test),
+            )
+            notes = self._count(model or VIDEO_INTERFACE)
+            parts = [
+                model or DEFAULT_MODEL,
+                "test mode: Puter's sample video, not your prompt" if test else "",
+            ]
+            self._finish(result, started, save, parts, notes)
+            return result
+        return None
+
+    def voices(self, provider: str | None) -> list[dict[str, Any]] | None:
+        """The voices (and engines) text-to-speech offers, as a table."""
+        from .tables import VoicesTable
+
+        with self.failures.guard():
+            client = self._client()
+            voices: list[dict[str, Any]] = client.voices(provider)
+            engines = client.tts_engines(provider)
+            self.display(VoicesTable(voices, engines, provider))
+            return voices
+        return None
+
     def transcribe(
         self, source: Any, name: str, *, translate: bool, language: str | None
     ) -> Transcript | None:
@@ -252,7 +326,7 @@ class MediaFlow(Flow):
             client = self._client()
             self._start_count()
             heard: Transcript = client.speech2txt(source, translate=translate, language=language)
-            notes = self._count(heard.model or "puter-speech2txt")
+            notes = self._count(heard.model or SPEECH2TXT_INTERFACE)
             what = "translated" if translate else "transcribed"
             parts = [f"{what} from {name}", heard.model or "", heard.language or ""]
             footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)
@@ -266,7 +340,7 @@ class MediaFlow(Flow):
             client = self._client()
             self._start_count()
             read: OCRResult = client.img2txt(source, provider=provider)
-            notes = self._count(read.model or provider or "puter-ocr")
+            notes = self._count(read.model or provider or OCR_INTERFACE)
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
             parts = [f"read from {name}", provider or "", read.model or "", lines]
             footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)

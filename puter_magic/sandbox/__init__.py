@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
 from .limits import Limits
+from .metering import Metering
 from .models import MODELS
 from .net import is_loopback_host
 
@@ -79,6 +80,13 @@ class Sandbox:
         concurrency_limit: the most AI calls at once per (interface, method), e.g. 3.
         credit_calls: the account's credit runs out after this many AI calls (then 402
             ``insufficient_funds``). See :mod:`puter_magic.sandbox.limits`.
+        guest: the account is a temporary (guest) one: ``is_temp`` and a guest's smaller
+            allowance ($0.25 a month instead of $0.50).
+        allowance: the account's monthly allowance in microcents (default: Puter's $0.50);
+            calls that cost something spend it, and once it is gone they answer 402
+            (see :mod:`puter_magic.sandbox.metering`).
+        credit_multiplier: answer ``/metering/usage`` in credits (USD × this, ``unit:
+            "credits"``) instead of microcents, as a deployment with a multiplier does.
     """
 
     def __init__(
@@ -99,6 +107,9 @@ class Sandbox:
         rate_limit: tuple[int, float] | None = None,
         concurrency_limit: int | None = None,
         credit_calls: int | None = None,
+        guest: bool = False,
+        allowance: float | None = None,
+        credit_multiplier: float | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the sandbox listens on loopback only")
@@ -117,8 +128,12 @@ class Sandbox:
         self.authme_auto_approve = authme_auto_approve
         self.verbose = verbose
         self.media_providers = media_providers
-        self.generated: dict[str, bytes] = {}  # pictures served at /puter-generated/
+        self.generated: dict[str, bytes] = {}  # pictures and videos served at /puter-generated/
+        self.video_seconds = 0.3  # how long a video "renders" while its request stays open
         self.limits = Limits(rate_limit, concurrency_limit, credit_calls)
+        self.guest = guest
+        self.metering = Metering(allowance, credit_multiplier)
+        self.metering.add(self.token, username, guest=guest)
         self.requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -184,8 +199,11 @@ class Sandbox:
             return f"http://{self.api_host[4:]}:{self.port}"
         return f"http://{self.host}:{self.port}"
 
-    def add_token(self, token: str) -> None:
+    def add_token(self, token: str, *, app_uid: str | None = None) -> None:
+        """Accept *token* too, for the same account; *app_uid* makes it an app's token (as the
+        sign-in popup's are), which sees only that app's usage in ``/metering/usage``."""
         self._tokens.add(token)
+        self.metering.add(token, self.username, guest=self.guest, app_uid=app_uid)
 
     def revoke_token(self, token: str) -> None:
         self._tokens.discard(token)
@@ -196,7 +214,7 @@ class Sandbox:
             "uuid": "00000000-0000-4000-8000-000000000001",
             "email": None,
             "email_confirmed": True,
-            "is_temp": False,
+            "is_temp": self.guest,
             "is_user_token": True,
             "feature_flags": {},
             "metadata": {},

@@ -201,6 +201,9 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/whoami" and self.command in ("GET", "HEAD"):
             if self.authorized(None, parse_qs(url.query), legacy=False):
                 self.json(200, self.server.sandbox.account())
+        elif path.startswith("/metering/") and self.command in ("GET", "HEAD"):
+            if self.authorized(None, parse_qs(url.query), legacy=False):
+                self._metering(path)
         elif path == "/drivers/list-interfaces":
             if self.authorized(None, parse_qs(url.query), legacy=False):
                 self.json(
@@ -217,6 +220,30 @@ class Handler(BaseHTTPRequestHandler):
             self._route_gui(url)
         else:
             self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+
+    @property
+    def token(self) -> str | None:
+        """The token the current request was authorized with."""
+        rec = getattr(self, "_record", None)
+        return rec.token if rec is not None else None
+
+    def _metering(self, path: str) -> None:
+        """``/metering/usage``, ``/metering/usage/<app>``, ``/metering/allCosts`` (sandbox/metering.py)."""
+        metering = self.server.sandbox.metering
+        body: Any = None
+        if path == "/metering/usage":
+            body = metering.usage(self.token)
+        elif path.startswith("/metering/usage/"):
+            body = metering.app_usage(self.token, path[len("/metering/usage/") :])
+            if body is None:
+                self.json(404, {"error": "App not found", "message": "App not found"})
+                return
+        elif path == "/metering/allCosts":
+            body = metering.all_costs()
+        if body is None:
+            self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+        else:
+            self.json(200, body)
 
     def _route_gui(self, url: Any) -> None:
         """The GUI host: the AuthMe page (``/?action=authme&redirectURL=...``)."""
