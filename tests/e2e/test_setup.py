@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 import requests
 
-from ..browser.conftest import CHROMIUM
 from ..conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -146,20 +145,19 @@ def lab_as_documented(tmp_path: pathlib.Path) -> Iterator[str]:
         log.close()
 
 
-def test_jupyter_lab_demo_works_as_root_as_documented(lab_as_documented: str) -> None:
+def test_jupyter_lab_demo_works_as_root_as_documented(
+    lab_as_documented: str, playwright_browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
     page = requests.get(lab_as_documented, timeout=30)
     assert page.status_code == 200 and "JupyterLab" in page.text
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}: the page was served, not shown")
-    from playwright.sync_api import expect, sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            tab: Any = browser.new_page()
-            tab.goto(lab_as_documented)
-            panel = tab.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-            expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
-            expect(panel).to_contain_text("%load_ext puter_magic")
-        finally:
-            browser.close()
+    context = playwright_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(lab_as_documented)
+        panel = tab.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+        expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=90_000)
+        expect(panel).to_contain_text("%load_ext puter_magic")
+    finally:
+        context.close()
