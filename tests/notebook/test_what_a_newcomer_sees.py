@@ -109,9 +109,7 @@ def test_test_models_are_listed_last(signed_in: InteractiveShell) -> None:
     assert options[-3:] == ["abuse", "costly", "fake"] and options[0].startswith("sandbox-")
 
 
-def test_help_for_tools_is_whole() -> None:
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "puter_magic")
+def test_help_for_tools_is_whole(ip: InteractiveShell) -> None:
     with capture_output() as captured:
         ip.run_cell("%%puter?\n")
     text = " ".join(captured.stdout.split())
