@@ -45,7 +45,13 @@ __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_er
 
 T = TypeVar("T")
 WORKING_TICK = 0.25  # how often the "working…" line of a media cell is redrawn
-DEFAULT_MODEL = "the server's default model"
+DEFAULT_MODEL = "the server's default model"  # media replies do not say which model answered
+
+
+def _model_part(model: str | None, unnamed: bool) -> str:
+    """The footer's model: the one asked for, else the server's default, else nothing when
+    *unnamed* (a test-mode sample comes from no model; a named provider says enough)."""
+    return model or ("" if unnamed else DEFAULT_MODEL)
 
 
 @contextlib.contextmanager
@@ -216,7 +222,7 @@ class MediaFlow(Flow):
             )
             notes = self._count(model or IMAGE_INTERFACE)
             parts = [
-                model or DEFAULT_MODEL,
+                _model_part(model, test),
                 "test mode: Puter's free sample, not your prompt" if test else "",
             ]
             self._finish(result, started, save, parts, notes)
@@ -243,7 +249,7 @@ class MediaFlow(Flow):
             )
             notes = self._count(model or provider or TTS_INTERFACE)
             parts = [
-                model or ("" if provider else DEFAULT_MODEL),
+                _model_part(model, test or provider is not None),
                 provider or "",
                 voice or "",
                 "test mode: Puter's free sample" if test else "",
@@ -272,7 +278,7 @@ class MediaFlow(Flow):
                 lambda: client.speech2speech(source, voice=voice, model=model, test_mode=test),
             )
             notes = self._count(model or SPEECH2SPEECH_INTERFACE)
-            parts = [f"from {name}" if source is not None else "", voice or "", model or DEFAULT_MODEL]
+            parts = [f"from {name}" if source is not None else "", voice or "", _model_part(model, test)]
             parts.append("test mode: Puter's free sample, not your recording" if test else "")
             self._finish(result, started, save, parts, notes)
             return result
@@ -299,7 +305,7 @@ class MediaFlow(Flow):
             )
             notes = self._count(model or VIDEO_INTERFACE)
             parts = [
-                model or DEFAULT_MODEL,
+                _model_part(model, test),
                 "test mode: Puter's sample video, not your prompt" if test else "",
             ]
             self._finish(result, started, save, parts, notes)
