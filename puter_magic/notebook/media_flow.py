@@ -158,16 +158,25 @@ class MediaFlow(Flow):
 
         worker = threading.Thread(target=work, name="puter-media", daemon=True)
         worker.start()
-        while worker.is_alive():
-            worker.join(WORKING_TICK)
-            if worker.is_alive():
-                self._handle.update(line(), raw=True)
+        try:
+            while worker.is_alive():
+                worker.join(WORKING_TICK)
+                if worker.is_alive():
+                    self._handle.update(line(), raw=True)
+        except KeyboardInterrupt:  # the stop button: the reply, if it comes, is dropped
+            self._clear()
+            raise
         if "error" in box:
-            if not isinstance(box["error"], PuterError):  # a warning takes the line's place
-                self._handle.update({"text/plain": ""}, raw=True)
-                self._handle = None
+            if not isinstance(box["error"], PuterError) or self.failures.raising:
+                self._clear()  # a warning takes the line's place; anything raised leaves none
             raise box["error"]
         return box["value"]  # type: ignore[no-any-return]
+
+    def _clear(self) -> None:
+        """Take the working line away (nothing is shown in its place)."""
+        if self._handle is not None:
+            self._handle.update({"text/plain": ""}, raw=True)
+            self._handle = None
 
     def replace(self, obj: Any) -> None:
         """A warning, in place of the working line (see :class:`~.failures.Placed`)."""
@@ -191,6 +200,7 @@ class MediaFlow(Flow):
             try:
                 where = result.save(save)
             except OSError as exc:
+                self._clear()
                 raise UsageError(f"--save {save}: {exc.strerror or exc}") from None
             notes.append(f"saved to {where} ({human_size(len(data))})")
         # A notebook shows the picture or the player, not its text/plain: the footer names

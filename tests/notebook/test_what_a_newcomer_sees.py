@@ -12,7 +12,7 @@ from IPython.utils.capture import capture_output
 
 from puter_magic import PuterClient
 from puter_magic.api.batch_results import BatchProgress
-from puter_magic.sandbox import Sandbox
+from puter_magic.sandbox import Fault, Sandbox
 
 from ..shell import magics_of, run
 
@@ -133,3 +133,16 @@ def test_history_labels_outrank_the_replies_headings(signed_in: InteractiveShell
     assert you and said and turn
     assert int(you.group(1)) == int(said.group(1)) < int(turn.group(1))
     assert "### 1. You" in outputs[0]["text/plain"] or "1. You" in outputs[0]["text/plain"]
+
+
+def test_a_media_cell_that_fails_leaves_one_warning_or_nothing_behind(
+    signed_in: InteractiveShell, sandbox: Sandbox
+) -> None:
+    sandbox.inject(Fault.error(500, "internal_error", "The image provider failed"))
+    outputs, _ = run(signed_in, "%puter_image A kite")
+    assert len(outputs) == 1 and "The image provider failed" in outputs[0]["text/plain"]
+    signed_in.run_line_magic("config", "PuterMagics.raise_errors = True")
+    sandbox.inject(Fault.error(500, "internal_error", "The image provider failed"))
+    outputs, result = run(signed_in, "%puter_image A kite")
+    assert result.error_in_exec is not None
+    assert [o for o in outputs if o.get("text/plain")] == []  # no frozen "drawing…" line
