@@ -21,9 +21,10 @@ from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
 from .chunks import ChunkStream
-from .errors import APIError, BadRequest, MalformedResponse, NotFound, NotSignedIn
+from .errors import APIError, BadRequest, MalformedResponse, NotFound, NotSignedIn, PuterError
 from .media_client import MediaMethods
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
+from .pacing import AccountLimits, limits_for
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 from .tape import Tape
 from .transport import Timeout, Transport
@@ -70,6 +71,7 @@ class PuterClient(ChatMethods, MediaMethods):
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
         self.__token = token or None
+        self._account: dict[str, Any] | None = None  # the last /whoami, for the account's limits
         if isinstance(timeout, (int, float)):
             timeout = (float(timeout), float(timeout))
         self.total_timeout = total_timeout
@@ -110,6 +112,7 @@ class PuterClient(ChatMethods, MediaMethods):
 
     def set_token(self, token: str | None) -> None:
         self.__token = token or None
+        self._account = None
 
     @property
     def timeout(self) -> Timeout:
@@ -259,7 +262,21 @@ class PuterClient(ChatMethods, MediaMethods):
         result = self._wire.get("/whoami")
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
+        self._account = result
         return result
+
+    def account_limits(self) -> AccountLimits:
+        """Puter's AI limits for this account's tier (:mod:`~puter_magic.api.pacing`): a
+        guest's (``is_temp`` in ``/whoami``: 20 per 10 s, 2 at once) or a free account's (30
+        and 3). Reads ``/whoami`` once unless :meth:`whoami` was called already; when it
+        cannot be read (or a recording is replayed), a free account's."""
+        account = self._account
+        if account is None and not (self.tape is not None and self.tape.mode == "replay"):
+            try:
+                account = self.whoami()
+            except PuterError:
+                account = None
+        return limits_for(account)
 
     def check_reachable(self) -> None:
         """Raise the network's PuterError if the origin cannot be reached; any answer of the

@@ -224,7 +224,7 @@ class MediaFlow(Flow):
     ) -> ImageResult | None:
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(self), usage_errors():
+        with self.failures.guard(self, magic="%%puter_image"), usage_errors():
             client = self._client()
             result: ImageResult = self._working(
                 "drawing",
@@ -251,7 +251,7 @@ class MediaFlow(Flow):
     ) -> AudioResult | None:
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(self), usage_errors():
+        with self.failures.guard(self, magic="%%puter_speak"), usage_errors():
             client = self._client()
             result: AudioResult = self._working(
                 "speaking",
@@ -281,7 +281,7 @@ class MediaFlow(Flow):
         """The voice changer: *source* said again in *voice* (sent as given), as a player."""
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(self), usage_errors():
+        with self.failures.guard(self, magic="%puter_voice"), usage_errors():
             client = self._client()
             result: AudioResult = self._working(
                 "changing the voice",
@@ -307,7 +307,7 @@ class MediaFlow(Flow):
         """Make a video and show a player (the call waits as long as video generation takes)."""
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(self), usage_errors():
+        with self.failures.guard(self, magic="%%puter_video"), usage_errors():
             client = self._client()
             result: VideoResult = self._working(
                 "making the video",
@@ -335,30 +335,36 @@ class MediaFlow(Flow):
         return None
 
     def transcribe(
-        self, source: Any, name: str, *, translate: bool, language: str | None
+        self, source: Any, name: str, *, translate: bool, language: str | None, test: bool = False
     ) -> Transcript | None:
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
+        with self.failures.guard(magic="%puter_transcribe"), usage_errors():
             client = self._client()
             self._start_count()
-            heard: Transcript = client.speech2txt(source, translate=translate, language=language)
+            heard: Transcript = client.speech2txt(
+                source, translate=translate, language=language, **({"test_mode": True} if test else {})
+            )
             notes = self._count(heard.model or SPEECH2TXT_INTERFACE)
             what = "translated" if translate else "transcribed"
-            parts = [f"{what} from {name}", heard.model or "", heard.language or ""]
+            sample = "test mode: Puter's free sample, not your audio" if test else ""
+            parts = [f"{what} from {name}" if name else "", heard.model or "", heard.language or "", sample]
             footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)
             self.display(TextView(heard.text, footer))
             return heard
         return None
 
-    def ocr(self, source: Any, name: str, *, provider: str | None) -> OCRResult | None:
+    def ocr(self, source: Any, name: str, *, provider: str | None, test: bool = False) -> OCRResult | None:
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
+        with self.failures.guard(magic="%puter_ocr"), usage_errors():
             client = self._client()
             self._start_count()
-            read: OCRResult = client.img2txt(source, provider=provider)
+            read: OCRResult = client.img2txt(
+                source, provider=provider, **({"test_mode": True} if test else {})
+            )
             notes = self._count(read.model or provider or OCR_INTERFACE)
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
-            parts = [f"read from {name}", provider or "", read.model or "", lines]
+            sample = "test mode: Puter's free sample, not your image" if test else ""
+            parts = [f"read from {name}" if name else "", provider or "", read.model or "", lines, sample]
             footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)
             self.display(TextView(read.text, footer))
             return read
@@ -370,7 +376,7 @@ class MediaFlow(Flow):
         """Any driver call. A streamed reply (``"stream": true``) shows its text and is kept
         (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
         started = time.monotonic()
-        with self.failures.guard():
+        with self.failures.guard(magic="%puter_call"):
             client = self._client()
             self._start_count()
             result = client.call(interface, method, args, driver)

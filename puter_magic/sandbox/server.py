@@ -1,5 +1,6 @@
 """The sandbox's HTTP server and handler: Puter's routes, its token check, and the wire-level
-ways to answer (whole, chunked, paced, cut off). Driver calls are answered in :mod:`.drivers`."""
+ways to answer (whole, chunked, paced, cut off). Driver calls are answered in :mod:`.drivers`,
+the GUI site's pages (with ``gui_host``) in :mod:`.gui`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .drivers import INTERFACES, DriverFailure, drivers_call
+from .gui import answer_gui
 from .models import MODELS
 from .playback import play
 
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
     from . import Sandbox
 
 SERVED_PATHS = ("/puter-sample-data/", "/puter-generated/")
+# What Puter's API lets a browser send (server.ts): preflights are answered with these.
+CORS_ALLOW_HEADERS = (
+    "Origin, X-Requested-With, Content-Type, Accept, Authorization, sentry-trace, baggage, x-api-key"
+)
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -60,6 +66,7 @@ class Handler(BaseHTTPRequestHandler):
     _headers_buffer: list[bytes]
     sys_version = ""
     _release_slot: Callable[[], None] | None = None
+    _cors: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never mutated
 
     # -- plumbing --------------------------------------------------------------
 
@@ -84,6 +91,11 @@ class Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for key, value in self._cors.items():
+            self.send_header(key, value)
 
     def send(
         self,
@@ -159,8 +171,12 @@ class Handler(BaseHTTPRequestHandler):
                 release()
 
     def admit(self, iface: str, method: str) -> None:
-        """Puter's rate, concurrency and credit gates (sandbox/limits.py), when enabled."""
-        refusal, self._release_slot = self.server.sandbox.limits.admit(iface, method)
+        """Puter's rate, concurrency and credit gates (sandbox/limits.py), when enabled; a guest's
+        own (20 calls per 10 s, 2 at once) when the sandbox plays the GUI."""
+        sandbox = self.server.sandbox
+        token = self.token
+        guest = sandbox.gui.guest_limits(token) if sandbox.gui is not None and token else None
+        refusal, self._release_slot = (guest or sandbox.limits).admit(iface, method)
         if refusal is not None:
             raise DriverFailure(refusal.status, refusal.code, refusal.message, headers=refusal.headers)
 
@@ -173,13 +189,31 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._handle()
 
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
     def _handle(self) -> None:
         sandbox = self.server.sandbox
         raw = self._read_body()
         url = urlsplit(self.path)
         self._record = sandbox.record_request(self, url.path, raw)
-        fault = sandbox.take_fault(url.path)
+        host = (self.headers.get("Host") or "").split(":")[0].lower()
+        self._cors = {}
         try:
+            if sandbox.gui is not None and host == sandbox.gui_host:
+                answer_gui(self, sandbox, url.path, url.query, raw)  # faults are for the API
+                return
+            origin = self.headers.get("Origin")
+            if sandbox.gui is not None and origin:  # Puter's API reflects any Origin
+                self._cors = {
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Allow-Credentials": "true",
+                    "Vary": "Origin",
+                }
+            if self.command == "OPTIONS":
+                self._preflight()
+                return
+            fault = sandbox.take_fault(url.path)
             if fault is not None:
                 play(self, fault)
                 return
@@ -194,13 +228,39 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._record.client_gone = True
 
+    def _preflight(self) -> None:
+        """``OPTIONS``: answered as Puter's API does when the sandbox plays the GUI too."""
+        if self.server.sandbox.gui is None:
+            self.send_error(501, "Unsupported method ('OPTIONS')")
+            return
+        asked = self.headers.get("Access-Control-Request-Headers")
+        headers = {
+            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS",
+            "Access-Control-Allow-Headers": asked or CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": "86400",
+        }
+        self.send(204, b"", None, headers)
+
     def _route(self, url: Any, raw: bytes) -> None:
         path = url.path
+        sandbox = self.server.sandbox
         if path == "/drivers/call" and self.command == "POST":
-            drivers_call(self, self.server.sandbox, raw, parse_qs(url.query))
+            drivers_call(self, sandbox, raw, parse_qs(url.query))
         elif path == "/whoami" and self.command in ("GET", "HEAD"):
-            if self.authorized(None, parse_qs(url.query), legacy=False):
-                self.json(200, self.server.sandbox.account())
+            query = parse_qs(url.query)
+            if self.authorized(None, query, legacy=False):
+                self.json(200, sandbox.whoami(self._token(None, query) or ""))
+        elif path in ("/auth/get-user-app-token", "/auth/create-access-token") and sandbox.gui is not None:
+            self._auth_route(path, raw, parse_qs(url.query))
+        elif path in ("/login/set", "/login/wait") and sandbox.gui is not None and self.command == "POST":
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                body = {}
+            if path == "/login/set":
+                self.json(*sandbox.gui.relay_set(body))
+            else:
+                self.json(*sandbox.gui.relay_wait(body, self.headers.get("Origin")))
         elif path.startswith("/metering/") and self.command in ("GET", "HEAD"):
             if self.authorized(None, parse_qs(url.query), legacy=False):
                 self._metering(path)
@@ -251,6 +311,28 @@ class Handler(BaseHTTPRequestHandler):
 
         status, headers, body = authme_reply(self.server.sandbox, parse_qs(url.query))
         self.send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
+
+    def _auth_route(self, path: str, raw: bytes, query: dict[str, list[str]]) -> None:
+        """The GUI's token routes on the API: a GUI session's token for an app, or an access token."""
+        gui = self.server.sandbox.gui
+        assert gui is not None
+        if self.command != "POST":
+            self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+            return
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            message = "Malformed JSON in request body"
+            self.json(400, {"error": message, "message": message, "code": "client_bad_json"})
+            return
+        body = body if isinstance(body, dict) else {}
+        if not self.authorized(body, query, legacy=False):
+            return
+        token = self._token(body, query) or ""
+        if path == "/auth/get-user-app-token":
+            self.json(*gui.exchange(token, body))
+        else:
+            self.json(*gui.create_access_token(token, body))
 
     # -- auth ----------------------------------------------------------------------
 
