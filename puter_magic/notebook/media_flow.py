@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -33,6 +34,7 @@ from ..api.media_client import (
 )
 from ..api.mediatypes import human_size
 from ..api.protocol import NDJSON_TYPE, BinaryResult
+from .classroom import Refusal
 from .flow import Flow
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from ..api.chat import ChatReply
     from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
+    from .classroom import Ticket
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
 
@@ -182,16 +185,31 @@ class MediaFlow(Flow):
         """A warning, in place of the working line (see :class:`~.failures.Placed`)."""
         self._show(obj)
 
-    def _show(self, obj: Any) -> None:
+    def _show(self, obj: Any, **kwargs: Any) -> None:
         """The result, in place of the working line (a terminal: displayed)."""
         handle, self._handle = self._handle, None
         if handle is not None:
-            handle.update(obj)
+            handle.update(obj, **kwargs)
         else:
-            self.display(obj)
+            self.display(obj, **kwargs)
+
+    def _admit(self, model: str | None, prompt: str, kind: str = "media") -> Ticket | None:
+        """The classroom's ticket for this request, or None when its rules refuse it (a note
+        says so, and nothing is sent)."""
+        ticket = self.session.classroom.admit(model=model, prompt=prompt, kind=kind)
+        if isinstance(ticket, Refusal):
+            self.display(ticket)
+            return None
+        return ticket
 
     def _finish(
-        self, result: MediaResult, started: float, save: str | None, parts: list[str], notes: list[str]
+        self,
+        result: MediaResult,
+        started: float,
+        save: str | None,
+        parts: list[str],
+        ticket: Ticket,
+        notes: list[str],
     ) -> None:
         """Fetch and check the bytes, save them, show them with a footer."""
         data = result.data  # a reply URL is fetched here (without the token) and checked
@@ -208,7 +226,9 @@ class MediaFlow(Flow):
         what = result.summary().splitlines() if self.settings.rich else []
         if what[1:]:
             notes.append(f"from {what[1]}")
-        self._show(result)
+        model = getattr(result, "model", None)
+        ticket.answered(result.summary(), model=model)
+        self._show(result, metadata=ticket.stamp(model, {}, time.monotonic() - started))
         if what or any(parts) or notes:  # in a terminal, a footer of only the time is noise
             self.display(Footer([*what[:1], *parts, f"{time.monotonic() - started:.1f} s"], notes))
 
@@ -223,8 +243,11 @@ class MediaFlow(Flow):
         save: str | None,
     ) -> ImageResult | None:
         check_save(save)
+        ticket = self._admit(model, prompt)
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(self, magic="%%puter_image"), usage_errors():
+        with self.failures.guard(self, magic="%%puter_image"), usage_errors(), ticket.watch():
             client = self._client()
             result: ImageResult = self._working(
                 "drawing",
@@ -235,7 +258,7 @@ class MediaFlow(Flow):
                 _model_part(model, test),
                 "test mode: Puter's free sample, not your prompt" if test else "",
             ]
-            self._finish(result, started, save, parts, notes)
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -250,8 +273,11 @@ class MediaFlow(Flow):
         save: str | None,
     ) -> AudioResult | None:
         check_save(save)
+        ticket = self._admit(model, text)
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(self, magic="%%puter_speak"), usage_errors():
+        with self.failures.guard(self, magic="%%puter_speak"), usage_errors(), ticket.watch():
             client = self._client()
             result: AudioResult = self._working(
                 "speaking",
@@ -264,7 +290,7 @@ class MediaFlow(Flow):
                 voice or "",
                 "test mode: Puter's free sample" if test else "",
             ]
-            self._finish(result, started, save, parts, notes)
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -280,8 +306,11 @@ class MediaFlow(Flow):
     ) -> AudioResult | None:
         """The voice changer: *source* said again in *voice* (sent as given), as a player."""
         check_save(save)
+        ticket = self._admit(model, f"(audio: {name})" if source is not None else "(test sample)")
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(self, magic="%puter_voice"), usage_errors():
+        with self.failures.guard(self, magic="%puter_voice"), usage_errors(), ticket.watch():
             client = self._client()
             result: AudioResult = self._working(
                 "changing the voice",
@@ -290,7 +319,7 @@ class MediaFlow(Flow):
             notes = self._count(model or SPEECH2SPEECH_INTERFACE)
             parts = [f"from {name}" if source is not None else "", voice or "", _model_part(model, test)]
             parts.append("test mode: Puter's free sample, not your recording" if test else "")
-            self._finish(result, started, save, parts, notes)
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -306,8 +335,11 @@ class MediaFlow(Flow):
     ) -> VideoResult | None:
         """Make a video and show a player (the call waits as long as video generation takes)."""
         check_save(save)
+        ticket = self._admit(model, prompt)
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(self, magic="%%puter_video"), usage_errors():
+        with self.failures.guard(self, magic="%%puter_video"), usage_errors(), ticket.watch():
             client = self._client()
             result: VideoResult = self._working(
                 "making the video",
@@ -318,7 +350,7 @@ class MediaFlow(Flow):
                 _model_part(model, test),
                 "test mode: Puter's sample video, not your prompt" if test else "",
             ]
-            self._finish(result, started, save, parts, notes)
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -337,8 +369,11 @@ class MediaFlow(Flow):
     def transcribe(
         self, source: Any, name: str, *, translate: bool, language: str | None, test: bool = False
     ) -> Transcript | None:
+        ticket = self._admit(None, f"(audio: {name})" if name else "(test sample)")
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_transcribe"), usage_errors():
+        with self.failures.guard(magic="%puter_transcribe"), usage_errors(), ticket.watch():
             client = self._client()
             self._start_count()
             heard: Transcript = client.speech2txt(
@@ -348,14 +383,21 @@ class MediaFlow(Flow):
             what = "translated" if translate else "transcribed"
             sample = "test mode: Puter's free sample, not your audio" if test else ""
             parts = [f"{what} from {name}" if name else "", heard.model or "", heard.language or "", sample]
-            footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)
-            self.display(TextView(heard.text, footer))
+            ticket.answered(heard.text, model=heard.model)
+            elapsed = time.monotonic() - started
+            self.display(
+                TextView(heard.text, Footer([*parts, f"{elapsed:.1f} s"], notes)),
+                metadata=ticket.stamp(heard.model, {}, elapsed),
+            )
             return heard
         return None
 
     def ocr(self, source: Any, name: str, *, provider: str | None, test: bool = False) -> OCRResult | None:
+        ticket = self._admit(None, f"(image: {name})" if name else "(test sample)")
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_ocr"), usage_errors():
+        with self.failures.guard(magic="%puter_ocr"), usage_errors(), ticket.watch():
             client = self._client()
             self._start_count()
             read: OCRResult = client.img2txt(
@@ -365,8 +407,12 @@ class MediaFlow(Flow):
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
             sample = "test mode: Puter's free sample, not your image" if test else ""
             parts = [f"read from {name}" if name else "", provider or "", read.model or "", lines, sample]
-            footer = Footer([*parts, f"{time.monotonic() - started:.1f} s"], notes)
-            self.display(TextView(read.text, footer))
+            ticket.answered(read.text, model=read.model)
+            elapsed = time.monotonic() - started
+            self.display(
+                TextView(read.text, Footer([*parts, f"{elapsed:.1f} s"], notes)),
+                metadata=ticket.stamp(read.model, {}, elapsed),
+            )
             return read
         return None
 
@@ -375,24 +421,36 @@ class MediaFlow(Flow):
     ) -> Any:
         """Any driver call. A streamed reply (``"stream": true``) shows its text and is kept
         (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
+        from .classroom import CHAT_INTERFACES
+
+        asks_chat = interface in CHAT_INTERFACES and method not in ("models", "list")
+        model = args.get("model") if asks_chat else None
+        described = json.dumps(args, default=str)
+        ticket = self._admit(
+            model if isinstance(model, str) else None,
+            f"{interface} {method} {described[:2000]}",
+            kind=interface if asks_chat else "call",
+        )
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_call"):
+        with self.failures.guard(magic="%puter_call"), ticket.watch():
             client = self._client()
             self._start_count()
             result = client.call(interface, method, args, driver)
-            model = args.get("model") if isinstance(args.get("model"), str) else None
-            elapsed = f"{time.monotonic() - started:.1f} s"
+            named = args.get("model") if isinstance(args.get("model"), str) else None
             if isinstance(result, BinaryResult) and result.content_type == NDJSON_TYPE:
                 from .rendering import ReplyView
 
-                reply = _streamed_reply(result, model, client)
-                notes = self._count(model or f"{interface} {method}", reply.usage, tokens=True)
+                reply = _streamed_reply(result, named, client)
+                notes = self._count(named or f"{interface} {method}", reply.usage, tokens=True)
+                ticket.answered(reply.text, model=named)
                 where = [f"the whole reply is in {out}"] if out else []
                 note = f"{interface} {method}, streamed: {human_size(len(result.content))}"
                 self.display(
                     ReplyView(
                         reply.text,
-                        model=model,
+                        model=named,
                         usage=reply.usage,
                         elapsed=time.monotonic() - started,
                         notes=[note, *where, *notes],
@@ -404,12 +462,17 @@ class MediaFlow(Flow):
                 )
                 return reply
             usage = _chat_usage(result) if isinstance(result, dict) else None
-            notes = self._count(model or f"{interface} {method}", usage, tokens=usage is not None)
+            notes = self._count(named or f"{interface} {method}", usage, tokens=usage is not None)
             shown: Any = JsonView(result)
             if isinstance(result, BinaryResult):
                 shown = self._binary(client, result, out)
+            ticket.answered(
+                json.dumps(result, default=str)[:20_000]
+                if not isinstance(result, BinaryResult)
+                else f"{result.content_type}, {len(result.content)} bytes"
+            )
             self.display(shown)
-            self.display(Footer([f"{interface} {method}", elapsed], notes))
+            self.display(Footer([f"{interface} {method}", f"{time.monotonic() - started:.1f} s"], notes))
             return result
         return None
 
