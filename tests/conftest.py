@@ -130,3 +130,37 @@ def raw_server() -> Iterator[RawServer]:
 
 from .recorded_puter import recorded_puter  # noqa: E402, F401  (a Puter as recorded, turn 3)
 from .shell import ip, signed_in  # noqa: E402, F401  (fixtures shared by the magics tests)
+
+# -- the one Chromium of a test session (the browser tests and tests/e2e share it: Playwright's
+# sync API allows one running instance per process) ------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def playwright_browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(bash .ci/setup --browser does it when run as root)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()

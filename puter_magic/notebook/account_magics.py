@@ -84,8 +84,8 @@ class AccountMagics(Magics):
         forgot = False if args.keep or origin is None else LoginStore().forget(origin)
         was_sandbox = self.host.session.sandbox is not None
         self.host.session.close()
-        what = f"Signed out of {origin}" if origin else "Not signed in"
-        detail = "saved login forgotten." if forgot else ("sandbox stopped." if was_sandbox else "")
+        what = f"Signed out of {origin}." if origin else "Not signed in."
+        detail = "Saved login forgotten." if forgot else ("Sandbox stopped." if was_sandbox else "")
         show(Note(what, detail))
 
     def _show_allowance(self) -> None:

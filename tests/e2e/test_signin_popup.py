@@ -8,7 +8,6 @@ accepts ``puter.token`` only from the GUI origin, from its popup, with its ``msg
 
 from __future__ import annotations
 
-import os
 import pathlib
 import threading
 import time
@@ -31,7 +30,6 @@ from puter_magic.sandbox.gui import GUI, Popup
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NAMESPACE = uuid.UUID("33de3768-8ee0-43e9-9e73-db192b97a5d8")  # Puter's, for origin → app uid
 CHAT = {
     "interface": "puter-chat-completion",
@@ -177,29 +175,10 @@ def sb(_sandbox: Sandbox) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+def chromium(playwright_browser: Any) -> Any:
+    """The session's one Chromium (tests/conftest.py): Playwright's sync API allows one per
+    process, and the browser tests run in the same session."""
+    return playwright_browser
 
 
 def _loopback_only(route: Any) -> None:
