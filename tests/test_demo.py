@@ -59,7 +59,7 @@ def test_first_reply_renders_markdown(executed: Any) -> None:
     reply = data(outputs_of(executed, "What is a list comprehension"))[0]
     assert {"text/plain", "text/markdown", "text/html"} <= set(reply)
     assert "<h3>Turn 1" in reply["text/html"] and "<table>" in reply["text/html"]
-    assert "<pre><code" in reply["text/html"]
+    assert '<pre class="puter-code"' in reply["text/html"]
     assert live_markup(reply["text/html"]) == []
 
 

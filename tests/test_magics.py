@@ -138,7 +138,8 @@ def test_save_creates_a_private_file_and_logout_forgets(ip: InteractiveShell, sa
     outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
     assert "(token from saved login)" in only(outputs)["text/plain"]
     outputs, _ = run(ip, "%puter_logout")
-    assert "saved login forgotten" in only(outputs)["text/plain"]
+    said = only(outputs)["text/plain"]
+    assert said.startswith("Signed out of http://") and said.endswith(". Saved login forgotten.")
     assert not path.exists()
 
 
@@ -166,7 +167,7 @@ def test_reply_bundle_and_footer(signed_in: InteractiveShell, sandbox: Sandbox) 
     reply = only(outputs)
     assert set(reply) == {"text/plain", "text/markdown", "text/html"}
     assert "<h3>Turn 1 · Sandbox Tutor</h3>" in reply["text/html"]
-    assert "<table>" in reply["text/html"] and "<pre><code" in reply["text/html"]
+    assert "<table>" in reply["text/html"] and '<pre class="puter-code"' in reply["text/html"]
     assert "$x_1 + x_2 = \\frac{a_1}{b_1}$" in reply["text/html"]  # math intact for the typesetter
     assert "sandbox-tutor · " in reply["text/plain"] and " tokens · " in reply["text/plain"]
     assert "puter-footer" in reply["text/html"]
@@ -408,7 +409,7 @@ def test_history_json_save_load_and_reset(signed_in: InteractiveShell, tmp_path:
     data = signed_in.run_line_magic("puter_history", "--json")
     assert data["exchanges"][0]["user"] == "Remember me"
     outputs, _ = run(signed_in, "%puter_history")
-    assert "**1. You:**" in outputs[0]["text/markdown"] and "Remember me" in outputs[0]["text/html"]
+    assert "### 1. You\n" in outputs[0]["text/markdown"] and "Remember me" in outputs[0]["text/html"]
     target = tmp_path / "thread.json"
     run(signed_in, f"%puter_history --save {target}")
     outputs, _ = run(signed_in, "%puter_reset")

@@ -241,20 +241,27 @@ def run_batch(
                 rate_limited=run.rate_limited,
                 finished=finished,
                 max_per_second=(limits / window) if limits else None,
+                waited=waited[0],
+                rate=(limits, window) if limits else None,
             )
 
     interrupted = False
+    waited = [0.0]  # seconds with nothing in flight and items left: time on the rate window
     workers = max(1, min(concurrency, len(items)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puter-batch")
     futures = [pool.submit(worker) for _ in range(workers)]
     try:
         last = -math.inf
         tick = min(0.05, progress_interval)
+        before = clock()
         while wait(futures, timeout=tick).not_done:
             if stop is not None and stop.is_set():
                 interrupted = True
                 break
             now = clock()
+            if limiter.in_flight == 0 and not all(it.reply is not None or it.error for it in items):
+                waited[0] += now - before  # nothing in flight, items left: the rate window (or a 429)
+            before = now
             if on_progress is not None and now - last >= progress_interval:
                 last = now
                 on_progress(progress())

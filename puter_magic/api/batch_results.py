@@ -165,6 +165,8 @@ class BatchProgress:
     rate_limited: int
     finished: bool = False
     max_per_second: float | None = None  # what the rate limit allows
+    waited: float = 0.0  # seconds with nothing in flight while items were left (the rate window)
+    rate: tuple[int, float] | None = None  # the limit in use: requests per window of seconds
 
     @property
     def done(self) -> int:
@@ -179,10 +181,18 @@ class BatchProgress:
 
     @property
     def seconds_left(self) -> float | None:
-        """At the speed so far, but never faster than the rate limit allows."""
-        speed = self.per_second
-        if speed is None:
+        """At the speed so far while sending, and never before the rate window lets the
+        last items go: with *rate* = (n, w), the items after the first k·n wait until k·w
+        seconds in, so a wait on the window counts down instead of freezing the estimate."""
+        if not self.done or self.elapsed <= 0:
             return None
-        if self.max_per_second:
-            speed = min(speed, self.max_per_second)
-        return (self.total - self.done) / speed
+        left = self.total - self.done
+        active = self.elapsed - self.waited
+        speed = self.done / active if active > 0 else self.done / self.elapsed
+        estimate = left / speed
+        if self.rate is not None and self.rate[0] > 0 and left:
+            limit, window = self.rate
+            groups = (self.total - 1) // limit  # windows to wait for before the last group goes
+            last_group = min(left, self.total - groups * limit)
+            estimate = max(estimate, groups * window - self.elapsed + last_group / speed)
+        return max(estimate, 0.0)

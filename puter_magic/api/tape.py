@@ -87,8 +87,9 @@ class Tape:
 
     Args:
         fallthrough: in replay mode, send a request that is not in the file to the network.
-        pace: ``"original"`` replays streamed replies at the pace they were recorded (the wait
-            before the first line included), ``"fast"`` as fast as possible.
+        pace: ``"original"`` replays replies at the pace they were recorded: a streamed one
+            line by line (the wait before the first line included), a whole one after as long
+            as it took; ``"fast"`` as fast as possible.
     """
 
     def __init__(
@@ -142,7 +143,15 @@ class Tape:
 
     # -- recording -------------------------------------------------------------------
 
-    def _write(self, body: dict[str, Any], response: dict[str, Any], secrets: Iterable[str | None]) -> None:
+    def _write(
+        self,
+        body: dict[str, Any],
+        response: dict[str, Any],
+        secrets: Iterable[str | None],
+        elapsed: float | None = None,
+    ) -> None:
+        if elapsed is not None:
+            response = {**response, "elapsed": round(elapsed, 4)}
         entry = {
             "format": FORMAT,
             "version": VERSION,
@@ -156,22 +165,36 @@ class Tape:
             handle.write(text + "\n")
             self.recorded += 1
 
-    def record_result(self, body: dict[str, Any], result: Any, secrets: Iterable[str | None]) -> None:
+    def record_result(
+        self, body: dict[str, Any], result: Any, secrets: Iterable[str | None], elapsed: float | None = None
+    ) -> None:
+        """A whole reply, and how long it took (*elapsed* seconds: replayed at that pace)."""
         if isinstance(result, bytes):
             return
-        self._write(body, {"kind": "json", "result": result}, secrets)
+        self._write(body, {"kind": "json", "result": result}, secrets, elapsed)
 
     def record_binary(
-        self, body: dict[str, Any], content: bytes, content_type: str, secrets: Iterable[str | None]
+        self,
+        body: dict[str, Any],
+        content: bytes,
+        content_type: str,
+        secrets: Iterable[str | None],
+        elapsed: float | None = None,
     ) -> None:
         payload = {
             "kind": "binary",
             "content_type": content_type,
             "base64": base64.b64encode(content).decode(),
         }
-        self._write(body, payload, secrets)
+        self._write(body, payload, secrets, elapsed)
 
-    def record_error(self, body: dict[str, Any], err: PuterError, secrets: Iterable[str | None]) -> None:
+    def record_error(
+        self,
+        body: dict[str, Any],
+        err: PuterError,
+        secrets: Iterable[str | None],
+        elapsed: float | None = None,
+    ) -> None:
         if isinstance(err, (errors.PuterTimeout, errors.PuterConnectionError, errors.NotSignedIn)):
             return  # the network's mood, not the server's answer
         self._write(
@@ -186,6 +209,7 @@ class Tape:
                 "detail": err.detail,
             },
             secrets,
+            elapsed,
         )
 
     def record_stream(
@@ -221,8 +245,13 @@ class Tape:
         return ReplayMiss(f"this request is not in {self.path.name}: {why}", code="not_recorded")
 
     def replay_result(self, entry: dict[str, Any]) -> Any:
+        """The recorded result (or error), after as long as it took when recorded, at the
+        original pace."""
         response = entry["response"]
         kind = response.get("kind")
+        elapsed = response.get("elapsed")
+        if self.pace == "original" and kind != "stream" and isinstance(elapsed, (int, float)) and elapsed > 0:
+            time.sleep(float(elapsed))
         if kind == "error":
             cls = getattr(errors, str(response.get("class")), None)
             if not (isinstance(cls, type) and issubclass(cls, PuterError)):

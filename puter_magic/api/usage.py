@@ -75,6 +75,7 @@ class ModelUsage:
     priced: bool = False  # the server gave a cost at least once
     unpriced: int = 0  # replies that gave no cost
     unreported: int = 0  # replies whose usage had no token counts
+    tokenless: int = 0  # requests of a kind that has no tokens (images, speech, OCR)
 
     @property
     def tokens(self) -> int:
@@ -87,11 +88,18 @@ class UsageMeter:
 
     models: dict[str, ModelUsage] = field(default_factory=dict)
 
-    def add(self, model: str, usage: dict[str, Any] | None) -> None:
+    def add(self, model: str, usage: dict[str, Any] | None, *, tokens: bool = True) -> None:
+        """Count one request of *model* (or of an interface, for media) and what it reported.
+
+        ``tokens=False`` is a request of a kind that is not counted in tokens (an image,
+        speech, OCR, a driver call that is not a chat): a request, not a missing count.
+        """
         entry = self.models.setdefault(model, ModelUsage())
         entry.requests += 1
         usage = usage or {}
-        if total_tokens(usage) is None:
+        if not tokens:
+            entry.tokenless += 1
+        elif total_tokens(usage) is None:
             entry.unreported += 1
         counts = token_counts(usage) or (0, 0)  # a bare total_tokens: no split to add
         entry.input_tokens += counts[0]
@@ -125,7 +133,9 @@ class UsageMeter:
         for name, m in sorted(self.models.items()):
             cost = f"{m.cents:.4g}¢" if m.priced else "not reported"
             requests = str(m.requests)
-            if m.unreported == m.requests:
+            if m.tokenless == m.requests:
+                tokens_in = tokens_out = "–"
+            elif m.unreported + m.tokenless == m.requests:
                 tokens_in = tokens_out = "not reported"
             else:
                 tokens_in, tokens_out = f"{m.input_tokens:,}", f"{m.output_tokens:,}"
@@ -136,8 +146,13 @@ class UsageMeter:
 
     def summary(self) -> str:
         """``132 tokens, but 1 of 3 replies reported no token counts (not included), 0.5¢ reported``"""
-        requests = sum(m.requests for m in self.models.values())
+        everything = sum(m.requests for m in self.models.values())
+        requests = everything - sum(m.tokenless for m in self.models.values())
         unreported = sum(m.unreported for m in self.models.values())
+        if requests == 0:
+            return plural(everything, "request") + (
+                f", {self.spent_cents:.4g}¢ reported" if any(m.priced for m in self.models.values()) else ""
+            )
         if unreported == requests:
             tokens = (
                 "tokens not reported (the reply reported no token counts)"

@@ -200,23 +200,26 @@ class TapeWire:
         return entry
 
     def _record_errors(self, body: dict[str, Any], ask: Callable[[], Any]) -> Any:
+        started = time.monotonic()
         try:
             return ask()
         except PuterError as err:
             if self.tape.mode == "record":
-                self.tape.record_error(body, err, self._secrets())
+                self.tape.record_error(body, err, self._secrets(), time.monotonic() - started)
             raise
 
     def result(self, body: dict[str, Any]) -> Any:
         entry = self._recorded(body)
         if entry is not None:
             return self.tape.replay_result(entry)
+        started = time.monotonic()  # the time the reply took is recorded: replayed at that pace
         result = self._record_errors(body, lambda: self.inner.result(body))
         if self.tape.mode == "record":
+            took = time.monotonic() - started
             if isinstance(result, BinaryResult):
-                self.tape.record_binary(body, result.content, result.content_type, self._secrets())
+                self.tape.record_binary(body, result.content, result.content_type, self._secrets(), took)
             else:
-                self.tape.record_result(body, result, self._secrets())
+                self.tape.record_result(body, result, self._secrets(), took)
         return result
 
     def get(self, path: str) -> Any:
@@ -224,9 +227,10 @@ class TapeWire:
         entry = self._recorded(body)
         if entry is not None:
             return self.tape.replay_result(entry)
+        started = time.monotonic()
         result = self._record_errors(body, lambda: self.inner.get(path))
         if self.tape.mode == "record":
-            self.tape.record_result(body, result, self._secrets())
+            self.tape.record_result(body, result, self._secrets(), time.monotonic() - started)
         return result
 
     def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:

@@ -141,25 +141,20 @@ class AccountMagics(Magics):
         if origin is None:
             show(Note("Not signed in.", "This kernel holds no Puter token."))
             return
-        done = ["this kernel forgot the token"]
+        done = []
+        if not in_sandbox:
+            settings = self.host.settings()
+            if settings.gui_origin:
+                gui = settings.gui_origin.rstrip("/")
+            where = f" at {gui}: Settings → Security → sessions" if gui else " on Puter's site"
+            done.append(f"This kernel forgot the token; it stays valid until you revoke it{where}.")
         if forgot:
-            done.append("saved login forgotten")
+            done.append("Saved login forgotten.")
         elif args.keep:
-            done.append("saved login kept (--keep)")
+            done.append("Saved login kept (--keep).")
         if had_sandbox:
-            done.append("sandbox stopped")
-        if in_sandbox:
-            show(Note(f"Signed out of the sandbox at {origin}:", "; ".join(done) + "."))
-            return
-        settings = self.host.settings()
-        if settings.gui_origin:
-            gui = settings.gui_origin.rstrip("/")
-        revoke = (
-            f" The token itself stays valid until you revoke it at {gui}: Settings → Security → sessions."
-            if gui
-            else ""
-        )
-        show(Note(f"Signed out of {origin}:", "; ".join(done) + "." + revoke))
+            done.append("Sandbox stopped.")
+        show(Note(f"Signed out of {origin}.", " ".join(done)))
 
     def _show_allowance(self) -> None:
         """What Puter says of the account this month (read at most once a minute)."""

@@ -139,8 +139,11 @@ class AskFlow(Flow):
             return None if interrupted else text
         return None
 
-    def compare(self, ask: Ask, models_text: str, keep: str | None, notes: list[str]) -> None:
-        """Send *ask* to several models at once and show the replies in columns."""
+    def compare(
+        self, ask: Ask, models_text: str, keep: str | None, notes: list[str], *, stream: bool = True
+    ) -> None:
+        """Send *ask* to several models at once and show the replies in columns (each one
+        streamed, or asked whole when not *stream*)."""
         from .compare import CompareView, run_compare
 
         models = list(dict.fromkeys(m.strip() for m in models_text.split(",") if m.strip()))
@@ -163,8 +166,9 @@ class AskFlow(Flow):
                 watching.enter_context(ticket.watch())
             self.session.check_budget(settings.budget_usd_cents)
             client = self.session.require_client()
+            ask_one = client.chat_stream if stream else client.chat
             columns = run_compare(
-                lambda model: client.chat_stream(ask.messages, model=model, **ask.options),
+                lambda model: ask_one(ask.messages, model=model, **ask.options),
                 models,
                 output.update if settings.rich else None,
                 concurrency=settings.compare_concurrency,

@@ -20,7 +20,7 @@ from typing import Any
 from ..api.words import plural
 from .settings import MAX_DISPLAY_CHARS
 
-__all__ = ["MAX_DISPLAY_CHARS", "BoundedData", "Cut", "cut_point", "cut_text", "left_out_note"]
+__all__ = ["MAX_DISPLAY_CHARS", "BoundedData", "Cut", "close_fence", "cut_point", "cut_text", "left_out_note"]
 
 LOOKBACK = 0.1  # how far before the bound (a share of it) a nicer place to cut is looked for
 
@@ -74,6 +74,12 @@ def _open_fence(head: str) -> str | None:
         ):
             opened = None
     return opened
+
+
+def close_fence(text: str) -> str:
+    """*text* with a code fence it leaves open closed (a reply half streamed)."""
+    fence = _open_fence(text)
+    return text if fence is None else text + ("" if text.endswith("\n") else "\n") + fence + "\n"
 
 
 def cut_text(text: str, limit: int = MAX_DISPLAY_CHARS) -> Cut:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.errors import PuterError
 from .advice import WarningBox
-from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
+from .bounds import MAX_DISPLAY_CHARS, close_fence, cut_text, left_out_note
 from .rendering import MUTED, footer_html, footer_text
 
 if TYPE_CHECKING:
-    from ..api.chat import ChatStream
+    from ..api.chat import ChatReply, ChatStream
 
 __all__ = ["Column", "CompareView", "run_compare"]
 
@@ -38,13 +38,18 @@ class Column:
     started: float | None = None
     finished: float | None = None
     stream: ChatStream | None = field(default=None, repr=False)
+    reply: ChatReply | None = field(default=None, repr=False)  # a whole reply (--no-stream)
 
     @property
     def text(self) -> str:
+        if self.reply is not None:
+            return self.reply.text
         return self.stream.text if self.stream is not None else ""
 
     @property
     def usage(self) -> dict[str, Any]:
+        if self.reply is not None:
+            return dict(self.reply.usage)
         return dict(self.stream.usage) if self.stream is not None else {}
 
     @property
@@ -92,15 +97,15 @@ class CompareView:
             body = f'<div class="puter-thinking" style="{MUTED}">{html.escape(label)}</div>'
         elif self.final or col.state in ("done", "failed", "interrupted"):
             body = to_html(text) if text else ""
-        else:
-            body = f'<div style="white-space: pre-wrap">{html.escape(text)}▍</div>'
+        else:  # rendered as it streams (a fence still open is closed for the moment)
+            body = to_html(close_fence(text)) + f'<span style="{MUTED}">▍</span>'
         body += footer_html([left_out] if left_out else [])
         foot = ""
         if col.state in ("done", "interrupted") or (col.state == "failed" and col.text):
             extra = ["interrupted"] if col.state == "interrupted" else []
             foot = footer_html([footer_text(col.model, col.usage, col.elapsed, [*extra, *self.badges])])
         warn = WarningBox.from_error(col.error)._repr_mimebundle_()["text/html"] if col.error else ""
-        style = "min-width: 0; overflow-wrap: anywhere"
+        style = "min-width: 0; overflow-wrap: break-word"  # code scrolls in its box (markup)
         return f'<div class="puter-compare-column" style="{style}">{head}{body}{foot}{warn}</div>'
 
     def _repr_mimebundle_(
@@ -146,7 +151,7 @@ class CompareView:
 
 
 def run_compare(
-    start: Callable[[str], ChatStream],
+    start: Callable[[str], ChatStream | ChatReply],
     models: list[str],
     update: Callable[[CompareView], None] | None,
     *,
@@ -156,9 +161,12 @@ def run_compare(
 ) -> list[Column]:
     """Ask every model (at most *concurrency* at once) and show progress through *update*.
 
-    *start(model)* opens that model's stream. A KeyboardInterrupt closes every open
-    stream and marks the unfinished columns interrupted.
+    *start(model)* opens that model's stream, or returns its whole reply (``--no-stream``:
+    the column thinks until it arrives). A KeyboardInterrupt closes every open stream and
+    marks the unfinished columns interrupted.
     """
+    from ..api.chat import ChatReply
+
     columns = [Column(m) for m in models]
     stopping = threading.Event()
 
@@ -167,7 +175,12 @@ def run_compare(
             return
         col.state, col.started = "thinking", time.monotonic()
         try:
-            col.stream = start(col.model)
+            opened = start(col.model)
+            if isinstance(opened, ChatReply):
+                if col.state != "interrupted":
+                    col.reply, col.state = opened, "done"
+                return
+            col.stream = opened
             for _chunk in col.stream:
                 if col.state == "thinking" and col.stream.text_length:
                     col.state = "streaming"
@@ -182,9 +195,14 @@ def run_compare(
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="puter-compare")
     futures = [pool.submit(work, col) for col in columns]
     try:
+        next_at = 0.0
         while wait(futures, timeout=1.0 / max_rate).not_done:
-            if update is not None:
+            # Columns render their Markdown while they stream: never more often than every
+            # four times the last redraw's cost, so long replies stay cheap to watch.
+            if update is not None and time.monotonic() >= next_at:
+                drawn = time.monotonic()
                 update(CompareView(columns, limit=limit))
+                next_at = drawn + max(1.0 / max_rate, 4 * (time.monotonic() - drawn))
     except KeyboardInterrupt:
         stopping.set()
         for col in columns:

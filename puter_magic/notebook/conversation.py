@@ -17,6 +17,7 @@ replaces the last exchange (a retry); anything else is appended.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -192,7 +193,8 @@ class Thread:
             mark = " (interrupted)" if ex.interrupted else ""
             calls = tool_lines(ex.turns)
             lines.append(
-                f"\n---\n\n**{i}. You:**\n\n{ex.user}\n\n{calls}**Assistant{model}{mark}:**\n\n{ex.assistant}"
+                f"\n---\n\n### {i}. You\n\n{demote_headings(ex.user)}\n\n{calls}"
+                f"### Assistant{model}{mark}\n\n{demote_headings(ex.assistant)}"
             )
         if self.replaced:
             lines.append(
@@ -201,6 +203,28 @@ class Thread:
                 "see them with `%puter_history --replaced`.*"
             )
         return "\n".join(lines)
+
+
+_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def demote_headings(text: str) -> str:
+    """*text* with its Markdown headings three levels down (at most ``######``), so that a
+    transcript's "You" and "Assistant" headings (level 3) outrank a reply's own; code
+    blocks are left as they are."""
+    out = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        opened = _FENCE_LINE.match(line)
+        if fence is None and opened:
+            fence = opened.group(1)[0] * len(opened.group(1))
+        elif fence is not None and opened and opened.group(1).startswith(fence):
+            fence = None
+        elif fence is None:
+            line = _HEADING.sub(lambda m: m.group(1) + "#" * min(6, len(m.group(2)) + 3), line)
+        out.append(line)
+    return "\n".join(out)
 
 
 def _code(text: str) -> str:

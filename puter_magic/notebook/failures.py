@@ -44,6 +44,11 @@ class Failures:
         self._limited = limited  # whether a reply said usage_limited since last asked (and forget it)
         self._warned_limit = False  # this cell already showed the out-of-allowance warning
 
+    @property
+    def raising(self) -> bool:
+        """Failures are raised (``raise_errors``), not shown as warnings."""
+        return self._raise_errors()
+
     def warning(self, err: PuterError, magic: str | None = None) -> Any:
         """The one warning for *err* (running out of allowance names what is left; in the
         words of *magic*, the one that failed)."""

@@ -46,13 +46,18 @@ def _lookup(match: re.Match[str], namespace: Mapping[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
-def interpolate(text: str, namespace: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """Return the text with known ``{name}`` replaced, and the names that were used."""
+def interpolate(
+    text: str, namespace: Mapping[str, Any], missing: list[str] | None = None
+) -> tuple[str, list[str]]:
+    """Return the text with known ``{name}`` replaced, and the names that were used; the
+    candidates that named nothing (sent as written) are added to *missing* when given."""
     used: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         value = _lookup(match, namespace)
         if value is None:
+            if missing is not None and match.group(0)[1:-1] not in missing:
+                missing.append(match.group(0)[1:-1])
             return match.group(0)
         used.append(match.group(0)[1:-1])
         return value

@@ -240,10 +240,11 @@ class PuterMagics(Magics, SettingsTraits):
 
             tools = tools_for(args, self._namespace(), self.shell)
         used: list[str] = []
+        unknown: list[str] = []
         if not args.no_interpolate:
             from .interpolate import interpolate
 
-            prompt, used = interpolate(prompt, self._namespace())
+            prompt, used = interpolate(prompt, self._namespace(), unknown)
         if args.context:
             prompt = with_context(prompt, args.context, self._namespace())
         options = model_options(args)
@@ -265,13 +266,16 @@ class PuterMagics(Magics, SettingsTraits):
             tools=tools is not None,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
+        if unknown:
+            names = ", ".join("{" + u + "}" for u in unknown)
+            notes.append(f"sent as written: {names} (no variable of that name)")
         notes += [seen] if seen else []
+        stream = self.stream and not args.no_stream
         if args.compare:
-            self._ask_flow().compare(ask, args.compare, args.keep, notes)
+            self._ask_flow().compare(ask, args.compare, args.keep, notes, stream=stream)
             return
         if args.keep:
             raise UsageError("--keep goes with --compare")
-        stream = self.stream and not args.no_stream
         if tools:
             from .tooling import ToolFlow
 

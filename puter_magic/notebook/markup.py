@@ -22,6 +22,7 @@ import html
 import re
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["safe_markdown", "segments", "to_html"]
 
@@ -183,27 +184,110 @@ _PLACEHOLDER = re.compile(r"PUTERMATH([0-9a-f]{8})X(\d+)X")
 _CODE_BLOCK = re.compile(r'<pre><code(?: class="language-([\w+#.-]+)")?>(.*?)</code></pre>', re.DOTALL)
 
 
+#: The box around a code block: the notebook's own code-cell colours where the frontend has
+#: them (JupyterLab's light and dark themes, the HTML export), a light box elsewhere. Long
+#: lines scroll inside it instead of wrapping.
+CODE_BOX = (
+    "background: var(--jp-cell-editor-background, #f6f8fa); "
+    "color: var(--jp-content-font-color1, #1f2328); "
+    "border: 1px solid var(--jp-cell-editor-border-color, #d0d7de); border-radius: 6px; "
+    "padding: 8px 12px; margin: 8px 0; overflow-x: auto; white-space: pre; line-height: 1.45"
+)
+
+#: The code inside the box: no background, border or wrapping of its own (frontends give
+#: ``code`` some).
+CODE_TEXT = (
+    "white-space: pre; word-break: normal; overflow-wrap: normal; background: none; border: 0; padding: 0"
+)
+
+#: Highlighting colours, token type → JupyterLab's editor colour variable (each theme,
+#: dark included, sets them to colours that read on its own code background) and a
+#: fallback that reads on the light box above.
+_TOKEN_COLOURS: dict[str, tuple[str, str]] = {
+    "Keyword": ("keyword", "#cf222e"),
+    "Name.Builtin": ("builtin", "#8250df"),
+    "Name.Function": ("def", "#6639ba"),
+    "Name.Class": ("def", "#6639ba"),
+    "Name.Decorator": ("meta", "#953800"),
+    "Name.Tag": ("tag", "#116329"),
+    "Name.Attribute": ("attribute", "#0550ae"),
+    "Name.Variable": ("variable-2", "#953800"),
+    "Name.Namespace": ("variable-3", "#24292f"),
+    "Literal.String": ("string", "#0a3069"),
+    "Literal.Number": ("number", "#0550ae"),
+    "Literal": ("atom", "#0550ae"),
+    "Operator.Word": ("keyword", "#cf222e"),
+    "Operator": ("operator", "#0550ae"),
+    "Comment": ("comment", "#6e7781"),
+    "Generic.Heading": ("header", "#0550ae"),
+    "Generic.Subheading": ("header", "#0550ae"),
+    "Generic.Deleted": ("error", "#82071e"),
+    "Generic.Inserted": ("string", "#116329"),
+    "Error": ("error", "#cf222e"),
+}
+
+
+def _token_style(ttype: Any) -> str | None:
+    while ttype is not None:
+        found = _TOKEN_COLOURS.get(str(ttype).removeprefix("Token."))
+        if found is not None:
+            variable, fallback = found
+            italic = "; font-style: italic" if variable == "comment" else ""
+            return f"color: var(--jp-mirror-editor-{variable}-color, {fallback}){italic}"
+        ttype = ttype.parent
+    return None
+
+
+def _coloured(code: str, lexer: Any) -> str:
+    """*code* as HTML spans coloured by token type (inline styles: no CSS needed); a run of
+    tokens of one colour is one span."""
+    out: list[str] = []
+    run: list[str] = []
+    run_style: str | None = None
+
+    def flush() -> None:
+        if run:
+            text = html.escape("".join(run), quote=False)
+            out.append(f'<span style="{run_style}">{text}</span>' if run_style else text)
+            run.clear()
+
+    for ttype, value in lexer.get_tokens(code):
+        style = _token_style(ttype) if value.strip() else run_style  # spaces join any run
+        if style != run_style:
+            flush()
+            run_style = style
+        run.append(value)
+    flush()
+    return "".join(out).rstrip("\n")
+
+
+#: Code highlighted in one reply, at most (characters): past it, code blocks are boxed but
+#: plain, so that a reply of a great deal of code stays a bounded output.
+HIGHLIGHT_BUDGET = 30_000
+
+
 def _highlight(html_text: str) -> str:
-    """Pygments highlighting for sanitized code blocks (inline styles: no CSS needed)."""
+    """Every code block in a box (:data:`CODE_BOX`), highlighted by Pygments when it names
+    a language Pygments knows (within :data:`HIGHLIGHT_BUDGET`)."""
     if "<pre><code" not in html_text:
         return html_text
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
-    formatter = HtmlFormatter(nowrap=True, noclasses=True, style="default")
+    budget = [HIGHLIGHT_BUDGET]
 
     def one(match: re.Match[str]) -> str:
         lang, body = match.group(1), match.group(2)
-        if not lang:
-            return match.group(0)
-        try:
-            lexer = get_lexer_by_name(lang)
-        except ClassNotFound:
-            return match.group(0)
-        code = highlight(html.unescape(body), lexer, formatter)
-        return f'<pre><code class="language-{lang}">{code}</code></pre>'
+        code = body
+        if lang and len(body) <= budget[0]:
+            try:
+                code = _coloured(html.unescape(body), get_lexer_by_name(lang))
+                budget[0] -= len(body)
+            except ClassNotFound:
+                pass
+        cls = f' class="language-{lang}"' if lang else ""
+        inner = f'<code{cls} style="{CODE_TEXT}">{code}</code>'
+        return f'<pre class="puter-code" style="{CODE_BOX}">{inner}</pre>'
 
     return _CODE_BLOCK.sub(one, html_text)
 

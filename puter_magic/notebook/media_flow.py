@@ -12,28 +12,49 @@ an HTML page, a download over the limit) is one warning, and ``--save`` writes n
 from __future__ import annotations
 
 import contextlib
+import html
 import json
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.error import UsageError
 
 from ..api.errors import PuterError
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
+from ..api.media_client import (
+    IMAGE_INTERFACE,
+    OCR_INTERFACE,
+    SPEECH2SPEECH_INTERFACE,
+    SPEECH2TXT_INTERFACE,
+    TTS_INTERFACE,
+    VIDEO_INTERFACE,
+)
 from ..api.mediatypes import human_size
-from ..api.protocol import BinaryResult
+from ..api.protocol import NDJSON_TYPE, BinaryResult
 from .classroom import Refusal
 from .flow import Flow
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
+    from ..api.chat import ChatReply
     from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
     from .classroom import Ticket
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
+
+T = TypeVar("T")
+WORKING_TICK = 0.25  # how often the "working…" line of a media cell is redrawn
+DEFAULT_MODEL = "the server's default model"  # media replies do not say which model answered
+
+
+def _model_part(model: str | None, unnamed: bool) -> str:
+    """The footer's model: the one asked for, else the server's default, else nothing when
+    *unnamed* (a test-mode sample comes from no model; a named provider says enough)."""
+    return model or ("" if unnamed else DEFAULT_MODEL)
 
 
 @contextlib.contextmanager
@@ -96,6 +117,82 @@ class MediaFlow(Flow):
         self.session.check_budget(self.settings.budget_usd_cents)
         return self.session.require_client()
 
+    _replays = 0  # requests the recording had answered before this cell's
+    _handle: Any = None  # the "working…" line's display, while there is one
+
+    def _start_count(self) -> None:
+        tape = self.session.tape
+        self._replays = tape.replayed if tape is not None else 0
+
+    def _count(self, name: str, usage: dict[str, Any] | None = None, *, tokens: bool = False) -> list[str]:
+        """Count one request in the notebook's usage meter (``%puter_usage``), unless it was
+        answered from a recording; the footer note a replay gets."""
+        tape = self.session.tape
+        if tape is not None and tape.mode == "replay" and tape.replayed > self._replays:
+            return [f"replayed from {tape.path.name}: nothing was spent"]
+        self.session.meter.add(name, usage, tokens=tokens)
+        return []
+
+    def _working(self, label: str, ask: Callable[[], T]) -> T:
+        """*ask()*, with a quiet "working… 1.2 s" line until it returns, in a notebook (the
+        result replaces it); a terminal just waits. Its exception is raised here."""
+        self._start_count()
+        if not self.settings.rich:
+            return ask()
+        from .rendering import MUTED
+
+        started = time.monotonic()
+
+        def line() -> dict[str, str]:
+            text = f"{label}… {time.monotonic() - started:.1f} s"
+            return {
+                "text/plain": text,
+                "text/html": f'<div class="puter-thinking" style="{MUTED}">{html.escape(text)}</div>',
+            }
+
+        self._handle = self.display(line(), raw=True, display_id=True)
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = ask()
+            except BaseException as exc:  # handed to the main thread, raised there
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name="puter-media", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(WORKING_TICK)
+                if worker.is_alive():
+                    self._handle.update(line(), raw=True)
+        except KeyboardInterrupt:  # the stop button: the reply, if it comes, is dropped
+            self._clear()
+            raise
+        if "error" in box:
+            if not isinstance(box["error"], PuterError) or self.failures.raising:
+                self._clear()  # a warning takes the line's place; anything raised leaves none
+            raise box["error"]
+        return box["value"]  # type: ignore[no-any-return]
+
+    def _clear(self) -> None:
+        """Take the working line away (nothing is shown in its place)."""
+        if self._handle is not None:
+            self._handle.update({"text/plain": ""}, raw=True)
+            self._handle = None
+
+    def replace(self, obj: Any) -> None:
+        """A warning, in place of the working line (see :class:`~.failures.Placed`)."""
+        self._show(obj)
+
+    def _show(self, obj: Any, **kwargs: Any) -> None:
+        """The result, in place of the working line (a terminal: displayed)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.update(obj, **kwargs)
+        else:
+            self.display(obj, **kwargs)
+
     def _admit(self, model: str | None, prompt: str, kind: str = "media") -> Ticket | None:
         """The classroom's ticket for this request, or None when its rules refuse it (a note
         says so, and nothing is sent)."""
@@ -106,15 +203,22 @@ class MediaFlow(Flow):
         return ticket
 
     def _finish(
-        self, result: MediaResult, started: float, save: str | None, parts: list[str], ticket: Ticket
+        self,
+        result: MediaResult,
+        started: float,
+        save: str | None,
+        parts: list[str],
+        ticket: Ticket,
+        notes: list[str],
     ) -> None:
         """Fetch and check the bytes, save them, show them with a footer."""
         data = result.data  # a reply URL is fetched here (without the token) and checked
-        notes = []
+        notes = list(notes)
         if save is not None:
             try:
                 where = result.save(save)
             except OSError as exc:
+                self._clear()
                 raise UsageError(f"--save {save}: {exc.strerror or exc}") from None
             notes.append(f"saved to {where} ({human_size(len(data))})")
         # A notebook shows the picture or the player, not its text/plain: the footer names
@@ -124,7 +228,7 @@ class MediaFlow(Flow):
             notes.append(f"from {what[1]}")
         model = getattr(result, "model", None)
         ticket.answered(result.summary(), model=model)
-        self.display(result, metadata=ticket.stamp(model, {}, time.monotonic() - started))
+        self._show(result, metadata=ticket.stamp(model, {}, time.monotonic() - started))
         if what or any(parts) or notes:  # in a terminal, a footer of only the time is noise
             self.display(Footer([*what[:1], *parts, f"{time.monotonic() - started:.1f} s"], notes))
 
@@ -143,12 +247,18 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(magic="%%puter_image"), usage_errors(), ticket.watch():
-            result: ImageResult = self._client().txt2img(
-                prompt, model=model, quality=quality, ratio=ratio, test_mode=test
+        with self.failures.guard(self, magic="%%puter_image"), usage_errors(), ticket.watch():
+            client = self._client()
+            result: ImageResult = self._working(
+                "drawing",
+                lambda: client.txt2img(prompt, model=model, quality=quality, ratio=ratio, test_mode=test),
             )
-            parts = [model or "", "test mode: Puter's free sample, not your prompt" if test else ""]
-            self._finish(result, started, save, parts, ticket)
+            notes = self._count(model or IMAGE_INTERFACE)
+            parts = [
+                _model_part(model, test),
+                "test mode: Puter's free sample, not your prompt" if test else "",
+            ]
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -167,13 +277,20 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(magic="%%puter_speak"), usage_errors(), ticket.watch():
+        with self.failures.guard(self, magic="%%puter_speak"), usage_errors(), ticket.watch():
             client = self._client()
-            result: AudioResult = client.txt2speech(
-                text, voice=voice, provider=provider, model=model, test_mode=test
+            result: AudioResult = self._working(
+                "speaking",
+                lambda: client.txt2speech(text, voice=voice, provider=provider, model=model, test_mode=test),
             )
-            parts = [provider or "", voice or "", "test mode: Puter's free sample" if test else ""]
-            self._finish(result, started, save, parts, ticket)
+            notes = self._count(model or provider or TTS_INTERFACE)
+            parts = [
+                _model_part(model, test or provider is not None),
+                provider or "",
+                voice or "",
+                "test mode: Puter's free sample" if test else "",
+            ]
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -193,13 +310,16 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_voice"), usage_errors(), ticket.watch():
-            result: AudioResult = self._client().speech2speech(
-                source, voice=voice, model=model, test_mode=test
+        with self.failures.guard(self, magic="%puter_voice"), usage_errors(), ticket.watch():
+            client = self._client()
+            result: AudioResult = self._working(
+                "changing the voice",
+                lambda: client.speech2speech(source, voice=voice, model=model, test_mode=test),
             )
-            parts = [f"from {name}" if source is not None else "", voice or "", model or ""]
+            notes = self._count(model or SPEECH2SPEECH_INTERFACE)
+            parts = [f"from {name}" if source is not None else "", voice or "", _model_part(model, test)]
             parts.append("test mode: Puter's free sample, not your recording" if test else "")
-            self._finish(result, started, save, parts, ticket)
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -219,12 +339,18 @@ class MediaFlow(Flow):
         if ticket is None:
             return None
         started = time.monotonic()
-        with self.failures.guard(magic="%%puter_video"), usage_errors(), ticket.watch():
-            result: VideoResult = self._client().txt2vid(
-                prompt, model=model, seconds=seconds, size=size, test_mode=test
+        with self.failures.guard(self, magic="%%puter_video"), usage_errors(), ticket.watch():
+            client = self._client()
+            result: VideoResult = self._working(
+                "making the video",
+                lambda: client.txt2vid(prompt, model=model, seconds=seconds, size=size, test_mode=test),
             )
-            parts = [model or "", "test mode: Puter's sample video, not your prompt" if test else ""]
-            self._finish(result, started, save, parts, ticket)
+            notes = self._count(model or VIDEO_INTERFACE)
+            parts = [
+                _model_part(model, test),
+                "test mode: Puter's sample video, not your prompt" if test else "",
+            ]
+            self._finish(result, started, save, parts, ticket, notes)
             return result
         return None
 
@@ -248,16 +374,19 @@ class MediaFlow(Flow):
             return None
         started = time.monotonic()
         with self.failures.guard(magic="%puter_transcribe"), usage_errors(), ticket.watch():
-            heard: Transcript = self._client().speech2txt(
+            client = self._client()
+            self._start_count()
+            heard: Transcript = client.speech2txt(
                 source, translate=translate, language=language, **({"test_mode": True} if test else {})
             )
+            notes = self._count(heard.model or SPEECH2TXT_INTERFACE)
             what = "translated" if translate else "transcribed"
             sample = "test mode: Puter's free sample, not your audio" if test else ""
             parts = [f"{what} from {name}" if name else "", heard.model or "", heard.language or "", sample]
             ticket.answered(heard.text, model=heard.model)
             elapsed = time.monotonic() - started
             self.display(
-                TextView(heard.text, Footer([*parts, f"{elapsed:.1f} s"])),
+                TextView(heard.text, Footer([*parts, f"{elapsed:.1f} s"], notes)),
                 metadata=ticket.stamp(heard.model, {}, elapsed),
             )
             return heard
@@ -269,22 +398,29 @@ class MediaFlow(Flow):
             return None
         started = time.monotonic()
         with self.failures.guard(magic="%puter_ocr"), usage_errors(), ticket.watch():
-            read: OCRResult = self._client().img2txt(
+            client = self._client()
+            self._start_count()
+            read: OCRResult = client.img2txt(
                 source, provider=provider, **({"test_mode": True} if test else {})
             )
+            notes = self._count(read.model or provider or OCR_INTERFACE)
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
             sample = "test mode: Puter's free sample, not your image" if test else ""
             parts = [f"read from {name}" if name else "", provider or "", read.model or "", lines, sample]
             ticket.answered(read.text, model=read.model)
             elapsed = time.monotonic() - started
             self.display(
-                TextView(read.text, Footer([*parts, f"{elapsed:.1f} s"])),
+                TextView(read.text, Footer([*parts, f"{elapsed:.1f} s"], notes)),
                 metadata=ticket.stamp(read.model, {}, elapsed),
             )
             return read
         return None
 
-    def call(self, interface: str, method: str, args: dict[str, Any], driver: str | None) -> Any:
+    def call(
+        self, interface: str, method: str, args: dict[str, Any], driver: str | None, out: str | None = None
+    ) -> Any:
+        """Any driver call. A streamed reply (``"stream": true``) shows its text and is kept
+        (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
         from .classroom import CHAT_INTERFACES
 
         asks_chat = interface in CHAT_INTERFACES and method not in ("models", "list")
@@ -300,21 +436,47 @@ class MediaFlow(Flow):
         started = time.monotonic()
         with self.failures.guard(magic="%puter_call"), ticket.watch():
             client = self._client()
+            self._start_count()
             result = client.call(interface, method, args, driver)
+            named = args.get("model") if isinstance(args.get("model"), str) else None
+            if isinstance(result, BinaryResult) and result.content_type == NDJSON_TYPE:
+                from .rendering import ReplyView
+
+                reply = _streamed_reply(result, named, client)
+                notes = self._count(named or f"{interface} {method}", reply.usage, tokens=True)
+                ticket.answered(reply.text, model=named)
+                where = [f"the whole reply is in {out}"] if out else []
+                note = f"{interface} {method}, streamed: {human_size(len(result.content))}"
+                self.display(
+                    ReplyView(
+                        reply.text,
+                        model=named,
+                        usage=reply.usage,
+                        elapsed=time.monotonic() - started,
+                        notes=[note, *where, *notes],
+                        reasoning=reply.reasoning if self.settings.show_reasoning else "",
+                        show_footer=self.settings.show_footer,
+                        limit=self.settings.max_display_chars,
+                        where=f"in {out}" if out else "",
+                    )
+                )
+                return reply
+            usage = _chat_usage(result) if isinstance(result, dict) else None
+            notes = self._count(named or f"{interface} {method}", usage, tokens=usage is not None)
             shown: Any = JsonView(result)
             if isinstance(result, BinaryResult):
-                shown = self._binary(client, result)
+                shown = self._binary(client, result, out)
             ticket.answered(
                 json.dumps(result, default=str)[:20_000]
                 if not isinstance(result, BinaryResult)
                 else f"{result.content_type}, {len(result.content)} bytes"
             )
             self.display(shown)
-            self.display(Footer([f"{interface} {method}", f"{time.monotonic() - started:.1f} s"]))
+            self.display(Footer([f"{interface} {method}", f"{time.monotonic() - started:.1f} s"], notes))
             return result
         return None
 
-    def _binary(self, client: Any, result: BinaryResult) -> Any:
+    def _binary(self, client: Any, result: BinaryResult, out: str | None) -> Any:
         """An image or audio reply as one (checked against its bytes); anything else named."""
         from ..api.media_results import audio_result, image_result
 
@@ -322,4 +484,24 @@ class MediaFlow(Flow):
             return image_result(result, client.media_fetcher())
         if result.content_type.startswith("audio/"):
             return audio_result(result, client.media_fetcher())
-        return BinaryNote(result.content_type, len(result.content), "in --out VAR")
+        return BinaryNote(result.content_type, len(result.content), f"in {out}" if out else "")
+
+
+def _streamed_reply(result: BinaryResult, model: str | None, client: Any) -> ChatReply:
+    """The chat reply a stream's NDJSON lines add up to (an error line raises StreamError)."""
+    from ..api.chat import ChatStream
+    from ..api.chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
+
+    def lines() -> Generator[Chunk, None, None]:
+        yield from parse_ndjson(iter_lines([result.content]), strict=False)
+
+    chunks = ChunkStream(lines(), NDJSON_TYPE)
+    return ChatStream(chunks, model, client._secrets()).reply()
+
+
+def _chat_usage(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The usage of a whole chat reply (``{message, usage}``); None for anything else."""
+    usage = result.get("usage")
+    if "message" not in result or not isinstance(usage, dict):
+        return None
+    return usage

@@ -275,7 +275,7 @@ class MediaMagics(Magics):
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
         self._begin("%puter_call", args)
-        result = self._flow().call(interface, method, call_args, args.driver)
+        result = self._flow().call(interface, method, call_args, args.driver, args.out)
         self._keep(args.out, result)
 
     def _call_args(self, text: str) -> tuple[dict[str, Any], str]:

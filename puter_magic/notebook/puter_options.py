@@ -47,7 +47,8 @@ ARGUMENTS = [
     argument(
         "--tools",
         metavar="NAMES",
-        help="let the model call these functions of the notebook (comma-separated); each call shows",
+        help="let the model call these functions of the notebook (comma-separated); each call shows as "
+        "a line above the answer",
     ),
     argument("--approve", action="store_true", help="with --tools: ask before each call"),
     argument(

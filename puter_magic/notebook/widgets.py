@@ -129,7 +129,7 @@ class ModelSelector:
             )
             return
         self._server_order = loaded  # the automatic choice depends on the server's order
-        self.models = sorted(loaded, key=lambda m: m.id)
+        self.models = sorted(loaded, key=listing_order)
         self.search.options = tuple(m.id for m in self.models)
         self.show_current()
 
@@ -221,12 +221,19 @@ def _default_line(models: Sequence[ModelInfo] | None, current: str) -> tuple[str
     return auto.model, f"{auto.model} (automatic: {auto.why})"
 
 
+def listing_order(model: ModelInfo) -> tuple[bool, str]:
+    """By id, Puter's test models (``fake``, ``costly``, ``abuse``) last: nobody's first choice."""
+    from ..api.automodel import TEST_MODELS
+
+    return model.id.lower() in TEST_MODELS, model.id
+
+
 def model_table_text(models: Sequence[ModelInfo] | None, current: str) -> str:
     """The catalogue as a plain-text table (terminal IPython); *models* in the server's order
     (None: it could not be read)."""
     current, said = _default_line(models, current)
     rows = [("", "model", "provider", "context", "tools", "cost")]
-    for m in sorted(models or [], key=lambda m: m.id):
+    for m in sorted(models or [], key=listing_order):
         context = f"{m.context:,}" if m.context else ""
         details = describe_model(m).split(" · ")
         cost = next((part for part in details if "per 1M" in part or part.startswith("cost")), "")
@@ -249,7 +256,7 @@ class ModelTable:
         rows = "".join(
             f"<tr><td>{'★' if m.id == current else ''}</td><td><code>{html.escape(m.id)}</code></td>"
             f"<td>{html.escape(describe_model(m))}</td></tr>"
-            for m in sorted(self.models, key=lambda m: m.id)
+            for m in sorted(self.models, key=listing_order)
         )
         table = f'<table class="puter-models"><tr><th></th><th>model</th><th>details</th></tr>{rows}</table>'
         return {"text/plain": model_table_text(self.models, self.current), "text/html": table}

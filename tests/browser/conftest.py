@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 import requests
 
-from ..conftest import launch_chromium
-
 LAB_TOKEN = "browser-test-token"
 
 
@@ -29,13 +27,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def playwright_browser(playwright: Any) -> Iterator[Any]:
-    browser = launch_chromium(playwright)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -357,3 +357,122 @@ def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, 
 
     _shot(page, "jupyterlab-checks.png")
     assert re.search(r"sandbox-[A-Za-z0-9_-]{20,}", page.content()) is None  # no token on the page
+
+
+# -- the look of code, in both themes and in the HTML export (issue 17, item 6) -------------
+
+LONG_CODE = "```python\nvalue = '" + "word " * 60 + "'\n```"
+LOOK = [
+    "%load_ext puter_magic",
+    "%puter_login --sandbox",
+    "%%puter -m sandbox-tutor --no-history\nShow me some code",
+    "%%puter -m sandbox-echo --no-history --no-interpolate\n" + LONG_CODE,
+    "%%puter --compare sandbox-slow,sandbox-echo --no-history --no-interpolate\n### Side by side\n\n"
+    + LONG_CODE,
+]
+
+# WCAG contrast of every highlighted piece of a code box against the box's own background.
+CONTRASTS = """pre => {
+  const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = c.map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05); };
+  const bg = rgb(getComputedStyle(pre).backgroundColor);
+  const pieces = [pre.querySelector('code'), ...pre.querySelectorAll('span')];
+  return pieces.map(e => [e.textContent.slice(0, 20), ratio(rgb(getComputedStyle(e).color), bg)]);
+}"""
+
+
+def _code_box_checks(page: Any, scope: Any, where: str) -> None:
+    box = scope.locator("pre.puter-code").first
+    box.scroll_into_view_if_needed()
+    style = box.evaluate(
+        "e => { const s = getComputedStyle(e); return [s.backgroundColor, s.paddingTop, s.paddingLeft,"
+        " s.marginTop, s.marginBottom, s.borderTopLeftRadius]; }"
+    )
+    background, pad_top, pad_left, margin_top, margin_bottom, radius = style
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), (where, style)
+    assert (pad_top, pad_left, margin_top, margin_bottom) == ("8px", "12px", "8px", "8px"), (where, style)
+    assert radius == "6px", (where, style)
+    contrasts = box.evaluate(CONTRASTS)
+    assert len(contrasts) > 3, (where, contrasts)  # highlighted: spans of colour
+    assert contrasts[0][1] >= 7, (where, contrasts[0])  # the code's own text (WCAG AAA)
+    # Every highlighting colour at least 3:1 on the box (JupyterLab's own editor palette is
+    # what the themes give: its comments are 4.2:1 in the light theme, 3.5:1 in the dark one;
+    # Pygments' light palette on the dark theme, what replies had before, went down to 2:1).
+    worst = min(contrasts, key=lambda c: c[1])
+    assert worst[1] >= 3, (where, worst, contrasts)
+
+
+@pytest.fixture(scope="module")
+def look(lab: str, lab_root: pathlib.Path) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in LOOK]
+    nbformat.write(nb, lab_root / "root" / "look.ipynb")
+    return f"{lab}/lab/tree/look.ipynb?reset&token={LAB_TOKEN}"
+
+
+def test_code_in_a_box_that_reads_in_both_themes_and_the_export(
+    page: Any, look: str, lab_root: pathlib.Path
+) -> None:
+    from nbconvert import HTMLExporter
+    from playwright.sync_api import expect
+
+    _open_and_run_all(page, look)
+    cells = _panel(page).locator(".jp-CodeCell")
+    compare = cells.nth(len(LOOK) - 1)
+    # The columns render Markdown while they stream: a heading before the slow column ends.
+    column = compare.locator(".puter-compare-column").first
+    expect(column.locator("h3")).to_be_visible(timeout=120_000)
+    assert column.locator(".puter-footer").count() == 0, "the column had finished: not seen streaming"
+    assert "###" not in column.inner_text()
+    compare.screenshot(path=str(SHOTS / "jupyterlab-compare-streaming.png"))
+    expect(compare.locator(".puter-compare-column .puter-footer")).to_have_count(2, timeout=120_000)
+
+    reply = cells.nth(2).locator(".jp-OutputArea")
+    _code_box_checks(page, reply, "light theme")
+    reply.screenshot(path=str(SHOTS / "jupyterlab-code-light.png"))
+    # A long line scrolls inside its box (in a reply and in a column) instead of wrapping.
+    for scope in (
+        cells.nth(3).locator(".jp-OutputArea"),
+        compare.locator(".puter-compare-column").last,
+    ):
+        pre = scope.locator("pre.puter-code").first
+        scrolls, height, line = pre.evaluate(
+            "e => [e.scrollWidth > e.clientWidth, e.clientHeight, parseFloat(getComputedStyle(e).lineHeight)]"
+        )
+        assert scrolls and height < 3 * line + 16, (scrolls, height, line)
+    compare.screenshot(path=str(SHOTS / "jupyterlab-compare.png"))
+
+    page.get_by_role("menuitem", name="Settings", exact=True).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false")
+    page.wait_for_timeout(500)  # the theme's stylesheet applied
+    _code_box_checks(page, reply, "dark theme")
+    reply.screenshot(path=str(SHOTS / "jupyterlab-code-dark.png"))
+    page.get_by_role("menuitem", name="Settings", exact=True).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Light$")).click()
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "true")
+
+    # The HTML export of the notebook as it was saved, opened as a file.
+    page.keyboard.press("Control+s")
+    saved = lab_root / "root" / "look.ipynb"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "puter-code" not in saved.read_text():
+        time.sleep(0.2)
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(saved, as_version=4))
+    exported = lab_root / "look.html"
+    exported.write_text(body)
+    # The export loads MathJax and the widget manager from a CDN: no network in tests.
+    page.route(
+        re.compile(r"^https?://"),
+        lambda route: route.abort() if "127.0.0.1" not in route.request.url else route.continue_(),
+    )
+    page.goto(exported.as_uri())
+    _code_box_checks(page, page.locator("body"), "HTML export")
+    page.locator("pre.puter-code").first.screenshot(path=str(SHOTS / "export-code.png"))

@@ -28,8 +28,6 @@ except ImportError:  # the chromium fixture skips, saying how to install it
 from puter_magic.sandbox import Sandbox
 from puter_magic.sandbox.gui import GUI, Popup
 
-from ..conftest import launch_chromium
-
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 NAMESPACE = uuid.UUID("33de3768-8ee0-43e9-9e73-db192b97a5d8")  # Puter's, for origin → app uid
@@ -177,10 +175,10 @@ def sb(_sandbox: Sandbox) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def chromium(playwright: Any) -> Iterator[Any]:
-    browser = launch_chromium(playwright)  # the run's one Playwright (tests/conftest.py)
-    yield browser
-    browser.close()
+def chromium(playwright_browser: Any) -> Any:
+    """The session's one Chromium (tests/conftest.py): Playwright's sync API allows one per
+    process, and the browser tests run in the same session."""
+    return playwright_browser
 
 
 def _loopback_only(route: Any) -> None:

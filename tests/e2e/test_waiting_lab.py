@@ -8,7 +8,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.browser.conftest import LAB_TOKEN, lab, lab_root, page, playwright_browser  # noqa: F401
+from tests.browser.conftest import LAB_TOKEN, lab, lab_root, page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -438,16 +438,16 @@ def test_logout_says_where_the_token_can_really_be_revoked(
     run(ip, f"%puter_login --origin {sandbox.origin} --save")
     outputs, _ = run(ip, "%puter_logout")
     [said] = texts(outputs)
-    assert said.startswith(
-        f"Signed out of {sandbox.origin}: this kernel forgot the token; saved login forgotten."
+    assert said == (
+        f"Signed out of {sandbox.origin}. This kernel forgot the token; it stays valid until you "
+        f"revoke it at {sandbox.origin}: Settings → Security → sessions. Saved login forgotten."
     )
-    assert f"revoke it at {sandbox.origin}: Settings → Security → sessions" in said
     assert magics_of(ip).session.client is None
     ip.run_line_magic("config", "PuterMagics.gui_origin = 'http://puter.localhost:4100'")
     run(ip, f"%puter_login --origin {sandbox.origin}")
     outputs, _ = run(ip, "%puter_logout --keep")
-    assert "saved login kept (--keep)" in texts(outputs)[0]
-    assert "revoke it at http://puter.localhost:4100: Settings → Security → sessions" in texts(outputs)[0]
+    assert "revoke it at http://puter.localhost:4100: Settings → Security → sessions." in texts(outputs)[0]
+    assert texts(outputs)[0].endswith(" Saved login kept (--keep).")
     outputs, _ = run(ip, "%puter_logout")
     assert texts(outputs) == ["Not signed in. This kernel holds no Puter token."]
 
