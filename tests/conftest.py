@@ -131,14 +131,26 @@ def raw_server() -> Iterator[RawServer]:
 from .recorded_puter import recorded_puter  # noqa: E402, F401  (a Puter as recorded, turn 3)
 from .shell import ip, signed_in  # noqa: E402, F401  (fixtures shared by the magics tests)
 
-# -- the one Chromium of a test session (the browser tests and tests/e2e share it: Playwright's
-# sync API allows one running instance per process) ------------------------------------------
+# -- the one Playwright of a test session (the browser tests and tests/e2e share it: Playwright's
+# sync API allows one running instance per process) ----------------------------------------------
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
-def playwright_browser() -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
+    """The run's one Playwright: every browser of every test folder is launched from it
+    (:func:`launch_chromium`). Skipped, with the install command, when Chromium or Playwright
+    is missing: never silently."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(
             f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
@@ -149,18 +161,19 @@ def playwright_browser() -> Iterator[Any]:
     except ImportError:
         pytest.skip("playwright is not installed: pip install -e '.[test]'")
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+        yield p
+
+
+def launch_chromium(playwright: Any, *, popup_blocker: bool = False) -> Any:
+    """Debian's Chromium, headless. Playwright turns the popup blocker off; *popup_blocker*
+    keeps it on, as in a user's browser (a popup then opens only from a user's click)."""
+    extra = {"ignore_default_args": ["--disable-popup-blocking"]} if popup_blocker else {}
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **extra)
+
+
+@pytest.fixture(scope="session")
+def playwright_browser(playwright: Any) -> Iterator[Any]:
+    """The session's Chromium for the browser tests (its popup blocker off, Playwright's default)."""
+    browser = launch_chromium(playwright)
+    yield browser
+    browser.close()

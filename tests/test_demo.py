@@ -175,6 +175,13 @@ def test_many_prompts_at_once(executed: Any) -> None:
     assert "what is a loop in Python?" in first["text/plain"]
 
 
+def test_demo_shows_the_sign_in_button_without_a_click(executed: Any) -> None:
+    [button] = data(outputs_of(executed, "%puter_login --origin {puter_site.origin} --button --no-wait"))
+    assert "application/vnd.jupyter.widget-view+json" in button
+    assert button["text/plain"].startswith("Sign in with Puter")
+    assert "http://puter.localhost:" in button["text/plain"]  # the sandbox's GUI, not puter.com
+
+
 def test_allowance_and_voice_changer_sections(executed: Any) -> None:
     usage = data(outputs_of(executed, "%puter_usage"))
     allowance = next(o for o in usage if "puter-allowance" in o.get("text/html", ""))

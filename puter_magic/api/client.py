@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from .._version import __version__
+from .account import Account
 from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
@@ -71,7 +72,7 @@ class PuterClient(ChatMethods, MediaMethods):
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
         self.__token = token or None
-        self._account: dict[str, Any] | None = None  # the last /whoami, for the account's limits
+        self.account: Account | None = None  # who the token signs in as, once whoami() read it
         if isinstance(timeout, (int, float)):
             timeout = (float(timeout), float(timeout))
         self.total_timeout = total_timeout
@@ -112,7 +113,7 @@ class PuterClient(ChatMethods, MediaMethods):
 
     def set_token(self, token: str | None) -> None:
         self.__token = token or None
-        self._account = None
+        self.account = None  # whoever the old token was
 
     @property
     def timeout(self) -> Timeout:
@@ -258,25 +259,31 @@ class PuterClient(ChatMethods, MediaMethods):
         return seen
 
     def whoami(self) -> dict[str, Any]:
-        """The signed-in account (``username``, ``uuid``, ``email``...)."""
+        """The signed-in account (``username``, ``uuid``, ``is_temp``...); it is also kept,
+        read, as :attr:`account` (so :attr:`is_guest` knows a temporary account)."""
         result = self._wire.get("/whoami")
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
-        self._account = result
+        self.account = Account.from_whoami(result)
         return result
+
+    @property
+    def is_guest(self) -> bool:
+        """Whether the token signs in a temporary (guest) account, as ``/whoami`` said
+        (False until :meth:`whoami` was called). Guests have Puter's tighter limits."""
+        return self.account is not None and self.account.guest
 
     def account_limits(self) -> AccountLimits:
         """Puter's AI limits for this account's tier (:mod:`~puter_magic.api.pacing`): a
         guest's (``is_temp`` in ``/whoami``: 20 per 10 s, 2 at once) or a free account's (30
         and 3). Reads ``/whoami`` once unless :meth:`whoami` was called already; when it
         cannot be read (or a recording is replayed), a free account's."""
-        account = self._account
-        if account is None and not (self.tape is not None and self.tape.mode == "replay"):
+        if self.account is None and not (self.tape is not None and self.tape.mode == "replay"):
             try:
-                account = self.whoami()
+                self.whoami()
             except PuterError:
-                account = None
-        return limits_for(account)
+                pass
+        return limits_for(self.account.details if self.account is not None else None)
 
     def check_reachable(self) -> None:
         """Raise the network's PuterError if the origin cannot be reached; any answer of the

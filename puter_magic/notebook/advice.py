@@ -107,10 +107,16 @@ def out_of_allowance(err: BaseException) -> bool:
     return isinstance(err, PuterError) and code in ("insufficient_funds", "usage_limited")
 
 
-def _allowance_advice(allowance: Allowance | None, gui: str) -> str:
+def _allowance_advice(allowance: Allowance | None, gui: str, guest: bool = False) -> str:
     left = f"Puter says {allowance.summary()}" if allowance is not None else "Puter did not say what is left"
     if allowance is not None and allowance.app_only:
         left += " (the account's, though this sign-in sees only this app's usage)"
+    if guest:
+        return (
+            f"{left}; this is a temporary guest account, with a guest's small allowance: to keep it and "
+            f"get a registered account's allowance, sign up at {gui} in the browser you signed in with, "
+            "then %puter_login again; or wait for next month's allowance (%puter_usage shows it)"
+        )
     return f"{left}; add credit at {gui}, or wait for next month's allowance (%puter_usage shows it)"
 
 
@@ -128,12 +134,14 @@ def describe_error(
     send a self-hosted user to that server's own pages, not to puter.com. A hint the
     error carries (its raiser knew the cause) replaces the kind's. *allowance* (what Puter
     says is left, when known) is named in an out-of-allowance warning. *limits* are the
-    limits in use (a 429's hint names them; default: a free account's), *magic* the magic
-    that failed (``%%puter_speak``: its own help, its own ``--test``).
+    limits in use (a 429's hint names them; default: a free account's; a guest's also tell
+    an out-of-allowance warning to say how to keep the account), *magic* the magic that
+    failed (``%%puter_speak``: its own help, its own ``--test``).
     """
     where = getattr(err, "origin", None) or origin
     if out_of_allowance(err):
-        return "Out of allowance", _allowance_advice(allowance, gui_host(where))
+        guest = limits is not None and limits.tier == "guest"
+        return "Out of allowance", _allowance_advice(allowance, gui_host(where), guest)
     if cannot_search(err):
         return "No web search for this model", (
             "web search works with OpenAI's models (Puter's Responses provider): pick one with -m "

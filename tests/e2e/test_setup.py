@@ -71,6 +71,7 @@ def test_the_demo_setup_installs_only_what_the_demo_needs(tmp_path: pathlib.Path
 def test_the_test_setup_installs_everything(tmp_path: pathlib.Path) -> None:
     calls = run_setup(tmp_path, "--browser")
     assert "python -m pip install -q --disable-pip-version-check -e .[test]" in calls
+    assert "python -m venv .venv-ipykernel6" in calls  # the waiting tests' ipykernel 6 kernel
     assert any(c.startswith("npm ci --prefix tests/js") for c in calls), calls
 
 
