@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import (
@@ -65,10 +65,17 @@ class _HostAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def make_session(origin: Origin) -> requests.Session:
-    """A keep-alive session whose adapter retries only connections that were never made."""
+def make_session(origin: Origin, adapter: BaseAdapter | None = None) -> requests.Session:
+    """A keep-alive session whose adapter retries only connections that were never made.
+
+    *adapter*, if given, carries every request instead (e.g. a server answering in this
+    process: the sandbox's, where Python cannot open a socket)."""
     session = requests.Session()
     session.trust_env = False  # no netrc credentials or proxies picked up behind our back
+    if adapter is not None:
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
     retry = Retry(
         total=None,
         connect=CONNECT_RETRIES,
@@ -107,6 +114,7 @@ class Transport:
         max_body_bytes: int,
         user_agent: str,
         session: requests.Session | None = None,
+        adapter: BaseAdapter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.origin = origin
@@ -116,7 +124,8 @@ class Transport:
         self.max_retry_wait = max_retry_wait
         self.max_body_bytes = max_body_bytes
         self.user_agent = user_agent
-        self.session = session or make_session(origin)
+        self.adapter = adapter
+        self.session = session or make_session(origin, adapter)
         self._sleep = sleep
         self._local = threading.local()  # per-thread overrides (see not_retrying)
 

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SignInFlow", "prompt_token"]
 
+BROWSER_CANNOT_LISTEN = (
+    "%puter_login --browser needs a listener on this machine, which Python in a web page "
+    "(JupyterLite) cannot open: use the Sign in with Puter button, or paste a token at the prompt"
+)
+
 
 class SignInFlow:
     def __init__(self, session: PuterSession, settings: Settings, display: Callable[..., Any]) -> None:
@@ -31,10 +36,14 @@ class SignInFlow:
 
         sandbox = self.session.start_sandbox(pace=self.settings.sandbox_pace)
         model = self.session.default_model or ""
+        if sandbox.running:
+            where, how = f"at {sandbox.origin}", "It runs offline, inside this IPython"
+        else:  # answering in-process: this Python cannot listen (a browser)
+            where, how = "in this page", "It answers inside this page's Python, with no server"
         self.display(
             Note(
-                f"Signed in to the sandbox at {sandbox.origin} as {self.session.username}.",
-                f"It runs offline, inside this IPython; no account needed. Default model: {model}.",
+                f"Signed in to the sandbox {where} as {self.session.username}.",
+                f"{how}; no account needed. Default model: {model}.",
             )
         )
         return model
@@ -47,6 +56,7 @@ class SignInFlow:
 
     def login(self, *, origin: str | None, token_env: str | None, browser: bool, save: bool) -> None:
         """Find the token, verify it, say who signed in."""
+        from ..api import runtime
         from ..api.auth import LoginStore, authme_sign_in, token_from_env
         from ..api.origin import parse_origin
         from .rendering import Note
@@ -57,6 +67,8 @@ class SignInFlow:
         except ValueError as exc:
             raise UsageError(f"%puter_login --origin: {exc}") from None
         store = LoginStore()
+        if browser and not runtime.can_listen():
+            raise UsageError(BROWSER_CANNOT_LISTEN)
         if browser:
 
             def show_link(url: str) -> None:
@@ -105,6 +117,15 @@ def _can_prompt() -> bool:
     import getpass
     import sys
 
+    from ..api import runtime
+
+    if runtime.in_browser():
+        # JupyterLite's kernel puts the page's own prompt in place of getpass (a JavaScript
+        # function); a Python with no such page around it has nothing to ask with.
+        from IPython import get_ipython
+
+        stdlib = [getattr(getpass, n, None) for n in ("unix_getpass", "win_getpass", "fallback_getpass")]
+        return get_ipython() is not None and getpass.getpass not in stdlib
     if getattr(getpass.getpass, "__module__", "getpass") != "getpass":
         from IPython import get_ipython
 

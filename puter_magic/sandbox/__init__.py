@@ -13,6 +13,10 @@ the public model catalogue and an AuthMe page, with Puter's own errors. See
 ``error_style="legacy"`` answers driver errors in the older HTTP-200 ``success: false`` form.
 
 From a shell: ``python -m puter_magic.sandbox`` prints its origin and token.
+
+Where Python cannot listen (Pyodide in a browser), :meth:`Sandbox.in_process` gives a
+``requests`` transport adapter that answers the same way with no socket and no thread
+(:mod:`.in_process`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .models import MODELS
 from .net import is_loopback_host
 
 if TYPE_CHECKING:
+    from .in_process import InProcessAdapter
     from .server import Handler, SandboxHTTPServer
 
 __all__ = ["MODELS", "Fault", "RecordedRequest", "Sandbox"]
@@ -160,6 +165,15 @@ class Sandbox:
     def running(self) -> bool:
         return self._server is not None
 
+    def in_process(self) -> InProcessAdapter:
+        """A ``requests`` transport adapter that answers as this sandbox, in this process, with
+        no socket and no thread (for Pyodide in a browser). Mount it on the client's session:
+        ``PuterClient(sandbox.origin, sandbox.token, adapter=sandbox.in_process())``. Until the
+        sandbox has listened, its origin is a loopback name nothing listens on."""
+        from .in_process import InProcessAdapter
+
+        return InProcessAdapter(self)
+
     def __enter__(self) -> Sandbox:
         return self.start()
 
@@ -167,19 +181,26 @@ class Sandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        state = self.origin if self.running else "stopped"
+        state = self.origin if self.running else ("not listening" if self.port == 0 else "stopped")
         return f"<Sandbox {state} token=<hidden> requests={len(self.requests)}>"
 
     # -- addresses and accounts --------------------------------------------------
 
     @property
     def origin(self) -> str:
-        """The API origin to give a client."""
+        """The API origin to give a client (before it ever listened: the name it answers
+        by in-process, see :meth:`in_process`)."""
+        if self.port == 0:
+            from .in_process import IN_PROCESS_ORIGIN
+
+            return IN_PROCESS_ORIGIN
         return f"http://{self.api_host or self.host}:{self.port}"
 
     @property
     def gui_origin(self) -> str:
         """Where the AuthMe page is served."""
+        if self.port == 0:
+            return self.origin
         if self.api_host and self.api_host.startswith("api."):
             return f"http://{self.api_host[4:]}:{self.port}"
         return f"http://{self.host}:{self.port}"
