@@ -63,6 +63,8 @@ SITE_WHEELS = [
     "anywidget==0.11.0",
     "psygnal==0.16.1",
 ]
+# The site's kernel: a notebook that names it opens without asking which kernel to start.
+PYODIDE_KERNEL = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 # What the kernel and puter-magic load from Pyodide's lock (their dependencies follow).
 FROM_LOCK = ["micropip", "packaging", "ipython", "jedi", "requests", "pyodide-http", "typing-extensions"]
 
@@ -247,6 +249,7 @@ def demo_notebook() -> dict[str, object]:
         ],
     }
     cells[1:1] = [note, install]
+    notebook["metadata"] = {**notebook.get("metadata", {}), "kernelspec": PYODIDE_KERNEL}  # type: ignore[dict-item]
     return notebook
 
 

@@ -26,6 +26,7 @@ import urllib3.exceptions
 from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import runtime
 from .errors import (
     MalformedResponse,
     PuterConnectionError,
@@ -259,8 +260,12 @@ class Transport:
         """
         raw = resp.raw
         try:
-            if raw.chunked and raw.supports_chunked_reads():
+            if raw.chunked and getattr(raw, "supports_chunked_reads", lambda: False)():
                 pieces: Iterator[bytes] = raw.read_chunked(READ_SIZE, decode_content=True)
+            elif runtime.in_browser():
+                # The browser's fetch (urllib3's Emscripten response) has no read1; each of its
+                # reads returns what has arrived, so stream() does not wait to fill a buffer.
+                pieces = raw.stream(READ_SIZE, decode_content=True)
             else:
                 pieces = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
             for piece in pieces:
