@@ -221,6 +221,17 @@ def this_wheel(env: Path, into: Path) -> Path:
         return Path(shutil.copy2(wheel, into / wheel.name))
 
 
+RUN_ALL_STOPS = (
+    "**In JupyterLite, Run All stops at the error the next cell makes on purpose** (the page's "
+    "kernel ends a run at any error). To go on, click the cell after it and choose "
+    "*Run ▸ Run Selected Cell and All Below*."
+)
+
+
+def markdown_cell(cell_id: str, text: str) -> dict[str, object]:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": [text]}
+
+
 def demo_notebook() -> dict[str, object]:
     """The demo, with a first cell that installs puter-magic in the page's Python."""
     notebook: dict[str, object] = json.loads((ROOT / "demo.ipynb").read_text())
@@ -229,6 +240,9 @@ def demo_notebook() -> dict[str, object]:
     for cell in cells:
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
+    stops = [i for i, c in enumerate(cells) if "raises-exception" in c.get("metadata", {}).get("tags", [])]
+    for i in reversed(stops):  # JupyterLite's Run All stops at any error, tagged or not
+        cells.insert(i, markdown_cell(f"lite-stop-{i}", RUN_ALL_STOPS))
     install = {
         "cell_type": "code",
         "execution_count": None,
@@ -237,17 +251,13 @@ def demo_notebook() -> dict[str, object]:
         "outputs": [],
         "source": ["%pip install -q puter-magic"],
     }
-    note = {
-        "cell_type": "markdown",
-        "id": "lite-note",
-        "metadata": {},
-        "source": [
-            "**In the browser.** This notebook runs in JupyterLite: Python in this page, no server. "
-            "The cell below installs puter-magic from this site; the sandbox then answers inside "
-            "the page. Python here has no threads, so `--compare` and `--each` ask one model or "
-            "item at a time."
-        ],
-    }
+    note = markdown_cell(
+        "lite-note",
+        "**In the browser.** This notebook runs in JupyterLite: Python in this page, no server. "
+        "The cell below installs puter-magic from this site; the sandbox then answers inside "
+        "the page. Python here has no threads, so `--compare` and `--each` ask one model or "
+        "item at a time.",
+    )
     cells[1:1] = [note, install]
     notebook["metadata"] = {**notebook.get("metadata", {}), "kernelspec": PYODIDE_KERNEL}  # type: ignore[dict-item]
     return notebook

@@ -192,25 +192,40 @@ class Cell:
 
 
 def run_all(
-    page: Any, base: str, name: str, *, answer: str | None = None, timeout: float = 240
+    page: Any, base: str, name: str, *, answer: str | None = None, resumes: int = 0, timeout: float = 300
 ) -> list[Cell]:
     """Open notebook *name*, run all its cells, and return each code cell's outputs once all have
-    run. *answer* is typed into the first input prompt (a masked one for a token) and sent."""
+    run. *answer* is typed into the first input prompt (a masked one for a token) and sent.
+    JupyterLite's Run All stops at a cell that ends in an error: *resumes* times, the run goes on
+    from the first cell not run (Run Selected Cell and All Below), as the demo tells its reader."""
     page.goto(f"{base}/notebooks/index.html?path={name}")
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
     started = time.monotonic()
+    idle_since: float | None = None
     while True:
         if answer is not None and page.query_selector(".jp-Stdin-input"):
             page.fill(".jp-Stdin-input", answer)
             page.press(".jp-Stdin-input", "Enter")
             answer = None
         prompts = page.eval_on_selector_all(
-            ".jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent)"
+            ".jp-CodeCell .jp-InputPrompt", "els => els.map(e => e.textContent.trim())"
         )
-        if prompts and all(p.strip() not in ("[*]:", "[ ]:", "") for p in prompts):
+        if prompts and all(p not in ("[*]:", "[ ]:", "") for p in prompts):
             break
+        ran_some = any(p not in ("[*]:", "[ ]:", "") for p in prompts)
+        if resumes and ran_some and "[*]:" not in prompts:  # stopped short: wait a moment, then go on
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > 2:
+                first = next(i for i, p in enumerate(prompts) if p in ("[ ]:", ""))
+                page.locator(".jp-CodeCell").nth(first).locator(".jp-InputPrompt").click()
+                page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+                page.click(".lm-Menu-itemLabel:text-is('Run Selected Cell and All Below')")
+                resumes -= 1
+                idle_since = None
+        else:
+            idle_since = None
         if time.monotonic() - started > timeout:
             page.screenshot(path=str(ARTIFACTS / f"lite-timeout-{name}.png"), full_page=True)
             raise AssertionError(f"{name}: not all cells ran in {timeout} s: {prompts}")

@@ -149,3 +149,21 @@ def test_a_token_at_the_prompt_against_a_fake_puter(
     fetched = [r for r in sandbox.requests if r.path.startswith("/puter-generated/")]
     assert len(fetched) == 1 and fetched[0].token is None  # the media URL: fetched without the token
     assert sandbox.token not in page.content()
+
+
+def test_the_sites_demo_runs_in_the_page(lite_site: pathlib.Path, serve: Any, page: Any) -> None:  # noqa: F811
+    """The demo as the site serves it, with no account and no network: every cell runs (the
+    deliberate error stops Run All once, as the notebook tells its reader) and shows what it
+    shows elsewhere."""
+    base = serve(lite_site)
+    cells = run_all(page, base, "demo.ipynb", resumes=1, timeout=420)
+    screenshot(page, "jupyterlite-demo.png")
+    text = "\n".join(c.text for c in cells)
+    assert "Signed in to the sandbox in this page as learner" in text
+    assert "Turn 1 · Sandbox Tutor" in text and "Sandbox Slow Tutor" in text
+    assert "Model not found" in text and "Replaying 1 recorded exchange" in text
+    assert "explained: NameError" in text
+    assert "image/png 512×512" in text and "A red kite over a green hill" in text
+    assert "called describe(n=3)" in text and "4 prompts to sandbox-tutor-lite: 4 answered" in text
+    errors = [c.text for c in cells if "Traceback (most recent call last)" in c.text]
+    assert len(errors) == 1 and "NameError: name 'score' is not defined" in errors[0]
