@@ -41,7 +41,9 @@ def _isolated_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 @pytest.fixture(scope="session")
 def _session_sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as sandbox:
+    # Shared by the whole run, so its monthly allowance must not run out halfway: the tests of
+    # the allowance itself use sandboxes of their own.
+    with Sandbox(allowance=10**15) as sandbox:
         yield sandbox
 
 

@@ -179,7 +179,7 @@ def test_out_of_credit_halfway_then_a_rerun_finishes(ip: InteractiveShell, shell
     assert sum(y is not None for y in ys) == 7
     assert all(isinstance(e, UsageLimited) for e in ys.errors.values())
     plain = summary_of(outputs)["text/plain"]
-    assert "7 answered" in plain and "stopped: usage limit reached" in plain
+    assert "7 answered" in plain and "stopped: out of allowance" in plain
     warnings = [o for o in outputs if "puter-warning" in o.get("text/html", "")]
     assert len(warnings) == 1 and "insufficient_funds" in warnings[0]["text/plain"]
     # Credit again: the same cell asks only what failed or was not reached.

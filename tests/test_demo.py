@@ -171,3 +171,23 @@ def test_many_prompts_at_once(executed: Any) -> None:
     assert "puter-batch" in summary["text/html"] and live_markup(summary["text/html"]) == []
     [first] = data(outputs_of(executed, "meanings[0]"))
     assert "what is a loop in Python?" in first["text/plain"]
+
+
+def test_demo_shows_the_sign_in_button_without_a_click(executed: Any) -> None:
+    [button] = data(outputs_of(executed, "%puter_login --origin {puter_site.origin} --button --no-wait"))
+    assert "application/vnd.jupyter.widget-view+json" in button
+    assert button["text/plain"].startswith("Sign in with Puter")
+    assert "http://puter.localhost:" in button["text/plain"]  # the sandbox's GUI, not puter.com
+
+
+def test_allowance_and_voice_changer_sections(executed: Any) -> None:
+    usage = data(outputs_of(executed, "%puter_usage"))
+    allowance = next(o for o in usage if "puter-allowance" in o.get("text/html", ""))
+    assert allowance["text/plain"].startswith("Puter account: $0.4")
+    assert "of $0.50 left this month" in allowance["text/plain"]
+    changed = data(outputs_of(executed, "%puter_voice greeting --voice bass"))
+    player = '<audio controls preload="metadata" src="data:audio/wav;base64,'
+    assert changed[0]["text/html"].startswith(player)
+    assert "bass" in changed[1]["text/plain"]
+    heard = data(outputs_of(executed, "%puter_transcribe deeper"))[0]
+    assert "Hello! Pictures, speech and text all go through the same Puter API." in heard["text/plain"]

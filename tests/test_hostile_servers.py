@@ -147,7 +147,7 @@ SANDBOX_CASES: list[tuple[str, list[Fault], str]] = [
                 headers={"Content-Encoding": "gzip"},
             )
         ],
-        "Usage limit reached",
+        "Out of allowance",
     ),
 ]
 

@@ -122,7 +122,9 @@ def test_masked_prompt(ip: InteractiveShell, sandbox: Sandbox, monkeypatch: pyte
 
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
-    assert "(token from prompt)" in only(outputs)["text/plain"]
+    page, signed_in = outputs  # a terminal: Puter's token page first, then the prompt
+    assert page["text/plain"].endswith(f"{sandbox.origin}/?action=copyauth")
+    assert "(token from prompt)" in signed_in["text/plain"]
     assert prompts and sandbox.origin in prompts[0]
 
 
@@ -320,9 +322,9 @@ def test_not_signed_in(ip: InteractiveShell) -> None:
     [
         (
             Fault.error(402, "insufficient_funds", "No usage left for request."),
-            "Usage limit reached",
+            "Out of allowance",
         ),
-        (Fault.legacy_error("insufficient_funds", "No usage left", 402), "Usage limit reached"),
+        (Fault.legacy_error("insufficient_funds", "No usage left", 402), "Out of allowance"),
         (
             Fault.error(429, "too_many_requests", "Too many requests.", retry_after=90),
             "try again in 90 s",

@@ -1,7 +1,8 @@
 """Where a token comes from, and where a saved login lives (no IPython).
 
 Token sources, first match wins: an environment variable the user names, then
-``PUTER_AUTH_TOKEN``, then a saved login for the origin, then a masked prompt. A token
+``PUTER_AUTH_TOKEN``, then (in Google Colab) a ``PUTER_AUTH_TOKEN`` kept in Colab's Secrets,
+then a saved login for the origin; the notebook asks the user after that. A token
 is never accepted from a magic's line (it would be saved in the notebook).
 
 Saved logins live in ``$PUTER_MAGIC_CONFIG_DIR`` or ``$XDG_CONFIG_HOME/puter-magic`` (by
@@ -34,6 +35,7 @@ __all__ = [
     "TokenSource",
     "authme_sign_in",
     "config_dir",
+    "token_from_colab_secrets",
     "token_from_env",
 ]
 
@@ -64,6 +66,31 @@ def token_from_env(name: str | None = None) -> TokenSource | None:
     var = name or TOKEN_ENV
     value = os.environ.get(var, "").strip()
     return TokenSource(value, f"${var}") if value else None
+
+
+def token_from_colab_secrets(name: str = TOKEN_ENV) -> TokenSource | None:
+    """The token kept as *name* in Google Colab's Secrets (the key icon in Colab's side bar),
+    read like the environment variable; None outside Colab, or when the secret is not there
+    or the notebook was not given access to it."""
+    try:
+        from google.colab import userdata  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    refusals = tuple(
+        kind
+        for kind in (
+            getattr(userdata, "SecretNotFoundError", None),
+            getattr(userdata, "NotebookAccessError", None),
+            getattr(userdata, "TimeoutException", None),
+        )
+        if isinstance(kind, type) and issubclass(kind, BaseException)
+    )
+    try:
+        value = userdata.get(name)
+    except refusals:
+        return None
+    value = value.strip() if isinstance(value, str) else ""
+    return TokenSource(value, "Colab Secrets") if value else None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from .chunks import (
     UsageChunk,
 )
 from .errors import MalformedResponse, StreamError
+from .search import Source, message_sources, sources_from
 from .usage import total_tokens
 from .values import opt_str
 
@@ -57,6 +58,8 @@ class ChatReply:
     images: list[dict[str, Any]] = field(default_factory=list, repr=False)
     #: The server says it normalized the reply to OpenAI's shape (``result.normalized``).
     normalized: bool = False
+    #: Pages the reply cites (web search), as :class:`~puter_magic.api.search.Source`; untrusted.
+    sources: list[Source] = field(default_factory=list)
 
     @property
     def total_tokens(self) -> int | None:
@@ -167,6 +170,7 @@ def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
         reasoning_details=list(details) if isinstance(details, list) else [],
         images=images,
         normalized=result.get("normalized") is True,
+        sources=message_sources(message),
     )
 
 
@@ -188,6 +192,7 @@ class ChatStream:
         self.usage: dict[str, Any] = {}
         self.tool_calls: list[dict[str, Any]] = []
         self.images: list[dict[str, Any]] = []
+        self.sources: list[Source] = []
         self.done = False
         self.error: StreamError | None = None
 
@@ -204,6 +209,9 @@ class ChatStream:
         for chunk in self._chunks:
             if type(chunk) is TextChunk:
                 self._parts.append(chunk.text)
+                if chunk.annotations:
+                    known = {s.url for s in self.sources}
+                    self.sources += [s for s in sources_from(chunk.annotations) if s.url not in known]
             elif isinstance(chunk, UsageChunk):
                 self.usage = chunk.usage
             elif isinstance(chunk, ReasoningChunk):
@@ -233,6 +241,7 @@ class ChatStream:
             reasoning=self.reasoning,
             tool_calls=list(self.tool_calls),
             images=list(self.images),
+            sources=list(self.sources),
         )
 
     def close(self) -> None:

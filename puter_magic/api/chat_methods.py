@@ -28,6 +28,14 @@ def with_images(messages: Messages, images: Sequence[Any]) -> list[dict[str, Any
     return attach_images(normalize_messages(messages), image_parts(images))
 
 
+def _offer_web_search(tools: Any, options: dict[str, Any]) -> None:
+    from .search import with_web_search
+
+    if tools is not None:
+        raise ValueError("web_search=True goes without tools= (Puter's web search is a tool of its own)")
+    options["tools"] = with_web_search(options.get("tools"))
+
+
 class ChatMethods:
     """Mixed into :class:`~puter_magic.api.client.PuterClient`."""
 
@@ -65,6 +73,7 @@ class ChatMethods:
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
         images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
         **options: Any,
     ) -> ToolReply: ...
 
@@ -80,6 +89,7 @@ class ChatMethods:
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
         images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
         **options: Any,
     ) -> ChatReply: ...
 
@@ -94,6 +104,7 @@ class ChatMethods:
         max_steps: int = 8,
         approve: Callable[[ToolCall], bool] | None = None,
         images: Sequence[Any] | None = None,
+        web_search: bool = False,
         **options: Any,
     ) -> ChatReply:
         """Send a conversation to ``puter-chat-completion`` and return the reply.
@@ -113,6 +124,8 @@ class ChatMethods:
         """
         if images:
             messages = with_images(messages, images)
+        if web_search:
+            _offer_web_search(tools, options)
         if tools is not None:
             from .toolloop import chat_with_tools, split_tools
 
@@ -142,6 +155,7 @@ class ChatMethods:
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
         images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
         **options: Any,
     ) -> ToolStream: ...
 
@@ -157,6 +171,7 @@ class ChatMethods:
         max_steps: int = ...,
         approve: Callable[[ToolCall], bool] | None = ...,
         images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
         **options: Any,
     ) -> ChatStream: ...
 
@@ -171,6 +186,7 @@ class ChatMethods:
         tools: Sequence[ToolLike] | None = None,
         max_steps: int = 8,
         approve: Callable[[ToolCall], bool] | None = None,
+        web_search: bool = False,
         **options: Any,
     ) -> ChatStream | ToolStream:
         """The streaming twin of :meth:`chat`: a :class:`ChatStream` to iterate.
@@ -181,6 +197,8 @@ class ChatMethods:
         """
         if images:
             messages = with_images(messages, images)
+        if web_search:
+            _offer_web_search(tools, options)
         if tools is not None:
             from .toolloop import ToolLoop, ToolStream, split_tools
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import MalformedResponse, StreamError, redact
+from .protocol import usage_limited
 
 if TYPE_CHECKING:
     import requests
@@ -47,6 +48,8 @@ class Chunk:
 class TextChunk(Chunk):
     type: ClassVar[str] = "text"
     text: str
+    #: Citations riding on the line (web search): ``url_citation`` annotations, as sent.
+    annotations: list[Any] | None = None
 
 
 @dataclass(slots=True)
@@ -133,7 +136,8 @@ def parse_chunk(obj: Any) -> Chunk:
         raise MalformedResponse(f"stream line is a {type(obj).__name__}, not an object")
     kind = obj.get("type")
     if kind == "text":
-        return TextChunk(_str(obj.get("text")))
+        annotations = obj.get("annotations")
+        return TextChunk(_str(obj.get("text")), annotations if isinstance(annotations, list) else None)
     if kind == "usage":
         usage = obj.get("usage")
         return UsageChunk(usage if isinstance(usage, dict) else {})
@@ -188,9 +192,12 @@ def iter_lines(pieces: Iterable[bytes], max_line: int = MAX_LINE) -> Iterator[by
         yield pending
 
 
-def parse_ndjson(lines: Iterable[bytes], *, strict: bool = True) -> Iterator[Chunk]:
+def parse_ndjson(
+    lines: Iterable[bytes], *, strict: bool = True, on_limited: Callable[[], None] | None = None
+) -> Iterator[Chunk]:
     """Chunks from NDJSON lines. A line that is not JSON raises :class:`MalformedResponse`
-    (or is skipped when ``strict`` is False: servers never send one, proxies might)."""
+    (or is skipped when ``strict`` is False: servers never send one, proxies might).
+    *on_limited* is called for a line that says the allowance is used up (:func:`usage_limited`)."""
     loads = json.loads
     for line in lines:
         try:
@@ -202,9 +209,11 @@ def parse_ndjson(lines: Iterable[bytes], *, strict: bool = True) -> Iterator[Chu
                 ) from None
             continue
         # Fast path for the line type that makes up almost every stream.
-        if type(obj) is dict and obj.get("type") == "text" and type(obj.get("text")) is str:
+        if type(obj) is dict and len(obj) == 2 and obj.get("type") == "text" and type(obj.get("text")) is str:
             yield TextChunk(obj["text"])
         else:
+            if on_limited is not None and usage_limited(obj):
+                on_limited()
             yield parse_chunk(obj)
 
 

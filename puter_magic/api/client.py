@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from .._version import __version__
+from .account import Account
 from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
@@ -26,9 +29,10 @@ from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 from .tape import Tape
 from .transport import Timeout, Transport
+from .usage import Allowance
 from .wire import Network, TapeWire, Wire
 
-__all__ = ["ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
+__all__ = ["Allowance", "ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
 
 class PuterClient(ChatMethods, MediaMethods):
@@ -72,6 +76,7 @@ class PuterClient(ChatMethods, MediaMethods):
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
         self.__token = token or None
+        self.account: Account | None = None  # who the token signs in as, once whoami() read it
         if isinstance(timeout, (int, float)):
             timeout = (float(timeout), float(timeout))
         self.total_timeout = total_timeout
@@ -87,6 +92,8 @@ class PuterClient(ChatMethods, MediaMethods):
             adapter=adapter,
         )
         self._network = Network(self._transport, require_token=self._require_token, deadline=self._deadline)
+        self._allowance: tuple[float, Allowance] | None = None
+        self._patience = threading.local()  # per-thread longer waits (see _patient)
         if record and replay:
             raise ValueError("record or replay, not both")
         self.tape = None
@@ -111,6 +118,7 @@ class PuterClient(ChatMethods, MediaMethods):
 
     def set_token(self, token: str | None) -> None:
         self.__token = token or None
+        self.account = None  # whoever the old token was
 
     @property
     def timeout(self) -> Timeout:
@@ -155,7 +163,22 @@ class PuterClient(ChatMethods, MediaMethods):
             raise NotSignedIn("no Puter token is set")
 
     def _deadline(self) -> float | None:
+        patience: float | None = getattr(self._patience, "seconds", None)
+        if patience is not None:
+            total = patience if self.total_timeout is None else max(patience, self.total_timeout)
+            return time.monotonic() + total
         return None if self.total_timeout is None else time.monotonic() + self.total_timeout
+
+    @contextlib.contextmanager
+    def _patient(self, seconds: float) -> Iterator[None]:
+        """Calls in the block, in this thread, may take *seconds* (silence and total alike)."""
+        before = getattr(self._patience, "seconds", None)
+        self._patience.seconds = seconds
+        try:
+            with self._transport.patient(seconds):
+                yield
+        finally:
+            self._patience.seconds = before
 
     # -- driver calls ---------------------------------------------------------------
 
@@ -210,12 +233,50 @@ class PuterClient(ChatMethods, MediaMethods):
             raise MalformedResponse("the model list is not a list")
         return [ModelInfo.from_any(item) for item in result]
 
+    def allowance(self, max_age: float = 0.0) -> Allowance:
+        """This month's allowance, what is used and what remains (``GET /metering/usage``).
+
+        *max_age* (seconds) answers from the last reading while it is that young: Puter
+        allows 120 metering reads a minute. An app's token (the sign-in popup's) gets the
+        account's allowance too; ``app_only`` says its usage-by-app view shows only this app.
+        """
+        from .usage import allowance_from
+
+        last = self._allowance
+        if last is not None and max_age > 0 and time.monotonic() - last[0] < max_age:
+            return last[1]
+        found = allowance_from(self._wire.get("/metering/usage"))
+        self._allowance = (time.monotonic(), found)
+        return found
+
+    @property
+    def last_allowance(self) -> Allowance | None:
+        """The last allowance read (None: never read), without asking the server."""
+        return self._allowance[1] if self._allowance is not None else None
+
+    def usage_limited(self, *, clear: bool = True) -> bool:
+        """Whether a reply since the last call said the account's allowance is used up
+        (``metadata.usage_limited: true`` on a reply or a stream line, as puter.js reads it).
+        The reply itself stands; further calls will likely be refused with 402."""
+        seen = self._network.limited.is_set()
+        if clear:
+            self._network.limited.clear()
+        return seen
+
     def whoami(self) -> dict[str, Any]:
-        """The signed-in account (``username``, ``uuid``, ``email``...)."""
+        """The signed-in account (``username``, ``uuid``, ``is_temp``...); it is also kept,
+        read, as :attr:`account` (so :attr:`is_guest` knows a temporary account)."""
         result = self._wire.get("/whoami")
         if not isinstance(result, dict):
             raise MalformedResponse("whoami did not return an object")
+        self.account = Account.from_whoami(result)
         return result
+
+    @property
+    def is_guest(self) -> bool:
+        """Whether the token signs in a temporary (guest) account, as ``/whoami`` said
+        (False until :meth:`whoami` was called). Guests have Puter's tighter limits."""
+        return self.account is not None and self.account.guest
 
     def check_reachable(self) -> None:
         """Raise the network's PuterError if the origin cannot be reached; any answer of the

@@ -1,17 +1,19 @@
 """PuterClient's media methods, named as puter.js names them: ``txt2img``, ``txt2speech``,
-``speech2txt``, ``img2txt``. Each is one driver call through the client's one Wire (so
-recording and replaying work for them too), its input checked before sending and its reply
-read whatever form it took (see :mod:`.media_results`).
+``speech2txt``, ``img2txt``, ``speech2speech`` (the voice changer), ``txt2vid``; and the voices
+and engines of text-to-speech (``voices``, ``tts_engines``). Each is one driver call through
+the client's one Wire (so recording and replaying work for them too), its input checked before
+sending and its reply read whatever form it took (see :mod:`.media_results`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from .fetch import MediaFetcher
 from .media import OCR_LIMIT, SPEECH_LIMIT, TTS_TEXT_LIMIT, MediaInputError, load_input
-from .media_results import AudioResult, ImageResult, audio_result, image_result
+from .media_results import AudioResult, ImageResult, VideoResult, audio_result, image_result, video_result
 from .media_text import OCRResult, Transcript, ocr_result, transcript
 from .origin import is_loopback_host
 from .protocol import build_call
@@ -21,12 +23,23 @@ if TYPE_CHECKING:
     from .transport import Transport
     from .wire import Wire
 
-__all__ = ["IMAGE_INTERFACE", "OCR_INTERFACE", "SPEECH2TXT_INTERFACE", "TTS_INTERFACE", "MediaMethods"]
+__all__ = [
+    "IMAGE_INTERFACE",
+    "OCR_INTERFACE",
+    "SPEECH2SPEECH_INTERFACE",
+    "SPEECH2TXT_INTERFACE",
+    "TTS_INTERFACE",
+    "VIDEO_INTERFACE",
+    "MediaMethods",
+]
 
 IMAGE_INTERFACE = "puter-image-generation"
 TTS_INTERFACE = "puter-tts"
 SPEECH2TXT_INTERFACE = "puter-speech2txt"
 OCR_INTERFACE = "puter-ocr"
+SPEECH2SPEECH_INTERFACE = "puter-speech2speech"
+VIDEO_INTERFACE = "puter-video-generation"
+VIDEO_TIMEOUT = 900.0  # seconds: Puter polls the provider while the request stays open (Gemini: 10 min)
 
 
 def ratio_arg(ratio: Any) -> dict[str, int]:
@@ -72,6 +85,9 @@ class MediaMethods:
 
     def _secrets(self) -> tuple[str | None, ...]:
         return ()  # PuterClient's: the token, to keep out of what is fetched and shown
+
+    def _patient(self, seconds: float) -> AbstractContextManager[None]:
+        raise NotImplementedError  # PuterClient's: longer timeouts for one call
 
     def _media_call(self, interface: str, method: str, args: dict[str, Any]) -> Any:
         return self._wire.result(build_call(interface, method, args))
@@ -155,3 +171,78 @@ class MediaMethods:
         if source is not None or not args.get("test_mode"):
             call["source"] = load_input(source, accept="document", limit=OCR_LIMIT).value
         return ocr_result(self._media_call(OCR_INTERFACE, "recognize", {**call, **args}))
+
+    def speech2speech(
+        self,
+        audio: Any,
+        *,
+        voice: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        test_mode: bool = False,
+        **args: Any,
+    ) -> AudioResult:
+        """Say *audio* again in another voice (``puter-speech2speech`` ``convert``, ElevenLabs'
+        voice changer). *voice* is the provider's voice id, sent as given.
+
+        *audio* is a path, bytes, a file object, a data: URL, a Puter path or an AudioResult
+        (not an https URL: Puter reads this input only as data or from your storage); over
+        25 MB it is refused before sending. In test mode it may be None.
+        """
+        call = _given(voice=voice, model=model, provider=provider, test_mode=test_mode)
+        if audio is not None or not test_mode:
+            found = load_input(audio, accept="audio", limit=SPEECH_LIMIT)
+            if found.kind == "url":
+                raise MediaInputError(
+                    "the voice changer takes a file, bytes or a Puter path, not a URL "
+                    "(Puter does not download it); download it and give the file instead"
+                )
+            call["audio"] = found.value
+        result = self._media_call(SPEECH2SPEECH_INTERFACE, "convert", {**call, **args})
+        return audio_result(result, self.media_fetcher(), secrets=self._secrets())
+
+    def txt2vid(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        seconds: float | None = None,
+        size: str | None = None,
+        test_mode: bool = False,
+        timeout: float = VIDEO_TIMEOUT,
+        **args: Any,
+    ) -> VideoResult:
+        """Make a video (``puter-video-generation`` ``generate``).
+
+        Puter keeps the request open while the provider renders (minutes), so this call waits
+        up to *timeout* seconds, longer than the client's usual timeouts. *seconds* and *size*
+        (``"1280x720"``) are snapped by the server to what the model allows. The reply is an
+        https URL or a data: URL; the result's ``data`` is the video (fetched without the token).
+        """
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise MediaInputError("txt2vid needs a prompt")
+        call = {
+            "prompt": prompt,
+            **_given(model=model, seconds=seconds, size=size, test_mode=test_mode),
+            **args,
+        }
+        with self._patient(timeout):
+            result = self._media_call(VIDEO_INTERFACE, "generate", call)
+        return video_result(result, self.media_fetcher(), prompt=prompt, model=model, secrets=self._secrets())
+
+    def voices(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """The voices text-to-speech offers (``puter-tts`` ``list_voices``): ``id``, ``name``,
+        ``language``, ``provider``..., of one *provider* or all of them."""
+        return _entries(self._media_call(TTS_INTERFACE, "list_voices", _given(provider=provider)), "voice")
+
+    def tts_engines(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """The engines (models) text-to-speech offers (``puter-tts`` ``list_engines``)."""
+        return _entries(self._media_call(TTS_INTERFACE, "list_engines", _given(provider=provider)), "engine")
+
+
+def _entries(result: Any, what: str) -> list[dict[str, Any]]:
+    from .errors import MalformedResponse
+
+    if not isinstance(result, list):
+        raise MalformedResponse(f"the {what} list is not a list")
+    return [item for item in result if isinstance(item, dict)]

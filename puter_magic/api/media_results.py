@@ -1,4 +1,4 @@
-"""What image and speech calls return, whatever form the reply took.
+"""What image, speech and video calls return, whatever form the reply took.
 
 Puter answers a media call in one of three forms (``puter-protocol.md`` §7): a JSON ``result``
 that is a URL string (``https://...`` or ``data:...``), a ``result`` object ``{url,
@@ -35,7 +35,9 @@ from .mediatypes import (
     sniff,
     sniff_audio,
     sniff_image,
+    sniff_video,
     type_from_name,
+    video_duration,
 )
 from .protocol import BinaryResult, media_type
 
@@ -43,9 +45,11 @@ __all__ = [
     "AudioResult",
     "ImageResult",
     "MediaResult",
+    "VideoResult",
     "audio_result",
     "image_result",
     "save_atomic",
+    "video_result",
 ]
 
 DISPLAY_LIMIT = 10 * 1024 * 1024  # bytes shown inline; a bigger file is named, not embedded
@@ -208,6 +212,44 @@ class AudioResult(MediaResult):
         return {"text/html": player, "text/plain": self.summary()}
 
 
+@dataclass(eq=False, repr=False)
+class VideoResult(MediaResult):
+    """A video from ``txt2vid``: ``data``, ``content_type``, ``url``, ``save(path)``."""
+
+    prompt: str | None = None
+    model: str | None = None
+    kind = "video"
+
+    def _accept(self, data: bytes, label: str | None, where: str) -> None:
+        found = sniff_video(data[:16])
+        _label_check(data, label, found, "a video", where)
+        self.content_type = found
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds, where the file's header says (MP4)."""
+        return None if self._data is None else video_duration(self._data[: 4 * 1024 * 1024])
+
+    def summary(self) -> str:
+        head = self.content_type or "video"
+        seconds = self.duration
+        if seconds is not None:
+            head += f" {seconds:.1f} s"
+        if self._data is not None:
+            head += f", {human_size(len(self._data))}"
+        return head + (f"\n{self.url}" if self.url else "")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        data, why = self._loaded()
+        if data is None:
+            return {"text/plain": f"{self.summary()}\n({why})"}
+        source = f"data:{self.content_type};base64," + base64.b64encode(data).decode("ascii")
+        player = (
+            f'<video controls preload="metadata" style="max-width: 100%" src="{html.escape(source)}"></video>'
+        )
+        return {"text/html": player, "text/plain": self.summary()}
+
+
 def _decode_data_url(url: str, kind: str) -> tuple[bytes, str | None]:
     header, comma, payload = url.partition(",")
     if not comma:
@@ -239,7 +281,7 @@ def _media(
         url = result.strip()
     elif isinstance(result, dict):
         found = next(
-            (result[k] for k in ("url", "asset_url", "href") if isinstance(result.get(k), str)), None
+            (result[k] for k in ("asset_url", "url", "href") if isinstance(result.get(k), str)), None
         )
         label = result.get("content_type") if isinstance(result.get("content_type"), str) else None
         if found is None:
@@ -265,6 +307,8 @@ def _media(
         out.url = url
         guess = media_type(label) if label and "/" in label else None
         out.content_type = guess or type_from_name(url or "")
+        if kind == "video" and out.content_type == "audio/mp4":  # a .mp4 name, read as a video
+            out.content_type = "video/mp4"
     return out
 
 
@@ -279,6 +323,20 @@ def image_result(
     """An image from a reply of any form; *secrets* (the token) must not be in its URL."""
     out = _media(result, ImageResult, fetcher, secrets, prompt=prompt, model=model)
     assert isinstance(out, ImageResult)
+    return out
+
+
+def video_result(
+    result: Any,
+    fetcher: MediaFetcher,
+    *,
+    prompt: str | None = None,
+    model: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> VideoResult:
+    """A video from a reply of any form; *secrets* (the token) must not be in its URL."""
+    out = _media(result, VideoResult, fetcher, secrets, prompt=prompt, model=model)
+    assert isinstance(out, VideoResult)
     return out
 
 

@@ -20,7 +20,9 @@ __all__ = [
     "sniff",
     "sniff_audio",
     "sniff_image",
+    "sniff_video",
     "type_from_name",
+    "video_duration",
 ]
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
@@ -49,6 +51,7 @@ _EXTENSIONS = {
     "audio/aac": ".aac",
     "audio/opus": ".opus",
     "application/pdf": ".pdf",
+    "video/mp4": ".mp4",
 }
 _BY_EXTENSION = {ext: mime for mime, ext in _EXTENSIONS.items()}
 _BY_EXTENSION.update({".jpeg": "image/jpeg", ".wave": "audio/wav", ".oga": "audio/ogg", ".mp4": "audio/mp4"})
@@ -87,6 +90,42 @@ def sniff_audio(head: bytes) -> str | None:
         return "audio/webm"
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
         return "audio/aac"
+    return None
+
+
+def sniff_video(head: bytes) -> str | None:
+    """The video type of bytes starting with *head* (MP4 and QuickTime, WebM), or None."""
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand.startswith((b"M4A", b"M4B")):
+            return None  # an audio-only MP4
+        return "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm"
+    return None
+
+
+def video_duration(data: bytes) -> float | None:
+    """Seconds of an MP4 from its ``moov/mvhd`` header (None where it is not found)."""
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"moov":
+            inner = data[pos + 8 : pos + size]
+            at = inner.find(b"mvhd")
+            if at < 4:
+                return None
+            body = inner[at + 4 :]
+            if body[:1] == b"\x01" and len(body) >= 32:  # version 1: 64-bit times
+                scale, length = struct.unpack(">IQ", body[20:32])
+            elif len(body) >= 20:
+                scale, length = struct.unpack(">II", body[12:20])
+            else:
+                return None
+            return float(length) / scale if scale else None
+        if size < 8:
+            return None
+        pos += size
     return None
 
 

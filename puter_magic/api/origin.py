@@ -66,7 +66,9 @@ class Origin:
         return urlunsplit((base.scheme, base.netloc, parts.path, parts.query, ""))
 
     def gui_url(self) -> str:
-        """The GUI origin that goes with this API origin (``api.X`` -> ``X``)."""
+        """The GUI origin that goes with this API origin, as Puter pairs them
+        (``https://api.puter.com`` -> ``https://puter.com``, ``api.X`` -> ``X``; an origin
+        without ``api.`` is its own GUI)."""
         host = self.host
         if host.startswith("api."):
             host = host[4:]
@@ -127,3 +129,16 @@ def parse_origin(url: str, *, allow_insecure_http: bool = False) -> Origin:
     else:
         connect, host_header = normalized, None
     return Origin(normalized, connect, host_header, scheme, host, port)
+
+
+def parse_gui_origin(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Validate a GUI origin (where Puter's sign-in pages live) and return it exactly as a
+    browser spells an origin: ``scheme://host[:port]``, lower case, no default port, no
+    path. A browser compares message origins with that string, so it must match it.
+    """
+    parsed = parse_origin(url, allow_insecure_http=allow_insecure_http)
+    if urlsplit(parsed.url).path:
+        raise ValueError(f"a GUI origin has no path: {url.strip()!r} (e.g. https://puter.com)")
+    default = 443 if parsed.scheme == "https" else 80
+    netloc = parsed.host if parsed.port == default else f"{parsed.host}:{parsed.port}"
+    return f"{parsed.scheme}://{netloc}"

@@ -12,7 +12,7 @@ import html
 import json
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,16 +212,30 @@ def website_error(origin: str, api_origin: str | None, status: int = 200) -> Mal
     )
 
 
+def usage_limited(obj: Any) -> bool:
+    """Whether a reply's envelope or a stream line says the account's allowance is used up, as
+    puter.js reads it: ``metadata.usage_limited: true``, or an ``insufficient_funds`` error."""
+    if type(obj) is not dict:
+        return False
+    metadata, error = obj.get("metadata"), obj.get("error")
+    if isinstance(metadata, dict) and metadata.get("usage_limited") is True:
+        return True
+    return isinstance(error, dict) and error.get("code") == "insufficient_funds"
+
+
 def result_from_json(
     body: bytes,
     *,
     status: int = 200,
     secrets: Iterable[str | None] = (),
     envelope: bool = True,
+    on_limited: Callable[[], None] | None = None,
 ) -> Any:
     """The ``result`` of a 2xx JSON reply, or raise the error it carries.
 
     With ``envelope=False`` (routes such as ``/whoami``) the whole body is the result.
+    *on_limited* is called when a successful envelope says ``metadata.usage_limited: true``
+    (the reply stands; the account's allowance is used up).
     """
     secrets = tuple(secrets)
     if not body.strip():
@@ -246,6 +260,8 @@ def result_from_json(
         raise MalformedResponse(
             "the reply has no result (neither success nor a known error form)", status=status
         )
+    if on_limited is not None and usage_limited(decoded):
+        on_limited()
     return decoded["result"]
 
 

@@ -147,6 +147,17 @@ class Transport:
         finally:
             self._local.skip = before
 
+    @contextlib.contextmanager
+    def patient(self, read_timeout: float) -> Iterator[None]:
+        """Within the block, in this thread only, wait up to *read_timeout* seconds for a reply
+        to start or go on (video generation holds its request open for minutes)."""
+        before: Timeout | None = getattr(self._local, "timeout", None)
+        self._local.timeout = (self.timeout[0], max(read_timeout, self.timeout[1]))
+        try:
+            yield
+        finally:
+            self._local.timeout = before
+
     def _headers(self, has_body: bool, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": self.user_agent}
         if has_body:
@@ -185,7 +196,7 @@ class Transport:
     ) -> requests.Response:
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         url = self.origin.url + path
-        timeout = timeout or self.timeout
+        timeout = timeout or getattr(self._local, "timeout", None) or self.timeout
         waited = 0.0
         redirects = 0
         attempt = 0

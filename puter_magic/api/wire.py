@@ -64,6 +64,8 @@ class Network:
         self.transport = transport
         self._require_token = require_token
         self._deadline = deadline
+        #: Set when a reply said the account's allowance is used up (``metadata.usage_limited``).
+        self.limited = threading.Event()
 
     def secrets(self) -> tuple[str | None, ...]:
         return self.transport.secrets()
@@ -75,7 +77,9 @@ class Network:
         content_type = resp.headers.get("Content-Type")
         data = self.transport.read_body(resp, deadline=deadline)
         if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
-            return result_from_json(data, status=resp.status_code, secrets=self.secrets())
+            return result_from_json(
+                data, status=resp.status_code, secrets=self.secrets(), on_limited=self.limited.set
+            )
         if is_web_page(content_type):  # no driver answers HTML: this is a website
             raise website_error(self.transport.origin.url, self.transport.origin.api_url(), resp.status_code)
         return BinaryResult(data, media_type(content_type) or "application/octet-stream")
@@ -86,7 +90,15 @@ class Network:
         resp = self.transport.request("POST", CALL_PATH, body, accept=f"{NDJSON_TYPE}, application/json")
         content_type = media_type(resp.headers.get("Content-Type"))
         chat = body.get("interface") == CHAT_INTERFACE and body.get("method") == "complete"
-        chunks = http_chunks(resp, self.transport, self._deadline(), tap, chat=chat, started=requested)
+        chunks = http_chunks(
+            resp,
+            self.transport,
+            self._deadline(),
+            tap,
+            chat=chat,
+            started=requested,
+            on_limited=self.limited.set,
+        )
         return ChunkStream(chunks, content_type, response=resp)
 
     def get(self, path: str) -> Any:
@@ -106,6 +118,7 @@ def http_chunks(
     *,
     chat: bool = True,
     started: float | None = None,
+    on_limited: Callable[[], None] | None = None,
 ) -> Generator[Chunk, None, None]:
     """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives,
     with its time since *started* (when the request was sent: so the wait for the reply to
@@ -120,7 +133,7 @@ def http_chunks(
         if tap is not None:
             lines = _tapped(lines, tap, started)
         count = 0
-        for chunk in parse_ndjson(lines):
+        for chunk in parse_ndjson(lines, on_limited=on_limited):
             count += 1
             yield chunk
         if count == 0:  # Puter always ends a stream with a usage line
@@ -136,7 +149,7 @@ def http_chunks(
     # The server answered a stream request with plain JSON (an older server, a gateway
     # that buffers, an older-generation HTTP 200 error, or a method that does not stream).
     body = transport.read_body(response, deadline=deadline)
-    result = result_from_json(body, secrets=transport.secrets())
+    result = result_from_json(body, secrets=transport.secrets(), on_limited=on_limited)
     reply: ChatReply | None = None
     if chat:
         with contextlib.suppress(MalformedResponse):

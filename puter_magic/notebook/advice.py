@@ -30,9 +30,11 @@ from ..api.errors import (
     StreamError,
     UsageLimited,
 )
+from ..api.search import cannot_search
+from ..api.usage import Allowance
 from .rendering import MUTED, WARN_STYLE, Bundle
 
-__all__ = ["WarningBox", "describe_error", "gui_host"]
+__all__ = ["WarningBox", "describe_error", "gui_host", "out_of_allowance"]
 
 
 def _esc(text: str) -> str:
@@ -79,14 +81,48 @@ def _auth(err: AuthError, gui: str) -> tuple[str, str]:
     return "Sign-in not accepted", again
 
 
-def describe_error(err: BaseException, origin: str | None = None) -> tuple[str, str]:
+def out_of_allowance(err: BaseException) -> bool:
+    """A 402, an ``insufficient_funds`` (also on a stream's error line), or a reply that said
+    ``usage_limited``: the account's allowance is used up."""
+    code = getattr(err, "code", None)
+    if isinstance(err, UsageLimited) and code != "subscription_required":
+        return True
+    return isinstance(err, PuterError) and code in ("insufficient_funds", "usage_limited")
+
+
+def _allowance_advice(allowance: Allowance | None, gui: str, guest: bool = False) -> str:
+    left = f"Puter says {allowance.summary()}" if allowance is not None else "Puter did not say what is left"
+    if allowance is not None and allowance.app_only:
+        left += " (the account's, though this sign-in sees only this app's usage)"
+    if guest:
+        return (
+            f"{left}; this is a temporary guest account, with a guest's small allowance: to keep it and "
+            f"get a registered account's allowance, sign up at {gui} in the browser you signed in with, "
+            "then %puter_login again; or wait for next month's allowance (%puter_usage shows it)"
+        )
+    return f"{left}; add credit at {gui}, or wait for next month's allowance (%puter_usage shows it)"
+
+
+def describe_error(
+    err: BaseException, origin: str | None = None, allowance: Allowance | None = None, guest: bool = False
+) -> tuple[str, str]:
     """A short title by kind, and the next action, for a failure.
 
     The error's origin (else *origin*, the one in use) names the server, so that hints
     send a self-hosted user to that server's own pages, not to puter.com. A hint the
-    error carries (its raiser knew the cause) replaces the kind's.
+    error carries (its raiser knew the cause) replaces the kind's. *allowance* (what Puter
+    says is left, when known) is named in an out-of-allowance warning, and a *guest* (a
+    temporary account) is told how to keep the account.
     """
-    title, hint = _describe(err, getattr(err, "origin", None) or origin)
+    where = getattr(err, "origin", None) or origin
+    if out_of_allowance(err):
+        return "Out of allowance", _allowance_advice(allowance, gui_host(where), guest)
+    if cannot_search(err):
+        return "No web search for this model", (
+            "web search works with OpenAI's models (Puter's Responses provider): pick one with -m "
+            "(see %puter_models), or ask without --web"
+        )
+    title, hint = _describe(err, where)
     own = getattr(err, "hint", None)
     return title, (own if isinstance(own, str) and own else hint)
 
@@ -177,8 +213,15 @@ class WarningBox:
     detail: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_error(cls, err: PuterError, hint: str | None = None, origin: str | None = None) -> WarningBox:
-        title, default_hint = describe_error(err, origin)
+    def from_error(
+        cls,
+        err: PuterError,
+        hint: str | None = None,
+        origin: str | None = None,
+        allowance: Allowance | None = None,
+        guest: bool = False,
+    ) -> WarningBox:
+        title, default_hint = describe_error(err, origin, allowance, guest)
         return cls(title, err.message, hint or default_hint, err.code, err.status, dict(err.detail))
 
     def _where(self) -> str:

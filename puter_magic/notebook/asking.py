@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 
 from .flow import Flow
 from .outputs import cell_output
+from .puter_options import asked_for
 from .rendering import PartialReply, ReplyView
 
 if TYPE_CHECKING:
@@ -72,12 +73,12 @@ class AskFlow(Flow):
                 )
                 text, usage, reasoning = live.text, live.usage, live.reasoning
                 interrupted, error, model = live.interrupted, live.error, ask.model
-                images = live.images
+                images, sources = live.images, live.sources
             else:
                 reply = client.chat(ask.messages, model=ask.model, **ask.options)
                 text, usage, reasoning = reply.text, reply.usage, reply.reasoning
                 interrupted, error, model = False, None, reply.model or ask.model
-                images = reply.images
+                images, sources = reply.images, reply.sources
             if error is not None and not text and not images:
                 raise error
             if interrupted:
@@ -103,6 +104,8 @@ class AskFlow(Flow):
                     images=images,
                     limit=limit,
                     where=ask.where_whole(out, kept=not interrupted and error is None),
+                    sources=sources,
+                    asked=asked_for(ask.options),
                 )
             )
             if error is not None:

@@ -229,7 +229,8 @@ def batch_summary(
 def _where(prompts: Prompts, out: str | None, left: int) -> list[str]:
     notes = []
     if out:
-        errs = f"{out}.errors" if prompts.kind == "list" else f"{out}.attrs['errors']"
+        listed = prompts.kind == "list" or (prompts.kind == "files" and prompts.index is None)
+        errs = f"{out}.errors" if listed else f"{out}.attrs['errors']"
         notes.append(f"Results in {out}: failed items are None, their errors in {errs}.")
     else:
         notes.append(

@@ -77,17 +77,22 @@ class BatchFlow(Flow):
         with self.failures.guard():
             client = self.session.require_client()
             model = self.session.prepare("", model=model, history=False).model
-            keys = [prompt_key(one_shot(text, system), model, options) for text in prompts.texts]
+            asked = _with_images(prompts)
+            keys = [
+                prompt_key(one_shot(text, system) + _image_key(prompts, i), model, options)
+                for i, text in enumerate(prompts.texts)
+            ]
             known = {} if fresh else self.memory.answers(cell)
             replies: list[ChatReply | None] = [known.get(key) for key in keys]
             todo = [i for i, reply in enumerate(replies) if reply is None]
             errors: dict[int, PuterError] = {}
             result = None
             if todo:
+                self._allowance_note(model, len(todo))
                 progress = progress_for(settings.rich, self.display, len(todo))
                 check, tally = self._budget()
                 result = client.chat_many(
-                    [prompts.texts[i] for i in todo],
+                    [asked[i] for i in todo],
                     model,
                     system=system,
                     concurrency=settings.batch_concurrency,
@@ -108,6 +113,7 @@ class BatchFlow(Flow):
             if out:
                 namespace[out] = results_for(prompts, texts, errors)
             summary, notes = batch_summary(prompts, model, todo, result, errors, out)
+            notes = [*(prompts.notes or []), *notes]
 
             def shown(i: int) -> tuple[str, str, bool]:
                 text = texts[i]
@@ -125,6 +131,18 @@ class BatchFlow(Flow):
                 self.display(view)
             if result is not None and result.stop_error is not None and not result.interrupted:
                 self.failures.report(result.stop_error)
+
+    def _allowance_note(self, model: str, count: int) -> None:
+        """Say so before sending when the batch would likely spend more than the allowance left."""
+        from .allowance import batch_note
+
+        try:
+            allowance = self.session.allowance(max_age=60.0)  # at most one read a minute
+        except PuterError:
+            return  # an unread allowance is no reason not to send
+        note = batch_note(allowance, self.session.meter, model, count)
+        if note is not None:
+            self.display(note)
 
     def _budget(self) -> tuple[Callable[[], None] | None, Callable[[Any], None] | None]:
         """Refuse to send once the notebook's budget is spent, counting this batch's replies."""
@@ -153,6 +171,38 @@ class BatchFlow(Flow):
         return check, tally
 
 
+def _with_images(prompts: Prompts) -> list[Any]:
+    """The prompts as sent: a glob's image files attached to their questions."""
+    if not prompts.images or not any(prompts.images):
+        return list(prompts.texts)
+    from ..api.chat_methods import with_images
+    from ..api.errors import PuterError as _Error
+    from ..api.media import IMAGE_LIMIT, MediaInputError, load_input
+
+    out: list[Any] = []
+    for text, image in zip(prompts.texts, prompts.images):  # noqa: B905 (one image slot per prompt)
+        if image is None:
+            out.append(text)
+            continue
+        try:
+            load_input(image, accept="image", limit=IMAGE_LIMIT)  # refused here, before anything is sent
+        except (MediaInputError, _Error) as err:
+            raise UsageError(f"--each: {image}: {err}") from None
+        out.append(with_images(text, [image]))
+    return out
+
+
+def _image_key(prompts: Prompts, i: int) -> list[dict[str, Any]]:
+    """What makes an attached image part of a prompt's identity: its path, size and time."""
+    image = prompts.images[i] if prompts.images else None
+    if image is None:
+        return []
+    import os
+
+    stat = os.stat(image)
+    return [{"role": "image", "path": image, "size": stat.st_size, "mtime": stat.st_mtime_ns}]
+
+
 def each_cell(
     flow: BatchFlow,
     args: Any,
@@ -170,15 +220,24 @@ def each_cell(
     clashes = [o for o in ("compare", "keep", "chat", "new", "context", "tools") if getattr(args, o)]
     if clashes:
         raise UsageError(f"--each asks each item on its own: it does not go with --{clashes[0]}")
-    if args.each not in namespace:
-        raise UsageError(f"--each: no variable named {args.each}")
-    prompts = build_prompts(
-        template.strip("\n"),
-        namespace[args.each],
-        args.each,
-        namespace,
-        interpolate_vars=not args.no_interpolate,
-    )
+    if args.each in namespace:
+        prompts = build_prompts(
+            template.strip("\n"),
+            namespace[args.each],
+            args.each,
+            namespace,
+            interpolate_vars=not args.no_interpolate,
+        )
+    elif args.each.isidentifier():
+        raise UsageError(
+            f'--each: no variable named {args.each} (a glob of files goes in quotes: "notes/*.md")'
+        )
+    else:  # not a variable's name: a glob of files
+        from .batch_prompts import file_prompts
+
+        prompts = file_prompts(
+            template.strip("\n"), args.each, namespace, interpolate_vars=not args.no_interpolate
+        )
     from .puter_options import model_options
 
     flow.run(

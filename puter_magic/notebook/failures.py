@@ -11,7 +11,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from ..api.errors import PuterError
+from ..api.errors import PuterError, UsageLimited
+from ..api.usage import Allowance
 
 __all__ = ["Failures", "Placed"]
 
@@ -28,16 +29,46 @@ class Failures:
         raise_errors: Callable[[], bool],
         display: Callable[[Any], Any],
         origin: Callable[[], str | None] = lambda: None,
+        allowance: Callable[[], Allowance | None] = lambda: None,
+        limited: Callable[[], bool] = lambda: False,
+        guest: Callable[[], bool] = lambda: False,
     ) -> None:
         self._raise_errors = raise_errors
         self._display = display
         self._origin = origin  # the server in use, so hints name it (self-hosted or not)
+        self._allowance = allowance  # what is left, read when a warning is about running out
+        self._limited = limited  # whether a reply said usage_limited since last asked (and forget it)
+        self._warned_limit = False  # this cell already showed the out-of-allowance warning
+        self._guest = guest  # signed in as a temporary (guest) account: running out says how to keep it
 
     def warning(self, err: PuterError) -> Any:
-        """The one warning for *err*."""
-        from .advice import WarningBox
+        """The one warning for *err* (running out of allowance names what is left)."""
+        from .advice import WarningBox, out_of_allowance
 
-        return WarningBox.from_error(err, origin=self._origin())
+        left = None
+        if out_of_allowance(err):
+            self._warned_limit = True
+            self._limited()  # the reply's usage_limited flag is told by this same warning
+            try:
+                left = self._allowance()
+            except PuterError:
+                left = None
+        guest = out_of_allowance(err) and self._guest()
+        return WarningBox.from_error(err, origin=self._origin(), allowance=left, guest=guest)
+
+    def after_cell(self) -> None:
+        """After a cell: one warning if a reply said the allowance is used up
+        (``metadata.usage_limited``) and the cell did not already warn of it. Shown, never
+        raised: the replies themselves arrived."""
+        seen = self._limited()
+        warned, self._warned_limit = self._warned_limit, False
+        if seen and not warned:
+            err = UsageLimited(
+                "a reply said this account's allowance is used up; Puter will likely refuse what comes next",
+                code="usage_limited",
+            )
+            self._display(self.warning(err))
+            self._warned_limit = False
 
     def report(self, err: PuterError, where: Placed | None = None) -> None:
         """Raise *err* (``raise_errors``) or show it as one warning, in *where* if given."""

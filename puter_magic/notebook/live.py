@@ -42,6 +42,7 @@ class LiveResult:
     usage: dict[str, Any] = field(default_factory=dict)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites
     interrupted: bool = False
     error: PuterError | None = None
     updates: int = 0
@@ -203,6 +204,7 @@ def _ended(
     result.text, result.reasoning = chat.text, chat.reasoning
     result.usage, result.tool_calls = dict(chat.usage), list(chat.tool_calls)
     result.images = list(chat.images)
+    result.sources = list(getattr(chat, "sources", ()))
     result.first_chunk_at = first_text_at
     if not result.interrupted and error is not None:
         if not isinstance(error, PuterError):

@@ -80,8 +80,33 @@ class PuterMagics(Magics, SettingsTraits):
         if self._failures is None:
             from .failures import Failures
 
-            self._failures = Failures(lambda: self.raise_errors, show, self._server_origin)
+            self._failures = Failures(
+                lambda: self.raise_errors,
+                show,
+                self._server_origin,
+                self._allowance_left,
+                self._usage_limited,
+                self._guest,
+            )
         return self._failures
+
+    def _guest(self) -> bool:
+        """Signed in as a temporary (guest) account, as /whoami said."""
+        client = self._session.client if self._session is not None else None
+        return client.is_guest if client is not None else False
+
+    def _allowance_left(self) -> Any:
+        """What the account has left, for an out-of-allowance warning (read afresh)."""
+        return self._session.allowance(max_age=0.0) if self._session is not None else None
+
+    def _usage_limited(self) -> bool:
+        client = self._session.client if self._session is not None else None
+        return client.usage_limited() if client is not None else False
+
+    def post_run_cell(self, result: Any) -> None:
+        """After each cell: a reply that said the allowance is used up gets its one warning."""
+        if self._failures is not None:
+            self._failures.after_cell()
 
     def _server_origin(self) -> str | None:
         """The origin signed in to (None for a replay-only session, which has none)."""
@@ -163,6 +188,8 @@ class PuterMagics(Magics, SettingsTraits):
                 cell=self.cell_key(),
             )
             return
+        if args.web and (args.tools or args.approve):
+            raise UsageError("--web goes without --tools: Puter's web search is a tool of its own")
         tools = None
         if args.tools or args.approve:
             from .tooling import tools_for
@@ -310,6 +337,7 @@ def load(ipython: Any) -> None:
     ipython.register_magics(HistoryMagics(ipython, host=magics))
     ipython.register_magics(MediaMagics(ipython, host=magics))
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
+    ipython.events.register("post_run_cell", magics.post_run_cell)
     if ask_not_help not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(ask_not_help)
 
@@ -322,6 +350,8 @@ def unload(ipython: Any) -> None:
         return
     with contextlib.suppress(ValueError):
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
+    with contextlib.suppress(ValueError):
+        ipython.events.unregister("post_run_cell", magics.post_run_cell)
     from .lineform import ask_not_help
 
     with contextlib.suppress(ValueError):

@@ -27,7 +27,7 @@ from .flow import Flow
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
-    from ..api.media_results import AudioResult, ImageResult, MediaResult
+    from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
@@ -87,7 +87,7 @@ def check_save(path: str | None) -> None:
 
 
 class MediaFlow(Flow):
-    """Images, speech, transcripts, OCR and any driver call, in a cell."""
+    """Images, speech, the voice changer, video, transcripts, OCR and any driver call, in a cell."""
 
     def _client(self) -> Any:
         self.session.check_budget(self.settings.budget_usd_cents)
@@ -153,6 +153,63 @@ class MediaFlow(Flow):
             parts = [provider or "", voice or "", "test mode: Puter's free sample" if test else ""]
             self._finish(result, started, save, parts)
             return result
+        return None
+
+    def voice(
+        self,
+        source: Any,
+        name: str,
+        *,
+        voice: str | None,
+        model: str | None,
+        test: bool,
+        save: str | None,
+    ) -> AudioResult | None:
+        """The voice changer: *source* said again in *voice* (sent as given), as a player."""
+        check_save(save)
+        started = time.monotonic()
+        with self.failures.guard(), usage_errors():
+            result: AudioResult = self._client().speech2speech(
+                source, voice=voice, model=model, test_mode=test
+            )
+            parts = [f"from {name}" if source is not None else "", voice or "", model or ""]
+            parts.append("test mode: Puter's free sample, not your recording" if test else "")
+            self._finish(result, started, save, parts)
+            return result
+        return None
+
+    def video(
+        self,
+        prompt: str,
+        *,
+        model: str | None,
+        seconds: float | None,
+        size: str | None,
+        test: bool,
+        save: str | None,
+    ) -> VideoResult | None:
+        """Make a video and show a player (the call waits as long as video generation takes)."""
+        check_save(save)
+        started = time.monotonic()
+        with self.failures.guard(), usage_errors():
+            result: VideoResult = self._client().txt2vid(
+                prompt, model=model, seconds=seconds, size=size, test_mode=test
+            )
+            parts = [model or "", "test mode: Puter's sample video, not your prompt" if test else ""]
+            self._finish(result, started, save, parts)
+            return result
+        return None
+
+    def voices(self, provider: str | None) -> list[dict[str, Any]] | None:
+        """The voices (and engines) text-to-speech offers, as a table."""
+        from .tables import VoicesTable
+
+        with self.failures.guard():
+            client = self._client()
+            voices: list[dict[str, Any]] = client.voices(provider)
+            engines = client.tts_engines(provider)
+            self.display(VoicesTable(voices, engines, provider))
+            return voices
         return None
 
     def transcribe(

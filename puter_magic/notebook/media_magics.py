@@ -1,6 +1,6 @@
-"""%%puter_image, %%puter_speak, %puter_transcribe, %puter_ocr and %puter_call: Puter's AI
-beyond chat, from a cell. Thin adapters: read the line, call :class:`~.media_flow.MediaFlow`,
-keep the result in ``--out``."""
+"""%%puter_image, %%puter_speak (and its voices), %puter_voice, %%puter_video,
+%puter_transcribe, %puter_ocr and %puter_call: Puter's AI beyond chat, from a cell. Thin
+adapters: read the line, call :class:`~.media_flow.MediaFlow`, keep the result in ``--out``."""
 
 from __future__ import annotations
 
@@ -90,8 +90,9 @@ class MediaMagics(Magics):
         self._keep(args.out, result)
 
     @magic_arguments()
-    @argument("--voice", metavar="V", help="the voice (see %%puter_call puter-tts list_voices)")
+    @argument("--voice", metavar="V", help="the voice (%%puter_speak --voices lists them)")
     @argument("--provider", metavar="P", help="the speech provider, e.g. openai, aws-polly, elevenlabs")
+    @argument("--voices", action="store_true", help="list the voices and engines (of --provider P) instead")
     @argument("-m", "--model", help="the provider's model")
     @argument("--save", metavar="FILE", help="also write the audio to FILE")
     @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
@@ -104,11 +105,84 @@ class MediaMagics(Magics):
         """Say the cell's text aloud: an audio player. {name} is filled in as in %%puter.
 
         The line form, %puter_speak [options] TEXT, takes the same options before the text.
+        %puter_speak --voices [--provider P] lists the voices and engines instead.
         """
+        from .lineform import split_options
+
+        words, rest = split_options(self.puter_speak, line)
+        early = (
+            self.puter_speak.parser.parse_args(words) if cell is None else parse_line(self.puter_speak, line)
+        )
+        if early.voices:
+            if (rest if cell is None else cell).strip():
+                raise UsageError("%puter_speak --voices lists the voices: it takes no text")
+            self._flow().voices(early.provider)
+            return
         text, args = self._text_and_args(self.puter_speak, line, cell, "puter_speak")
         flow = self._flow()
         result = flow.speak(
             text, voice=args.voice, provider=args.provider, model=args.model, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("source", nargs="?", help="an audio file, a Puter path, or a variable (bytes, an AudioResult)")
+    @argument("--voice", metavar="V", help="the voice to say it in (the provider's voice id, sent as given)")
+    @argument("-m", "--model", help="the provider's model (ElevenLabs: eleven_multilingual_sts_v2)")
+    @argument("--save", metavar="FILE", help="also write the audio to FILE")
+    @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @line_magic
+    def puter_voice(self, line: str) -> None:
+        """The voice changer: say SOURCE again in another voice (--voice V) and play it.
+
+        SOURCE is an audio file (at most 25 MB), a Puter path (puter:~/talk.mp3) or a variable
+        holding audio bytes or an earlier result (%%puter_speak --out VAR); not a URL.
+        """
+        from .media_flow import resolve_source
+
+        args = parse_line(self.puter_voice, line)
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        source: Any = None
+        name = ""
+        if args.source is not None:
+            source, name = resolve_source(args.source, self._namespace, "%puter_voice")
+        elif not args.test:
+            raise UsageError(
+                "%puter_voice needs SOURCE: an audio file or a variable (--test tries it without)"
+            )
+        result = self._flow().voice(
+            source, name, voice=args.voice, model=args.model, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("-m", "--model", help="the video model (default: the server's)")
+    @argument(
+        "--seconds", type=float, metavar="N", help="how long (the server snaps it to what the model allows)"
+    )
+    @argument("--size", metavar="WxH", help="the frame size, e.g. 1280x720 (snapped as --seconds is)")
+    @argument("--save", metavar="FILE", help="also write the video to FILE")
+    @argument("--out", metavar="VAR", help="keep the video (a VideoResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @line_cell_magic
+    def puter_video(self, line: str, cell: str | None = None) -> None:
+        """Make a video from the cell (the prompt) and show a player; {name} is filled in as in %%puter.
+
+        Video generation keeps the request open for minutes: the cell waits up to 15 minutes.
+        The line form, %puter_video [options] PROMPT, takes the same options before the prompt.
+        """
+        prompt, args = self._text_and_args(self.puter_video, line, cell, "puter_video")
+        if args.seconds is not None and args.seconds <= 0:
+            raise UsageError("--seconds is a positive number")
+        result = self._flow().video(
+            prompt, model=args.model, seconds=args.seconds, size=args.size, test=args.test, save=args.save
         )
         self._keep(args.out, result)
 

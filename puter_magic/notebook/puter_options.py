@@ -7,9 +7,11 @@ from typing import Any, TypeVar
 
 from IPython.core.magic_arguments import argument
 
-__all__ = ["model_options", "puter_options"]
+__all__ = ["EFFORTS", "VERBOSITIES", "asked_for", "model_options", "puter_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")  # puter.js 2.6.3's reasoning_effort
+VERBOSITIES = ("low", "medium", "high")
 
 ARGUMENTS = [
     argument(
@@ -62,6 +64,22 @@ ARGUMENTS = [
         "{item}, or {column} of a DataFrame row, is filled in; --out gets the replies",
     ),
     argument("--fresh", action="store_true", help="with --each: ask every item again, not only those left"),
+    argument(
+        "--effort",
+        choices=EFFORTS,
+        help="how hard a reasoning model thinks (sent as reasoning_effort): " + ", ".join(EFFORTS),
+    ),
+    argument(
+        "--verbosity",
+        choices=VERBOSITIES,
+        help="how much a reasoning model says: " + ", ".join(VERBOSITIES),
+    ),
+    argument(
+        "--web",
+        action="store_true",
+        help="let the model search the web (Puter's web_search tool, for OpenAI's models); "
+        "the pages it cites are listed under the answer",
+    ),
 ]
 
 
@@ -74,6 +92,28 @@ def puter_options(func: F) -> F:
 
 
 def model_options(args: Any) -> dict[str, Any]:
-    """The options sent to the model as they are (``-t``, ``--max-tokens``)."""
-    pairs = (("temperature", args.temperature), ("max_tokens", args.max_tokens))
-    return {k: v for k, v in pairs if v is not None}
+    """The options sent to the model as Puter takes them (``-t``, ``--max-tokens``,
+    ``--effort`` as ``reasoning_effort``, ``--verbosity``, ``--web`` as the web_search tool)."""
+    pairs = (
+        ("temperature", args.temperature),
+        ("max_tokens", args.max_tokens),
+        ("reasoning_effort", getattr(args, "effort", None)),
+        ("verbosity", getattr(args, "verbosity", None)),
+    )
+    options = {k: v for k, v in pairs if v is not None}
+    if getattr(args, "web", False):
+        from ..api.search import with_web_search
+
+        options["tools"] = with_web_search(None)
+    return options
+
+
+def asked_for(options: dict[str, Any]) -> list[str]:
+    """What a reply's footer names of what was asked: ``effort high``, ``verbosity low``,
+    ``web search``."""
+    out = [f"effort {options['reasoning_effort']}"] if options.get("reasoning_effort") else []
+    out += [f"verbosity {options['verbosity']}"] if options.get("verbosity") else []
+    tools = options.get("tools")
+    if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") == "web_search" for t in tools):
+        out.append("web search")
+    return out

@@ -82,9 +82,11 @@ class ReplyView:
     images: list[dict[str, Any]] = field(default_factory=list)  # message.images / image chunks
     limit: int = MAX_DISPLAY_CHARS  # the most characters of the text displayed
     where: str = ""  # where the whole text is, for the note when the display is cut
+    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.search.Source)
+    asked: list[str] = field(default_factory=list)  # what the cell asked for: "effort high", "web search"
 
     def footer(self) -> str:
-        extra: list[str] = []  # "(interrupted)" already follows the text
+        extra: list[str] = list(self.asked)  # "(interrupted)" already follows the text
         return footer_text(self.model, self.usage, self.elapsed, extra) if self.show_footer else ""
 
     def tail_lines(self) -> list[str]:
@@ -107,6 +109,13 @@ class ReplyView:
 
             pics_plain, pics_html, pics_md = image_parts(self.images)
             plain += "\n\n" + pics_plain
+        if self.sources:
+            from .sources import source_parts
+
+            cited_plain, cited_html, cited_md = source_parts(self.sources)
+            plain += "\n\n" + cited_plain
+            pics_html += cited_html
+            pics_md = f"{pics_md}\n\n{cited_md}" if pics_md else cited_md
         tail = "\n".join(lines)
         bundle: Bundle = {"text/plain": plain + (f"\n\n{tail}" if tail else "")}
         foot_html = footer_html(lines)

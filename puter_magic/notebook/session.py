@@ -13,7 +13,7 @@ from ..api.automodel import AutomaticModel, automatic_model
 from ..api.catalogue import ModelInfo
 from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
-from ..api.usage import UsageMeter
+from ..api.usage import Allowance, UsageMeter
 from ..api.words import plural
 from .conversation import Conversations, Exchange, Placement, Thread
 
@@ -220,6 +220,14 @@ class PuterSession:
             raise BudgetExceeded(
                 f"this notebook has spent {spent:.4g}¢ of its {budget_cents:g}¢ budget, so nothing was sent"
             )
+
+    def allowance(self, max_age: float = 60.0) -> Allowance | None:
+        """The account's allowance (``GET /metering/usage``; a reading younger than *max_age*
+        seconds is reused: Puter allows 120 reads a minute). None when not signed in, or
+        replaying. A failure to read it raises its PuterError."""
+        if self.client is None or self.client.origin == REPLAY_ORIGIN:
+            return None
+        return self.client.allowance(max_age=max_age)
 
     # -- models ----------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class Settings:
     sandbox_pace: float = 0.015
     login_timeout: float = 180.0
     origin: str = "https://api.puter.com"
+    gui_origin: str = ""  # Puter's website for the sign-in pages; "": the API origin's pair
     allow_insecure_http: bool = False
     batch_concurrency: int = 3  # %%puter --each: requests in flight at once
     batch_rate: int = 30  # ... and per batch_window seconds (a free Puter account's limits)
@@ -50,6 +51,11 @@ class SettingsTraits(Configurable):
         "%puter_login --sandbox sets it to sandbox-tutor; the model selector sets it too."
     ).tag(config=True)
     origin = Unicode(help="The Puter API origin %puter_login uses (env PUTER_API_ORIGIN).").tag(config=True)
+    gui_origin = Unicode(
+        "",
+        help="Puter's website, where the sign-in popup and token page live (empty: the API origin's "
+        "pair, https://api.puter.com -> https://puter.com, api.X -> X; %puter_login --gui-origin).",
+    ).tag(config=True)
     connect_timeout = Float(10.0, help="Seconds to wait for a connection.").tag(config=True)
     read_timeout = Float(120.0, help="Seconds of silence from the server before giving up.").tag(config=True)
     total_timeout = Float(600.0, help="Seconds any reply may take in all.").tag(config=True)
@@ -91,9 +97,9 @@ class SettingsTraits(Configurable):
         help="Refuse further requests once the notebook has spent this many US cents (as replies "
         "report it); None: no budget.",
     ).tag(config=True)
-    login_timeout = Float(180.0, help="Seconds %puter_login --browser waits for the sign-in.").tag(
-        config=True
-    )
+    login_timeout = Float(
+        180.0, help="Seconds %puter_login waits for the sign-in (the button's popup, or --browser)."
+    ).tag(config=True)
 
     batch_concurrency = Int(
         3, help="How many requests %%puter --each has in flight at once (a free Puter account allows 3)."
@@ -143,6 +149,7 @@ class SettingsTraits(Configurable):
             sandbox_pace=self.sandbox_pace,
             login_timeout=self.login_timeout,
             origin=self.origin,
+            gui_origin=self.gui_origin,
             allow_insecure_http=self.allow_insecure_http,
             max_display_chars=self.max_display_chars,
             max_tool_steps=self.max_tool_steps,

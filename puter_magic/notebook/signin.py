@@ -1,22 +1,45 @@
 """Signing in for %puter_login: where the token comes from, and saying who you are.
 
-:class:`SignInFlow` is a plain object the magics own; it gets the session, a snapshot of
-the settings and a display function.
+The token comes from, first match wins: ``--token-env NAME``, ``$PUTER_AUTH_TOKEN``, a
+``PUTER_AUTH_TOKEN`` kept in Colab's Secrets, a saved login for the origin. Without one:
+
+- in a notebook in a browser, the "Sign in with Puter" button (:mod:`.popup`): one click
+  opens Puter's sign-in popup (a guest account on a browser's first visit unless
+  ``--no-guest``), and the cell waits for it (:mod:`.waiting`) so that Run All goes on
+  signed in. Where nobody can click (nbconvert, papermill) it stops at once with one line;
+- in terminal IPython and VS Code (whose outputs cannot open popups), Puter's token page
+  (``<GUI>/?action=copyauth``) and a masked prompt.
+
+``--browser`` is Puter's AuthMe page, for a kernel on the browser's own machine.
+:class:`SignInFlow` is a plain object the magics own (see :class:`~.flow.Flow`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
-if TYPE_CHECKING:
-    from .session import PuterSession
-    from .settings import Settings
+from ..api.errors import PuterError
+from .flow import Flow
 
-__all__ = ["SignInFlow", "prompt_token"]
+if TYPE_CHECKING:
+    from ..api.origin import Origin
+    from .popup import SignInButton
+    from .rendering import Note
+
+__all__ = ["Frontend", "PopupSignIn", "SignInFlow", "check_can_prompt", "frontend_of", "prompt_token"]
+
+Frontend = Literal["terminal", "jupyter", "vscode"]
+
+# How long a waiting cell gives the button to show up before it takes the frontend for one
+# that shows no widgets (a console, an old frontend) and asks at the prompt instead.
+RENDER_GRACE = 20.0
+CANCELLED = "Sign-in was cancelled; nothing changed"
+SIGNED_IN_SOURCE = "Puter sign-in"
 
 BROWSER_CANNOT_LISTEN = (
     "%puter_login --browser needs a listener on this machine, which Python in a web page "
@@ -24,11 +47,38 @@ BROWSER_CANNOT_LISTEN = (
 )
 
 
-class SignInFlow:
-    def __init__(self, session: PuterSession, settings: Settings, display: Callable[..., Any]) -> None:
-        self.session = session
-        self.settings = settings
-        self.display = display
+def frontend_of(shell: Any) -> Frontend:
+    """Where this IPython shows its outputs: a terminal, a Jupyter frontend in a browser, or
+    VS Code. VS Code starts its kernels with ``VSCODE_PID`` (``VSCODE_CWD`` under WSL) in the
+    environment; a Jupyter server started from VS Code's own terminal has them too, but also
+    ``TERM_PROGRAM=vscode``, and its notebooks are in a browser. (A VS Code output that shows
+    the button all the same tells the kernel it cannot open popups: see popup.js.)"""
+    if getattr(shell, "kernel", None) is None:
+        return "terminal"
+    env = os.environ
+    if (env.get("VSCODE_PID") or env.get("VSCODE_CWD")) and env.get("TERM_PROGRAM") != "vscode":
+        return "vscode"
+    return "jupyter"
+
+
+def gui_origin_for(where: Origin, *overrides: str | None, allow_insecure_http: bool = False) -> str:
+    """The GUI origin (Puter's website, where its sign-in pages live) for API origin *where*:
+    the first non-empty override, else the pair Puter makes (``api.X`` -> ``X``)."""
+    from ..api.origin import parse_gui_origin
+
+    for override in overrides:
+        if override and override.strip():
+            return parse_gui_origin(override, allow_insecure_http=allow_insecure_http)
+    return where.gui_url()
+
+
+def copyauth_url(gui: str) -> str:
+    return f"{gui}/?action=copyauth"
+
+
+@dataclass
+class SignInFlow(Flow):
+    frontend: Frontend = "terminal"
 
     def sandbox(self) -> str:
         """Start the in-kernel sandbox, sign in to it; the default model it sets."""
@@ -54,10 +104,22 @@ class SignInFlow:
         with PuterClient(origin, None, **self.settings.client_options) as probe:
             probe.check_reachable()
 
-    def login(self, *, origin: str | None, token_env: str | None, browser: bool, save: bool) -> None:
-        """Find the token, verify it, say who signed in."""
+    def login(
+        self,
+        *,
+        origin: str | None,
+        token_env: str | None,
+        browser: bool,
+        save: bool,
+        gui_origin: str | None = None,
+        guest: bool = True,
+        wait: bool = True,
+        button: bool = False,
+    ) -> None:
+        """Find the token, verify it, say who signed in. *button*: straight to the button (or,
+        where none can show, the token page), whatever token the environment holds."""
         from ..api import runtime
-        from ..api.auth import LoginStore, authme_sign_in, token_from_env
+        from ..api.auth import LoginStore, authme_sign_in, token_from_colab_secrets, token_from_env
         from ..api.origin import parse_origin
         from .rendering import Note
 
@@ -66,6 +128,13 @@ class SignInFlow:
             where = parse_origin(origin or settings.origin, allow_insecure_http=settings.allow_insecure_http)
         except ValueError as exc:
             raise UsageError(f"%puter_login --origin: {exc}") from None
+        try:
+            gui = gui_origin_for(
+                where, gui_origin, settings.gui_origin, allow_insecure_http=settings.allow_insecure_http
+            )
+        except ValueError as exc:
+            named = "--gui-origin" if gui_origin else "PuterMagics.gui_origin"
+            raise UsageError(f"%puter_login {named}: {exc}") from None
         store = LoginStore()
         if browser and not runtime.can_listen():
             raise UsageError(BROWSER_CANNOT_LISTEN)
@@ -78,36 +147,183 @@ class SignInFlow:
                     )
                 )
 
-            token = authme_sign_in(where.gui_url(), timeout=settings.login_timeout, show_link=show_link)
+            token = authme_sign_in(gui, timeout=settings.login_timeout, show_link=show_link)
             source = "browser sign-in"
         else:
-            found = token_from_env(token_env) if token_env else token_from_env()
+            found = None if button else token_from_env(token_env) if token_env else token_from_env()
             if token_env and found is None:
                 state = "is empty" if token_env in os.environ else "is not set"
                 raise UsageError(f"%puter_login --token-env: ${token_env} {state}")
-            saved = None if found else store.get(where.url)
+            if found is None and not token_env and not button:
+                found = token_from_colab_secrets()
+            saved = None if found or button else store.get(where.url)
             if found:
                 token, source = found.token, found.source
             elif saved:
                 token, source = saved.token, "saved login"
+            elif self.frontend == "jupyter":
+                if wait and not _can_prompt():
+                    # Nobody can click or type here (nbconvert, papermill): stop at once, as before.
+                    raise _refused()
+                PopupSignIn(self, where, gui, guest=guest, save=save).run(wait=wait)
+                return
             else:
-                check_can_prompt()
-                self._reachable(where.url)  # never ask for a token a server that is not there
-                token, source = prompt_token(where.url), "prompt"
-        self.session.sign_in(where.url, token, **settings.client_options)
+                token, source = self._token_page(where, gui), "prompt"
+        self.display(self.finish(where, token, source, save=save, gui=gui))
+
+    def _token_page(self, where: Origin, gui: str) -> str:
+        """Show Puter's token page and take the token at the masked prompt."""
+        from .rendering import Note
+
+        check_can_prompt()
+        self._reachable(where.url)  # never ask for a token a server that is not there
+        if self.frontend == "vscode":
+            title = "VS Code's notebook outputs cannot open Puter's sign-in window."
+            detail = "Copy a token from Puter's token page and paste it at the prompt:"
+        else:
+            title = "Sign in at Puter's token page,"
+            detail = "copy the token it shows and paste it at the prompt below:"
+        self.display(Note(title, detail, link=copyauth_url(gui)))
+        return prompt_token(where.url)
+
+    def finish(self, where: Origin, token: str, source: str, *, save: bool, gui: str) -> Note:
+        """Verify *token* with ``/whoami`` and switch to it (an earlier login stays if Puter
+        says no: the PuterError propagates); the note that says who signed in."""
+        from ..api.account import Account
+        from ..api.auth import LoginStore
+        from .rendering import Note
+
+        account = self.session.sign_in(where.url, token, **self.settings.client_options)
         saved_note = ""
         if save:
-            path = store.save(where.url, token, self.session.username)
+            path = LoginStore().save(where.url, token, self.session.username)
             saved_note = f" Saved for next time in {path}."
-        self.display(
-            Note(
-                f"Signed in to {where.url} as {self.session.username}", f"(token from {source}).{saved_note}"
+        title = f"Signed in to {where.url} as {self.session.username}"
+        detail = f"(token from {source}).{saved_note}"
+        if Account.from_whoami(account).guest:
+            detail += (
+                " This is a temporary guest account: it has a small free allowance and tighter "
+                f"limits, and it lives in this browser. To keep it, sign up at {gui} in the same browser."
             )
-        )
+        return Note(title, detail)
+
+
+class PopupSignIn:
+    """One sign-in through the button: the widget, what the page reported, the outcome.
+
+    The page's messages arrive in :meth:`_event` (while the cell waits, or later, when the
+    button is clicked after the cell ended); a token is checked at once with ``/whoami``
+    and the button's row becomes the "Signed in" line, or says why not.
+    """
+
+    def __init__(self, flow: SignInFlow, where: Origin, gui: str, *, guest: bool, save: bool) -> None:
+        from .popup import SignInButton
+
+        self.flow = flow
+        self.where = where
+        self.gui = gui
+        self.save = save
+        self.guest = guest
+        self.widget: SignInButton = SignInButton(gui, guest=guest, on_event=self._event)
+        self.signed_in: Note | None = None
+        self.failure: PuterError | None = None
+        self.cancelled: str | None = None
+
+    # -- what the page says ------------------------------------------------------------
+
+    def _event(self, kind: str, detail: dict[str, Any]) -> None:
+        if kind == "token":
+            self._accept(detail["token"])
+        elif kind == "cancelled" and self.signed_in is None:
+            self.cancelled = str(detail.get("reason") or "closed")
+            self.widget.show(f"{CANCELLED}. Click the button to try again.")
+
+    def _accept(self, token: str) -> None:
+        if self.signed_in is not None:
+            return  # signed in already: a second token changes nothing
+        self.failure = self.cancelled = None
+        self.widget.show("Checking the sign-in with Puter…", state="checking")
+        try:
+            note = self.flow.finish(self.where, token, SIGNED_IN_SOURCE, save=self.save, gui=self.gui)
+        except PuterError as err:
+            self.failure = err
+            box = self.flow.failures.warning(err)
+            plain = box._repr_mimebundle_()["text/plain"].replace("\n", " ")
+            again = "(Nothing changed; click the button to try again.)"
+            self.widget.show(f"{plain} {again}", state="ready", tone="warn")
+            return
+        self.signed_in = note
+        self.widget.show(repr(note), state="signed-in", tone="done")
+
+    # -- the cell ----------------------------------------------------------------------
+
+    def run(self, *, wait: bool) -> None:
+        """Show the button; wait for the click where the cell can (see :mod:`.waiting`)."""
+        from . import waiting
+        from .rendering import Note
+
+        if not wait:
+            self.flow.display(self.widget)
+            return
+        self.flow._reachable(self.where.url)  # a button for a server that is not there helps nobody
+        handle = self.flow.display(self.widget, display_id=True)
+        if not waiting.can_wait():
+            self.flow.display(
+                Note(
+                    "Click “Sign in with Puter” above.",
+                    "This kernel cannot hold the cell until you do: run the cells below after signing in.",
+                )
+            )
+            return
+        started = time.monotonic()
+
+        def done() -> bool:
+            if self.signed_in or self.failure or self.cancelled:
+                return True
+            if self.widget.rendered:
+                return not self.widget.popups
+            return time.monotonic() - started > RENDER_GRACE
+
+        timeout = self.flow.settings.login_timeout
+        outcome = waiting.wait_until(done, timeout)
+        if self.signed_in is not None:
+            if handle is not None:
+                handle.update(self.signed_in)
+            else:
+                self.flow.display(self.signed_in)
+            self.widget.close()
+        elif self.failure is not None:
+            self.flow.failures.report(self.failure)
+        elif self.cancelled is not None:
+            hint = "Click the button to try again, or run %puter_login again."
+            if self.guest:
+                hint += (
+                    " If Puter would not make a guest account (its abuse checks sometimes refuse one), "
+                    "sign in or sign up with an account in the popup: %puter_login --no-guest."
+                )
+            self.flow.display(Note(f"{CANCELLED}.", hint))
+        elif outcome == "done" and (not self.widget.rendered or not self.widget.popups):
+            self._prompt_instead()
+        elif outcome == "timeout":
+            self.flow.display(
+                Note(
+                    f"No sign-in within {timeout:g} s (login_timeout); nothing changed.",
+                    "The button still works: click it, then run the cells below again. To wait longer: "
+                    "%config PuterMagics.login_timeout = 600",
+                )
+            )
+        # "unavailable": the cell ends; the button stays and still signs in when clicked.
+
+    def _prompt_instead(self) -> None:
+        """This frontend shows no button (or cannot open popups): the token page and prompt."""
+        flow = self.flow
+        token = flow._token_page(self.where, self.gui)
+        flow.display(flow.finish(self.where, token, "prompt", save=self.save, gui=self.gui))
 
 
 def _can_prompt() -> bool:
-    """Whether a masked prompt can be shown here without noise.
+    """Whether a masked prompt can be shown here without noise (and, in a kernel, whether
+    its frontend takes input at all: nbclient's and papermill's do not).
 
     A Jupyter kernel puts its own ``getpass`` in place (it refuses cleanly when the
     frontend takes no input, as nbclient's does). The standard one needs a terminal:

@@ -12,7 +12,11 @@ the public model catalogue and an AuthMe page, with Puter's own errors. See
 :mod:`puter_magic.sandbox.models` for its models and :class:`Fault` for scripted failures.
 ``error_style="legacy"`` answers driver errors in the older HTTP-200 ``success: false`` form.
 
-From a shell: ``python -m puter_magic.sandbox`` prints its origin and token.
+With ``gui_host`` it also plays Puter's GUI site on an origin of its own: the sign-in popup
+that puter.js opens, guest accounts, app tokens (:mod:`puter_magic.sandbox.gui`).
+
+From a shell: ``python -m puter_magic.sandbox`` prints its origin and token (``--gui``: both
+origins).
 
 Where Python cannot listen (Pyodide in a browser), :meth:`Sandbox.in_process` gives a
 ``requests`` transport adapter that answers the same way with no socket and no thread
@@ -30,7 +34,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
+from .gui import GUI
 from .limits import Limits
+from .metering import Metering
 from .models import MODELS
 from .net import is_loopback_host
 
@@ -76,6 +82,9 @@ class Sandbox:
             ``success: false``).
         api_host: if set, route like self-hosted Puter: the API answers only this Host
             name (e.g. ``api.puter.localhost``), other hosts get the GUI or a 404.
+        gui_host: if set (e.g. ``puter.localhost``), this Host name is Puter's GUI site: the
+            sign-in popup, guest accounts and app tokens, with switches on ``sandbox.gui``
+            (:mod:`puter_magic.sandbox.gui`). ``api_host`` then defaults to ``"api." + gui_host``.
         authme_auto_approve: the AuthMe page approves at once (for tests).
         media_providers: images, speech and OCR have providers; False answers like a
             self-hosted Puter without provider keys (see :mod:`puter_magic.sandbox.media`).
@@ -84,6 +93,13 @@ class Sandbox:
         concurrency_limit: the most AI calls at once per (interface, method), e.g. 3.
         credit_calls: the account's credit runs out after this many AI calls (then 402
             ``insufficient_funds``). See :mod:`puter_magic.sandbox.limits`.
+        guest: the account is a temporary (guest) one: ``is_temp`` and a guest's smaller
+            allowance ($0.25 a month instead of $0.50).
+        allowance: the account's monthly allowance in microcents (default: Puter's $0.50);
+            calls that cost something spend it, and once it is gone they answer 402
+            (see :mod:`puter_magic.sandbox.metering`).
+        credit_multiplier: answer ``/metering/usage`` in credits (USD × this, ``unit:
+            "credits"``) instead of microcents, as a deployment with a multiplier does.
     """
 
     def __init__(
@@ -98,12 +114,16 @@ class Sandbox:
         think_time: float = 0.0,
         error_style: str = "current",
         api_host: str | None = None,
+        gui_host: str | None = None,
         authme_auto_approve: bool = False,
         verbose: bool = False,
         media_providers: bool = True,
         rate_limit: tuple[int, float] | None = None,
         concurrency_limit: int | None = None,
         credit_calls: int | None = None,
+        guest: bool = False,
+        allowance: float | None = None,
+        credit_multiplier: float | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the sandbox listens on loopback only")
@@ -118,17 +138,31 @@ class Sandbox:
         self.slow_pace = slow_pace
         self.think_time = think_time
         self.error_style = error_style
+        if gui_host is not None:
+            gui_host = gui_host.lower()
+            if not is_loopback_host(gui_host) or gui_host.replace(".", "").isdigit():
+                raise ValueError("gui_host is a loopback host name, e.g. puter.localhost")
+            api_host = api_host or "api." + gui_host
+            if api_host.lower() == gui_host:
+                raise ValueError("gui_host and api_host must differ: they are two origins")
         self.api_host = api_host
+        self.gui_host = gui_host
         self.authme_auto_approve = authme_auto_approve
         self.verbose = verbose
         self.media_providers = media_providers
-        self.generated: dict[str, bytes] = {}  # pictures served at /puter-generated/
+        self.generated: dict[str, bytes] = {}  # pictures and videos served at /puter-generated/
+        self.video_seconds = 0.3  # how long a video "renders" while its request stays open
         self.limits = Limits(rate_limit, concurrency_limit, credit_calls)
+        self.guest = guest
+        self.metering = Metering(allowance, credit_multiplier)
+        self.metering.add(self.token, username, guest=guest)
         self.requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self.stopping = threading.Event()  # set while the sandbox stops: waits in replies end
         self._server: SandboxHTTPServer | None = None
+        # Puter's GUI site (sign-in popup, accounts, app tokens) when gui_host is set
+        self.gui: GUI | None = GUI(self, gui_host) if gui_host else None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------
@@ -198,18 +232,25 @@ class Sandbox:
 
     @property
     def gui_origin(self) -> str:
-        """Where the AuthMe page is served."""
+        """The GUI site's origin: the sign-in popup with ``gui_host``; otherwise the AuthMe page."""
         if self.port == 0:
             return self.origin
+        if self.gui_host:
+            return f"http://{self.gui_host}:{self.port}"
         if self.api_host and self.api_host.startswith("api."):
             return f"http://{self.api_host[4:]}:{self.port}"
         return f"http://{self.host}:{self.port}"
 
-    def add_token(self, token: str) -> None:
+    def add_token(self, token: str, *, app_uid: str | None = None) -> None:
+        """Accept *token* too, for the same account; *app_uid* makes it an app's token (as the
+        sign-in popup's are), which sees only that app's usage in ``/metering/usage``."""
         self._tokens.add(token)
+        self.metering.add(token, self.username, guest=self.guest, app_uid=app_uid)
 
     def revoke_token(self, token: str) -> None:
         self._tokens.discard(token)
+        if self.gui is not None:
+            self.gui.revoke(token)
 
     def account(self) -> dict[str, Any]:
         return {
@@ -217,7 +258,7 @@ class Sandbox:
             "uuid": "00000000-0000-4000-8000-000000000001",
             "email": None,
             "email_confirmed": True,
-            "is_temp": False,
+            "is_temp": self.guest,
             "is_user_token": True,
             "feature_flags": {},
             "metadata": {},
@@ -246,8 +287,13 @@ class Sandbox:
         return out
 
     def accepts(self, token: str) -> bool:
-        """Whether *token* signs in here."""
-        return token in self._tokens
+        """Whether *token* signs in here (the GUI's sessions and app tokens too)."""
+        return token in self._tokens or (self.gui is not None and self.gui.accepts(token))
+
+    def whoami(self, token: str) -> dict[str, Any]:
+        """``GET /whoami`` for an accepted token: its own user (and app, for an app token)."""
+        found = self.gui.whoami(token) if self.gui is not None else None
+        return found if found is not None else self.account()
 
     def take_fault(self, path: str) -> Fault | None:
         """The scripted reply for the next request to *path*, if one is queued."""

@@ -21,6 +21,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="answer driver errors as HTTP 200 {success: false} (older Puter)",
     )
+    parser.add_argument(
+        "--gui",
+        nargs="?",
+        const="puter.localhost",
+        metavar="HOST",
+        help="also play Puter's GUI site (the sign-in popup, guest accounts) on http://HOST:PORT, "
+        "the API on http://api.HOST:PORT (default HOST: puter.localhost)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     parser.add_argument(
         "--no-media-providers",
@@ -52,11 +60,18 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=rate_limit,
         concurrency_limit=args.concurrency_limit,
         credit_calls=args.credit_calls,
+        gui_host=args.gui,
     )
     sandbox.start()
     print(f"Puter sandbox listening on {sandbox.origin}", flush=True)
     print(f"PUTER_API_ORIGIN={sandbox.origin}")
     print(f"PUTER_AUTH_TOKEN={sandbox.token}")
+    if sandbox.gui is not None:
+        print(f"PUTER_GUI_ORIGIN={sandbox.gui_origin}")
+        print(
+            f"Sign-in popup: {sandbox.gui_origin}/action/sign-in?embedded_in_popup=true&msg_id=1 "
+            f"(log in as {sandbox.username} / {sandbox.gui.password}, or get a guest account)"
+        )
     print("models: " + ", ".join(MODELS))
     print(
         "In a notebook: %puter_login --sandbox starts one of its own; Ctrl-C stops this one.",

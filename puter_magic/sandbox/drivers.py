@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .limits import COSTLY
 from .media import MEDIA_INTERFACES
 from .models import MODELS, lookup
 from .playback import Replier
-from .replies import result_envelope, stream_lines, write_reply
+from .replies import result_envelope, stream_lines, wants_web_search, write_reply
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -85,6 +86,8 @@ class Answerer(Replier, Protocol):
         self, body: dict[str, Any] | None, query: dict[str, list[str]], *, legacy: bool
     ) -> bool: ...
     def admit(self, iface: str, method: str) -> None: ...
+    @property
+    def token(self) -> str | None: ...
 
 
 def drivers_call(h: Answerer, sandbox: Sandbox, raw: bytes, query: dict[str, list[str]]) -> None:
@@ -163,6 +166,10 @@ def _dispatch(h: Answerer, sandbox: Sandbox, body: dict[str, Any], legacy: bool)
             "method_not_found",
         )
     h.admit(iface, method)
+    if (iface, method) in COSTLY and sandbox.metering.exhausted(h.token):  # Puter's credit gate
+        raise DriverFailure(
+            402, "insufficient_funds", "No usage left for request.", headers={"X-Needs-Upgrade": "true"}
+        )
     if iface in MEDIA_INTERFACES:
         _media(h, sandbox, iface, method, driver, args)
     elif method == "list":
@@ -197,20 +204,26 @@ def _complete(h: Answerer, sandbox: Sandbox, args: dict[str, Any]) -> None:
         if not isinstance(message, dict) or ("content" not in message and not bare):
             raise DriverFailure(400, "bad_request", "Each message must have a `content` property")
         normalized.append(message)
+    if wants_web_search(args) and not model.web_search:  # as Puter answers for other providers
+        raise DriverFailure(400, "bad_request", "web_search tool requires the OpenAI Responses provider")
     agent = _agent_turn(model, normalized, args)  # tool-calling models: sandbox/tools.py
     reply = agent.reply if agent else write_reply(model, normalized, args)
+    limited = _charge(h, sandbox, model, reply.usage)
     if sandbox.think_time:
         h.wait(sandbox.think_time)
     if not args.get("stream"):
-        h.json(200, agent.envelope() if agent else result_envelope(model, reply, args))
+        envelope = agent.envelope() if agent else result_envelope(model, reply, args)
+        if limited:  # this reply spent the last of the allowance (puter.js reads the flag)
+            envelope.setdefault("metadata", {})["usage_limited"] = True
+        h.json(200, envelope)
         return
     pace = model.pace if model.pace is not None else sandbox.pace
     if model.slow and sandbox.slow_pace is not None:
         pace = sandbox.slow_pace
-    lines = [
-        json.dumps(o, separators=(",", ":")).encode() + b"\n"
-        for o in (agent.stream_lines() if agent else stream_lines(model, reply))
-    ]
+    objects = list(agent.stream_lines() if agent else stream_lines(model, reply))
+    if limited and objects:
+        objects[-1] = {**objects[-1], "metadata": {"usage_limited": True}}
+    lines = [json.dumps(o, separators=(",", ":")).encode() + b"\n" for o in objects]
     per_write = 1
     if not model.slow and pace * len(lines) > LONGEST_STREAM:  # a huge reply must not look hung:
         writes = max(1, int(LONGEST_STREAM / 0.01))  # several lines a write, 0.01 s apart
@@ -223,6 +236,15 @@ def _complete(h: Answerer, sandbox: Sandbox, args: dict[str, Any]) -> None:
         h.chunk(b"".join(lines[i : i + per_write]))
     h.end_chunked()
     h.record_status(200)
+
+
+def _charge(h: Answerer, sandbox: Sandbox, model: SandboxModel, usage: dict[str, Any]) -> bool:
+    """Spend what a reply cost from the account's allowance; True when it spent the last."""
+    cents = usage.get("usd_cents")
+    if not isinstance(cents, (int, float)) or isinstance(cents, bool) or cents <= 0:
+        return False
+    tokens = sum(v for k, v in usage.items() if k.endswith("_tokens") and isinstance(v, int))
+    return sandbox.metering.charge(h.token, f"{model.provider}:{model.id}:tokens", cents * 1_000_000, tokens)
 
 
 def _agent_turn(
@@ -246,8 +268,17 @@ def _media(h: Answerer, sandbox: Sandbox, iface: str, method: str, driver: str, 
         reply = answer(sandbox, iface, method, driver, args)
     except MediaFailure as failure:
         raise DriverFailure(failure.status, failure.code, failure.message) from None
+    units = reply.units
+    limited = (
+        sandbox.metering.charge_media(h.token, iface, method, units) if not args.get("test_mode") else False
+    )
+    if reply.hold:  # video: the request stays open while the provider works
+        h.wait(reply.hold)
     if reply.body is None:
-        h.json(200, {"success": True, "result": reply.result, "service": {"name": SERVICE[iface]}})
+        envelope = {"success": True, "result": reply.result, "service": {"name": SERVICE[iface]}}
+        if limited:
+            envelope["metadata"] = {"usage_limited": True}
+        h.json(200, envelope)
         return
     # Real providers stream audio: chunked, with the audio's own type and no envelope.
     h.start_chunked(200, reply.content_type)

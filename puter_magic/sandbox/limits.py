@@ -38,6 +38,8 @@ COSTLY = frozenset(
         ("puter-speech2txt", "transcribe"),
         ("puter-speech2txt", "translate"),
         ("puter-ocr", "recognize"),
+        ("puter-speech2speech", "convert"),
+        ("puter-video-generation", "generate"),
     }
 )
 AI_INTERFACES = frozenset(iface for iface, _ in COSTLY)

@@ -7,6 +7,12 @@
 - ``puter-tts`` (``synthesize``, ``list``, ``list_voices``, ``list_engines``): raw
   ``audio/wav`` bytes, chunked, no envelope (as real providers send audio); the text is kept in
   the file, so transcribing it gives the text back.
+- ``puter-speech2speech`` (``convert``, the voice changer): a WAV of the sandbox's speech comes
+  back spoken in another voice (a higher or lower pitch, the same words kept inside); other
+  audio comes back as it was, in the new voice's pitch only in name.
+- ``puter-video-generation`` (``generate``, ``list``, ``models``): holds the request open
+  while it "renders" (``Sandbox.video_seconds``), then answers a URL string to an MP4 on the
+  sandbox, as Together's and BytePlus's providers do. The MP4 has a header and no frames.
 - ``puter-speech2txt`` (``transcribe``, ``translate``, ``list``, ``list_models``) and
   ``puter-ocr`` (``recognize``: Textract's reply shape, or Mistral's with ``provider:
   "mistral"``), in :mod:`.reading`.
@@ -21,12 +27,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import TYPE_CHECKING, Any
 
-from .media_files import GENERATED, SAMPLE_AUDIO, SAMPLE_IMAGE, MediaFailure, MediaReply, failure, served
+from .media_files import (
+    GENERATED,
+    SAMPLE_AUDIO,
+    SAMPLE_IMAGE,
+    SAMPLE_VIDEO,
+    MediaFailure,
+    MediaReply,
+    failure,
+    served,
+)
 from .pixels import picture
-from .reading import ocr, speech2txt
-from .sound import speech
+from .reading import MAX_INPUT, _input, ocr, speech2txt
+from .sound import empty_mp4, hear, speech
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -37,6 +53,8 @@ IMAGE = "puter-image-generation"
 TTS = "puter-tts"
 STT = "puter-speech2txt"
 OCR = "puter-ocr"
+VOICE = "puter-speech2speech"
+VIDEO = "puter-video-generation"
 MEDIA_INTERFACES: dict[str, dict[str, Any]] = {
     IMAGE: {
         "drivers": ["ai-image", *(f"{p}-image-generation" for p in ("openai", "gemini", "together", "xai"))],
@@ -54,6 +72,19 @@ MEDIA_INTERFACES: dict[str, dict[str, Any]] = {
         "methods": ("transcribe", "translate", "list", "list_models"),
     },
     OCR: {"drivers": ["ai-ocr", "aws-textract", "mistral"], "default": "ai-ocr", "methods": ("recognize",)},
+    VOICE: {
+        "drivers": ["ai-speech2speech", "elevenlabs-voice-changer"],
+        "default": "ai-speech2speech",
+        "methods": ("convert",),
+    },
+    VIDEO: {
+        "drivers": [
+            "ai-video",
+            *(f"{p}-video-generation" for p in ("openai", "together", "gemini", "byteplus")),
+        ],
+        "default": "ai-video",
+        "methods": ("generate", "list", "models"),
+    },
 }
 SERVICE = {iface: spec["default"] for iface, spec in MEDIA_INTERFACES.items()}
 
@@ -61,6 +92,11 @@ QUALITY = {"low": 256, "medium": 512, "high": 1024}
 RATIOS = [{"w": 1, "h": 1}, {"w": 16, "h": 9}, {"w": 9, "h": 16}, {"w": 4, "h": 3}, {"w": 3, "h": 4}]
 IMAGE_MODELS = {"sandbox-image": "Sandbox Image", "sandbox-image-url": "Sandbox Image (URL reply)"}
 VOICES = {"alto": "Alto", "bass": "Bass"}
+# The voice changer's voices (ElevenLabs ids are opaque words): the pitch each one shifts to.
+CHANGER_VOICES = {"21m00Tcm4TlvDq8ikWAM": 0, "alto": 120, "bass": -150}
+VOICE_ID = re.compile(r"[A-Za-z0-9_-]+")
+VIDEO_SECONDS = (4, 8, 12)
+VIDEO_SIZES = ("1280x720", "720x1280")
 TTS_PROVIDERS = {
     "aws-polly": ("aws", "polly"),
     "openai": (),
@@ -74,7 +110,7 @@ TTS_PROVIDERS = {
 
 def answer(sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     """The reply to one media driver call (raises MediaFailure for Puter's errors)."""
-    handler = {IMAGE: _image, TTS: _tts, STT: speech2txt, OCR: ocr}[iface]
+    handler = {IMAGE: _image, TTS: _tts, STT: speech2txt, OCR: ocr, VOICE: _voice, VIDEO: _video}[iface]
     return handler(sandbox, method, driver, args)
 
 
@@ -205,4 +241,82 @@ def _tts(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> Me
         raise failure(f"Invalid voice: expected one of {', '.join(VOICES)}, got {voice}", "field_invalid")
     if args.get("test_mode"):
         return MediaReply({"url": sandbox.origin + SAMPLE_AUDIO, "content_type": "audio"})
-    return MediaReply(body=speech(text), content_type="audio/wav")
+    return MediaReply(body=speech(text), content_type="audio/wav", units=len(text))
+
+
+# -- speech to speech (the voice changer) ----------------------------------------------------------
+
+
+def _voice(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+    if args.get("test_mode"):  # even without audio, as recorded
+        return MediaReply({"url": sandbox.origin + SAMPLE_AUDIO, "content_type": "audio/mpeg"})
+    if not sandbox.media_providers:
+        raise failure("ElevenLabs API key not configured", "internal_error", 500)
+    voice = args.get("voice", args.get("voice_id", "21m00Tcm4TlvDq8ikWAM"))
+    if not isinstance(voice, str) or not VOICE_ID.fullmatch(voice):
+        raise failure("Invalid `voice`: letters, digits, _ and - only", "field_invalid")
+    audio = args.get("audio")
+    if not audio:
+        raise failure("Field `audio` is required", "field_required")
+    if isinstance(audio, str) and audio.startswith(("http://", "https://")):  # read as a Puter path
+        raise failure(f"File not found: {audio[:100]}", "not_found", 404)
+    text, seconds = hear(_input(sandbox, audio, MAX_INPUT))
+    if text is None and seconds is None:
+        raise failure("Could not read the audio (the sandbox reads WAV files)")
+    shift = CHANGER_VOICES.get(voice, hashlib.sha256(voice.encode()).digest()[0] % 200 - 100)
+    return MediaReply(body=speech(text or "(no words)", shift), content_type="audio/wav")
+
+
+# -- video ------------------------------------------------------------------------------------------
+
+
+def _video_entry() -> dict[str, Any]:
+    return {
+        "id": "sandbox-video",
+        "puterId": "sandbox:sandbox/sandbox-video",
+        "aliases": ["sandbox/sandbox-video"],
+        "name": "Sandbox Video",
+        "provider": "sandbox",
+        "costs_currency": "usd-cents",
+        "index_cost_key": "per-second",
+        "costs": {"per-second": 1},
+        "allowedDurations": list(VIDEO_SECONDS),
+        "allowedResolutions": list(VIDEO_SIZES),
+    }
+
+
+def _snap(value: Any, allowed: tuple[Any, ...]) -> Any:
+    """The allowed value nearest to *value* (Puter snaps seconds and size, else the first)."""
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and all(isinstance(a, int) for a in allowed)
+    ):
+        return min(allowed, key=lambda a: abs(a - value))
+    return value if value in allowed else allowed[0]
+
+
+def _video(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+    configured = sandbox.media_providers
+    if method == "list":
+        return MediaReply(["sandbox:sandbox/sandbox-video"] if configured else [])
+    if method == "models":
+        return MediaReply([_video_entry()] if configured else [])
+    if not configured:  # the message stays in the server's log, as recorded
+        raise failure("Internal Server Error", "internal_error", 500)
+    model = args.get("model")
+    if model is not None and str(model).strip().lower() not in ("sandbox-video", "sandbox/sandbox-video"):
+        raise failure(f"Model not found: {model}")
+    prompt = args.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise failure("Missing `prompt`")
+    if args.get("test_mode"):
+        return MediaReply(sandbox.origin + SAMPLE_VIDEO)
+    seconds = _snap(args.get("seconds", args.get("duration")), VIDEO_SECONDS)
+    _snap(args.get("size", args.get("resolution")), VIDEO_SIZES)
+    video = empty_mp4(float(seconds))
+    name = hashlib.sha256(prompt.encode() + video).hexdigest()[:16] + ".mp4"
+    sandbox.generated[name] = video
+    while len(sandbox.generated) > 32:
+        sandbox.generated.pop(next(iter(sandbox.generated)))
+    return MediaReply(f"{sandbox.origin}{GENERATED}{name}", hold=sandbox.video_seconds, units=seconds)

@@ -12,6 +12,9 @@
 - ``sandbox-slow``: the tutor's reply, streamed slowly (``Sandbox(slow_pace=...)`` sets it).
 - ``sandbox-thinker``: streams reasoning before its answer (``thinks``). Released after
   2026-09-01, so its non-streamed replies come normalized unless asked not to.
+- ``sandbox-searcher``: OpenAI's Responses provider: takes the ``web_search`` tool and cites
+  its (fixed, never fetched) sources as ``url_citation`` annotations; the other models answer
+  a ``web_search`` tool with Puter's 400.
 - ``sandbox-agent`` (OpenAI's shape) and ``sandbox-agent-claude`` (Claude's): call the
   tools they are offered when the prompt names them (``tool_call``; see :mod:`.tools`).
 """
@@ -32,7 +35,7 @@ class SandboxModel:
     name: str
     provider: str
     shape: Literal["claude", "openai"]  # the native shape of its non-streamed replies
-    writes: Literal["tutor", "echo", "lorem"] = "tutor"
+    writes: Literal["tutor", "echo", "lorem", "search"] = "tutor"
     thinks: bool = False  # streams reasoning chunks (a thinking part) before its answer
     test_provider: bool = False  # one of Puter's fake-chat models (see the module docstring)
     counts_tokens: bool = True  # False: the usage says 0 in and 1 out, as Puter's `fake` does
@@ -45,6 +48,7 @@ class SandboxModel:
     aliases: tuple[str, ...] = ()
     release_date: str | None = None  # ISO date; decides whether replies come normalized
     tool_call: bool = False  # calls the tools it is offered (sandbox/tools.py)
+    web_search: bool = False  # takes Puter's {"type": "web_search"} tool and cites sources
 
     @property
     def priced(self) -> bool:
@@ -172,6 +176,20 @@ MODELS: dict[str, SandboxModel] = {
             cents_per_million_out=20,
             tool_call=True,
             release_date="2026-05-12",
+        ),
+        SandboxModel(
+            id="sandbox-searcher",
+            name="Sandbox Searcher",
+            provider="openai-responses",
+            shape="openai",
+            writes="search",
+            context=16000,
+            max_tokens=4096,
+            cents_per_million_in=10,
+            cents_per_million_out=40,
+            web_search=True,
+            aliases=("searcher",),
+            release_date="2026-04-20",
         ),
         _test_model("abuse", counts_tokens=False),
         _test_model("costly", cents_per_million_in=1000, cents_per_million_out=2000),

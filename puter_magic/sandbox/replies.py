@@ -22,7 +22,14 @@ from typing import Any
 from .models import NORMALIZED_SINCE, SandboxModel
 from .reading import describe_images
 
-__all__ = ["Reply", "normalized", "result_envelope", "stream_lines", "write_reply"]
+__all__ = ["Reply", "normalized", "result_envelope", "stream_lines", "wants_web_search", "write_reply"]
+
+# What the search model cites: fixed pages, never fetched (the sandbox has no network).
+SOURCES = (
+    ("https://docs.python.org/3/tutorial/datastructures.html", "5. Data Structures — Python documentation"),
+    ("https://en.wikipedia.org/wiki/List_comprehension", "List comprehension — Wikipedia"),
+    ("https://peps.python.org/pep-0202/", "PEP 202 – List Comprehensions"),
+)
 
 
 def plural(count: int, word: str) -> str:
@@ -38,6 +45,45 @@ class Reply:
     usage: dict[str, Any]
     reasoning: str = ""
     pieces: list[str] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)  # url_citation annotations
+
+
+def wants_web_search(args: dict[str, Any]) -> bool:
+    """Whether the call offers Puter's ``{"type": "web_search"}`` tool."""
+    tools = args.get("tools")
+    return isinstance(tools, list) and any(
+        isinstance(t, dict) and t.get("type") == "web_search" for t in tools
+    )
+
+
+def _effort_notes(args: dict[str, Any]) -> list[tuple[str, str]]:
+    """How hard and how long the caller asked for, in either of Puter's forms."""
+    reasoning = args.get("reasoning")
+    text = args.get("text")
+    effort = args.get("reasoning_effort") or (
+        reasoning.get("effort") if isinstance(reasoning, dict) else None
+    )
+    verbosity = args.get("verbosity") or (text.get("verbosity") if isinstance(text, dict) else None)
+    return [(k, str(v)) for k, v in (("reasoning effort", effort), ("verbosity", verbosity)) if v]
+
+
+def _search(last: str, searched: bool) -> tuple[str, list[dict[str, Any]]]:
+    """The search model's answer, and the ``url_citation`` annotations of its sources."""
+    if not searched:
+        return f"I answered from what I know, without searching the web: {_code_span(last)}.", []
+    text = f"I searched the web for {_code_span(last)}."
+    citations = []
+    for number, (url, title) in enumerate(SOURCES, 1):
+        sentence = f" {title.split(' — ')[0].split(' – ')[-1]} is one source [{number}]."
+        start = len(text) + 1
+        text += sentence
+        citations.append(
+            {
+                "type": "url_citation",
+                "url_citation": {"url": url, "title": title, "start_index": start, "end_index": len(text)},
+            }
+        )
+    return text, citations
 
 
 def _text_of(content: Any) -> str:
@@ -129,12 +175,15 @@ def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxM
     system = " / ".join(s for s in systems if s) or "(none)"
     temperature = args.get("temperature", "(default)")
     max_tokens = args.get("max_tokens", "(default)")
+    asked = _effort_notes(args)
     if model.shape == "openai":
+        how = "".join(f" {k.capitalize()}: {v}." for k, v in asked)
         return (
             f"**{model.name}**, turn {turn}: you asked\n\n{_quote(last, 200)}\n\n"
             f"I was sent {plural(len(messages), 'message')} ({turn} from you). "
-            f"System prompt: {_cell(system).rstrip('.')}."
+            f"System prompt: {_cell(system).rstrip('.')}.{how}"
         )
+    rows = "".join(f"| {k} | {_cell(v)} |\n" for k, v in asked)
     earlier = users[:-1]
     if earlier:
         history = "Your earlier questions in this conversation:\n\n" + "\n".join(
@@ -156,7 +205,7 @@ You asked:
 | system prompt | {_cell(system)} |
 | temperature | {_cell(str(temperature))} |
 | max tokens | {_cell(str(max_tokens))} |
-
+{rows}
 {history}
 
 ```python
@@ -183,7 +232,11 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
     """The reply *model* gives to *messages* (deterministic)."""
     prompt_text = "\n".join(_text_of(m.get("content")) for m in messages)
     reasoning = ""
-    if model.writes == "lorem":
+    citations: list[dict[str, Any]] = []
+    if model.writes == "search":
+        users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+        text, citations = _search(users[-1] if users else "", wants_web_search(args))
+    elif model.writes == "lorem":
         text = _lorem(json.dumps(messages, sort_keys=True, default=str) + model.id)
     elif model.writes == "echo":
         users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
@@ -191,9 +244,10 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
     else:
         text = _tutor(messages, args, model) + describe_images(messages)
     if model.thinks:
+        effort = "".join(f" The {k} asked for is {v}." for k, v in _effort_notes(args))
         reasoning = (
             f"The learner sent {plural(len(messages), 'message')}. "
-            "I should answer with a table and a code block."
+            f"I should answer with a table and a code block.{effort}"
         )
     tokens_in = _words(prompt_text)
     tokens_out = _words(text) + _words(reasoning)
@@ -213,7 +267,7 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
     else:
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out, "usd_cents": usd_cents}
     pieces = [text] if model.test_provider else _split_stream(text)  # Puter's: one text line
-    return Reply(text=text, usage=usage, reasoning=reasoning, pieces=pieces)
+    return Reply(text=text, usage=usage, reasoning=reasoning, pieces=pieces, citations=citations)
 
 
 def normalized(model: SandboxModel, args: dict[str, Any]) -> bool:
@@ -226,6 +280,8 @@ def normalized(model: SandboxModel, args: dict[str, Any]) -> bool:
 
 def _openai_result(reply: Reply, *, mark: bool, native_stop: str = "end_turn") -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
+    if reply.citations:
+        message["annotations"] = reply.citations
     if reply.reasoning:
         message["reasoning"] = reply.reasoning
         signature = hashlib.sha256(reply.reasoning.encode()).hexdigest()[:32]
@@ -297,5 +353,7 @@ def stream_lines(model: SandboxModel, reply: Reply) -> Iterator[dict[str, Any]]:
             yield {"type": "reasoning", "reasoning": piece}
     for piece in reply.pieces:
         yield {"type": "text", "text": piece}
+    if reply.citations:  # the sources, once the text is out
+        yield {"type": "text", "text": "", "annotations": reply.citations}
     usage = {"usd_cents": None} if model.test_provider else reply.usage
     yield {"type": "usage", "usage": usage}

@@ -1,5 +1,6 @@
 """The sandbox's HTTP server and handler: Puter's routes, its token check, and the wire-level
-ways to answer (whole, chunked, paced, cut off). Driver calls are answered in :mod:`.drivers`.
+ways to answer (whole, chunked, paced, cut off). Driver calls are answered in :mod:`.drivers`,
+the GUI site's pages (with ``gui_host``) in :mod:`.gui`.
 
 :class:`SandboxHTTPServer` listens on loopback; :class:`MemoryServer` runs the same handler
 over a connection held in memory, for a Python that cannot listen (see :mod:`.in_process`).
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .drivers import INTERFACES, DriverFailure, drivers_call
+from .gui import answer_gui
 from .models import MODELS
 from .playback import play
 
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
     from . import Sandbox
 
 SERVED_PATHS = ("/puter-sample-data/", "/puter-generated/")
+# What Puter's API lets a browser send (server.ts): preflights are answered with these.
+CORS_ALLOW_HEADERS = (
+    "Origin, X-Requested-With, Content-Type, Accept, Authorization, sentry-trace, baggage, x-api-key"
+)
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -120,6 +126,7 @@ class Handler(BaseHTTPRequestHandler):
     _headers_buffer: list[bytes]
     sys_version = ""
     _release_slot: Callable[[], None] | None = None
+    _cors: dict[str, str] = {}  # noqa: RUF012 - replaced per request, never mutated
 
     # -- plumbing --------------------------------------------------------------
 
@@ -144,6 +151,11 @@ class Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        super().send_response(code, message)
+        for key, value in self._cors.items():
+            self.send_header(key, value)
 
     def send(
         self,
@@ -219,8 +231,12 @@ class Handler(BaseHTTPRequestHandler):
                 release()
 
     def admit(self, iface: str, method: str) -> None:
-        """Puter's rate, concurrency and credit gates (sandbox/limits.py), when enabled."""
-        refusal, self._release_slot = self.server.sandbox.limits.admit(iface, method)
+        """Puter's rate, concurrency and credit gates (sandbox/limits.py), when enabled; a guest's
+        own (20 calls per 10 s, 2 at once) when the sandbox plays the GUI."""
+        sandbox = self.server.sandbox
+        token = self._record.token if self._record is not None else None
+        guest = sandbox.gui.guest_limits(token) if sandbox.gui is not None and token else None
+        refusal, self._release_slot = (guest or sandbox.limits).admit(iface, method)
         if refusal is not None:
             raise DriverFailure(refusal.status, refusal.code, refusal.message, headers=refusal.headers)
 
@@ -233,13 +249,31 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._handle()
 
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
     def _handle(self) -> None:
         sandbox = self.server.sandbox
         raw = self._read_body()
         url = urlsplit(self.path)
         self._record = sandbox.record_request(self, url.path, raw)
-        fault = sandbox.take_fault(url.path)
+        host = (self.headers.get("Host") or "").split(":")[0].lower()
+        self._cors = {}
         try:
+            if sandbox.gui is not None and host == sandbox.gui_host:
+                answer_gui(self, sandbox, url.path, url.query, raw)  # faults are for the API
+                return
+            origin = self.headers.get("Origin")
+            if sandbox.gui is not None and origin:  # Puter's API reflects any Origin
+                self._cors = {
+                    "Access-Control-Allow-Origin": origin,
+                    "Access-Control-Allow-Credentials": "true",
+                    "Vary": "Origin",
+                }
+            if self.command == "OPTIONS":
+                self._preflight()
+                return
+            fault = sandbox.take_fault(url.path)
             if fault is not None:
                 play(self, fault)
                 return
@@ -254,13 +288,42 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._record.client_gone = True
 
+    def _preflight(self) -> None:
+        """``OPTIONS``: answered as Puter's API does when the sandbox plays the GUI too."""
+        if self.server.sandbox.gui is None:
+            self.send_error(501, "Unsupported method ('OPTIONS')")
+            return
+        asked = self.headers.get("Access-Control-Request-Headers")
+        headers = {
+            "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS",
+            "Access-Control-Allow-Headers": asked or CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": "86400",
+        }
+        self.send(204, b"", None, headers)
+
     def _route(self, url: Any, raw: bytes) -> None:
         path = url.path
+        sandbox = self.server.sandbox
         if path == "/drivers/call" and self.command == "POST":
-            drivers_call(self, self.server.sandbox, raw, parse_qs(url.query))
+            drivers_call(self, sandbox, raw, parse_qs(url.query))
         elif path == "/whoami" and self.command in ("GET", "HEAD"):
+            query = parse_qs(url.query)
+            if self.authorized(None, query, legacy=False):
+                self.json(200, sandbox.whoami(self._token(None, query) or ""))
+        elif path in ("/auth/get-user-app-token", "/auth/create-access-token") and sandbox.gui is not None:
+            self._auth_route(path, raw, parse_qs(url.query))
+        elif path in ("/login/set", "/login/wait") and sandbox.gui is not None and self.command == "POST":
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                body = {}
+            if path == "/login/set":
+                self.json(*sandbox.gui.relay_set(body))
+            else:
+                self.json(*sandbox.gui.relay_wait(body, self.headers.get("Origin")))
+        elif path.startswith("/metering/") and self.command in ("GET", "HEAD"):
             if self.authorized(None, parse_qs(url.query), legacy=False):
-                self.json(200, self.server.sandbox.account())
+                self._metering(path)
         elif path == "/drivers/list-interfaces":
             if self.authorized(None, parse_qs(url.query), legacy=False):
                 self.json(
@@ -278,12 +341,58 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
 
+    @property
+    def token(self) -> str | None:
+        """The token the current request was authorized with."""
+        rec = getattr(self, "_record", None)
+        return rec.token if rec is not None else None
+
+    def _metering(self, path: str) -> None:
+        """``/metering/usage``, ``/metering/usage/<app>``, ``/metering/allCosts`` (sandbox/metering.py)."""
+        metering = self.server.sandbox.metering
+        body: Any = None
+        if path == "/metering/usage":
+            body = metering.usage(self.token)
+        elif path.startswith("/metering/usage/"):
+            body = metering.app_usage(self.token, path[len("/metering/usage/") :])
+            if body is None:
+                self.json(404, {"error": "App not found", "message": "App not found"})
+                return
+        elif path == "/metering/allCosts":
+            body = metering.all_costs()
+        if body is None:
+            self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+        else:
+            self.json(200, body)
+
     def _route_gui(self, url: Any) -> None:
         """The GUI host: the AuthMe page (``/?action=authme&redirectURL=...``)."""
         from .authme import authme_reply
 
         status, headers, body = authme_reply(self.server.sandbox, parse_qs(url.query))
         self.send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
+
+    def _auth_route(self, path: str, raw: bytes, query: dict[str, list[str]]) -> None:
+        """The GUI's token routes on the API: a GUI session's token for an app, or an access token."""
+        gui = self.server.sandbox.gui
+        assert gui is not None
+        if self.command != "POST":
+            self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})
+            return
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            message = "Malformed JSON in request body"
+            self.json(400, {"error": message, "message": message, "code": "client_bad_json"})
+            return
+        body = body if isinstance(body, dict) else {}
+        if not self.authorized(body, query, legacy=False):
+            return
+        token = self._token(body, query) or ""
+        if path == "/auth/get-user-app-token":
+            self.json(*gui.exchange(token, body))
+        else:
+            self.json(*gui.create_access_token(token, body))
 
     # -- auth ----------------------------------------------------------------------
 

@@ -1,0 +1,182 @@
+"""A Jupyter server (JupyterLab 4 and Notebook 7 in one), a sandbox that plays Puter's GUI and
+API, and Debian's Chromium with its popup blocker ON, driven by Playwright.
+
+Playwright starts Chromium with ``--disable-popup-blocking``; these fixtures take that flag away,
+so a popup opens only from a real click, as in a user's browser. Skipped, with the install
+command, when Chromium or Playwright is missing (never silently).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from puter_magic.sandbox import Sandbox
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SERVER_TOKEN = "e2e-signin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(bash .ci/setup --browser does it when run as root)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            ignore_default_args=["--disable-popup-blocking"],  # popups only from a user's click
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def puter() -> Iterator[Sandbox]:
+    """Puter's GUI at http://puter.localhost:PORT and its API at http://api.puter.localhost:PORT."""
+    with Sandbox(gui_host="puter.localhost", pace=0.0) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def gui(puter: Sandbox) -> Iterator[Any]:
+    """The GUI's switches, back to Puter's defaults for each test (a short guest spinner), no GUI
+    session alive, no requests recorded."""
+    switches = puter.gui
+    switches.reset_switches()
+    switches.temp_user_delay = 0.3
+    switches.sign_out()
+    puter.clear()  # the requests a test looks at are its own
+    yield switches
+    switches.reset_switches()
+    switches.sign_out()
+
+
+class Jupyter:
+    """The server: its base URL, its folder of notebooks, its log (to search for tokens)."""
+
+    def __init__(self, base: str, root: pathlib.Path, home: pathlib.Path, log: pathlib.Path) -> None:
+        self.base = base
+        self.root = root
+        self.home = home
+        self.log = log
+
+    def url(self, frontend: str, name: str) -> str:
+        path = f"lab/tree/{name}?reset&" if frontend == "lab" else f"notebooks/{name}?"
+        return f"{self.base}/{path}token={SERVER_TOKEN}"
+
+    def settings(self, plugin: str, raw: str) -> None:
+        """Change a frontend setting, as the Settings editor does."""
+        reply = requests.put(
+            f"{self.base}/lab/api/settings/{plugin}",
+            params={"token": SERVER_TOKEN},
+            json={"raw": raw},
+            timeout=10,
+        )
+        assert reply.status_code == 204, reply.text
+
+
+@pytest.fixture(scope="session")
+def jupyter(chromium: Any, puter: Sandbox) -> Iterator[Jupyter]:
+    """One Jupyter server for both frontends (Notebook 7 is a server extension of the same
+    server): private config, settings and workspaces; kernels with no Puter settings of the
+    developer's and a private config dir for saved logins."""
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="puter-e2e-"))
+    root = tmp / "root"
+    root.mkdir()
+    settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUTER_", "VSCODE_"))}
+    env.update(
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        PUTER_MAGIC_CONFIG_DIR=str(tmp / "puter-config"),
+        E2E_SANDBOX_TOKEN=puter.token,  # for a cell that signs in "earlier", the old way
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={SERVER_TOKEN}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log_path = tmp / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    try:
+        while True:
+            try:
+                if requests.get(f"{base}/api/status", params={"token": SERVER_TOKEN}, timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() - started > 90:
+                raise RuntimeError(log_path.read_text())
+            time.sleep(0.2)
+        yield Jupyter(base, root, tmp, log_path)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def context(chromium: Any) -> Iterator[Any]:
+    """A fresh browser profile: Puter's GUI has never been visited from it (a first visit)."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    ctx.close()
