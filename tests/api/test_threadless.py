@@ -141,3 +141,11 @@ def test_runs_in_the_calling_thread(in_page: PuterClient) -> None:
         ["a", "b"], model="sandbox-echo", on_answer=lambda item: names.add(threading.current_thread().name)
     )
     assert names == {threading.current_thread().name}
+
+
+def test_a_localhost_name_is_used_as_it_is_in_a_browser(browser_python: None) -> None:
+    """The browser resolves ``*.localhost`` itself and does not let a page set Host."""
+    from puter_magic.api.origin import parse_origin
+
+    origin = parse_origin("http://api.puter.localhost:4100")
+    assert origin.connect_url == "http://api.puter.localhost:4100" and origin.host_header is None

@@ -5,7 +5,10 @@ made and how it differs from a real one: a strict nh3 stand-in).
 - the sandbox answering inside the page: a question streamed and rendered, --compare and
   --each one at a time, a tool, a picture and its text, a hostile reply made harmless;
 - a token pasted at the prompt, against a fake Puter on loopback that answers the page with
-  CORS: a reply seen streaming in, --compare, --each and a media URL fetched without the token.
+  CORS: a reply seen streaming in, --compare, --each and a media URL fetched without the token;
+- the Sign in with Puter button: one click in the page (popup blocker on), a guest account
+  from the sandbox playing Puter's GUI, and the next cell asks with it;
+- the site's own demo, end to end.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from ..browser.conftest import playwright_browser  # noqa: F401  (the session's Chromium)
+from puter_magic.sandbox import Sandbox
+
 from .lite import FakePuter, build_site, fake_puter, notebook, run_all, screenshot, serve  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -74,20 +78,34 @@ def fake_puter_notebook(origin: str) -> Any:
     )
 
 
+def button_notebook(origin: str) -> Any:
+    return notebook(
+        INSTALL,
+        "%load_ext puter_magic",
+        f"%puter_login --origin {origin}",
+        "%puter -m sandbox-echo asked after the click",
+    )
+
+
 @pytest.fixture(scope="session")
-def lite_site(fake_puter: FakePuter, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:  # noqa: F811
+def lite_site(
+    fake_puter: FakePuter,  # noqa: F811
+    puter: Sandbox,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> pathlib.Path:
     """One site for the run, built (offline) from this checkout's wheel."""
     out = tmp_path_factory.mktemp("lite") / "site"
     notebooks = {
         "sandbox.ipynb": sandbox_notebook(),
         "fake_puter.ipynb": fake_puter_notebook(fake_puter.origin),
+        "button.ipynb": button_notebook(puter.origin),
     }
     return build_site(out, notebooks)
 
 
 @pytest.fixture
-def page(playwright_browser: Any) -> Iterator[Any]:  # noqa: F811
-    context = playwright_browser.new_context(viewport={"width": 1300, "height": 1000})
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1300, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
     yield page
@@ -167,3 +185,42 @@ def test_the_sites_demo_runs_in_the_page(lite_site: pathlib.Path, serve: Any, pa
     assert "called describe(n=3)" in text and "4 prompts to sandbox-tutor-lite: 4 answered" in text
     errors = [c.text for c in cells if "Traceback (most recent call last)" in c.text]
     assert len(errors) == 1 and "NameError: name 'score' is not defined" in errors[0]
+
+
+def test_the_sign_in_button_in_the_page(
+    lite_site: pathlib.Path,
+    serve: Any,  # noqa: F811
+    page: Any,
+    puter: Sandbox,
+) -> None:
+    """One click: the popup (Puter's GUI, played by the sandbox) makes a guest account and hands
+    the page a token; the kernel in the page checks it and the next cell asks with it. The page's
+    kernel cannot hold a cell until the click, so the cell says to run the cells below after."""
+    from playwright.sync_api import expect
+
+    puter.gui.reset_switches()
+    base = serve(lite_site)
+    cells = run_all(page, base, "button.ipynb")
+    assert "Click “Sign in with Puter” above." in cells[2].text, cells[2].text
+    assert "Not signed in" in cells[3].text  # Run All went on before the click
+    login = page.locator(".jp-CodeCell").nth(2)
+    button = login.locator(".puter-signin-button")
+    expect(button).to_have_text("Sign in with Puter", timeout=30_000)
+    before = {name for name, account in puter.gui.accounts.items() if account.is_temp}
+    with page.expect_popup() as opened:
+        button.click()
+    popup = opened.value
+    popup.wait_for_event("close", timeout=30_000)  # it signed a guest in and closed itself
+    [guest] = {name for name, account in puter.gui.accounts.items() if account.is_temp} - before
+    output = login.locator(".jp-OutputArea")
+    expect(output).to_contain_text(f"Signed in to {puter.origin} as {guest}", timeout=30_000)
+    expect(output).to_contain_text("temporary guest account")
+    record = puter.gui.popups[-1]
+    assert record.opener_origin == base + "/"  # the page's origin is the static site's
+    asked = page.locator(".jp-CodeCell").nth(3)
+    asked.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    expect(asked.locator(".jp-OutputArea")).to_contain_text("asked after the click", timeout=30_000)
+    screenshot(page, "jupyterlite-button.png")
+    tokens = {r.token for r in puter.requests if r.token}
+    assert tokens and not any(token in page.content() for token in tokens)
