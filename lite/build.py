@@ -228,6 +228,14 @@ RUN_ALL_STOPS = (
 )
 
 
+BUTTON_IN_THE_PAGE = (
+    "**In this page** the button below signs in to Puter itself (puter.com): the sandbox can play "
+    "Puter's website only as a server your browser opens, which a page cannot start. A click signs "
+    "you in for real (or makes you a guest account); until then the notebook goes on with the "
+    "sandbox."
+)
+
+
 def markdown_cell(cell_id: str, text: str) -> dict[str, object]:
     return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": [text]}
 
@@ -240,6 +248,14 @@ def demo_notebook() -> dict[str, object]:
     for cell in cells:
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
+    for i, cell in reversed(list(enumerate(cells))):
+        source = "".join(cell.get("source", []))
+        if cell.get("cell_type") == "code" and "Sandbox(gui_host=" in source:
+            # The sandbox can play Puter's website only as a server the browser opens: not from
+            # a page. Here the button signs in to Puter itself.
+            cells[i] = markdown_cell("lite-button", BUTTON_IN_THE_PAGE)
+        elif cell.get("cell_type") == "code" and "{puter_site.origin}" in source:
+            cell["source"] = [source.replace(" --origin {puter_site.origin}", "")]
     stops = [i for i, c in enumerate(cells) if "raises-exception" in c.get("metadata", {}).get("tags", [])]
     for i in reversed(stops):  # JupyterLite's Run All stops at any error, tagged or not
         cells.insert(i, markdown_cell(f"lite-stop-{i}", RUN_ALL_STOPS))

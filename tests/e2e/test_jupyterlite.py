@@ -183,6 +183,8 @@ def test_the_sites_demo_runs_in_the_page(lite_site: pathlib.Path, serve: Any, pa
     assert "explained: NameError" in text
     assert "image/png 512×512" in text and "A red kite over a green hill" in text
     assert "called describe(n=3)" in text and "4 prompts to sandbox-tutor-lite: 4 answered" in text
+    assert sum('class="puter-signin-button' in c.html for c in cells) == 1  # Puter's own, not clicked
+    assert "left this month" in text  # %puter_usage ran last, with the in-page sandbox's allowance
     errors = [c.text for c in cells if "Traceback (most recent call last)" in c.text]
     assert len(errors) == 1 and "NameError: name 'score' is not defined" in errors[0]
 
