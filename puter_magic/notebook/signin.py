@@ -115,9 +115,11 @@ class SignInFlow(Flow):
         guest: bool = True,
         wait: bool = True,
         button: bool = False,
+        prompt: bool = False,
     ) -> None:
         """Find the token, verify it, say who signed in. *button*: straight to the button (or,
-        where none can show, the token page), whatever token the environment holds."""
+        where none can show, the token page), whatever token the environment holds. *prompt*:
+        the token page and a pasted token, never the button."""
         from ..api import runtime
         from ..api.auth import LoginStore, authme_sign_in, token_from_colab_secrets, token_from_env
         from ..api.origin import parse_origin
@@ -150,18 +152,18 @@ class SignInFlow(Flow):
             token = authme_sign_in(gui, timeout=settings.login_timeout, show_link=show_link)
             source = "browser sign-in"
         else:
-            found = None if button else token_from_env(token_env) if token_env else token_from_env()
+            found = None if button or prompt else token_from_env(token_env) if token_env else token_from_env()
             if token_env and found is None:
                 state = "is empty" if token_env in os.environ else "is not set"
                 raise UsageError(f"%puter_login --token-env: ${token_env} {state}")
-            if found is None and not token_env and not button:
+            if found is None and not token_env and not button and not prompt:
                 found = token_from_colab_secrets()
-            saved = None if found or button else store.get(where.url)
+            saved = None if found or button or prompt else store.get(where.url)
             if found:
                 token, source = found.token, found.source
             elif saved:
                 token, source = saved.token, "saved login"
-            elif self.frontend == "jupyter":
+            elif self.frontend == "jupyter" and not prompt:
                 if wait and not _can_prompt():
                     # Nobody can click or type here (nbconvert, papermill): stop at once, as before.
                     raise _refused()
@@ -271,7 +273,8 @@ class PopupSignIn:
             self.flow.display(
                 Note(
                     "Click “Sign in with Puter” above.",
-                    "This kernel cannot hold the cell until you do: run the cells below after signing in.",
+                    "This kernel cannot hold the cell until you do: run the cells below after signing in "
+                    "(or paste a token from Puter's token page: %puter_login --prompt).",
                 )
             )
             return

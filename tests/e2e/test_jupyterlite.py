@@ -67,7 +67,7 @@ def fake_puter_notebook(origin: str) -> Any:
     return notebook(
         INSTALL,
         "%load_ext puter_magic",
-        f"%puter_login --origin {origin}",
+        f"%puter_login --origin {origin} --prompt",
         "%%puter -m sandbox-slow --no-history\nTell me about streaming.",
         "%%puter --compare sandbox-tutor,sandbox-tutor-lite\nWhat is a set?",
         'words = ["loop", "set"]\n',
@@ -204,6 +204,7 @@ def test_the_sign_in_button_in_the_page(
     base = serve(lite_site)
     cells = run_all(page, base, "button.ipynb")
     assert "Click “Sign in with Puter” above." in cells[2].text, cells[2].text
+    assert "%puter_login --prompt" in cells[2].text  # the other way in, named
     assert "Not signed in" in cells[3].text  # Run All went on before the click
     login = page.locator(".jp-CodeCell").nth(2)
     button = login.locator(".puter-signin-button")

@@ -136,3 +136,25 @@ def test_browser_sign_in_says_to_use_the_button(ip: InteractiveShell, browser_py
     assert not result.success
     message = str(result.error_in_exec)
     assert "Sign in with Puter button" in message and "\n" not in message
+
+
+def test_prompt_takes_a_pasted_token_instead_of_the_button(
+    ip: InteractiveShell, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a notebook frontend (as JupyterLite's is), --prompt shows the token page and takes
+    the pasted token: no button, whose click the page's kernel could not wait for."""
+    import getpass
+
+    from puter_magic.notebook import signin
+
+    monkeypatch.setattr(signin, "frontend_of", lambda shell: "jupyter")
+    monkeypatch.setattr(signin, "_can_prompt", lambda: True)
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": sandbox.token)
+    outputs, result = run(ip, f"%puter_login --origin {sandbox.origin} --prompt")
+    assert result.success, result.error_in_exec
+    texts = [o.get("text/plain", "") for o in outputs]
+    assert any("?action=copyauth" in t for t in texts)  # the token page's link
+    assert any(t.startswith(f"Signed in to {sandbox.origin} as learner (token from prompt)") for t in texts)
+    assert not any("puter-signin-button" in str(o) or "anywidget" in str(o) for o in outputs)
+    _, result = run(ip, "%puter_login --prompt --no-wait")
+    assert "not with --browser" in str(result.error_in_exec)
