@@ -36,6 +36,7 @@ import tarfile
 import tempfile
 import venv
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -121,7 +122,7 @@ def pyodide_core(offline: bool) -> Path:
     return core
 
 
-def lock_closure(lock: dict[str, dict[str, object]], names: list[str]) -> list[str]:
+def lock_closure(lock: dict[str, Any], names: list[str]) -> list[str]:
     """*names* and everything they depend on in the lock, in a stable order."""
     seen: list[str] = []
     todo = [n.lower().replace("_", "-") for n in names]
@@ -259,7 +260,7 @@ def demo_notebook() -> dict[str, object]:
     stops = [i for i, c in enumerate(cells) if "raises-exception" in c.get("metadata", {}).get("tags", [])]
     for i in reversed(stops):  # JupyterLite's Run All stops at any error, tagged or not
         cells.insert(i, markdown_cell(f"lite-stop-{i}", RUN_ALL_STOPS))
-    install = {
+    install: dict[str, object] = {
         "cell_type": "code",
         "execution_count": None,
         "id": "lite-install",
