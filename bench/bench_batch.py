@@ -16,6 +16,10 @@ requests per 1 s instead of per 10 s, 3 at once), each reply taking S seconds.
 3. 60 prompts with a slower reply (S = 0.2 s), where concurrency and not the window binds
    (as with real models, whose replies take seconds). Target: at most 1.10x the bound; and
    the plain loop again.
+4. A guest: the sandbox's temporary account (``tier="temp"``: 20 per 10 s, 2 at once, in real
+   time) and 40 prompts through chat_many with no limits given, which it learns from
+   ``/whoami``. The lower bound is about 10.7 s (the second window opens at 10 s). Target: at
+   most 1.10x the bound and no 429 provoked.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ RATE, WINDOW, AT_ONCE = 30, 1.0, 3
 SERVER = """
 import json, sys
 from puter_magic.sandbox import Sandbox
-sandbox = Sandbox(rate_limit=({rate}, {window}), concurrency_limit={at_once}, think_time={think}).start()
+sandbox = Sandbox({limits}, think_time={think}).start()
 print(sandbox.origin, sandbox.token, flush=True)
 for line in sys.stdin:
     command = line.strip()
@@ -48,8 +52,9 @@ for line in sys.stdin:
 class Server:
     """The limited sandbox in a process of its own (its threads do not share our GIL)."""
 
-    def __init__(self, think: float) -> None:
-        code = SERVER.format(rate=RATE, window=WINDOW, at_once=AT_ONCE, think=think)
+    def __init__(self, think: float, limits: str = "") -> None:
+        limits = limits or f"rate_limit=({RATE}, {WINDOW}), concurrency_limit={AT_ONCE}"
+        code = SERVER.format(limits=limits, think=think)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -113,6 +118,30 @@ def run_loop(server: Server, n: int) -> float:
     return took
 
 
+def run_guest(n: int, service: float) -> bool:
+    """A guest's batch at Puter's real pace, its limits learnt from /whoami."""
+    server = Server(think=service, limits='tier="temp"')
+    try:
+        with PuterClient(server.origin, server.token) as client:
+            prompts = [f"Label review number {i}: fine, I suppose." for i in range(n)]
+            result = client.chat_many(prompts, model="sandbox-echo")
+        counts = server.ask("counts")
+    finally:
+        server.close()
+    limits = result.limits
+    assert limits is not None and limits.tier == "guest"
+    bound = lower_bound(n, limits.rate, limits.window, limits.concurrency, service)
+    ratio = result.elapsed / bound
+    lost = sum(1 for item, prompt in zip(result, prompts, strict=True) if item.text != prompt)
+    refused = counts["too_many"] + counts["too_many_at_once"]
+    print(
+        f"guest batch of {n} ({limits.rate} per {limits.window:g} s, {limits.concurrency} at once), "
+        f"S={service:g}s: {result.elapsed:.2f}s, lower bound {bound:.2f}s, ratio {ratio:.3f} "
+        f"(target <= 1.10); items lost {lost}; 429s provoked {refused}"
+    )
+    return ratio <= 1.10 and lost == 0 and refused == 0
+
+
 def main() -> int:
     ok = True
     server = Server(think=0.05)
@@ -131,6 +160,7 @@ def main() -> int:
         print(f"speed-up over the plain loop: {loop / batch:.2f}x")
     finally:
         server.close()
+    ok &= run_guest(40, 0.07)
     return 0 if ok else 1
 
 

@@ -128,6 +128,7 @@ def raw_server() -> Iterator[RawServer]:
     server.close()
 
 
+from .recorded_puter import recorded_puter  # noqa: E402, F401  (a Puter as recorded, turn 3)
 from .shell import ip, signed_in  # noqa: E402, F401  (fixtures shared by the magics tests)
 
 

@@ -135,7 +135,9 @@ def test_tools_section_shows_the_calls_and_the_answer(executed: Any) -> None:
     assert '["Rome", "Lima"]' in answer["text/markdown"]  # the model answered with the results
     [one_by_one] = data(outputs_of(executed, "One at a time: warmest k=1"))
     assert one_by_one["text/plain"].startswith('called warmest(k=1) → ["Rome"]\ncalled describe(n=1) → 1 row')
-    assert "2 calls in 3 requests" in one_by_one["text/plain"]
+    # whole (warmest), streamed (asks describe: Puter's stream may lose calls, so it is asked
+    # again whole), whole (describe), streamed answer: see docs/tools.md
+    assert "2 calls in 4 requests" in one_by_one["text/plain"]
 
 
 def test_beyond_chat_section(executed: Any) -> None:

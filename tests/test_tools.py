@@ -217,7 +217,9 @@ def test_streaming_twin_yields_calls_results_and_the_answer(
     assert stream.usage == reply.usage and reply.usage["usd_cents"] > 0  # each step counted once
     assert [c.name for c in reply.calls] == ["describe", "warmest"]
     assert "```text\nRome\n```" in reply.text and reply.text == stream.text
-    assert len(sandbox.calls("complete")) == 2 and all(r.args["stream"] for r in sandbox.calls("complete"))
+    # The step that asks for calls is asked whole (a stream may carry only the last call of
+    # several, see tests/api/test_tool_steps.py); the answer after the results streams.
+    assert [r.args.get("stream", False) for r in sandbox.calls("complete")] == [False, True]
 
 
 def test_follow_up_messages_continue_after_the_tool_turns(
@@ -455,8 +457,11 @@ def test_step_limit_ends_with_a_warning(
                 "keep calling warmest", model="sandbox-agent", tools=[spy.warmest], max_steps=3
             )
     assert reply.step_limit_reached and reply.steps == 3
-    assert len(sandbox.calls("complete")) == 3 and len(spy.calls) == 2
-    assert [c.status for c in reply.calls] == ["ok", "ok", "skipped"]
+    assert len(sandbox.calls("complete")) == 3
+    if stream:  # the 2nd step streamed calls, which are asked again whole: that is the 3rd request
+        assert len(spy.calls) == 1 and [c.status for c in reply.calls] == ["ok", "skipped"]
+    else:
+        assert len(spy.calls) == 2 and [c.status for c in reply.calls] == ["ok", "ok", "skipped"]
     with pytest.raises(ValueError, match="max_steps"):
         client.chat("x", model="sandbox-agent", tools=[spy.warmest], max_steps=0)
 

@@ -9,6 +9,7 @@ from typing import Any, overload
 
 from .chat import ChatReply, Messages
 from .errors import PuterError
+from .pacing import AccountLimits
 
 __all__ = ["BatchItem", "BatchProgress", "BatchResult", "error_label"]
 
@@ -68,6 +69,7 @@ class BatchResult(Sequence[BatchItem]):
     stopped: str | None = None
     stop_error: PuterError | None = None
     index: Any = None  # the pandas index of the prompts, when they came as a Series
+    limits: AccountLimits | None = None  # the limits it kept to (None: not paced)
 
     @overload
     def __getitem__(self, index: int) -> BatchItem: ...

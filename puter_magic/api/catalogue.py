@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MalformedResponse
 from .values import opt_int, opt_str
 
-__all__ = ["ModelInfo"]
+__all__ = ["ModelInfo", "find_model", "tool_callers"]
 
 
 @dataclass
@@ -23,6 +24,7 @@ class ModelInfo:
     max_tokens: int | None = None
     costs: dict[str, Any] = field(default_factory=dict)
     costs_currency: str | None = None
+    tool_call: bool | None = None  # the catalogue's ``tool_call``: it calls tools (None: not said)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -43,5 +45,21 @@ class ModelInfo:
             max_tokens=opt_int(item.get("max_tokens")),
             costs=dict(costs) if isinstance(costs, dict) else {},
             costs_currency=opt_str(item.get("costs_currency")),
+            tool_call=item["tool_call"] if isinstance(item.get("tool_call"), bool) else None,
             raw=dict(item),
         )
+
+
+def find_model(models: Sequence[ModelInfo], name: str) -> ModelInfo | None:
+    """The entry a request for *name* reaches: its id or an alias, trimmed and in any case
+    (as Puter routes a model name)."""
+    key = name.strip().lower()
+    for model in models:
+        if key == model.id.lower() or key in (a.lower() for a in model.aliases):
+            return model
+    return None
+
+
+def tool_callers(models: Sequence[ModelInfo]) -> list[ModelInfo]:
+    """The models whose catalogue entry says they call tools (``tool_call: true``)."""
+    return [m for m in models if m.tool_call is True]

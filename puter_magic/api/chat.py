@@ -4,7 +4,8 @@ build up as its chunks arrive; ``reply()`` drains it into a :class:`ChatReply`."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import json
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +141,7 @@ def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
             if isinstance(part, dict) and part.get("type") == "thinking":
                 reasoning += str(part.get("thinking") or "")
             elif isinstance(part, dict) and part.get("type") == "tool_use":
-                tool_calls.append(part)
+                tool_calls.append(_with_input_read(part))
             elif isinstance(part, dict) and part.get("type") in ("image_url", "image"):
                 images.extend(reply_images([part]))
     if isinstance(message.get("tool_calls"), list):
@@ -172,6 +173,20 @@ def chat_reply(result: Any, metadata_model: str | None = None) -> ChatReply:
         normalized=result.get("normalized") is True,
         sources=message_sources(message),
     )
+
+
+def _with_input_read(part: dict[str, Any]) -> dict[str, Any]:
+    """A ``tool_use`` part whose ``input`` is an object: with ``response: {normalize: true}``
+    Puter sends it as a JSON string (recorded: ``ollama-tools-normalize.json``). Text that is
+    not a JSON object stays as it came (the tools loop answers it with an error result)."""
+    raw = part.get("input")
+    if not isinstance(raw, str):
+        return part
+    try:
+        value = json.loads(raw) if raw.strip() else {}
+    except (ValueError, RecursionError):
+        return part
+    return {**part, "input": value} if isinstance(value, dict) else part
 
 
 class ChatStream:
@@ -217,7 +232,9 @@ class ChatStream:
             elif isinstance(chunk, ReasoningChunk):
                 self.reasoning += chunk.text
             elif isinstance(chunk, ToolUseChunk):
-                self.tool_calls.append({"id": chunk.id, "name": chunk.name, "input": chunk.input})
+                self.tool_calls.append(
+                    _with_input_read({"id": chunk.id, "name": chunk.name, "input": chunk.input})
+                )
             elif isinstance(chunk, ImageChunk):
                 self.images.extend(reply_images([chunk.image]))
             elif isinstance(chunk, ErrorChunk):
@@ -229,6 +246,29 @@ class ChatStream:
                 raise MalformedResponse("the server answered a chat with something that is not a chat reply")
             yield chunk
         self.done = True
+
+    @classmethod
+    def of_reply(cls, reply: ChatReply) -> ChatStream:
+        """A whole reply as a stream whose chunks are all there at once: reasoning, text, one
+        ``tool_use`` chunk per call, usage (for a loop that streams some steps and not others)."""
+
+        def chunks() -> Generator[Chunk, None, None]:
+            if reply.reasoning:
+                yield ReasoningChunk(reply.reasoning)
+            if reply.text:
+                yield TextChunk(reply.text)
+            for raw in reply.tool_calls:  # as sent, so that arguments that are no JSON stay so
+                function = raw.get("function")
+                spec = function if isinstance(function, dict) else raw
+                ident, name = raw.get("id"), spec.get("name")
+                yield ToolUseChunk(
+                    ident if isinstance(ident, str) else None,
+                    name if isinstance(name, str) else None,
+                    spec.get("arguments") if isinstance(function, dict) else raw.get("input"),
+                )
+            yield UsageChunk(dict(reply.usage))
+
+        return cls(ChunkStream(chunks(), "application/json"), reply.model, ())
 
     def reply(self) -> ChatReply:
         """Read to the end (if not already) and return the whole reply."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .chat import ChatReply, ChatStream, Messages, chat_reply, normalize_messages
+from .pacing import AccountLimits
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 
 if TYPE_CHECKING:
@@ -212,8 +213,11 @@ class ChatMethods:
                         msgs, model, driver=driver, service=service, **options, tools=defs
                     )
 
+                def ask_whole(msgs: list[dict[str, Any]], defs: list[dict[str, Any]]) -> ChatReply:
+                    return self.chat(msgs, model, driver=driver, service=service, **options, tools=defs)
+
                 loop = ToolLoop(messages, functions, max_steps=max_steps, approve=approve)
-                return ToolStream(open_stream, loop)
+                return ToolStream(open_stream, loop, ask_whole)
         body = self._chat_body(messages, model, driver, service, options)
         body["args"]["stream"] = True
         return ChatStream(self._wire.stream(body), model, self._secrets())
@@ -226,8 +230,8 @@ class ChatMethods:
         model: str,
         *,
         system: str | None = None,
-        concurrency: int = 3,
-        rate: tuple[int, float] | None = (30, 10.0),
+        concurrency: int | Literal["account"] = "account",
+        rate: tuple[int, float] | Literal["account"] | None = "account",
         on_progress: Callable[[BatchProgress], None] | None = None,
         stop: threading.Event | None = None,
         before_send: Callable[[], None] | None = None,
@@ -239,8 +243,10 @@ class ChatMethods:
         """Ask every prompt once (no history), as fast as Puter's limits allow.
 
         At most *concurrency* requests are in flight and *rate* = ``(requests, seconds)``
-        are sent per window (a free account's 3 and 30 per 10 s by default; a paid plan
-        allows 20 and 200). A 429 is honoured and its item asked again; a failure ends only
+        are sent per window (``rate=None``: no pacing). By default both are the account's
+        (:meth:`account_limits`): a guest's 2 and 20 per 10 s, else a free account's 3 and
+        30; a paid plan allows 20 and 200 (``concurrency=20, rate=(200, 10.0)``). The limits
+        used are in ``result.limits``. A 429 is honoured and its item asked again; a failure ends only
         its item, except one that would end them all (402 out of credit, 401, an unknown
         model), after which nothing more is sent. Returns a
         :class:`~puter_magic.api.batch.BatchResult`: one item per prompt, in order, each a
@@ -266,6 +272,13 @@ class ChatMethods:
         tape = self.tape
         if tape is not None and tape.mode == "replay" and not tape.fallthrough:
             rate = None  # answered from a recording: no server to pace for
+        limits = self.account_limits() if "account" in (concurrency, rate) else None
+        at_once = limits.concurrency if concurrency == "account" and limits else int(concurrency)
+        pace = (limits.rate, limits.window) if rate == "account" and limits else rate
+        in_use = None
+        if isinstance(pace, tuple):
+            same = limits is not None and concurrency == rate == "account"
+            in_use = limits if same else AccountLimits("custom", pace[0], float(pace[1]), at_once)
 
         def send(prompt: Messages) -> ChatReply:
             messages = one_shot(prompt, system)
@@ -279,8 +292,8 @@ class ChatMethods:
         result = run_batch(
             send,
             asked,
-            concurrency=concurrency,
-            rate=rate,
+            concurrency=at_once,
+            rate=pace if isinstance(pace, tuple) else None,
             on_progress=on_progress,
             stop=stop,
             before_send=before_send,
@@ -289,4 +302,8 @@ class ChatMethods:
         )
         self._batch_sent = sent
         result.index = index
+        result.limits = in_use
         return result
+
+    def account_limits(self) -> AccountLimits:
+        raise NotImplementedError

@@ -23,9 +23,10 @@ from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
 from .chunks import ChunkStream
-from .errors import APIError, BadRequest, MalformedResponse, NotFound, NotSignedIn
+from .errors import APIError, BadRequest, MalformedResponse, NotFound, NotSignedIn, PuterError
 from .media_client import MediaMethods
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
+from .pacing import AccountLimits, limits_for
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 from .tape import Tape
 from .transport import Timeout, Transport
@@ -277,6 +278,18 @@ class PuterClient(ChatMethods, MediaMethods):
         """Whether the token signs in a temporary (guest) account, as ``/whoami`` said
         (False until :meth:`whoami` was called). Guests have Puter's tighter limits."""
         return self.account is not None and self.account.guest
+
+    def account_limits(self) -> AccountLimits:
+        """Puter's AI limits for this account's tier (:mod:`~puter_magic.api.pacing`): a
+        guest's (``is_temp`` in ``/whoami``: 20 per 10 s, 2 at once) or a free account's (30
+        and 3). Reads ``/whoami`` once unless :meth:`whoami` was called already; when it
+        cannot be read (or a recording is replayed), a free account's."""
+        if self.account is None and not (self.tape is not None and self.tape.mode == "replay"):
+            try:
+                self.whoami()
+            except PuterError:
+                pass
+        return limits_for(self.account.details if self.account is not None else None)
 
     def check_reachable(self) -> None:
         """Raise the network's PuterError if the origin cannot be reached; any answer of the

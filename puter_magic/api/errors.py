@@ -7,11 +7,12 @@ Every failure that comes from Puter, from the network or from a broken reply is 
     │   ├── AuthError               401: token missing, expired or rejected
     │   ├── UsageLimited            402: no usage left (insufficient_funds)
     │   ├── PermissionDenied        403: forbidden, permission_denied, verification needed
-    │   ├── NotFound                404: unknown interface, driver or method
+    │   ├── NotFound                404: a wrong origin (about_route), or something named that Puter lacks
     │   ├── BadRequest              400 and 413
     │   │   └── ModelNotFound       400 "Model not found: <name>"
     │   ├── RateLimited             429: too_many_requests, upstream_rate_limited
     │   ├── ServerError             5xx, or a proxy's HTML / empty error page
+    │   │   └── NotConfigured       500 "... not configured": the server has no provider for it
     │   └── StreamError             an {"type": "error"} line in a started stream
     ├── MalformedResponse           a reply that is not what the protocol promises
     ├── RedirectRefused             a redirect to another host (the token is not sent there)
@@ -31,6 +32,7 @@ No message built here may contain a credential: callers pass texts through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -41,6 +43,7 @@ __all__ = [
     "BudgetExceeded",
     "MalformedResponse",
     "ModelNotFound",
+    "NotConfigured",
     "NotFound",
     "NotSignedIn",
     "PermissionDenied",
@@ -132,7 +135,17 @@ class PermissionDenied(APIError):
 
 
 class NotFound(APIError):
-    """404: no such interface, driver, method or route (or the wrong host name)."""
+    """404: no such route (the wrong origin or host name), or no such interface, driver,
+    method, app or file (Puter answered, about something the request named)."""
+
+    @property
+    def about_route(self) -> bool:
+        """True when the server had no such route at all (Puter's bare "Not Found", a web
+        server's page or an empty reply): the origin is likely wrong. False when Puter
+        answered about something the request named ("Method 'x' not found...", "App not
+        found")."""
+        message = self.message.strip().rstrip(".").lower()
+        return message in ("not found", "") or message.startswith("http 404")
 
 
 class BadRequest(APIError):
@@ -149,6 +162,12 @@ class RateLimited(APIError):
 
 class ServerError(APIError):
     """5xx, or an error page from a proxy in front of Puter."""
+
+
+class NotConfigured(ServerError):
+    """500 "... not configured" ("No OCR provider configured", "OpenAI API key not configured"):
+    the server has no provider for this interface. A configuration, not a passing fault:
+    asking again will not help (Puter's ``test_mode`` may still answer with a sample)."""
 
 
 class StreamError(APIError):
@@ -226,6 +245,10 @@ _BY_CODE: dict[str, type[APIError]] = {
 }
 
 
+# "No OCR provider configured", "OpenAI API key not configured" (protocol doc §7).
+_NOT_CONFIGURED = re.compile(r"\bnot configured\b|^no\b.*\bconfigured\b", re.IGNORECASE)
+
+
 def error_for(
     status: int | None,
     code: str | None,
@@ -251,4 +274,6 @@ def error_for(
         cls = ServerError if status is None or status >= 500 or status == 200 else APIError
     if issubclass(BadRequest, cls) and message.lower().startswith("model not found"):
         cls = ModelNotFound
+    if cls is ServerError and _NOT_CONFIGURED.search(message):
+        cls = NotConfigured
     return cls(message, status=status, code=code, retry_after=retry_after, detail=detail)

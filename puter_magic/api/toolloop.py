@@ -10,6 +10,15 @@ carry their results).
 Sending results back follows the protocol for both server paths: the assistant turn is
 repeated with ``tool_use`` parts whose ``input`` is an object, then one
 ``{"role": "tool", "tool_call_id", "content"}`` message per call.
+
+Which steps stream (:meth:`ToolLoop.stream_next`): when a provider streams several calls at
+once, Puter passes only the last one on (its OpenAI-compatible stream handler ends only the
+last tool block; recorded: ``ollama-tools-two-calls-stream.json``), while a whole reply
+carries them all. Nothing in such a stream says calls are missing, so a step that may ask
+for calls is asked whole: the first one, where the model decides what to call. Once results
+were sent the model mostly answers, and that answer streams; if a streamed step asks for
+calls after all, they are not run: the same step is asked again whole
+(:meth:`ToolLoop.discard`), one more request, so that every call the model asked for runs.
 """
 
 from __future__ import annotations
@@ -126,6 +135,7 @@ class ToolLoop:
         self.usage: dict[str, Any] = {}
         self.reasoning = ""
         self.step_limit_reached = False
+        self._whole_next = False  # a streamed step asked for calls: ask it again whole
 
     def messages(self) -> list[dict[str, Any]]:
         """What the next request sends: the conversation, then every call and result so far."""
@@ -134,9 +144,31 @@ class ToolLoop:
     def definitions(self) -> list[dict[str, Any]]:
         return [t.definition() for t in self.tools.values()]
 
+    def stream_next(self) -> bool:
+        """Whether the next request may stream: not while it may ask for calls that a stream
+        could lose (the first step, and a step asked again whole); yes once results were sent
+        (see the module's doc)."""
+        return bool(self.turns) and not self._whole_next
+
+    def discard(self, calls: list[ToolCall], usage: Mapping[str, Any]) -> bool:
+        """A streamed step asked for *calls*: its stream may have carried only the last of
+        several, so they are not run and the same step is asked again whole. The request
+        counts (as a step, and its usage); False when the step limit leaves no room to ask
+        again (the calls are then skipped, as at the limit)."""
+        self.steps += 1
+        self.usage = add_usage(self.usage, usage)
+        if self.steps >= self.max_steps:
+            self.step_limit_reached = True
+            for call in calls:
+                self._done(ToolRun(call, SKIPPED))
+            return False
+        self._whole_next = True
+        return True
+
     def take(self, text: str, calls: list[ToolCall], usage: Mapping[str, Any], reasoning: str = "") -> bool:
         """Account for one reply and run the calls it asks for, in order; True when the
         results must be sent in another request."""
+        self._whole_next = False
         self.steps += 1
         self.usage = add_usage(self.usage, usage)
         self.reasoning += reasoning
@@ -211,26 +243,39 @@ def chat_with_tools(
 class ToolStream:
     """The streaming twin of :func:`chat_with_tools`: iterate for the chunks of every step.
 
-    Text, reasoning, ``tool_use`` and usage chunks come as Puter sends them; after each
-    call has run, a :class:`ToolResultChunk` follows. ``text`` is the current step's text
-    (the final answer once the loop ends), ``calls`` the calls so far; ``reply()`` reads
-    to the end and returns the :class:`ToolReply`. The first request is made at once, so
-    errors before its stream starts are raised by the constructor; ``close()`` (or
-    leaving a ``with`` block, or an interrupt) closes whichever stream is open.
+    Steps stream as :meth:`ToolLoop.stream_next` allows; a step asked whole gives its chunks
+    at once (reasoning, text, one ``tool_use`` chunk per call, usage). Text, reasoning,
+    ``tool_use`` and usage chunks come as Puter sends them (a streamed step's ``tool_use``
+    chunks are held back: that step is asked again whole, see :meth:`ToolLoop.discard`);
+    after each call has run, a :class:`ToolResultChunk` follows. ``text`` is the current
+    step's text (the final answer once the loop ends), ``calls`` the calls so far;
+    ``reply()`` reads to the end and returns the :class:`ToolReply`. The first request is
+    made at once, so its errors are raised by the constructor; ``close()`` (or leaving a
+    ``with`` block, or an interrupt) closes whichever stream is open.
     """
 
     def __init__(
         self,
         open_stream: Callable[[list[dict[str, Any]], list[dict[str, Any]]], ChatStream],
         loop: ToolLoop,
+        ask_whole: Callable[[list[dict[str, Any]], list[dict[str, Any]]], ChatReply] | None = None,
     ) -> None:
         self._open = open_stream
+        self._ask_whole = ask_whole
         self.loop = loop
-        self.current: ChatStream = open_stream(loop.messages(), loop.definitions())
+        self.current: ChatStream = self._next_step()
         self.model = self.current.model
         self.done = False
         self._taken = False  # the current step's usage is in the loop's already
         self._chunks: Generator[Chunk, None, None] | None = None
+
+    def _next_step(self) -> ChatStream:
+        """The next request: streamed, or asked whole and given as chunks."""
+        self._streamed = self._ask_whole is None or self.loop.stream_next()
+        if self._streamed:
+            return self._open(self.loop.messages(), self.loop.definitions())
+        assert self._ask_whole is not None
+        return ChatStream.of_reply(self._ask_whole(self.loop.messages(), self.loop.definitions()))
 
     @property
     def text(self) -> str:
@@ -253,19 +298,24 @@ class ToolStream:
         while True:
             ran: list[ToolRun] = []
             self.loop.after_call = ran.append
+            current, held = self.current, self._streamed and self._ask_whole is not None
             try:
-                yield from self.current
-                more = self.loop.take(
-                    self.current.text, calls_in(self.current), self.current.usage, self.current.reasoning
-                )
+                for chunk in current:
+                    if not (held and chunk.type == "tool_use"):
+                        yield chunk
+                calls = calls_in(current)
+                if held and calls:
+                    more = self.loop.discard(calls, current.usage)
+                else:
+                    more = self.loop.take(current.text, calls, current.usage, current.reasoning)
                 self._taken = True
             finally:
-                self.current.close()
+                current.close()
             for run in ran:
                 yield ToolResultChunk(run)
             if not more:
                 break
-            self.current = self._open(self.loop.messages(), self.loop.definitions())
+            self.current = self._next_step()
             self._taken = False
         self.done = True
         _warn_limit(self.loop, 3)  # the loop that iterates the stream

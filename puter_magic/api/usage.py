@@ -17,11 +17,42 @@ from typing import Any
 from .values import is_int
 from .words import plural
 
-__all__ = ["Allowance", "ModelUsage", "UsageMeter", "allowance_from", "total_tokens"]
+__all__ = ["Allowance", "ModelUsage", "UsageMeter", "allowance_from", "token_counts", "total_tokens"]
 
 
-def _int(value: Any) -> int:
-    return value if is_int(value) else 0
+# Every shape of usage Puter passes on (protocol doc §14), as (input keys, output keys):
+# OpenAI-style providers count cached input inside ``prompt_tokens``; Claude-style ones count
+# cache reads and writes apart from ``input_tokens``; Puter's OpenAI-compatible code (Ollama,
+# OpenRouter and others) reports ``prompt`` without the cached part, ``input_cache_read``.
+INPUT_KEYS = (
+    "prompt_tokens",
+    "input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "prompt",
+    "input_cache_read",
+    "input_cache_write",
+)
+OUTPUT_KEYS = ("completion_tokens", "output_tokens", "completion")
+# Claude's cache writes by lifetime, when the total above is not given.
+CACHE_WRITE_PARTS = ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+
+
+def token_counts(usage: Mapping[str, Any]) -> tuple[int, int] | None:
+    """``(input, output)`` tokens from a usage dict of any provider's shape, or None when it
+    reports no token counts at all (Puter's streamed ``{"usd_cents": null}``)."""
+    if not isinstance(usage, Mapping):
+        return None
+    seen = False
+    counts = [0, 0]
+    keys = INPUT_KEYS if is_int(usage.get("cache_creation_input_tokens")) else INPUT_KEYS + CACHE_WRITE_PARTS
+    for side, names in ((0, keys), (1, OUTPUT_KEYS)):
+        for key in names:
+            value = usage.get(key)
+            if is_int(value):
+                counts[side] += value
+                seen = True
+    return (counts[0], counts[1]) if seen else None
 
 
 def total_tokens(usage: Mapping[str, Any]) -> int | None:
@@ -31,14 +62,8 @@ def total_tokens(usage: Mapping[str, Any]) -> int | None:
     total = usage.get("total_tokens")
     if is_int(total):
         return total
-    count = 0
-    seen = False
-    for key in ("prompt_tokens", "input_tokens", "completion_tokens", "output_tokens"):
-        value = usage.get(key)
-        if is_int(value):
-            count += value
-            seen = True
-    return count if seen else None
+    counts = token_counts(usage)
+    return None if counts is None else counts[0] + counts[1]
 
 
 @dataclass
@@ -68,8 +93,9 @@ class UsageMeter:
         usage = usage or {}
         if total_tokens(usage) is None:
             entry.unreported += 1
-        entry.input_tokens += _int(usage.get("input_tokens")) + _int(usage.get("prompt_tokens"))
-        entry.output_tokens += _int(usage.get("output_tokens")) + _int(usage.get("completion_tokens"))
+        counts = token_counts(usage) or (0, 0)  # a bare total_tokens: no split to add
+        entry.input_tokens += counts[0]
+        entry.output_tokens += counts[1]
         cents = usage.get("usd_cents")
         if isinstance(cents, (int, float)) and not isinstance(cents, bool):
             entry.cents += float(cents)

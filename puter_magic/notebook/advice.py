@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..api.errors import (
     AuthError,
@@ -17,6 +17,7 @@ from ..api.errors import (
     BudgetExceeded,
     MalformedResponse,
     ModelNotFound,
+    NotConfigured,
     NotFound,
     NotSignedIn,
     PermissionDenied,
@@ -34,7 +35,14 @@ from ..api.search import cannot_search
 from ..api.usage import Allowance
 from .rendering import MUTED, WARN_STYLE, Bundle
 
-__all__ = ["WarningBox", "describe_error", "gui_host", "out_of_allowance"]
+if TYPE_CHECKING:
+    from ..api.pacing import AccountLimits
+
+__all__ = ["WarningBox", "describe_error", "gui_host", "limits_words", "out_of_allowance"]
+
+# The magics whose --test gets Puter's free sample even from a server without provider keys
+# (protocol doc §13): OCR, speech-to-text and speech-to-speech.
+FREE_SAMPLE = ("%puter_ocr", "%puter_transcribe", "%puter_voice")
 
 
 def _esc(text: str) -> str:
@@ -81,6 +89,15 @@ def _auth(err: AuthError, gui: str) -> tuple[str, str]:
     return "Sign-in not accepted", again
 
 
+def limits_words(limits: AccountLimits) -> str:
+    """``a guest account may send 20 requests per 10 s, 2 at once``"""
+    numbers = f"{limits.rate} requests per {limits.window:g} s, {limits.concurrency} at once"
+    whose = {"guest": "a guest account", "free": "a free account", "paid": "a paid plan"}
+    if limits.tier in whose:
+        return f"{whose[limits.tier]} may send {numbers}"
+    return f"the limits in use: {numbers}"
+
+
 def out_of_allowance(err: BaseException) -> bool:
     """A 402, an ``insufficient_funds`` (also on a stream's error line), or a reply that said
     ``usage_limited``: the account's allowance is used up."""
@@ -104,30 +121,40 @@ def _allowance_advice(allowance: Allowance | None, gui: str, guest: bool = False
 
 
 def describe_error(
-    err: BaseException, origin: str | None = None, allowance: Allowance | None = None, guest: bool = False
+    err: BaseException,
+    origin: str | None = None,
+    allowance: Allowance | None = None,
+    *,
+    limits: AccountLimits | None = None,
+    magic: str | None = None,
 ) -> tuple[str, str]:
     """A short title by kind, and the next action, for a failure.
 
     The error's origin (else *origin*, the one in use) names the server, so that hints
     send a self-hosted user to that server's own pages, not to puter.com. A hint the
     error carries (its raiser knew the cause) replaces the kind's. *allowance* (what Puter
-    says is left, when known) is named in an out-of-allowance warning, and a *guest* (a
-    temporary account) is told how to keep the account.
+    says is left, when known) is named in an out-of-allowance warning. *limits* are the
+    limits in use (a 429's hint names them; default: a free account's; a guest's also tell
+    an out-of-allowance warning to say how to keep the account), *magic* the magic that
+    failed (``%%puter_speak``: its own help, its own ``--test``).
     """
     where = getattr(err, "origin", None) or origin
     if out_of_allowance(err):
+        guest = limits is not None and limits.tier == "guest"
         return "Out of allowance", _allowance_advice(allowance, gui_host(where), guest)
     if cannot_search(err):
         return "No web search for this model", (
             "web search works with OpenAI's models (Puter's Responses provider): pick one with -m "
             "(see %puter_models), or ask without --web"
         )
-    title, hint = _describe(err, where)
+    title, hint = _describe(err, where, limits, magic)
     own = getattr(err, "hint", None)
     return title, (own if isinstance(own, str) and own else hint)
 
 
-def _describe(err: BaseException, origin: str | None) -> tuple[str, str]:
+def _describe(
+    err: BaseException, origin: str | None, limits: AccountLimits | None, magic: str | None
+) -> tuple[str, str]:
     gui = gui_host(origin)
     if isinstance(err, ReplayMiss):
         return "Not in the recording", (
@@ -151,7 +178,9 @@ def _describe(err: BaseException, origin: str | None) -> tuple[str, str]:
             if err.retry_after
             else "wait a few seconds and run the cell again"
         )
-        return "Rate limited", f"{wait} (a free account may send 30 requests per 10 s, 3 at once)"
+        from ..api.pacing import FREE
+
+        return "Rate limited", f"{wait} ({limits_words(limits or FREE)})"
     if isinstance(err, ModelNotFound):
         return "Model not found", "pick another model with %puter_models"
     if isinstance(err, PermissionDenied):
@@ -170,10 +199,15 @@ def _describe(err: BaseException, origin: str | None) -> tuple[str, str]:
             "Permission denied",
             "pick another model with %puter_models, or sign in with a full-access token",
         )
-    if isinstance(err, NotFound):
+    if isinstance(err, NotFound) and err.about_route:
         return (
             "Puter error",
             "check the origin: %puter_login --origin URL (a self-hosted API lives on api.<domain>)",
+        )
+    if isinstance(err, NotFound):  # Puter answered: what the cell names does not exist there
+        names = "the interface, method and arguments" if magic == "%puter_call" else "the names"
+        return "Not found", f"Puter has no such thing: check {names} in the cell" + (
+            f" ({magic}?)" if magic else ""
         )
     if isinstance(err, StreamError):
         return (
@@ -181,7 +215,15 @@ def _describe(err: BaseException, origin: str | None) -> tuple[str, str]:
             "run the cell again; if it keeps failing, pick another model with %puter_models",
         )
     if isinstance(err, BadRequest):
-        return "Puter error", "check this cell's options (%%puter?)"
+        return "Puter error", f"check this cell's options ({magic or '%%puter'}?)"
+    if isinstance(err, NotConfigured):
+        sample = (
+            f"; {magic} --test answers with Puter's free sample meanwhile" if magic in FREE_SAMPLE else ""
+        )
+        return "Not set up on this server", (
+            "this Puter server has no provider for it, so running the cell again will not help; "
+            f"whoever runs the server can add one (a provider key in its config){sample}"
+        )
     if isinstance(err, ServerError):
         return "Puter error", "Puter had a problem; run the cell again in a moment"
     if isinstance(err, PuterTimeout):
@@ -219,9 +261,11 @@ class WarningBox:
         hint: str | None = None,
         origin: str | None = None,
         allowance: Allowance | None = None,
-        guest: bool = False,
+        *,
+        limits: AccountLimits | None = None,
+        magic: str | None = None,
     ) -> WarningBox:
-        title, default_hint = describe_error(err, origin, allowance, guest)
+        title, default_hint = describe_error(err, origin, allowance, limits=limits, magic=magic)
         return cls(title, err.message, hint or default_hint, err.code, err.status, dict(err.detail))
 
     def _where(self) -> str:

@@ -217,6 +217,10 @@ def batch_summary(
     if result.rate_limited:
         plural = "s" if result.rate_limited > 1 else ""
         line += f" · {result.rate_limited} rate limit{plural} (429) waited out"
+        if result.limits is not None:
+            from .advice import limits_words
+
+            line += f" ({limits_words(result.limits)})"
     if result.interrupted:
         line += " · interrupted"
     elif result.stop_error is not None:

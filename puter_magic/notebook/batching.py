@@ -95,8 +95,12 @@ class BatchFlow(Flow):
                     [asked[i] for i in todo],
                     model,
                     system=system,
-                    concurrency=settings.batch_concurrency,
-                    rate=(settings.batch_rate, settings.batch_window),
+                    concurrency="account"
+                    if settings.batch_concurrency is None
+                    else settings.batch_concurrency,
+                    rate="account"
+                    if settings.batch_rate is None
+                    else (settings.batch_rate, settings.batch_window),
                     on_progress=progress.update,
                     before_send=check,
                     on_answer=tally,

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..api.errors import PuterError, UsageLimited
 from ..api.usage import Allowance
+
+if TYPE_CHECKING:
+    from ..api.pacing import AccountLimits
 
 __all__ = ["Failures", "Placed"]
 
@@ -31,18 +34,19 @@ class Failures:
         origin: Callable[[], str | None] = lambda: None,
         allowance: Callable[[], Allowance | None] = lambda: None,
         limited: Callable[[], bool] = lambda: False,
-        guest: Callable[[], bool] = lambda: False,
+        limits: Callable[[], AccountLimits | None] = lambda: None,
     ) -> None:
         self._raise_errors = raise_errors
         self._display = display
         self._origin = origin  # the server in use, so hints name it (self-hosted or not)
+        self._limits = limits  # the account's limits, so a 429's hint names them
         self._allowance = allowance  # what is left, read when a warning is about running out
         self._limited = limited  # whether a reply said usage_limited since last asked (and forget it)
         self._warned_limit = False  # this cell already showed the out-of-allowance warning
-        self._guest = guest  # signed in as a temporary (guest) account: running out says how to keep it
 
-    def warning(self, err: PuterError) -> Any:
-        """The one warning for *err* (running out of allowance names what is left)."""
+    def warning(self, err: PuterError, magic: str | None = None) -> Any:
+        """The one warning for *err* (running out of allowance names what is left; in the
+        words of *magic*, the one that failed)."""
         from .advice import WarningBox, out_of_allowance
 
         left = None
@@ -53,8 +57,9 @@ class Failures:
                 left = self._allowance()
             except PuterError:
                 left = None
-        guest = out_of_allowance(err) and self._guest()
-        return WarningBox.from_error(err, origin=self._origin(), allowance=left, guest=guest)
+        return WarningBox.from_error(
+            err, origin=self._origin(), allowance=left, limits=self._limits(), magic=magic
+        )
 
     def after_cell(self) -> None:
         """After a cell: one warning if a reply said the allowance is used up
@@ -70,20 +75,20 @@ class Failures:
             self._display(self.warning(err))
             self._warned_limit = False
 
-    def report(self, err: PuterError, where: Placed | None = None) -> None:
+    def report(self, err: PuterError, where: Placed | None = None, *, magic: str | None = None) -> None:
         """Raise *err* (``raise_errors``) or show it as one warning, in *where* if given."""
         if self._raise_errors():
             raise err
-        box = self.warning(err)
+        box = self.warning(err, magic)
         if where is not None:
             where.replace(box)
         else:
             self._display(box)
 
     @contextlib.contextmanager
-    def guard(self, where: Placed | None = None) -> Iterator[None]:
+    def guard(self, where: Placed | None = None, *, magic: str | None = None) -> Iterator[None]:
         """Report a PuterError raised inside the block (see :meth:`report`)."""
         try:
             yield
         except PuterError as err:
-            self.report(err, where)
+            self.report(err, where, magic=magic)

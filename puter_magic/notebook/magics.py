@@ -29,6 +29,7 @@ from .puter_options import model_options, puter_options
 from .settings import SettingsTraits
 
 if TYPE_CHECKING:
+    from ..api.pacing import AccountLimits
     from .asking import AskFlow
     from .batching import BatchMemory
     from .failures import Failures
@@ -86,14 +87,17 @@ class PuterMagics(Magics, SettingsTraits):
                 self._server_origin,
                 self._allowance_left,
                 self._usage_limited,
-                self._guest,
+                self._limits,
             )
         return self._failures
 
-    def _guest(self) -> bool:
-        """Signed in as a temporary (guest) account, as /whoami said."""
-        client = self._session.client if self._session is not None else None
-        return client.is_guest if client is not None else False
+    def _limits(self) -> AccountLimits | None:
+        """The signed-in account's limits (a guest's or a free account's), for a 429's hint."""
+        from ..api.pacing import limits_for
+
+        return (
+            limits_for(self._session.account) if self._session is not None and self._session.client else None
+        )
 
     def _allowance_left(self) -> Any:
         """What the account has left, for an out-of-allowance warning (read afresh)."""

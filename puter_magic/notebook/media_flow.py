@@ -124,7 +124,7 @@ class MediaFlow(Flow):
     ) -> ImageResult | None:
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
+        with self.failures.guard(magic="%%puter_image"), usage_errors():
             result: ImageResult = self._client().txt2img(
                 prompt, model=model, quality=quality, ratio=ratio, test_mode=test
             )
@@ -145,7 +145,7 @@ class MediaFlow(Flow):
     ) -> AudioResult | None:
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
+        with self.failures.guard(magic="%%puter_speak"), usage_errors():
             client = self._client()
             result: AudioResult = client.txt2speech(
                 text, voice=voice, provider=provider, model=model, test_mode=test
@@ -168,7 +168,7 @@ class MediaFlow(Flow):
         """The voice changer: *source* said again in *voice* (sent as given), as a player."""
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
+        with self.failures.guard(magic="%puter_voice"), usage_errors():
             result: AudioResult = self._client().speech2speech(
                 source, voice=voice, model=model, test_mode=test
             )
@@ -191,7 +191,7 @@ class MediaFlow(Flow):
         """Make a video and show a player (the call waits as long as video generation takes)."""
         check_save(save)
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
+        with self.failures.guard(magic="%%puter_video"), usage_errors():
             result: VideoResult = self._client().txt2vid(
                 prompt, model=model, seconds=seconds, size=size, test_mode=test
             )
@@ -213,30 +213,36 @@ class MediaFlow(Flow):
         return None
 
     def transcribe(
-        self, source: Any, name: str, *, translate: bool, language: str | None
+        self, source: Any, name: str, *, translate: bool, language: str | None, test: bool = False
     ) -> Transcript | None:
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
-            heard: Transcript = self._client().speech2txt(source, translate=translate, language=language)
+        with self.failures.guard(magic="%puter_transcribe"), usage_errors():
+            heard: Transcript = self._client().speech2txt(
+                source, translate=translate, language=language, **({"test_mode": True} if test else {})
+            )
             what = "translated" if translate else "transcribed"
-            parts = [f"{what} from {name}", heard.model or "", heard.language or ""]
+            sample = "test mode: Puter's free sample, not your audio" if test else ""
+            parts = [f"{what} from {name}" if name else "", heard.model or "", heard.language or "", sample]
             self.display(TextView(heard.text, Footer([*parts, f"{time.monotonic() - started:.1f} s"])))
             return heard
         return None
 
-    def ocr(self, source: Any, name: str, *, provider: str | None) -> OCRResult | None:
+    def ocr(self, source: Any, name: str, *, provider: str | None, test: bool = False) -> OCRResult | None:
         started = time.monotonic()
-        with self.failures.guard(), usage_errors():
-            read: OCRResult = self._client().img2txt(source, provider=provider)
+        with self.failures.guard(magic="%puter_ocr"), usage_errors():
+            read: OCRResult = self._client().img2txt(
+                source, provider=provider, **({"test_mode": True} if test else {})
+            )
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
-            parts = [f"read from {name}", provider or "", read.model or "", lines]
+            sample = "test mode: Puter's free sample, not your image" if test else ""
+            parts = [f"read from {name}" if name else "", provider or "", read.model or "", lines, sample]
             self.display(TextView(read.text, Footer([*parts, f"{time.monotonic() - started:.1f} s"])))
             return read
         return None
 
     def call(self, interface: str, method: str, args: dict[str, Any], driver: str | None) -> Any:
         started = time.monotonic()
-        with self.failures.guard():
+        with self.failures.guard(magic="%puter_call"):
             client = self._client()
             result = client.call(interface, method, args, driver)
             shown: Any = JsonView(result)

@@ -187,39 +187,59 @@ class MediaMagics(Magics):
         self._keep(args.out, result)
 
     @magic_arguments()
-    @argument("source", help="an audio file, an https URL, or a variable (bytes, an AudioResult)")
+    @argument("source", nargs="?", help="an audio file, an https URL, or a variable (bytes, an AudioResult)")
     @argument("--translate", action="store_true", help="translate into English")
     @argument("--language", metavar="L", help="the language spoken, e.g. en (helps the model)")
     @argument("--out", metavar="VAR", help="keep the transcript (text, segments, words) in VAR")
+    @argument(
+        "--test",
+        action="store_true",
+        help="Puter's free sample (test_mode): try the cell without spending; SOURCE may be left out",
+    )
     @line_magic
     def puter_transcribe(self, line: str) -> None:
-        """Turn speech into text (at most 25 MB of audio)."""
-        from .media_flow import resolve_source
-
+        """Turn speech into text (at most 25 MB of audio). --test: Puter's free sample."""
         args = parse_line(self.puter_transcribe, line)
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}")
-        source, name = resolve_source(args.source, self._namespace, "%puter_transcribe")
-        result = self._flow().transcribe(source, name, translate=args.translate, language=args.language)
+        source, name = self._source(args, "%puter_transcribe")
+        result = self._flow().transcribe(
+            source, name, translate=args.translate, language=args.language, test=args.test
+        )
         self._keep(args.out, result)
 
     @magic_arguments()
     @argument(
-        "source", help="an image or PDF file, an https URL, or a variable (bytes, an ImageResult, a figure)"
+        "source",
+        nargs="?",
+        help="an image or PDF file, an https URL, or a variable (bytes, an ImageResult, a figure)",
     )
     @argument("--provider", metavar="P", help="aws-textract (default) or mistral")
     @argument("--out", metavar="VAR", help="keep the result (text, blocks, pages) in VAR")
+    @argument(
+        "--test",
+        action="store_true",
+        help="Puter's free sample (test_mode): try the cell without spending; SOURCE may be left out",
+    )
     @line_magic
     def puter_ocr(self, line: str) -> None:
-        """Read the text in an image or a PDF (at most 10 MB)."""
+        """Read the text in an image or a PDF (at most 10 MB). --test: Puter's free sample."""
+        args = parse_line(self.puter_ocr, line)
+        source, name = self._source(args, "%puter_ocr")
+        result = self._flow().ocr(source, name, provider=args.provider, test=args.test)
+        self._keep(args.out, result)
+
+    def _source(self, args: Any, magic: str) -> tuple[Any, str]:
+        """SOURCE as the flow takes it; with --test it may be left out (Puter's sample needs none)."""
         from .media_flow import resolve_source
 
-        args = parse_line(self.puter_ocr, line)
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
-        source, name = resolve_source(args.source, self._namespace, "%puter_ocr")
-        result = self._flow().ocr(source, name, provider=args.provider)
-        self._keep(args.out, result)
+        if args.source is None:
+            if not args.test:
+                raise UsageError(
+                    f"{magic} needs a file, a URL or a variable name (or --test for Puter's sample)"
+                )
+            return None, ""
+        return resolve_source(args.source, self._namespace, magic)
 
     @magic_arguments()
     @argument("--driver", metavar="D", help="the driver (default: the interface's own)")

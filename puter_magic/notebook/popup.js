@@ -80,7 +80,7 @@ function render({ model, el }) {
       return;
     }
     button.disabled = state === "checking";
-    if (message) say(message, model.get("tone") || "note");
+    say(message, model.get("tone") || "note");
   }
 
   function settle() {
@@ -159,7 +159,7 @@ function render({ model, el }) {
   }
   model.on("change:state", show);
   model.on("change:message", show);
-  show();
+  if (model.get("message") || model.get("state") !== "ready") show(); // a view drawn after the fact
   model.send({ kind: "rendered", popups: possible });
 
   return () => {

@@ -35,8 +35,8 @@ class Settings:
     origin: str = "https://api.puter.com"
     gui_origin: str = ""  # Puter's website for the sign-in pages; "": the API origin's pair
     allow_insecure_http: bool = False
-    batch_concurrency: int = 3  # %%puter --each: requests in flight at once
-    batch_rate: int = 30  # ... and per batch_window seconds (a free Puter account's limits)
+    batch_concurrency: int | None = None  # %%puter --each: requests in flight at once
+    batch_rate: int | None = None  # ... and per batch_window seconds (None: the account's limits)
     batch_window: float = 10.0
     client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
     max_display_chars: int = MAX_DISPLAY_CHARS
@@ -102,10 +102,16 @@ class SettingsTraits(Configurable):
     ).tag(config=True)
 
     batch_concurrency = Int(
-        3, help="How many requests %%puter --each has in flight at once (a free Puter account allows 3)."
+        None,
+        allow_none=True,
+        help="How many requests %%puter --each has in flight at once (None: the account's limit, "
+        "2 for a guest, 3 for a free account; a paid plan allows 20).",
     ).tag(config=True)
     batch_rate = Int(
-        30, help="How many requests %%puter --each sends per batch_window (a free account: 30 per 10 s)."
+        None,
+        allow_none=True,
+        help="How many requests %%puter --each sends per batch_window (None: the account's limit, "
+        "20 per 10 s for a guest, 30 for a free account; a paid plan allows 200).",
     ).tag(config=True)
     batch_window = Float(10.0, help="The window of batch_rate, in seconds.").tag(config=True)
     max_tool_steps = Int(

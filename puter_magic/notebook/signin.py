@@ -205,7 +205,8 @@ class SignInFlow(Flow):
         if Account.from_whoami(account).guest:
             detail += (
                 " This is a temporary guest account: it has a small free allowance and tighter "
-                f"limits, and it lives in this browser. To keep it, sign up at {gui} in the same browser."
+                "limits, and only this browser can get back to it. To keep it, sign up at "
+                f"{gui} in the same browser."
             )
         return Note(title, detail)
 
@@ -298,6 +299,7 @@ class PopupSignIn:
         elif self.failure is not None:
             self.flow.failures.report(self.failure)
         elif self.cancelled is not None:
+            self.widget.show("")  # the note below says it (the row says it only when nobody waits)
             hint = "Click the button to try again, or run %puter_login again."
             if self.guest:
                 hint += (

@@ -167,6 +167,26 @@ class ToolFlow(Flow):
     :class:`~.asking.AskFlow`: the session, a settings snapshot, a display function and the
     notebook's :class:`~.failures.Failures`."""
 
+    def _cannot_call_tools(self, model: str) -> list[str]:
+        """A note when the catalogue says *model* cannot call tools (``tool_call: false``): it
+        answers without them (Puter drops them), so name models that can."""
+        from ..api.catalogue import find_model, tool_callers
+        from ..api.errors import PuterError
+
+        try:
+            models = self.session.models()  # cached per origin
+        except PuterError:
+            return []
+        entry = find_model(models, model)
+        if entry is None or entry.tool_call is not False:
+            return []
+        able = [m.id for m in tool_callers(models)]
+        names = ", ".join(able[:5]) + (f" and {len(able) - 5} more" if len(able) > 5 else "")
+        can = f"; models that can: {names} (-m MODEL)" if able else "; no model of this server can"
+        return [
+            f"{model} cannot call tools (tool_call: false in %puter_models), so it answered without them{can}"
+        ]
+
     def ask(
         self,
         ask: Ask,
@@ -211,7 +231,7 @@ class ToolFlow(Flow):
                 while True:
                     session.check_budget(settings.budget_usd_cents)  # every request spends
                     output.new_step()
-                    if stream:
+                    if stream and loop.stream_next():  # a step that may ask for calls is asked whole
                         from .live import stream_live
 
                         chat = client.chat_stream(
@@ -231,6 +251,7 @@ class ToolFlow(Flow):
                             calls_in(live.tool_calls),
                         )
                         interrupted, error = live.interrupted, live.error
+                        reply_was_whole = False
                     else:
                         reply = client.chat(
                             loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
@@ -242,9 +263,14 @@ class ToolFlow(Flow):
                             calls_in(reply),
                         )
                         model = reply.model or ask.model
+                        reply_was_whole = True
                     if interrupted or error is not None:
                         break
                     session.meter.add(model, usage)
+                    if calls and not reply_was_whole:  # its stream may have lost some: ask again whole
+                        if loop.discard(calls, usage):
+                            continue
+                        break
                     if calls and text:
                         output.update(PartialReply(text, limit=limit))  # the words beside the calls
                     if not loop.take(text, calls, usage, reasoning):
@@ -259,6 +285,8 @@ class ToolFlow(Flow):
             if loop.runs:
                 made = plural(len(loop.runs), "call")
                 notes = [*notes, f"tools: {made} in {plural(loop.steps, 'request')}"]
+            elif not interrupted and error is None:  # no call: was it able to make one?
+                notes = [*notes, *self._cannot_call_tools(model)]
             if interrupted:
                 notes = [*notes, "interrupted: nothing of this cell is kept in the conversation"]
             elif loop.step_limit_reached:

@@ -61,6 +61,8 @@ def describe_model(model: ModelInfo) -> str:
             parts.append(f"in {_money(cin * scale)} / out {_money(cout * scale)} per 1M tokens")
         else:
             parts.append(f"cost in {cin:g} / out {cout:g} ({model.costs_currency or 'server units'})")
+    if model.tool_call is not None:
+        parts.append("calls tools" if model.tool_call else "no tools")
     return " · ".join(parts)
 
 
@@ -223,15 +225,13 @@ def model_table_text(models: Sequence[ModelInfo] | None, current: str) -> str:
     """The catalogue as a plain-text table (terminal IPython); *models* in the server's order
     (None: it could not be read)."""
     current, said = _default_line(models, current)
-    rows = [("", "model", "provider", "context", "cost")]
+    rows = [("", "model", "provider", "context", "tools", "cost")]
     for m in sorted(models or [], key=lambda m: m.id):
         context = f"{m.context:,}" if m.context else ""
-        cost = (
-            describe_model(m).split(" · ")[-1]
-            if ("per 1M" in describe_model(m) or "cost" in describe_model(m))
-            else ""
-        )
-        rows.append(("*" if m.id == current else "", m.id, m.provider or "", context, cost))
+        details = describe_model(m).split(" · ")
+        cost = next((part for part in details if "per 1M" in part or part.startswith("cost")), "")
+        tools = {True: "yes", False: "no", None: ""}[m.tool_call]
+        rows.append(("*" if m.id == current else "", m.id, m.provider or "", context, tools, cost))
     lines = text_table(rows[0], rows[1:])
     lines.append(f"\n* default model: {said}; change it with %config PuterMagics.default_model = 'ID'")
     return "\n".join(lines)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
 from .gui import GUI
-from .limits import Limits
+from .limits import TIERS, Limits
 from .metering import Metering
 from .models import MODELS
 from .net import is_loopback_host
@@ -100,6 +100,10 @@ class Sandbox:
             (see :mod:`puter_magic.sandbox.metering`).
         credit_multiplier: answer ``/metering/usage`` in credits (USD × this, ``unit:
             "credits"``) instead of microcents, as a deployment with a multiplier does.
+        tier: the account's plan, with Puter's limits for it unless *rate_limit* or
+            *concurrency_limit* says otherwise: ``"temp"`` (a guest, as *guest* says, with a
+            guest's limits: 20 per 10 s, 2 at once), ``"free"`` (30 and 3), ``"paid"`` (200 and
+            20); None: no limits.
     """
 
     def __init__(
@@ -124,6 +128,7 @@ class Sandbox:
         guest: bool = False,
         allowance: float | None = None,
         credit_multiplier: float | None = None,
+        tier: str | None = None,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the sandbox listens on loopback only")
@@ -152,6 +157,13 @@ class Sandbox:
         self.media_providers = media_providers
         self.generated: dict[str, bytes] = {}  # pictures and videos served at /puter-generated/
         self.video_seconds = 0.3  # how long a video "renders" while its request stays open
+        if tier is not None:
+            if tier not in TIERS:
+                raise ValueError(f"tier is one of {', '.join(TIERS)}, or None")
+            rate_limit = rate_limit or TIERS[tier][0]
+            concurrency_limit = concurrency_limit or TIERS[tier][1]
+            guest = guest or tier == "temp"
+        self.tier = tier
         self.limits = Limits(rate_limit, concurrency_limit, credit_calls)
         self.guest = guest
         self.metering = Metering(allowance, credit_multiplier)

@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--concurrency-limit", type=int, metavar="N", help="AI calls at once, e.g. 3")
     parser.add_argument("--credit-calls", type=int, metavar="N", help="credit runs out after N AI calls")
+    parser.add_argument(
+        "--tier",
+        choices=("temp", "free", "paid"),
+        help="the account's plan and Puter's limits for it (temp: a guest, 20 per 10 s, 2 at once)",
+    )
     args = parser.parse_args(argv)
     rate_limit = None
     if args.rate_limit:
@@ -60,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=rate_limit,
         concurrency_limit=args.concurrency_limit,
         credit_calls=args.credit_calls,
+        tier=args.tier,
         gui_host=args.gui,
     )
     sandbox.start()

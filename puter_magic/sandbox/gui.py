@@ -33,8 +33,11 @@ The API origin adds ``POST /auth/get-user-app-token`` (``app_uid`` = ``"app-" +
 uuid5(NAMESPACE, scheme://host[:port])``, one revocable session per user and app),
 ``POST /auth/create-access-token``, ``GET /whoami`` for every token kind (app tokens answer
 ``is_temp`` and ``app_name``, no email), and CORS for browsers (any Origin reflected,
-preflights answered). A guest's AI calls have Puter's ``temp_free`` limits: 20 per 10 s and
-2 at once per interface and method (429 ``too_many_requests``).
+preflights answered). Every token spends its account's allowance in ``/metering/usage``
+(:mod:`.metering`: a guest has $0.25, an app token's spending is shown under its app), and
+``sandbox.metering.set_allowance(token, 0)`` makes it run out (402). A guest's AI calls also
+have Puter's ``temp_free`` limits: 20 per 10 s and 2 at once per interface and method (429
+``too_many_requests``).
 
 Accounts: ``sandbox.gui.accounts`` holds the GUI's users; the sandbox's own user
 (``username``, default ``learner``) logs in with password ``sandbox.gui.password``
@@ -65,8 +68,6 @@ reads them when it loads):
 ``relay_buffered``          ``/login/set`` keeps a token until a ``/login/wait`` takes it
                             (Puter's drops it when nobody waits at that instant)
 ``relay_hold``              seconds a ``/login/wait`` is held before its 408 (default 10)
-``guest_credit_calls``      a guest's free allowance runs out after this many AI calls (then
-                            402 ``insufficient_funds``); None: it never does
 ==========================  ==================================================================
 
 ``sandbox.gui.reset_switches()`` puts them all back.
@@ -95,7 +96,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from .limits import Limits
+from .limits import TIERS, Limits
 
 if TYPE_CHECKING:
     from . import Sandbox
@@ -119,7 +120,6 @@ EXCHANGE_FAILURES: dict[str, tuple[int, str]] = {
     "too_many_requests": (429, "Too many requests"),
 }
 RELAY_LIMITS = {"wait": 100, "set": 60}  # per 15 minutes, as Puter's
-GUEST_RATE_LIMIT, GUEST_CONCURRENCY = (20, 10.0), 2  # Puter's AI limits for temp_free users
 _ADJECTIVES = ("quiet", "brave", "sunny", "swift", "gentle", "clever", "bright", "calm")
 _ANIMALS = ("fox", "otter", "heron", "lynx", "panda", "wren", "badger", "koala")
 
@@ -227,7 +227,6 @@ class GUI:
         self.ignore_referrer = False
         self.relay_buffered = False
         self.relay_hold = 10.0
-        self.guest_credit_calls: int | None = None
 
     # -- accounts and sessions ---------------------------------------------------------
 
@@ -252,6 +251,9 @@ class GUI:
         token = ".".join((part({"alg": "HS256", "typ": "JWT"}), part(claims), secrets.token_urlsafe(32)))
         with self._lock:
             self._tokens[token] = grant
+            guest = self.accounts[grant.username].is_temp
+        # the token spends its account's allowance (a guest's is smaller), an app's under its app
+        self.sandbox.metering.add(token, grant.username, guest=guest, app_uid=grant.app_uid)
         return token
 
     def start_session(self, account: GuiAccount) -> str:
@@ -306,10 +308,8 @@ class GUI:
             return None
         with self._lock:
             if grant.username not in self._guest_limits:
-                self._guest_limits[grant.username] = Limits(GUEST_RATE_LIMIT, GUEST_CONCURRENCY)
-            limits = self._guest_limits[grant.username]
-            limits.credit_calls = self.guest_credit_calls
-            return limits
+                self._guest_limits[grant.username] = Limits(*TIERS["temp"])
+            return self._guest_limits[grant.username]
 
     # -- what the API answers ---------------------------------------------------------
 

@@ -27,7 +27,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["AI_INTERFACES", "COSTLY", "Limits", "Refusal"]
+__all__ = ["AI_INTERFACES", "COSTLY", "TIERS", "Limits", "Refusal"]
+
+# Puter's limits per plan (protocol doc §9): (requests, seconds) and requests at once.
+TIERS: dict[str, tuple[tuple[int, float], int]] = {
+    "temp": ((20, 10.0), 2),  # temp_free: a temporary (guest) account
+    "free": ((30, 10.0), 3),  # user_free
+    "paid": ((200, 10.0), 20),
+}
 
 # Every AI interface has its own limits per method (protocol doc §9); these spend credit.
 COSTLY = frozenset(

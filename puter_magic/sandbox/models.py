@@ -17,6 +17,10 @@
   a ``web_search`` tool with Puter's 400.
 - ``sandbox-agent`` (OpenAI's shape) and ``sandbox-agent-claude`` (Claude's): call the
   tools they are offered when the prompt names them (``tool_call``; see :mod:`.tools`).
+- ``sandbox-local``: a local model as Puter serves Ollama's (``compat_usage``): OpenAI's
+  shape, and usage as Puter's OpenAI-compatible code reports it for Ollama, OpenRouter and
+  others, ``{"prompt", "completion", "input_cache_read", "usd_cents": null}``, in whole
+  replies and stream lines alike; no cost.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class SandboxModel:
     aliases: tuple[str, ...] = ()
     release_date: str | None = None  # ISO date; decides whether replies come normalized
     tool_call: bool = False  # calls the tools it is offered (sandbox/tools.py)
+    compat_usage: bool = False  # usage as {prompt, completion, input_cache_read} (Ollama through Puter)
     web_search: bool = False  # takes Puter's {"type": "web_search"} tool and cites sources
 
     @property
@@ -176,6 +181,16 @@ MODELS: dict[str, SandboxModel] = {
             cents_per_million_out=20,
             tool_call=True,
             release_date="2026-05-12",
+        ),
+        SandboxModel(
+            id="sandbox-local",
+            name="Sandbox Local (Ollama)",
+            provider="ollama",
+            shape="openai",
+            context=8192,
+            max_tokens=8192,
+            compat_usage=True,
+            release_date="2025-08-05",
         ),
         SandboxModel(
             id="sandbox-searcher",

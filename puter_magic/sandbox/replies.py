@@ -257,6 +257,8 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         tokens_in, tokens_out = 0, 1
     if model.test_provider:  # Puter's test provider never reports a cost
         usage: dict[str, Any] = {"input_tokens": tokens_in, "output_tokens": tokens_out, "usd_cents": None}
+    elif model.compat_usage:  # Puter's OpenAI-compatible code (Ollama, OpenRouter...), as recorded
+        usage = {"prompt": tokens_in, "completion": tokens_out, "input_cache_read": 0, "usd_cents": usd_cents}
     elif model.shape == "openai":
         usage = {
             "prompt_tokens": tokens_in,

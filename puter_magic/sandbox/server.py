@@ -234,7 +234,7 @@ class Handler(BaseHTTPRequestHandler):
         """Puter's rate, concurrency and credit gates (sandbox/limits.py), when enabled; a guest's
         own (20 calls per 10 s, 2 at once) when the sandbox plays the GUI."""
         sandbox = self.server.sandbox
-        token = self._record.token if self._record is not None else None
+        token = self.token
         guest = sandbox.gui.guest_limits(token) if sandbox.gui is not None and token else None
         refusal, self._release_slot = (guest or sandbox.limits).admit(iface, method)
         if refusal is not None:

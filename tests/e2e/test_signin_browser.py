@@ -30,9 +30,12 @@ import requests
 from puter_magic.sandbox import Sandbox
 from tests.media_server import MediaServer, Route
 
+from ..conftest import ROOT
 from .conftest import SERVER_TOKEN, Jupyter
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+SHOTS = ROOT / "tests" / "artifacts"
 
 BOTH = pytest.mark.parametrize("frontend", ["lab", "notebook"])
 WIDGET_STATE = "@jupyter-widgets/jupyterlab-manager:plugin"
@@ -114,6 +117,10 @@ class Notebook:
         """How many comm messages carried a token from the page to the kernel."""
         return sum(frame.count('"kind":"token"') for frame in self.frames)
 
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"signin-{name}-{self.frontend}.png"), full_page=True)
+
     def save(self) -> dict[str, Any]:
         """Save as a user does (Ctrl+S) and read the file back from disk."""
         before = self.path.stat().st_mtime_ns
@@ -126,6 +133,13 @@ class Notebook:
         time.sleep(0.5)  # the write may still be landing
         saved: dict[str, Any] = json.loads(self.path.read_text())
         return saved
+
+
+def closed(popup: Any) -> None:
+    """Wait until the popup closed itself. It may already have: Playwright does not replay a
+    "close" event that was handled during an earlier call (a click, say)."""
+    if not popup.is_closed():
+        popup.wait_for_event("close", timeout=30_000)
 
 
 def popup_query(popup: Any) -> dict[str, str]:
@@ -182,7 +196,7 @@ def test_a_guest_signs_in_with_one_click_and_run_all_goes_on(
     assert re.fullmatch(r"[0-9a-f]{24}", query["msg_id"]) and query["attempt_temp_user_creation"] == "true"
     assert popup.evaluate("window.name") == "Puter"
     assert popup.evaluate("window.opener !== null")  # never noopener
-    popup.wait_for_event("close", timeout=30_000)  # the popup signs a guest in and closes itself
+    closed(popup)  # the popup signs a guest in and closes itself
 
     [guest] = set(guests(puter)) - before
     line = nb.output(1)
@@ -192,6 +206,7 @@ def test_a_guest_signs_in_with_one_click_and_run_all_goes_on(
     expect(nb.button(1)).to_have_count(0)  # the button's row became that line
     expect(nb.output(2)).to_contain_text("asked after", timeout=30_000)  # ...and Run All went on, signed in
     expect(nb.prompt(2)).to_have_text("[3]:")
+    nb.shot("guest")
     record = puter.gui.popups[-1]
     assert record.origin_via == "referrer" and record.opener_origin == server.base + "/"
     assert nb.token_messages() == 1 and len(kernel_whoamis(puter)) == 1
@@ -207,7 +222,7 @@ def test_a_second_visit_picks_the_account(
     login = f"%puter_login --origin {puter.origin}"
     first = Notebook(context, server, frontend, ["%load_ext puter_magic", login])
     first.run_all()
-    first.click_sign_in(1).wait_for_event("close", timeout=30_000)
+    closed(first.click_sign_in(1))
     expect(first.output(1)).to_contain_text("Signed in to", timeout=30_000)
     [guest] = guests(puter)[-1:]
     first.page.close()
@@ -237,7 +252,7 @@ def test_a_page_whose_referrer_is_stripped_answers_the_handshake(
         context, server, "notebook", ["%load_ext puter_magic", f"%puter_login --origin {puter.origin}"]
     )
     nb.run_all()
-    nb.click_sign_in(1).wait_for_event("close", timeout=30_000)
+    closed(nb.click_sign_in(1))
     expect(nb.output(1)).to_contain_text(f"Signed in to {puter.origin} as", timeout=30_000)
     record = puter.gui.popups[-1]
     assert record.origin_via == "handshake" and record.opener_origin == server.base  # the browser attests it
@@ -271,6 +286,7 @@ def test_a_closed_popup_cancels_and_an_earlier_login_stays(
     expect(nb.output(2)).to_contain_text("Sign-in was cancelled; nothing changed", timeout=30_000)
     expect(nb.output(3)).to_contain_text("still the learner", timeout=30_000)  # Run All went on, as before
     expect(nb.button(2)).to_be_visible()  # a second click can still sign in
+    nb.shot("cancelled")
     assert nb.token_messages() == 0
 
 
@@ -299,9 +315,10 @@ def test_a_blocked_popup_says_so_and_keeps_the_button(
     status = nb.output(1).locator(".puter-signin-status")
     expect(status).to_contain_text("The browser blocked the sign-in popup")
     expect(status).to_contain_text("click the button again")
+    nb.shot("blocked")
     assert len(context.pages) == pages and len(puter.gui.popups) == popups  # no popup opened
     expect(nb.prompt(2)).not_to_have_text(re.compile(r"\[\d+\]"))  # still waiting
-    nb.click_sign_in(1).wait_for_event("close", timeout=30_000)  # a real click: a new gesture
+    closed(nb.click_sign_in(1))  # a real click: a new gesture
     expect(nb.output(1)).to_contain_text("Signed in to", timeout=30_000)
     expect(nb.output(2)).to_contain_text("unblocked", timeout=30_000)
 
@@ -380,7 +397,7 @@ def test_a_duplicate_success_message_is_used_once(
         context, server, "notebook", ["%load_ext puter_magic", f"%puter_login --origin {puter.origin}"]
     )
     nb.run_all()
-    nb.click_sign_in(1).wait_for_event("close", timeout=30_000)
+    closed(nb.click_sign_in(1))
     expect(nb.output(1)).to_contain_text("Signed in to", timeout=30_000)
     time.sleep(1.0)  # room for a second message to arrive, were it taken
     assert puter.gui.popups[-1].posted == [True]  # the page posts twice under one note
@@ -410,7 +427,7 @@ def test_the_saved_notebook_holds_no_token(
             popup = nb.click_sign_in(1)
             if save_state:  # the second round: the GUI knows this browser, its picker asks
                 popup.locator(".account").first.click()
-            popup.wait_for_event("close", timeout=30_000)
+            closed(popup)
             expect(nb.output(1)).to_contain_text("Signed in to", timeout=30_000)
             nb.click_sign_in(2).locator(".account").first.click()
             expect(nb.output(2).locator(".puter-signin-done")).to_contain_text("Signed in to", timeout=30_000)

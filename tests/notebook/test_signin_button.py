@@ -157,7 +157,9 @@ def test_a_closed_popup_cancels_and_an_earlier_login_stays(
         assert said.startswith("Sign-in was cancelled; nothing changed.")
         assert "%puter_login --no-guest" in said  # a guest may have been refused: say what else to do
         assert session.client is client and session.username == "learner"
-        assert page.widget.state == "ready" and "cancelled" in page.widget.message  # the button stays
+        assert (
+            page.widget.state == "ready" and page.widget.message == ""
+        )  # the button stays; the note says it
     page.script = [RENDERED, {"kind": "cancelled", "reason": "closed"}]
     outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin} --no-guest")
     assert "--no-guest" not in texts(outputs)[-1]
@@ -263,7 +265,9 @@ def test_where_the_cell_cannot_wait_the_button_stays_and_works_later(
     assert "application/vnd.jupyter.widget-view+json" in outputs[0]
     assert outputs[-1]["text/plain"].startswith("Click “Sign in with Puter” above.")
     page.say(RENDERED)
-    page.say({"kind": "token", "token": sandbox.token})  # clicked after the cell ended
+    page.say({"kind": "cancelled", "reason": "closed"})  # nobody waits: the button's row says it
+    assert page.widget.message.startswith("Sign-in was cancelled; nothing changed.")
+    page.say({"kind": "token", "token": sandbox.token})  # clicked (again) after the cell ended
     assert magics_of(ip).session.username == "learner"
     assert page.widget.state == "signed-in" and "Saved for next time" in page.widget.message
     saved = json.loads((Path(os.environ["PUTER_MAGIC_CONFIG_DIR"]) / "login.json").read_text())

@@ -484,10 +484,19 @@ def test_a_guest_has_puters_temp_limits(sb: Sandbox) -> None:
     assert api(sb).post("/drivers/call", CHAT, token=other).status_code == 200
 
 
-def test_a_guests_allowance_can_run_out(sb: Sandbox) -> None:
-    gui_of(sb).guest_credit_calls = 2
+def test_popup_tokens_spend_their_accounts_allowance(sb: Sandbox) -> None:
     guest = app_token(sb, site(sb).post("/signup", {"is_temp": True}).json()["token"])["token"]
-    replies = [api(sb).post("/drivers/call", CHAT, token=guest) for _ in range(3)]
-    assert [r.status_code for r in replies] == [200, 200, 402]
-    assert replies[2].json()["code"] == "insufficient_funds"
-    assert api(sb).post("/drivers/call", CHAT, token=app_token(sb, login(sb))["token"]).status_code == 200
+    learner = app_token(sb, login(sb))["token"]
+    priced = {**CHAT, "args": {**CHAT["args"], "model": "sandbox-tutor"}}  # `fake` costs nothing
+    assert api(sb).post("/drivers/call", priced, token=guest).status_code == 200
+    usage = api(sb).get("/metering/usage", token=guest).json()
+    assert usage["allowanceInfo"]["monthUsageAllowance"] == 25_000_000  # a guest's $0.25
+    app = app_uid_for_origin(NOTEBOOK)
+    assert usage["usage"]["total"] > 0 and usage["appTotals"][app]["count"] == 1
+    assert api(sb).get("/metering/usage", token=learner).json()["allowanceInfo"]["monthUsageAllowance"] == (
+        50_000_000
+    )
+    sb.metering.set_allowance(guest, 0)
+    refused = api(sb).post("/drivers/call", CHAT, token=guest)
+    assert (refused.status_code, refused.json()["code"]) == (402, "insufficient_funds")
+    assert api(sb).post("/drivers/call", CHAT, token=learner).status_code == 200
