@@ -149,3 +149,15 @@ def browser_python(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threading.Thread, "start", no_thread)
     monkeypatch.setattr(socket.socket, "connect", no_socket)
     monkeypatch.setattr(socket.socket, "bind", no_socket)
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    """The run's one Playwright: tests/browser/ and tests/e2e/ launch their Chromiums from it
+    (a second sync Playwright in the same run fails to start)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as driver:
+        yield driver

@@ -7,18 +7,22 @@ nothing of the magics class.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from .classroom import Refusal
 from .flow import Flow
 from .outputs import cell_output
 from .puter_options import asked_for
 from .rendering import PartialReply, ReplyView
 
 if TYPE_CHECKING:
+    from .classroom import Ticket
+    from .compare import Column
     from .session import Ask
 
 __all__ = ["AskFlow", "with_context"]
@@ -34,6 +38,17 @@ def with_context(prompt: str, names_text: str, namespace: Mapping[str, Any]) -> 
         raise UsageError(f"--context: no variable named {', '.join(missing)}")
     described = describe_values(names, namespace)
     return f"{prompt.rstrip()}\n\nContext from my notebook:\n\n```text\n{described}\n```"
+
+
+def compared_stamp(tickets: list[Ticket], columns: list[Column]) -> dict[str, Any]:
+    """The output metadata of a --compare cell: each model's, in order (``replies``)."""
+    from .provenance import KEY
+
+    replies = [
+        t.stamp(c.model, c.usage, c.elapsed)[KEY]
+        for t, c in zip(tickets, columns)  # noqa: B905
+    ]
+    return {KEY: {"replies": replies}}
 
 
 class AskFlow(Flow):
@@ -55,13 +70,17 @@ class AskFlow(Flow):
         """
         settings = self.settings
         limit = settings.max_display_chars
+        ticket = self.session.classroom.admit(model=ask.model, prompt=ask.user)
+        if isinstance(ticket, Refusal):
+            self.display(ticket)
+            return None
         output = cell_output(settings.rich, self.display, PartialReply(limit=limit), limit)
         started = time.monotonic()
         tape = self.session.tape
         replays_before = tape.replayed if tape is not None else 0
         if ask.automatic:
             notes = [ask.automatic, *notes]
-        with self.failures.guard(output):
+        with self.failures.guard(output), ticket.watch():
             self.session.check_budget(settings.budget_usd_cents)
             client = self.session.require_client()
             if stream:
@@ -83,7 +102,11 @@ class AskFlow(Flow):
                 raise error
             if interrupted:
                 notes = [*notes, "interrupted: this partial reply is not kept in the conversation"]
-            elif error is None:
+                ticket.interrupted(reply=text, usage=usage)
+            elif error is not None:
+                ticket.failed(error, reply=text, usage=usage)
+            else:
+                ticket.answered(text, model=model, usage=usage)
                 notes = [*ask.placement_notes(), *notes]
                 ask.record(text, model=model, usage=usage)
                 if tape is not None and tape.mode == "replay" and tape.replayed > replays_before:
@@ -106,6 +129,8 @@ class AskFlow(Flow):
                     where=ask.where_whole(out, kept=not interrupted and error is None),
                     sources=sources,
                     asked=asked_for(ask.options),
+                    badges=ticket.badges(),
+                    metadata=ticket.stamp(model, usage, time.monotonic() - started),
                 )
             )
             if error is not None:
@@ -126,9 +151,16 @@ class AskFlow(Flow):
         if keep is not None and keep not in models:
             raise UsageError(f"--keep {keep}: not one of the compared models ({', '.join(models)})")
         settings = self.settings
+        tickets = self.session.classroom.admit_all(models, ask.user)
+        if isinstance(tickets, Refusal):
+            self.display(tickets)
+            return
+        by_model = dict(zip(models, tickets))  # noqa: B905 (one ticket per model)
         first = CompareView.starting(models, settings.compare_concurrency)  # never an empty grid
         output = cell_output(settings.rich, self.display, first)
-        with self.failures.guard(output):
+        with self.failures.guard(output), contextlib.ExitStack() as watching:
+            for ticket in tickets:
+                watching.enter_context(ticket.watch())
             self.session.check_budget(settings.budget_usd_cents)
             client = self.session.require_client()
             columns = run_compare(
@@ -140,8 +172,14 @@ class AskFlow(Flow):
                 limit=settings.max_display_chars,
             )
             for col in columns:
+                ticket = by_model[col.model]
                 if col.state == "done":
                     self.session.meter.add(col.model, col.usage)
+                    ticket.answered(col.text, model=col.model, usage=col.usage)
+                elif col.error is not None:
+                    ticket.failed(col.error, reply=col.text, usage=col.usage)
+                else:
+                    ticket.interrupted(reply=col.text, usage=col.usage)
             kept = next((c for c in columns if c.model == keep and c.state == "done"), None)
             if kept is not None:
                 ask.record(kept.text, model=kept.model, usage=kept.usage)
@@ -150,7 +188,14 @@ class AskFlow(Flow):
                 notes = [*notes, f"{keep} gave no complete reply: nothing was kept"]
             else:
                 notes = [*notes, "compared: no reply was kept in the conversation (--keep MODEL keeps one)"]
-            view = CompareView(columns, final=True, notes=notes, limit=settings.max_display_chars)
+            view = CompareView(
+                columns,
+                final=True,
+                notes=notes,
+                limit=settings.max_display_chars,
+                badges=tickets[0].badges(),
+                metadata=compared_stamp(tickets, columns),
+            )
             if settings.rich:
                 output.update(view)
             else:

@@ -139,8 +139,15 @@ class BatchView:
     notes: list[str] = field(default_factory=list)
     preview: list[tuple[str, str, bool]] = field(default_factory=list)  # (item, shown, muted)
     total: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str] | tuple[dict[str, str], dict[str, Any]]:
+        """The bundle, with the output metadata when there is some (it is saved in the .ipynb)."""
+        return (self.bundle(), self.metadata) if self.metadata else self.bundle()
+
+    def bundle(self) -> dict[str, str]:
         rows = self.preview[:PREVIEW_ROWS]
         plain = [self.summary, *self.notes]
         for item, shown, _ in rows:
@@ -173,7 +180,7 @@ class BatchView:
         }
 
     def __repr__(self) -> str:
-        return self._repr_mimebundle_()["text/plain"]
+        return self.bundle()["text/plain"]
 
 
 def error_title(err: PuterError) -> str:
@@ -200,8 +207,10 @@ def batch_summary(
     result: BatchResult | None,
     errors: dict[int, PuterError],
     out: str | None,
+    held: int = 0,
 ) -> tuple[str, list[str]]:
-    """The summary line of a batch, and notes saying where the results are."""
+    """The summary line of a batch, and notes saying where the results are. *held*: items of
+    *todo* not asked because the classroom's request limit was reached."""
     total = len(prompts)
     kept = total - len(todo)
     head = f"{total:,} prompt{'s' if total != 1 else ''} to {model}: "
@@ -212,7 +221,9 @@ def batch_summary(
         parts.append(f"{len(errors):,} failed ({why_failed(list(errors.values()))})")
     if result.not_asked:
         parts.append(f"{result.not_asked:,} not asked")
-    line = head + (f"{kept:,} kept from the last run; asked {len(todo):,}: " if kept else "")
+    if held:
+        parts.append(f"{held:,} not asked (the request limit)")
+    line = head + (f"{kept:,} kept from the last run; asked {len(todo) - held:,}: " if kept else "")
     line += ", ".join(parts) + f" in {result.elapsed:.1f} s"
     if result.rate_limited:
         plural = "s" if result.rate_limited > 1 else ""
@@ -227,7 +238,7 @@ def batch_summary(
         from .advice import describe_error
 
         line += f" · stopped: {describe_error(result.stop_error)[0].lower()}"
-    return line, _where(prompts, out, len(errors) + result.not_asked)
+    return line, _where(prompts, out, len(errors) + result.not_asked + held)
 
 
 def _where(prompts: Prompts, out: str | None, left: int) -> list[str]:

@@ -23,7 +23,7 @@ from .batch_prompts import Prompts, build_prompts, results_for
 from .flow import Flow
 
 if TYPE_CHECKING:
-    pass
+    from .classroom import Ticket
 
 __all__ = ["BatchFlow", "BatchMemory", "each_cell", "prompt_key"]
 
@@ -87,6 +87,13 @@ class BatchFlow(Flow):
             todo = [i for i, reply in enumerate(replies) if reply is None]
             errors: dict[int, PuterError] = {}
             result = None
+            classroom = self.session.classroom
+            tickets, refused = classroom.admit_items(model, [prompts.texts[i] for i in todo])
+            if refused is not None and not tickets and todo:
+                self.display(refused)  # nothing may be asked: nothing is sent
+                return
+            held = len(todo) - len(tickets)  # past the request limit: not asked
+            wanted, todo = todo, todo[: len(tickets)]
             if todo:
                 self._allowance_note(model, len(todo))
                 progress = progress_for(settings.rich, self.display, len(todo))
@@ -94,7 +101,7 @@ class BatchFlow(Flow):
                 result = client.chat_many(
                     [asked[i] for i in todo],
                     model,
-                    system=system,
+                    system=classroom.system_prompt(system),
                     concurrency="account"
                     if settings.batch_concurrency is None
                     else settings.batch_concurrency,
@@ -106,17 +113,26 @@ class BatchFlow(Flow):
                     on_answer=tally,
                     **options,
                 )
-                for position, item in zip(todo, result):  # noqa: B905 (one item per prompt asked)
+                for position, item, ticket in zip(todo, result, tickets):  # noqa: B905 (one each)
+                    ticket.extra["item"] = position
                     if item.reply is not None:
                         replies[position] = item.reply
                         self.session.meter.add(item.reply.model or model, item.reply.usage)
+                        ticket.answered(
+                            item.reply.text, model=item.reply.model or model, usage=item.reply.usage
+                        )
                     elif item.error is not None:
                         errors[position] = item.error
+                        ticket.failed(item.error)
+                    elif item.attempts == 0:
+                        ticket.unsent()  # the batch stopped before it: not a request
+                    else:
+                        ticket.interrupted()
             self.memory.keep(cell, {k: r for k, r in zip(keys, replies) if r is not None})  # noqa: B905
             texts = [r.text if r is not None else None for r in replies]
             if out:
                 namespace[out] = results_for(prompts, texts, errors)
-            summary, notes = batch_summary(prompts, model, todo, result, errors, out)
+            summary, notes = batch_summary(prompts, model, wanted, result, errors, out, held=held)
             notes = [*(prompts.notes or []), *notes]
 
             def shown(i: int) -> tuple[str, str, bool]:
@@ -129,10 +145,15 @@ class BatchFlow(Flow):
 
             preview = [shown(i) for i in range(min(len(prompts), 5))]
             view = BatchView(summary, notes, preview, len(prompts))
+            if tickets:
+                view.notes = [*view.notes, *(f"{b} mode" for b in tickets[0].badges())]
+                view.metadata = batch_stamp(tickets, [replies[i] for i in todo], model)
             if todo:
                 progress.finish(view)
             else:
                 self.display(view)
+            if refused is not None:
+                self.display(refused)  # the items past the request limit
             if result is not None and result.stop_error is not None and not result.interrupted:
                 self.failures.report(result.stop_error)
 
@@ -173,6 +194,27 @@ class BatchFlow(Flow):
                 )
 
         return check, tally
+
+
+def batch_stamp(tickets: list[Ticket], replies: list[ChatReply | None], model: str) -> dict[str, Any]:
+    """The output metadata of a --each cell: the model, the usage of its answers added up,
+    and how many items were answered."""
+    from ..api.usage import UsageMeter
+    from .provenance import KEY
+
+    meter = UsageMeter()
+    answered = [r for r in replies if r is not None]
+    for reply in answered:
+        meter.add(model, reply.usage)
+    used = meter.models.get(model)
+    usage: dict[str, Any] = {}
+    if used is not None:
+        usage = {"input_tokens": used.input_tokens, "output_tokens": used.output_tokens}
+        if used.priced:
+            usage["usd_cents"] = used.cents
+    metadata = tickets[0].stamp(model, usage, None)
+    metadata[KEY]["items"] = {"asked": len(tickets), "answered": len(answered)}
+    return metadata
 
 
 def _with_images(prompts: Prompts) -> list[Any]:

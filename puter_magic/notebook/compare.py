@@ -64,6 +64,8 @@ class CompareView:
     final: bool = False
     notes: list[str] = field(default_factory=list)
     limit: int = MAX_DISPLAY_CHARS  # the most characters shown of each column's text
+    badges: list[str] = field(default_factory=list)  # at each footer's end, e.g. "tutor"
+    metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)
 
     @classmethod
     def starting(cls, models: list[str], concurrency: int) -> CompareView:
@@ -99,12 +101,18 @@ class CompareView:
         foot = ""
         if col.state in ("done", "interrupted") or (col.state == "failed" and col.text):
             extra = ["interrupted"] if col.state == "interrupted" else []
-            foot = footer_html([footer_text(col.model, col.usage, col.elapsed, extra)])
+            foot = footer_html([footer_text(col.model, col.usage, col.elapsed, [*extra, *self.badges])])
         warn = WarningBox.from_error(col.error)._repr_mimebundle_()["text/html"] if col.error else ""
         style = "min-width: 0; overflow-wrap: anywhere"
         return f'<div class="puter-compare-column" style="{style}">{head}{body}{foot}{warn}</div>'
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str] | tuple[dict[str, str], dict[str, Any]]:
+        """The bundle, with the output metadata when there is some (it is saved in the .ipynb)."""
+        return (self.bundle(), self.metadata) if self.metadata else self.bundle()
+
+    def bundle(self) -> dict[str, str]:
         cols = "".join(self._column_html(c) for c in self.columns)
         grid = (
             f'<div class="puter-compare" style="display: grid; grid-template-columns: '
@@ -127,7 +135,7 @@ class CompareView:
                         col.model,
                         col.usage,
                         col.elapsed,
-                        ["interrupted"] if col.state == "interrupted" else [],
+                        [*(["interrupted"] if col.state == "interrupted" else []), *self.badges],
                     )
                 )
             elif not self.final:
@@ -137,7 +145,7 @@ class CompareView:
         return {"text/plain": "\n".join(plain).rstrip(), "text/html": grid + notes}
 
     def __repr__(self) -> str:
-        return self._repr_mimebundle_()["text/plain"]
+        return self.bundle()["text/plain"]
 
 
 def run_compare(

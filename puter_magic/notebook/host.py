@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from .classroom import Classroom
     from .failures import Failures
     from .session import PuterSession
     from .settings import Settings
@@ -24,6 +25,9 @@ class Host(Protocol):
 
     @property
     def failures(self) -> Failures: ...
+
+    @property
+    def classroom(self) -> Classroom: ...
 
     def settings(self) -> Settings: ...
 

@@ -16,6 +16,8 @@ their ``%magic?`` help.
 from __future__ import annotations
 
 import contextlib
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from ..api.pacing import AccountLimits
     from .asking import AskFlow
     from .batching import BatchMemory
+    from .classroom import Classroom
     from .failures import Failures
     from .session import PuterSession
     from .widgets import ModelSelector
@@ -51,6 +54,7 @@ class PuterMagics(Magics, SettingsTraits):
         self._cell_id: str | None = None
         self._cell_seq = 0
         self._batch_memory: BatchMemory | None = None
+        self._classroom: Classroom | None = None
 
     @observe("default_model")
     def _model_changed(self, change: dict[str, Any]) -> None:
@@ -73,7 +77,31 @@ class PuterMagics(Magics, SettingsTraits):
 
             self._session = PuterSession()
             self._session.default_model = self.default_model or None
+            self._session.classroom = self.classroom
         return self._session
+
+    @property
+    def classroom(self) -> Classroom:
+        """The teacher's rules for this notebook, and this kernel session's count of requests."""
+        if self._classroom is None:
+            from .classroom import Classroom
+            from .policy import PolicyWatch
+
+            def provider(model: str) -> str | None:
+                return self._session.provider_of(model) if self._session is not None else None
+
+            self._classroom = Classroom(
+                PolicyWatch(self._notebook_path), show=show, log_file=lambda: self.log_file, provider=provider
+            )
+        return self._classroom
+
+    def _notebook_path(self) -> Path | None:
+        """The notebook this kernel runs (the frontend says; ``notebook_file`` where it does not)."""
+        from .policy import find_notebook
+
+        if self.notebook_file:
+            return Path(self.notebook_file).expanduser().absolute()
+        return find_notebook(self._namespace(), os.environ)
 
     @property
     def failures(self) -> Failures:
@@ -133,6 +161,7 @@ class PuterMagics(Magics, SettingsTraits):
         """Remember which cell runs (Jupyter frontends send its id) for re-run detection."""
         self._cell_id = getattr(info, "cell_id", None) or None
         self._cell_seq = 0
+        self.classroom.new_cell(self._cell_id)
 
     def _namespace(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
@@ -162,6 +191,7 @@ class PuterMagics(Magics, SettingsTraits):
         question that ends in ? is asked (%puter? alone shows this help).
         """
         from .asking import with_context
+        from .provenance import options_of
 
         if cell is None:
             from .lineform import split_options
@@ -177,6 +207,16 @@ class PuterMagics(Magics, SettingsTraits):
             raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        if args.code and (args.compare or args.each is not None):
+            raise UsageError(
+                "--code puts one reply's code in a cell: it does not go with --compare or --each"
+            )
+        self.classroom.begin("%%puter" if cell is not None else "%puter", options_of(args))
+        if args.code:
+            refusal = self.classroom.refuse_code(prompt.strip())
+            if refusal is not None:
+                show(refusal)
+                return
         if args.each is not None or args.fresh:
             from .batching import BatchFlow, BatchMemory, each_cell
 
@@ -243,6 +283,10 @@ class PuterMagics(Magics, SettingsTraits):
             text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
         if text is not None and args.out and self.shell is not None:
             self.shell.user_ns[args.out] = text
+        if args.code and text is not None:
+            from .code_cell import offer_code
+
+            show(offer_code(self.shell, text))
 
     # -- models ------------------------------------------------------------------------
 
@@ -295,6 +339,10 @@ class PuterMagics(Magics, SettingsTraits):
         args = parse_line(self.puter_explain, line)
         import sys
 
+        from .provenance import options_of
+
+        self.classroom.begin("%puter_explain", options_of(args))
+
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         if exc is None:
             from .rendering import Note
@@ -304,9 +352,10 @@ class PuterMagics(Magics, SettingsTraits):
         from .context import describe_error_for_learner
 
         trace, cell = describe_error_for_learner(exc, cell_label=self._cell_label)
+        fix = "give me a hint toward fixing it" if self.classroom.mode() == "tutor" else "suggest a fix"
         prompt = (
             "I am learning to program. This error happened in my notebook. Explain for a learner "
-            "what it means and why it happened, then suggest a fix.\n\n"
+            f"what it means and why it happened, then {fix}.\n\n"
         )
         if cell:
             prompt += f"The cell that raised it:\n\n```python\n{cell.rstrip()}\n```\n\n"
@@ -323,7 +372,7 @@ class PuterMagics(Magics, SettingsTraits):
         return " ".join(named) if isinstance(named, tuple) else None
 
 
-MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics")
+MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics", "ClassroomMagics")
 
 
 def load(ipython: Any) -> None:
@@ -331,6 +380,7 @@ def load(ipython: Any) -> None:
     if "PuterMagics" in ipython.magics_manager.registry:
         return
     from .account_magics import AccountMagics
+    from .classroom import ClassroomMagics, announce
     from .history_magics import HistoryMagics
     from .lineform import ask_not_help
     from .media_magics import MediaMagics
@@ -340,10 +390,12 @@ def load(ipython: Any) -> None:
     ipython.register_magics(AccountMagics(ipython, host=magics))
     ipython.register_magics(HistoryMagics(ipython, host=magics))
     ipython.register_magics(MediaMagics(ipython, host=magics))
+    ipython.register_magics(ClassroomMagics(ipython, host=magics))
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
     ipython.events.register("post_run_cell", magics.post_run_cell)
     if ask_not_help not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(ask_not_help)
+    announce(magics.classroom)  # the rules are read now; a note names them when there are any
 
 
 def unload(ipython: Any) -> None:

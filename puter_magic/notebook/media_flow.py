@@ -12,6 +12,7 @@ an HTML page, a download over the limit) is one warning, and ``--save`` writes n
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -23,12 +24,14 @@ from ..api.errors import PuterError
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
 from ..api.mediatypes import human_size
 from ..api.protocol import BinaryResult
+from .classroom import Refusal
 from .flow import Flow
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
     from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
+    from .classroom import Ticket
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
 
@@ -93,7 +96,18 @@ class MediaFlow(Flow):
         self.session.check_budget(self.settings.budget_usd_cents)
         return self.session.require_client()
 
-    def _finish(self, result: MediaResult, started: float, save: str | None, parts: list[str]) -> None:
+    def _admit(self, model: str | None, prompt: str, kind: str = "media") -> Ticket | None:
+        """The classroom's ticket for this request, or None when its rules refuse it (a note
+        says so, and nothing is sent)."""
+        ticket = self.session.classroom.admit(model=model, prompt=prompt, kind=kind)
+        if isinstance(ticket, Refusal):
+            self.display(ticket)
+            return None
+        return ticket
+
+    def _finish(
+        self, result: MediaResult, started: float, save: str | None, parts: list[str], ticket: Ticket
+    ) -> None:
         """Fetch and check the bytes, save them, show them with a footer."""
         data = result.data  # a reply URL is fetched here (without the token) and checked
         notes = []
@@ -108,7 +122,9 @@ class MediaFlow(Flow):
         what = result.summary().splitlines() if self.settings.rich else []
         if what[1:]:
             notes.append(f"from {what[1]}")
-        self.display(result)
+        model = getattr(result, "model", None)
+        ticket.answered(result.summary(), model=model)
+        self.display(result, metadata=ticket.stamp(model, {}, time.monotonic() - started))
         if what or any(parts) or notes:  # in a terminal, a footer of only the time is noise
             self.display(Footer([*what[:1], *parts, f"{time.monotonic() - started:.1f} s"], notes))
 
@@ -123,13 +139,16 @@ class MediaFlow(Flow):
         save: str | None,
     ) -> ImageResult | None:
         check_save(save)
+        ticket = self._admit(model, prompt)
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%%puter_image"), usage_errors():
+        with self.failures.guard(magic="%%puter_image"), usage_errors(), ticket.watch():
             result: ImageResult = self._client().txt2img(
                 prompt, model=model, quality=quality, ratio=ratio, test_mode=test
             )
             parts = [model or "", "test mode: Puter's free sample, not your prompt" if test else ""]
-            self._finish(result, started, save, parts)
+            self._finish(result, started, save, parts, ticket)
             return result
         return None
 
@@ -144,14 +163,17 @@ class MediaFlow(Flow):
         save: str | None,
     ) -> AudioResult | None:
         check_save(save)
+        ticket = self._admit(model, text)
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%%puter_speak"), usage_errors():
+        with self.failures.guard(magic="%%puter_speak"), usage_errors(), ticket.watch():
             client = self._client()
             result: AudioResult = client.txt2speech(
                 text, voice=voice, provider=provider, model=model, test_mode=test
             )
             parts = [provider or "", voice or "", "test mode: Puter's free sample" if test else ""]
-            self._finish(result, started, save, parts)
+            self._finish(result, started, save, parts, ticket)
             return result
         return None
 
@@ -167,14 +189,17 @@ class MediaFlow(Flow):
     ) -> AudioResult | None:
         """The voice changer: *source* said again in *voice* (sent as given), as a player."""
         check_save(save)
+        ticket = self._admit(model, f"(audio: {name})" if source is not None else "(test sample)")
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_voice"), usage_errors():
+        with self.failures.guard(magic="%puter_voice"), usage_errors(), ticket.watch():
             result: AudioResult = self._client().speech2speech(
                 source, voice=voice, model=model, test_mode=test
             )
             parts = [f"from {name}" if source is not None else "", voice or "", model or ""]
             parts.append("test mode: Puter's free sample, not your recording" if test else "")
-            self._finish(result, started, save, parts)
+            self._finish(result, started, save, parts, ticket)
             return result
         return None
 
@@ -190,13 +215,16 @@ class MediaFlow(Flow):
     ) -> VideoResult | None:
         """Make a video and show a player (the call waits as long as video generation takes)."""
         check_save(save)
+        ticket = self._admit(model, prompt)
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%%puter_video"), usage_errors():
+        with self.failures.guard(magic="%%puter_video"), usage_errors(), ticket.watch():
             result: VideoResult = self._client().txt2vid(
                 prompt, model=model, seconds=seconds, size=size, test_mode=test
             )
             parts = [model or "", "test mode: Puter's sample video, not your prompt" if test else ""]
-            self._finish(result, started, save, parts)
+            self._finish(result, started, save, parts, ticket)
             return result
         return None
 
@@ -215,39 +243,72 @@ class MediaFlow(Flow):
     def transcribe(
         self, source: Any, name: str, *, translate: bool, language: str | None, test: bool = False
     ) -> Transcript | None:
+        ticket = self._admit(None, f"(audio: {name})" if name else "(test sample)")
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_transcribe"), usage_errors():
+        with self.failures.guard(magic="%puter_transcribe"), usage_errors(), ticket.watch():
             heard: Transcript = self._client().speech2txt(
                 source, translate=translate, language=language, **({"test_mode": True} if test else {})
             )
             what = "translated" if translate else "transcribed"
             sample = "test mode: Puter's free sample, not your audio" if test else ""
             parts = [f"{what} from {name}" if name else "", heard.model or "", heard.language or "", sample]
-            self.display(TextView(heard.text, Footer([*parts, f"{time.monotonic() - started:.1f} s"])))
+            ticket.answered(heard.text, model=heard.model)
+            elapsed = time.monotonic() - started
+            self.display(
+                TextView(heard.text, Footer([*parts, f"{elapsed:.1f} s"])),
+                metadata=ticket.stamp(heard.model, {}, elapsed),
+            )
             return heard
         return None
 
     def ocr(self, source: Any, name: str, *, provider: str | None, test: bool = False) -> OCRResult | None:
+        ticket = self._admit(None, f"(image: {name})" if name else "(test sample)")
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_ocr"), usage_errors():
+        with self.failures.guard(magic="%puter_ocr"), usage_errors(), ticket.watch():
             read: OCRResult = self._client().img2txt(
                 source, provider=provider, **({"test_mode": True} if test else {})
             )
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
             sample = "test mode: Puter's free sample, not your image" if test else ""
             parts = [f"read from {name}" if name else "", provider or "", read.model or "", lines, sample]
-            self.display(TextView(read.text, Footer([*parts, f"{time.monotonic() - started:.1f} s"])))
+            ticket.answered(read.text, model=read.model)
+            elapsed = time.monotonic() - started
+            self.display(
+                TextView(read.text, Footer([*parts, f"{elapsed:.1f} s"])),
+                metadata=ticket.stamp(read.model, {}, elapsed),
+            )
             return read
         return None
 
     def call(self, interface: str, method: str, args: dict[str, Any], driver: str | None) -> Any:
+        from .classroom import CHAT_INTERFACES
+
+        asks_chat = interface in CHAT_INTERFACES and method not in ("models", "list")
+        model = args.get("model") if asks_chat else None
+        described = json.dumps(args, default=str)
+        ticket = self._admit(
+            model if isinstance(model, str) else None,
+            f"{interface} {method} {described[:2000]}",
+            kind=interface if asks_chat else "call",
+        )
+        if ticket is None:
+            return None
         started = time.monotonic()
-        with self.failures.guard(magic="%puter_call"):
+        with self.failures.guard(magic="%puter_call"), ticket.watch():
             client = self._client()
             result = client.call(interface, method, args, driver)
             shown: Any = JsonView(result)
             if isinstance(result, BinaryResult):
                 shown = self._binary(client, result)
+            ticket.answered(
+                json.dumps(result, default=str)[:20_000]
+                if not isinstance(result, BinaryResult)
+                else f"{result.content_type}, {len(result.content)} bytes"
+            )
             self.display(shown)
             self.display(Footer([f"{interface} {method}", f"{time.monotonic() - started:.1f} s"]))
             return result

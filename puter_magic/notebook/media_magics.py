@@ -62,6 +62,12 @@ class MediaMagics(Magics):
             text, _ = interpolate(text, self._namespace)
         return text.strip(), args
 
+    def _begin(self, magic: str, args: Any) -> None:
+        """Tell the classroom which magic asks, with which options (its log and metadata)."""
+        from .provenance import options_of
+
+        self.host.classroom.begin(magic, options_of(args))
+
     def _keep(self, out: str | None, value: Any) -> None:
         if out and value is not None:
             self._namespace[out] = value
@@ -83,6 +89,7 @@ class MediaMagics(Magics):
         The line form, %puter_image [options] PROMPT, takes the same options before the prompt.
         """
         prompt, args = self._text_and_args(self.puter_image, line, cell, "puter_image")
+        self._begin("%%puter_image" if cell is not None else "%puter_image", args)
         flow = self._flow()
         result = flow.image(
             prompt, model=args.model, quality=args.quality, ratio=args.ratio, test=args.test, save=args.save
@@ -119,6 +126,7 @@ class MediaMagics(Magics):
             self._flow().voices(early.provider)
             return
         text, args = self._text_and_args(self.puter_speak, line, cell, "puter_speak")
+        self._begin("%%puter_speak" if cell is not None else "%puter_speak", args)
         flow = self._flow()
         result = flow.speak(
             text, voice=args.voice, provider=args.provider, model=args.model, test=args.test, save=args.save
@@ -154,6 +162,7 @@ class MediaMagics(Magics):
             raise UsageError(
                 "%puter_voice needs SOURCE: an audio file or a variable (--test tries it without)"
             )
+        self._begin("%puter_voice", args)
         result = self._flow().voice(
             source, name, voice=args.voice, model=args.model, test=args.test, save=args.save
         )
@@ -181,6 +190,7 @@ class MediaMagics(Magics):
         prompt, args = self._text_and_args(self.puter_video, line, cell, "puter_video")
         if args.seconds is not None and args.seconds <= 0:
             raise UsageError("--seconds is a positive number")
+        self._begin("%%puter_video" if cell is not None else "%puter_video", args)
         result = self._flow().video(
             prompt, model=args.model, seconds=args.seconds, size=args.size, test=args.test, save=args.save
         )
@@ -233,6 +243,7 @@ class MediaMagics(Magics):
 
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        self._begin(magic, args)
         if args.source is None:
             if not args.test:
                 raise UsageError(
@@ -263,6 +274,7 @@ class MediaMagics(Magics):
         args = parse_line(self.puter_call, " ".join([*map(_quote, words), tail]))
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        self._begin("%puter_call", args)
         result = self._flow().call(interface, method, call_args, args.driver)
         self._keep(args.out, result)
 

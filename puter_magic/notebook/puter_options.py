@@ -80,6 +80,11 @@ ARGUMENTS = [
         help="let the model search the web (Puter's web_search tool, for OpenAI's models); "
         "the pages it cites are listed under the answer",
     ),
+    argument(
+        "--code",
+        action="store_true",
+        help="put the reply's code blocks into a new cell below (not run); in a terminal, on the next prompt",
+    ),
 ]
 
 

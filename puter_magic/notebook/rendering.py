@@ -16,9 +16,18 @@ from ..api.usage import total_tokens
 from ..api.words import plural
 from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
 
-__all__ = ["Note", "PartialReply", "ReplyView", "footer_html", "footer_text"]
+__all__ = ["Note", "PartialReply", "ReplyView", "footer_html", "footer_text", "split_bundle"]
 
 Bundle = dict[str, str]
+
+
+def split_bundle(obj: Any) -> tuple[Bundle, dict[str, Any]]:
+    """*obj*'s MIME bundle and its output metadata (``_repr_mimebundle_`` may return both)."""
+    got = obj._repr_mimebundle_()
+    if isinstance(got, tuple):
+        return got[0], dict(got[1])
+    return got, {}
+
 
 MUTED = "color: var(--jp-ui-font-color2, #6b7280); font-size: 0.85em"
 BOX = (
@@ -84,9 +93,11 @@ class ReplyView:
     where: str = ""  # where the whole text is, for the note when the display is cut
     sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.search.Source)
     asked: list[str] = field(default_factory=list)  # what the cell asked for: "effort high", "web search"
+    badges: list[str] = field(default_factory=list)  # at the footer's end, e.g. "tutor"
+    metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)
 
     def footer(self) -> str:
-        extra: list[str] = list(self.asked)  # "(interrupted)" already follows the text
+        extra = [*self.asked, *self.badges]  # "(interrupted)" already follows the text
         return footer_text(self.model, self.usage, self.elapsed, extra) if self.show_footer else ""
 
     def tail_lines(self) -> list[str]:
@@ -95,7 +106,13 @@ class ReplyView:
         left_out = left_out_note(cut, self.where) if cut.cut else ""
         return [n for n in [left_out, self.footer(), *self.notes] if n]
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> Bundle | tuple[Bundle, dict[str, Any]]:
+        """The bundle, with the output metadata when there is some (it is saved in the .ipynb)."""
+        return (self.bundle(), self.metadata) if self.metadata else self.bundle()
+
+    def bundle(self) -> Bundle:
         from . import markup
 
         shown = cut_text(self.text, self.limit).shown
@@ -145,7 +162,7 @@ class ReplyView:
         return bundle
 
     def __repr__(self) -> str:
-        return self._repr_mimebundle_()["text/plain"] if self.raw else f"ReplyView({self.text[:60]!r}…)"
+        return self.bundle()["text/plain"] if self.raw else f"ReplyView({self.text[:60]!r}…)"
 
 
 @dataclass

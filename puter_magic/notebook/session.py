@@ -15,6 +15,7 @@ from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
 from ..api.usage import Allowance, UsageMeter
 from ..api.words import plural
+from .classroom import Classroom
 from .conversation import Conversations, Exchange, Placement, Thread
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class PuterSession:
         self.default_model: str | None = None
         self.meter = UsageMeter()
         self.tape: Tape | None = None
+        self.classroom = Classroom()  # the teacher's rules; the magics give it the notebook's
         self._models: dict[str, list[ModelInfo]] = {}
 
     @property
@@ -232,11 +234,18 @@ class PuterSession:
     # -- models ----------------------------------------------------------------------
 
     def models(self, refresh: bool = False) -> list[ModelInfo]:
-        """The server's chat models, cached per origin."""
+        """The server's chat models that may be asked here (the classroom's ``models``
+        rule), cached per origin."""
         client = self.require_client()
         if refresh or client.origin not in self._models:
             self._models[client.origin] = client.models()
-        return self._models[client.origin]
+        return self.classroom.allowed(self._models[client.origin])
+
+    def provider_of(self, model: str) -> str | None:
+        """The provider the server's model list names for *model* (only if already read)."""
+        listed = self._models.get(self.origin or "", [])
+        found = next((m for m in listed if model == m.id or model in m.aliases), None)
+        return found.provider if found is not None and found.provider else None
 
     def automatic_model(self) -> AutomaticModel:
         """The model used when none is chosen: one this server lists (see :mod:`.automodel`).
@@ -273,14 +282,18 @@ class PuterSession:
         state: the thread changes only when :meth:`Ask.record` is called with a reply.
 
         The model is *model*, else the default model, else *fallback_model*, else one the
-        server lists (:meth:`automatic_model`; this may read the model catalogue once)."""
-        chosen = model or self.default_model or fallback_model
+        server lists (:meth:`automatic_model`; this may read the model catalogue once). Where
+        the classroom's rules list the models, the default is one of them. In tutor mode the
+        system prompt sent starts with the tutor's instructions (the thread keeps the
+        student's own)."""
+        chosen = model or self.classroom.model_for(self.default_model or fallback_model)
         automatic = None
         if not chosen:
             auto = self.automatic_model()
             chosen, automatic = auto.model, auto.note()
         if not history:
-            messages = ([{"role": "system", "content": system}] if system else []) + [
+            sent_system = self.classroom.system_prompt(system)
+            messages = ([{"role": "system", "content": sent_system}] if sent_system else []) + [
                 {"role": "user", "content": user}
             ]
             ask = Ask(user, None, None, messages, chosen, dict(options or {}), cell_id, system)
@@ -291,7 +304,11 @@ class PuterSession:
         base = Thread(target.name) if new else target
         placement = base.place(cell_id, user)
         messages = base.messages(
-            user, placement=placement, window=window, system=effective or "", tool_turns=tools
+            user,
+            placement=placement,
+            window=window,
+            system=self.classroom.system_prompt(effective) or "",
+            tool_turns=tools,
         )
         ask = Ask(user, target, placement, messages, chosen, dict(options or {}), cell_id, effective)
         ask.reset_first = new

@@ -123,6 +123,17 @@ class SettingsTraits(Configurable):
         "(--out, %puter_history --json) and a note says how much was left out. 0: no bound.",
     ).tag(config=True)
 
+    log_file = Unicode(
+        "",
+        help="Append every exchange to this JSON Lines file (the teacher's log; a notebook's "
+        "rules with \"log\": true put it beside the notebook). '': only as the rules say.",
+    ).tag(config=True)
+    notebook_file = Unicode(
+        "",
+        help="The notebook whose classroom rules apply, where the frontend does not say which "
+        "notebook runs (nbconvert, papermill). Jupyter and VS Code say it themselves.",
+    ).tag(config=True)
+
     @default("default_model")
     def _default_model(self) -> str:
         return os.environ.get("PUTER_MODEL", "")

@@ -19,16 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
+from ..api.errors import PuterError
 from ..api.toolloop import ToolLoop
 from ..api.tools import Tool, ToolCall, ToolRun, calls_in, tool
 from ..api.words import plural
 from .advice import WarningBox
+from .classroom import Refusal
 from .flow import Flow
 from .outputs import TerminalOutput
 from .rendering import PartialReply, ReplyView
 from .toolview import CallLine, ToolsView
 
 if TYPE_CHECKING:
+    from .classroom import Ticket
     from .session import Ask
 
 __all__ = ["ToolFlow", "ToolOutput", "check_can_approve", "resolve_tools", "tools_for"]
@@ -201,6 +204,11 @@ class ToolFlow(Flow):
         """Ask with *tools* offered; show each call and the answer; record the whole exchange."""
         settings, session = self.settings, self.session
         limit = settings.max_display_chars
+        admitted = session.classroom.admit(model=ask.model, prompt=ask.user)  # each step is a request
+        if isinstance(admitted, Refusal):
+            self.display(admitted)
+            return None
+        admitted_first = admitted
         output = ToolOutput(settings.rich, self.display, limit)
         if ask.automatic:
             notes = [ask.automatic, *notes]
@@ -225,56 +233,43 @@ class ToolFlow(Flow):
         )
         started = time.monotonic()
         text, model, interrupted, error = "", ask.model, False, None
+        refused: Refusal | None = None
+        last: Ticket | None = None
         with self.failures.guard(output):
-            client = session.require_client()
             try:
                 while True:
-                    session.check_budget(settings.budget_usd_cents)  # every request spends
-                    output.new_step()
-                    if stream and loop.stream_next():  # a step that may ask for calls is asked whole
-                        from .live import stream_live
-
-                        chat = client.chat_stream(
-                            loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
-                        )
-                        live = stream_live(
-                            chat,
-                            output,
-                            close=chat.close,
-                            max_rate=settings.max_updates_per_second,
-                            limit=limit,
-                        )
-                        text, usage, reasoning, calls = (
-                            live.text,
-                            live.usage,
-                            live.reasoning,
-                            calls_in(live.tool_calls),
-                        )
-                        interrupted, error = live.interrupted, live.error
-                        reply_was_whole = False
-                    else:
-                        reply = client.chat(
-                            loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
-                        )
-                        text, usage, reasoning, calls = (
-                            reply.text,
-                            reply.usage,
-                            reply.reasoning,
-                            calls_in(reply),
-                        )
-                        model = reply.model or ask.model
-                        reply_was_whole = True
-                    if interrupted or error is not None:
+                    if isinstance(admitted, Refusal):
+                        refused = admitted  # the request limit, reached between two steps
                         break
+                    ticket = last = admitted
+                    ticket.extra["step"] = loop.steps + 1
+                    with ticket.watch():
+                        session.check_budget(settings.budget_usd_cents)  # every request spends
+                        client = session.require_client()
+                        output.new_step()
+                        # a step that may ask for calls is asked whole (not streamed)
+                        streamed = stream and loop.stream_next()
+                        text, usage, reasoning, calls, interrupted, error, model = self._step(
+                            client, loop, ask, output, streamed
+                        )
+                    if interrupted:
+                        ticket.interrupted(reply=text, usage=usage)
+                        break
+                    if error is not None:
+                        ticket.failed(error, reply=text, usage=usage)
+                        break
+                    ticket.extra["calls"] = [call.name for call in calls]
+                    ticket.answered(text, model=model, usage=usage)
                     session.meter.add(model, usage)
-                    if calls and not reply_was_whole:  # its stream may have lost some: ask again whole
-                        if loop.discard(calls, usage):
-                            continue
-                        break
-                    if calls and text:
-                        output.update(PartialReply(text, limit=limit))  # the words beside the calls
-                    if not loop.take(text, calls, usage, reasoning):
-                        break
+                    if calls and streamed:  # its stream may have lost some: ask again whole
+                        if not loop.discard(calls, usage):
+                            break
+                    else:
+                        if calls and text:
+                            output.update(PartialReply(text, limit=limit))  # the words beside the calls
+                        if not loop.take(text, calls, usage, reasoning):
+                            break
+                    admitted = session.classroom.admit(model=ask.model, prompt=ask.user)
             except KeyboardInterrupt:
                 interrupted = True
             if error is not None and not text:
@@ -289,6 +284,9 @@ class ToolFlow(Flow):
                 notes = [*notes, *self._cannot_call_tools(model)]
             if interrupted:
                 notes = [*notes, "interrupted: nothing of this cell is kept in the conversation"]
+            elif refused is not None:
+                notes = [*notes, "stopped: nothing of this cell is kept in the conversation"]
+                after_reply.append(refused)
             elif loop.step_limit_reached:
                 after_reply.append(
                     WarningBox(
@@ -302,6 +300,7 @@ class ToolFlow(Flow):
             elif error is None:
                 notes = [*ask.placement_notes(), *notes]
                 ask.record(text, model=model, usage=loop.usage, turns=loop.turns)
+            kept = not interrupted and error is None and not loop.step_limit_reached and refused is None
             view = ReplyView(
                 text,
                 model=model,
@@ -313,13 +312,52 @@ class ToolFlow(Flow):
                 raw=raw,
                 show_footer=settings.show_footer,
                 limit=limit,
-                where=ask.where_whole(
-                    out, kept=not interrupted and error is None and not loop.step_limit_reached
-                ),
+                where=ask.where_whole(out, kept=kept),
+                badges=admitted_first.badges(),
+                metadata=last.stamp(model, loop.usage, time.monotonic() - started) if last else {},
             )
             output.finish(view, *after_reply)
             if error is not None:
                 self.failures.report(error)
                 return None
-            return None if interrupted or loop.step_limit_reached else text
+            return text if kept else None
         return None
+
+    def _step(
+        self, client: Any, loop: ToolLoop, ask: Ask, output: ToolOutput, stream: bool
+    ) -> tuple[str, dict[str, Any], str, list[ToolCall], bool, PuterError | None, str]:
+        """One request of the loop: its text, usage, reasoning, calls, whether it was
+        interrupted, a stream's failure, and the model that answered."""
+        settings = self.settings
+        if stream:
+            from .live import stream_live
+
+            chat = client.chat_stream(
+                loop.messages(), model=ask.model, **ask.options, tools=loop.definitions()
+            )
+            live = stream_live(
+                chat,
+                output,
+                close=chat.close,
+                max_rate=settings.max_updates_per_second,
+                limit=settings.max_display_chars,
+            )
+            return (
+                live.text,
+                live.usage,
+                live.reasoning,
+                calls_in(live.tool_calls),
+                live.interrupted,
+                live.error,
+                ask.model,
+            )
+        reply = client.chat(loop.messages(), model=ask.model, **ask.options, tools=loop.definitions())
+        return (
+            reply.text,
+            reply.usage,
+            reply.reasoning,
+            calls_in(reply),
+            False,
+            None,
+            reply.model or ask.model,
+        )

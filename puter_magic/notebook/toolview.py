@@ -106,8 +106,22 @@ class ToolsView:
     lines: list[CallLine] = field(default_factory=list)
     parts: list[Any] = field(default_factory=list)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        bundles = [p._repr_mimebundle_() for p in self.parts]
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str] | tuple[dict[str, str], dict[str, Any]]:
+        """The bundle, with the reply's output metadata when it carries some."""
+        from .rendering import split_bundle
+
+        split = [split_bundle(p) for p in self.parts]
+        metadata = {k: v for _, md in split for k, v in md.items()}
+        out = self.bundle([b for b, _ in split])
+        return (out, metadata) if metadata else out
+
+    def bundle(self, bundles: list[dict[str, str]] | None = None) -> dict[str, str]:
+        if bundles is None:
+            from .rendering import split_bundle
+
+            bundles = [split_bundle(p)[0] for p in self.parts]
         plain = [line.plain() for line in self.lines] + [b.get("text/plain", "") for b in bundles]
         out = {"text/plain": "\n".join(t for t in plain if t)}
         calls = "".join(line.html() for line in self.lines)
@@ -121,4 +135,4 @@ class ToolsView:
         return out
 
     def __repr__(self) -> str:
-        return self._repr_mimebundle_()["text/plain"]
+        return self.bundle()["text/plain"]

@@ -31,32 +31,27 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def playwright_browser() -> Iterator[Any]:
+def playwright_browser(playwright_driver: Any) -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(
             f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
             "(bash .ci/setup --browser does it when run as root)"
         )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,8 @@ API, and Debian's Chromium with its popup blocker ON, driven by Playwright.
 
 Playwright starts Chromium with ``--disable-popup-blocking``; these fixtures take that flag away,
 so a popup opens only from a real click, as in a user's browser. Skipped, with the install
-command, when Chromium or Playwright is missing (never silently).
+command, when Chromium or Playwright is missing (never silently). Also the terminal IPython in tmux
+of tests/test_frontends.py, shared here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import requests
 
 from puter_magic.sandbox import Sandbox
 
+from ..test_frontends import terminal  # noqa: F401  (the terminal IPython in tmux, shared here)
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SERVER_TOKEN = "e2e-signin-token"
 
@@ -36,33 +39,28 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
+def chromium(playwright_driver: Any) -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(
             f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
             "(bash .ci/setup --browser does it when run as root)"
         )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            ignore_default_args=["--disable-popup-blocking"],  # popups only from a user's click
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        ignore_default_args=["--disable-popup-blocking"],  # popups only from a user's click
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")
