@@ -39,6 +39,44 @@ def _isolated_env(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("PUTER_MAGIC_CONFIG_DIR", str(tmp_path / "config"))
 
 
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Any]:
+    """The run's one Playwright. Its sync API cannot start a second one while one is running
+    (in one thread), so every browser of every test folder is launched from this one
+    (:func:`launch_chromium`). Skipped, with the install command, when Chromium or Playwright
+    is missing: never silently."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(bash .ci/setup --browser does it when run as root)"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        yield p
+
+
+def launch_chromium(playwright: Any, *, popup_blocker: bool = False) -> Any:
+    """Debian's Chromium, headless. Playwright turns the popup blocker off; *popup_blocker*
+    keeps it on, as in a user's browser (a popup then opens only from a user's click)."""
+    extra = {"ignore_default_args": ["--disable-popup-blocking"]} if popup_blocker else {}
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, **extra)
+
+
 @pytest.fixture(scope="session")
 def _session_sandbox() -> Iterator[Sandbox]:
     # Shared by the whole run, so its monthly allowance must not run out halfway: the tests of
@@ -149,15 +187,3 @@ def browser_python(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(threading.Thread, "start", no_thread)
     monkeypatch.setattr(socket.socket, "connect", no_socket)
     monkeypatch.setattr(socket.socket, "bind", no_socket)
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Any]:
-    """The run's one Playwright: tests/browser/ and tests/e2e/ launch their Chromiums from it
-    (a second sync Playwright in the same run fails to start)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as driver:
-        yield driver

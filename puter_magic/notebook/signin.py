@@ -250,8 +250,7 @@ class PopupSignIn:
             note = self.flow.finish(self.where, token, SIGNED_IN_SOURCE, save=self.save, gui=self.gui)
         except PuterError as err:
             self.failure = err
-            box = self.flow.failures.warning(err)
-            plain = box._repr_mimebundle_()["text/plain"].replace("\n", " ")
+            plain = repr(self.flow.failures.warning(err)).replace("\n", " ")  # its text/plain
             again = "(Nothing changed; click the button to try again.)"
             self.widget.show(f"{plain} {again}", state="ready", tone="warn")
             return

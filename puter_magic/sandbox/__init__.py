@@ -25,48 +25,22 @@ Where Python cannot listen (Pyodide in a browser), :meth:`Sandbox.in_process` gi
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
-import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
-from .gui import GUI
+from .gui import GUI, is_loopback_host
 from .limits import TIERS, Limits
 from .metering import Metering
 from .models import MODELS
-from .net import is_loopback_host
+from .server import RecordedRequest, SandboxHTTPServer
 
 if TYPE_CHECKING:
     from .in_process import InProcessAdapter
-    from .server import Handler, SandboxHTTPServer
 
 __all__ = ["MODELS", "Fault", "RecordedRequest", "Sandbox"]
-
-
-@dataclass
-class RecordedRequest:
-    """One request the sandbox received (the token is kept but never shown in reprs)."""
-
-    method: str
-    path: str
-    host: str | None
-    headers: dict[str, str]
-    body: Any
-    started: float
-    finished: float | None = None
-    status: int | None = None
-    client_gone: bool = False  # the client closed the connection before the reply ended
-    token: str | None = field(default=None, repr=False)
-
-    @property
-    def args(self) -> dict[str, Any]:
-        """The driver call's ``args`` (empty for other requests)."""
-        body = self.body
-        return body.get("args", {}) if isinstance(body, dict) and isinstance(body.get("args"), dict) else {}
 
 
 class Sandbox:
@@ -180,8 +154,6 @@ class Sandbox:
     # -- lifecycle -----------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        from .server import SandboxHTTPServer
-
         if self._server is not None:
             return self
         self.stopping.clear()
@@ -318,26 +290,7 @@ class Sandbox:
                     return fault
         return None
 
-    def record_request(self, handler: Handler, path: str, raw: bytes) -> RecordedRequest:
-        """Keep what arrived (the token apart, never in a repr), for :meth:`calls`."""
-        headers = {k: v for k, v in handler.headers.items() if k.lower() != "authorization"}
-        body: Any = raw.decode("utf-8", "replace") if raw else None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                pass
-        rec = RecordedRequest(
-            method=handler.command,
-            path=path,
-            host=handler.headers.get("Host"),
-            headers=headers,
-            body=body,
-            started=time.monotonic(),
-        )
-        auth = handler.headers.get("Authorization") or ""
-        if auth.lower().startswith("bearer "):
-            rec.token = auth[7:].strip()
+    def record(self, request: RecordedRequest) -> None:
+        """Keep a request that arrived, for :meth:`calls` (the server calls it)."""
         with self._lock:
-            self.requests.append(rec)
-        return rec
+            self.requests.append(request)

@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .faults import Replier
 from .limits import COSTLY
-from .media import MEDIA_INTERFACES
-from .models import MODELS, lookup
-from .playback import Replier
+from .media import MEDIA_INTERFACES, SERVICE, MediaFailure, MediaHost, answer
+from .models import MODELS, SandboxModel, lookup
 from .replies import result_envelope, stream_lines, wants_web_search, write_reply
+from .tools import AgentError, AgentTurn, agent_turn
 
 if TYPE_CHECKING:
-    from . import Sandbox
-    from .models import SandboxModel
-    from .tools import AgentTurn
+    from .metering import Metering
 
-__all__ = ["INTERFACES", "DriverFailure", "drivers_call"]
+__all__ = ["INTERFACES", "DriverFailure", "DriverHost", "drivers_call"]
 
 LONGEST_STREAM = 5.0  # seconds a streamed reply takes at most (but sandbox-slow's, which is slow on purpose)
 
@@ -78,6 +77,17 @@ class DriverFailure(Exception):
         self.headers = headers or {}
 
 
+class DriverHost(MediaHost, Protocol):
+    """What answering a driver call needs of the sandbox: its error style, its accounts'
+    metering, its pacing, and what the media interfaces need."""
+
+    error_style: str
+    metering: Metering
+    think_time: float
+    pace: float
+    slow_pace: float | None
+
+
 class Answerer(Replier, Protocol):
     """What answering a driver call needs of the request handler."""
 
@@ -90,7 +100,7 @@ class Answerer(Replier, Protocol):
     def token(self) -> str | None: ...
 
 
-def drivers_call(h: Answerer, sandbox: Sandbox, raw: bytes, query: dict[str, list[str]]) -> None:
+def drivers_call(h: Answerer, sandbox: DriverHost, raw: bytes, query: dict[str, list[str]]) -> None:
     """Answer ``POST /drivers/call`` as Puter does."""
     legacy = sandbox.error_style == "legacy"
     try:
@@ -131,7 +141,7 @@ def _fail(h: Answerer, failure: DriverFailure, legacy: bool) -> None:
         )
 
 
-def _dispatch(h: Answerer, sandbox: Sandbox, body: dict[str, Any], legacy: bool) -> None:
+def _dispatch(h: Answerer, sandbox: DriverHost, body: dict[str, Any], legacy: bool) -> None:
     iface = body.get("interface")
     method = body.get("method")
     driver = body.get("driver")
@@ -187,7 +197,7 @@ def _dispatch(h: Answerer, sandbox: Sandbox, body: dict[str, Any], legacy: bool)
         _complete(h, sandbox, args)
 
 
-def _complete(h: Answerer, sandbox: Sandbox, args: dict[str, Any]) -> None:
+def _complete(h: Answerer, sandbox: DriverHost, args: dict[str, Any]) -> None:
     model = lookup(args.get("model"))
     if model is None:
         name = args.get("model")
@@ -238,7 +248,7 @@ def _complete(h: Answerer, sandbox: Sandbox, args: dict[str, Any]) -> None:
     h.record_status(200)
 
 
-def _charge(h: Answerer, sandbox: Sandbox, model: SandboxModel, usage: dict[str, Any]) -> bool:
+def _charge(h: Answerer, sandbox: DriverHost, model: SandboxModel, usage: dict[str, Any]) -> bool:
     """Spend what a reply cost from the account's allowance; True when it spent the last."""
     cents = usage.get("usd_cents")
     if not isinstance(cents, (int, float)) or isinstance(cents, bool) or cents <= 0:
@@ -252,18 +262,15 @@ def _agent_turn(
 ) -> AgentTurn | None:
     if not model.tool_call:
         return None
-    from .tools import AgentError, agent_turn
-
     try:
         return agent_turn(model, messages, args)
     except AgentError as exc:
         raise DriverFailure(400, "bad_request", str(exc)) from None
 
 
-def _media(h: Answerer, sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> None:
-    from .media import SERVICE, answer
-    from .media_files import MediaFailure
-
+def _media(
+    h: Answerer, sandbox: DriverHost, iface: str, method: str, driver: str, args: dict[str, Any]
+) -> None:
     try:
         reply = answer(sandbox, iface, method, driver, args)
     except MediaFailure as failure:

@@ -1,4 +1,5 @@
-"""The sandbox as Puter's GUI: the sign-in popup, guest accounts, GUI sessions and app tokens.
+"""The sandbox as Puter's GUI: the sign-in popup, guest accounts, GUI sessions, app tokens and
+the AuthMe page.
 
 ``Sandbox(gui_host="puter.localhost")`` serves two origins on one loopback port, told apart
 by the Host header (Chromium resolves every ``*.localhost`` name to loopback):
@@ -7,7 +8,12 @@ by the Host header (Chromium resolves every ``*.localhost`` name to loopback):
 - ``sandbox.origin``, ``http://api.puter.localhost:PORT``: the API (``api_host`` defaults to
   ``"api." + gui_host``, as Puter pairs them).
 
-Without ``gui_host`` the sandbox is exactly what it was (``%puter_login --sandbox``).
+Without ``gui_host`` the sandbox is exactly what it was (``%puter_login --sandbox``): one
+origin, whose GUI is only the AuthMe page, Puter's ``/?action=authme&redirectURL=...``
+sign-in. Real Puter shows the signed-in user a page asking to let a program sign in, then
+sends the browser to ``redirectURL?token=<token>``; the sandbox does the same with an "Allow"
+button (or at once, with ``authme_auto_approve``), and only for loopback redirect URLs
+(:func:`is_loopback_host`: the sandbox listens, and hands its token, nowhere else).
 
 The GUI origin answers what puter.js's ``puter.auth.signIn()`` opens, and behaves as Puter
 does (../shared/puter-signin.md):
@@ -86,6 +92,8 @@ Not played: Turnstile, email confirmation after signup, ``/auth/check-app``, OID
 from __future__ import annotations
 
 import base64
+import html
+import ipaddress
 import json
 import secrets
 import threading
@@ -94,20 +102,23 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 from .limits import TIERS, Limits
 
 if TYPE_CHECKING:
-    from . import Sandbox
+    from .metering import Metering
 
 __all__ = [
     "APP_UID_NAMESPACE",
     "GUI",
     "GuiAccount",
+    "GuiHost",
     "Popup",
     "answer_gui",
     "app_uid_for_origin",
+    "authme_reply",
+    "is_loopback_host",
     "normalize_origin",
 ]
 
@@ -124,6 +135,17 @@ _ADJECTIVES = ("quiet", "brave", "sunny", "swift", "gentle", "clever", "bright",
 _ANIMALS = ("fox", "otter", "heron", "lynx", "panda", "wren", "badger", "koala")
 
 TokenKind = Literal["session", "app", "access"]
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, ``*.localhost``, 127.0.0.0/8 and ::1."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def normalize_origin(origin: str) -> str | None:
@@ -147,6 +169,20 @@ def app_uid_for_origin(origin: str) -> str | None:
     """The uid Puter gives the app of a web origin with no registered app (None: not http(s))."""
     normalized = normalize_origin(origin)
     return None if normalized is None else f"app-{uuid.uuid5(APP_UID_NAMESPACE, normalized)}"
+
+
+class GuiHost(Protocol):
+    """What the GUI site needs of the sandbox it plays for: the sandbox's own user and token,
+    its accounts' metering, the API origin its pages call, and the stop signal."""
+
+    username: str
+    token: str
+    authme_auto_approve: bool
+    metering: Metering
+    stopping: threading.Event
+
+    @property
+    def origin(self) -> str: ...
 
 
 @dataclass
@@ -198,7 +234,7 @@ class Popup:
 class GUI:
     """The GUI site's state (accounts, sessions, tokens) and its switches (see the module doc)."""
 
-    def __init__(self, sandbox: Sandbox, host: str) -> None:
+    def __init__(self, sandbox: GuiHost, host: str) -> None:
         self.sandbox = sandbox
         self.host = host
         self.password = DEFAULT_PASSWORD
@@ -586,12 +622,8 @@ class GuiAnswerer(Protocol):
 PAGE_HEADERS = {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "no-store"}
 
 
-def answer_gui(h: GuiAnswerer, sandbox: Sandbox, path: str, query_string: str, raw: bytes) -> None:
+def answer_gui(h: GuiAnswerer, gui: GUI, path: str, query_string: str, raw: bytes) -> None:
     """Answer a request to the GUI origin."""
-    from .authme import authme_reply
-
-    gui = sandbox.gui
-    assert gui is not None
     query = parse_qs(query_string)
     action = (query.get("action") or [""])[0]
     if h.command == "POST" and path in ("/login", "/signup", "/_sandbox/popup-event"):
@@ -607,12 +639,51 @@ def answer_gui(h: GuiAnswerer, sandbox: Sandbox, path: str, query_string: str, r
         status, obj = gui.login(body) if path == "/login" else gui.signup(body)
         h.json(status, obj)
     elif h.command in ("GET", "HEAD") and action in ("authme", "authme-approve") and path == "/":
-        status, headers, page = authme_reply(sandbox, query)
+        status, headers, page = authme_reply(gui.sandbox, query)
         h.send(status, page, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
     elif h.command in ("GET", "HEAD") and (path == "/" or path.startswith("/action/")):
         h.send(200, gui.page(path, query), "text/html; charset=utf-8", dict(PAGE_HEADERS))
     else:
         h.json(404, _error(404, "Not Found", "not_found")[1])
+
+
+# -- the AuthMe page (both origins: the plain sandbox's root, the GUI's ?action=authme) ------------
+
+
+def _with_token(redirect: str, token: str) -> str:
+    parts = urlsplit(redirect)
+    query = (parts.query + "&" if parts.query else "") + urlencode({"token": token})
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+
+
+def authme_reply(sandbox: GuiHost, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body for a GET on the GUI root or the approve action."""
+    action = (query.get("action") or [""])[0]
+    redirect = (query.get("redirectURL") or [""])[0]
+    if action not in ("authme", "authme-approve"):
+        page = "<!doctype html><title>Puter sandbox</title><h1>Puter sandbox</h1><p>Nothing here.</p>"
+        return 200, {}, page.encode()
+    parts = urlsplit(redirect)
+    if parts.scheme != "http" or not is_loopback_host(parts.hostname or ""):
+        page = "<!doctype html><title>Refused</title><p>redirectURL must be an http:// loopback address.</p>"
+        return 400, {}, page.encode()
+    if action == "authme-approve" or sandbox.authme_auto_approve:
+        return (
+            302,
+            {"Location": _with_token(redirect, sandbox.token), "Content-Type": "text/plain"},
+            b"",
+        )
+    approve = "/?" + urlencode({"action": "authme-approve", "redirectURL": redirect}, quote_via=quote)
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Sign in to the Puter sandbox</title></head>
+<body style="font-family: sans-serif; max-width: 32em; margin: 4em auto">
+<h1>Sign in to the Puter sandbox</h1>
+<p>A program on this computer ({html.escape(parts.netloc)}) asks to use the sandbox as
+<strong>{html.escape(sandbox.username)}</strong>.</p>
+<p><a id="allow" href="{html.escape(approve)}" style="padding: .5em 1em; background: #2563eb;
+color: white; text-decoration: none; border-radius: 4px">Allow</a></p>
+</body></html>"""
+    return 200, {}, page.encode()
 
 
 # The page: one document for the popup, the token page and the desktop. Its script reads the

@@ -17,6 +17,9 @@ concurrency_limit=3, credit_calls=100)``). Enforced as Puter enforces them (prot
 
 Refusals are Puter's: 429 ``too_many_requests`` "Too many requests." or "Too many
 concurrent requests.", with no ``Retry-After`` and no ``X-RateLimit-*`` headers.
+
+These gates count calls, not money: what a call costs and how much of the month's allowance
+is left is the metering's (:mod:`.metering`), checked after them.
 """
 
 from __future__ import annotations

@@ -13,9 +13,15 @@
 - ``puter-video-generation`` (``generate``, ``list``, ``models``): holds the request open
   while it "renders" (``Sandbox.video_seconds``), then answers a URL string to an MP4 on the
   sandbox, as Together's and BytePlus's providers do. The MP4 has a header and no frames.
-- ``puter-speech2txt`` (``transcribe``, ``translate``, ``list``, ``list_models``) and
-  ``puter-ocr`` (``recognize``: Textract's reply shape, or Mistral's with ``provider:
-  "mistral"``), in :mod:`.reading`.
+- ``puter-speech2txt`` (``transcribe``, ``translate``, ``list``, ``list_models``): the
+  sandbox's listening: the text kept in a WAV it spoke (:func:`~.sound.hear`), with word
+  timings, in each model's response formats.
+- ``puter-ocr`` (``recognize``: Textract's reply shape, or Mistral's with ``provider:
+  "mistral"``): the sandbox's reading: a picture's caption (:func:`~.pixels.read_caption`).
+
+Inputs are read as Puter's ``loadFileInput`` takes them (data URLs, and the sandbox's own
+files; no Puter storage, no network). Puter's sample files and the pictures and videos the
+sandbox made are served without a token (:func:`served`).
 
 ``test_mode`` answers with Puter's fixed samples (sample files are served by the sandbox itself,
 so they can be fetched offline). ``Sandbox(media_providers=False)`` answers like a self-hosted
@@ -26,28 +32,18 @@ calls refused with 400, speech-to-text and OCR with 500 unless in test mode.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+import struct
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from .media_files import (
-    GENERATED,
-    SAMPLE_AUDIO,
-    SAMPLE_IMAGE,
-    SAMPLE_VIDEO,
-    MediaFailure,
-    MediaReply,
-    failure,
-    served,
-)
-from .pixels import picture
-from .reading import MAX_INPUT, _input, ocr, speech2txt
-from .sound import empty_mp4, hear, speech
+from .pixels import image_info, picture, read_caption
+from .sound import WORD_GAP, WORD_SECONDS, hear, silent_mp3, speech
 
-if TYPE_CHECKING:
-    from . import Sandbox
-
-__all__ = ["MEDIA_INTERFACES", "MediaFailure", "MediaReply", "answer", "failure", "served"]
+__all__ = ["MEDIA_INTERFACES", "MediaFailure", "MediaHost", "MediaReply", "answer", "failure", "served"]
 
 IMAGE = "puter-image-generation"
 TTS = "puter-tts"
@@ -87,6 +83,35 @@ MEDIA_INTERFACES: dict[str, dict[str, Any]] = {
     },
 }
 SERVICE = {iface: spec["default"] for iface, spec in MEDIA_INTERFACES.items()}
+SAMPLE_IMAGE = "/puter-sample-data/image_example.png"
+SAMPLE_AUDIO = "/puter-sample-data/tts_example.mp3"
+SAMPLE_VIDEO = "/puter-sample-data/txt2vid.mp4"
+GENERATED = "/puter-generated/"
+MAX_INPUT = 26_214_400
+STT_MODELS = {
+    "gpt-4o-mini-transcribe": ["json", "text"],
+    "gpt-4o-transcribe": ["json", "text"],
+    "gpt-4o-transcribe-diarize": ["json", "text", "diarized_json"],
+    "whisper-1": ["json", "text", "srt", "verbose_json", "vtt"],
+}
+SAMPLE_TRANSCRIPT = {
+    "text": "Hello! This is a sample transcription returned while test mode is enabled.",
+    "language": "en",
+    "duration_seconds": 2,
+    "words": [
+        {"start": 0, "end": 0.5, "text": "Hello"},
+        {"start": 1.1, "end": 2, "text": "This is a sample transcription."},
+    ],
+}
+SAMPLE_OCR = {
+    "blocks": [
+        {
+            "type": "text/puter:sample-output",
+            "confidence": 1,
+            "text": "test_mode is enabled; this is a sample OCR response.",
+        }
+    ]
+}
 
 QUALITY = {"low": 256, "medium": 512, "high": 1024}
 RATIOS = [{"w": 1, "h": 1}, {"w": 16, "h": 9}, {"w": 9, "h": 16}, {"w": 4, "h": 3}, {"w": 3, "h": 4}]
@@ -108,10 +133,86 @@ TTS_PROVIDERS = {
 }
 
 
-def answer(sandbox: Sandbox, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+class MediaHost(Protocol):
+    """What the media interfaces need of the sandbox: its origin (URLs to its files), whether it
+    has providers, the pictures and videos it made, and how long a video renders."""
+
+    media_providers: bool
+    generated: dict[str, bytes]
+    video_seconds: float
+
+    @property
+    def origin(self) -> str: ...
+
+
+class MediaFailure(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class MediaReply:
+    result: Any = None  # put in a success envelope
+    body: bytes | None = None  # or sent raw, with this content type
+    content_type: str = "application/octet-stream"
+    hold: float = 0.0  # seconds the request stays open before the reply (video generation)
+    units: float = 1.0  # what is metered: characters spoken, seconds of video...
+
+
+def failure(message: str, code: str = "bad_request", status: int = 400) -> MediaFailure:
+    return MediaFailure(status, code, message)
+
+
+def answer(sandbox: MediaHost, iface: str, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     """The reply to one media driver call (raises MediaFailure for Puter's errors)."""
-    handler = {IMAGE: _image, TTS: _tts, STT: speech2txt, OCR: ocr, VOICE: _voice, VIDEO: _video}[iface]
+    handler = {IMAGE: _image, TTS: _tts, STT: _speech2txt, OCR: _ocr, VOICE: _voice, VIDEO: _video}[iface]
     return handler(sandbox, method, driver, args)
+
+
+# -- files in and out -------------------------------------------------------------------------
+
+
+def served(sandbox: MediaHost, path: str) -> tuple[bytes, str] | None:
+    """Files the sandbox serves without a token: Puter's samples and generated pictures."""
+    if path == SAMPLE_IMAGE:
+        return picture("Puter sample image", 256, 256), "image/png"
+    if path == SAMPLE_AUDIO:
+        return silent_mp3(1.0), "audio/mpeg"
+    if path == SAMPLE_VIDEO:
+        return empty_mp4(4.0), "video/mp4"
+    if path.startswith(GENERATED):
+        data = sandbox.generated.get(path[len(GENERATED) :])
+        if data is None:
+            return None
+        return data, "video/mp4" if path.endswith(".mp4") else "image/png"
+    return None
+
+
+def _input(sandbox: MediaHost, value: Any, limit: int | None) -> bytes:
+    """The bytes of a file input, as Puter's ``loadFileInput`` takes them."""
+    if isinstance(value, dict) or (isinstance(value, str) and not value.startswith(("data:", "http"))):
+        path = (
+            value.get("path") or value.get("uid") or value.get("uuid") if isinstance(value, dict) else value
+        )
+        raise failure(f"File not found: {path} (the sandbox has no Puter storage)", "not_found", 404)
+    if not isinstance(value, str):
+        raise failure("Invalid file input")
+    if value.startswith("data:"):
+        header, _, payload = value.partition(",")
+        try:
+            data = base64.b64decode(payload) if header.endswith(";base64") else unquote_to_bytes(payload)
+        except (binascii.Error, ValueError):
+            raise failure("Invalid data URL") from None
+    else:
+        local = urlsplit(value)
+        found = served(sandbox, local.path) if value.startswith(sandbox.origin) else None
+        if found is None:
+            raise failure(f"Failed to fetch {value[:100]}: the sandbox fetches nothing from the network")
+        data = found[0]
+    if limit is not None and len(data) > limit:
+        raise failure(f"Input exceeds max size ({limit} bytes)", "storage_limit_reached", 413)
+    return data
 
 
 # -- images -------------------------------------------------------------------------------------
@@ -150,7 +251,7 @@ def _size(args: dict[str, Any]) -> tuple[int, int]:
     return (side, max(16, round(side / aspect))) if aspect >= 1 else (max(16, round(side * aspect)), side)
 
 
-def _image(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _image(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     configured = sandbox.media_providers
     if method == "list":
         return MediaReply([f"sandbox:sandbox/{m}" for m in IMAGE_MODELS] if configured else [])
@@ -187,7 +288,7 @@ def _tts_provider(name: str) -> str | None:
     return next((p for p, aliases in TTS_PROVIDERS.items() if key == p or key in aliases), None)
 
 
-def _tts(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _tts(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     available = ["sandbox"] if sandbox.media_providers else []
     wanted = args.get("provider")
     if method == "list":
@@ -247,7 +348,7 @@ def _tts(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> Me
 # -- speech to speech (the voice changer) ----------------------------------------------------------
 
 
-def _voice(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _voice(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     if args.get("test_mode"):  # even without audio, as recorded
         return MediaReply({"url": sandbox.origin + SAMPLE_AUDIO, "content_type": "audio/mpeg"})
     if not sandbox.media_providers:
@@ -296,7 +397,28 @@ def _snap(value: Any, allowed: tuple[Any, ...]) -> Any:
     return value if value in allowed else allowed[0]
 
 
-def _video(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def empty_mp4(seconds: float = 4.0) -> bytes:
+    """An MP4 (ISO base media) file with its header and length but no frames: what the sandbox
+    "generates" as video. Players show it; there is nothing to watch."""
+    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41")
+    timescale = 1000
+    mvhd = _box(
+        b"mvhd",
+        struct.pack(">IIIII", 0, 0, 0, timescale, int(seconds * timescale))
+        + struct.pack(">IH", 0x00010000, 0x0100)
+        + bytes(10)
+        + struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
+        + bytes(24)
+        + struct.pack(">I", 2),
+    )
+    return ftyp + _box(b"moov", mvhd) + _box(b"free", b"puter-sandbox video")
+
+
+def _video(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
     configured = sandbox.media_providers
     if method == "list":
         return MediaReply(["sandbox:sandbox/sandbox-video"] if configured else [])
@@ -320,3 +442,104 @@ def _video(sandbox: Sandbox, method: str, driver: str, args: dict[str, Any]) -> 
     while len(sandbox.generated) > 32:
         sandbox.generated.pop(next(iter(sandbox.generated)))
     return MediaReply(f"{sandbox.origin}{GENERATED}{name}", hold=sandbox.video_seconds, units=seconds)
+
+
+# -- speech to text --------------------------------------------------------------------------------
+
+
+def _speech2txt(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+    if method == "list":
+        return MediaReply(["openai", "xai"])
+    if method == "list_models":
+        return MediaReply(
+            [
+                {
+                    "id": m,
+                    "name": m,
+                    "type": "transcription",
+                    "response_formats": formats,
+                    "supports_prompt": m != "gpt-4o-transcribe-diarize",
+                    "supports_logprobs": m.startswith("gpt-4o") and m != "gpt-4o-transcribe-diarize",
+                }
+                for m, formats in STT_MODELS.items()
+            ]
+        )
+    default = "whisper-1" if method == "translate" else "gpt-4o-mini-transcribe"
+    model = args.get("model") or default
+    if args.get("stream"):
+        raise failure("Streaming transcription is not yet supported")
+    if args.get("test_mode"):
+        return MediaReply({**SAMPLE_TRANSCRIPT, "model": default})
+    if not sandbox.media_providers:
+        raise failure("OpenAI API key not configured", "internal_error", 500)
+    if model not in STT_MODELS:
+        raise failure(f"Model not found: {model}")
+    form = args.get("response_format") or ("diarized_json" if model.endswith("diarize") else "json")
+    if form not in STT_MODELS[model]:
+        raise failure(f"response_format '{form}' is not supported by {model}")
+    if "file" not in args:
+        raise failure("Missing `file`")
+    text, seconds = hear(_input(sandbox, args["file"], MAX_INPUT))
+    if seconds is None and text is None:
+        raise failure(
+            "The audio file could not be decoded or its format is not supported", "upstream_bad_request"
+        )
+    if text is None:
+        text = f"(no words: the sandbox only reads back its own speech; {seconds or 0:.1f} s of audio)"
+    words, start = [], 0.0
+    for word in text.split():
+        words.append({"start": round(start, 2), "end": round(start + WORD_SECONDS, 2), "text": word})
+        start += WORD_SECONDS + WORD_GAP
+    if form == "text":
+        return MediaReply(text)
+    result: dict[str, Any] = {
+        "text": text,
+        "language": args.get("language") or "en",
+        "duration_seconds": seconds,
+    }
+    result.update(words=words, model=model)
+    if form in ("verbose_json", "diarized_json"):
+        result["segments"] = [{"id": 0, "start": 0.0, "end": seconds, "text": text}]
+    return MediaReply(result)
+
+
+# -- OCR ----------------------------------------------------------------------------------------------
+
+
+def _ocr(sandbox: MediaHost, method: str, driver: str, args: dict[str, Any]) -> MediaReply:
+    if args.get("test_mode"):
+        return MediaReply(SAMPLE_OCR)
+    if not sandbox.media_providers:
+        raise failure("No OCR provider configured", "internal_error", 500)
+    source = args.get("source", args.get("file"))
+    if source is None:
+        raise failure("Missing `source`")
+    name = str(args.get("provider") or {"mistral": "mistral"}.get(driver, "aws-textract")).lower()
+    if name not in ("aws-textract", "aws", "textract", "mistral", "mistral-ocr"):
+        raise failure(f"OCR provider not found: {name}")
+    data = _input(sandbox, source, None)
+    info = image_info(data)
+    if info is None and not data.startswith(b"%PDF-"):
+        raise failure("Unsupported document format: expected an image or a PDF", "upstream_bad_request")
+    lines = (read_caption(data) or "").splitlines() if info else []
+    if not name.startswith("mistral"):
+        blocks = [{"type": "text/textract:LINE", "confidence": 99.5, "text": line} for line in lines]
+        return MediaReply({"blocks": blocks})
+    width, height = (info[1], info[2]) if info else (0, 0)
+    text = "\n".join(lines)
+    return MediaReply(
+        {
+            "model": "mistral-ocr-latest",
+            "pages": [
+                {
+                    "index": 0,
+                    "markdown": text,
+                    "images": [],
+                    "dimensions": {"dpi": 72, "width": width, "height": height},
+                }
+            ],
+            "usage_info": {"pages_processed": 1, "doc_size_bytes": len(data)},
+            "blocks": [{"type": "text/mistral:LINE", "text": line, "page": 0} for line in lines],
+            "text": text,
+        }
+    )

@@ -12,6 +12,9 @@ routes answer (protocol doc §9 and §14; ``extensions/metering.ts`` in Puter's 
 Every account has the open-source defaults' allowance: $0.50 for a registered account, $0.25
 for a guest (a temporary account). A call made once nothing is left answers 402
 ``insufficient_funds``; the reply that spends the last of it says ``metadata.usage_limited``.
+
+This is the ledger of money, per account and app; how many calls pass, how fast and how many
+at once, is the gates' (:mod:`.limits`), which a call meets first.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from .models import MODELS
 
 __all__ = ["FREE_ALLOWANCE", "GUEST_ALLOWANCE", "Account", "Metering"]
 
@@ -171,8 +176,6 @@ class Metering:
             {"usageType": usage_type, key: self._money(price), "source": f"driver:{iface}"}
             for (iface, _), (usage_type, price) in MEDIA_COSTS.items()
         ]
-        from .models import MODELS
-
         for model in MODELS.values():
             for side, price in (
                 ("input", model.cents_per_million_in),

@@ -7,10 +7,15 @@ decides (:data:`~.models.NORMALIZED_SINCE`). ``args.response: {normalize: true}`
 of the 8307e8c9 generation) gives Puter's internal shape: a part list marked ``normalized``.
 Puter's own test models have no release date and stay native, as recorded. Streams are never
 affected.
+
+The tutor also says what it sees in the images of the last question (:func:`describe_images`):
+each one's format and pixel size from its header, and the caption of a picture the sandbox drew.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import random
@@ -18,11 +23,22 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from .models import NORMALIZED_SINCE, SandboxModel
-from .reading import describe_images
+from .pixels import image_info, png_text
 
-__all__ = ["Reply", "normalized", "result_envelope", "stream_lines", "wants_web_search", "write_reply"]
+__all__ = [
+    "Reply",
+    "normalized",
+    "plural",
+    "result_envelope",
+    "split_stream",
+    "stream_lines",
+    "text_of",
+    "wants_web_search",
+    "write_reply",
+]
 
 # What the search model cites: fixed pages, never fetched (the sandbox has no network).
 SOURCES = (
@@ -86,7 +102,7 @@ def _search(last: str, searched: bool) -> tuple[str, list[dict[str, Any]]]:
     return text, citations
 
 
-def _text_of(content: Any) -> str:
+def text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
@@ -167,8 +183,8 @@ def _code_span(text: str, limit: int = 60) -> str:
 
 
 def _tutor(messages: list[dict[str, Any]], args: dict[str, Any], model: SandboxModel) -> str:
-    users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
-    systems = [_text_of(m.get("content")) for m in messages if m.get("role") == "system"]
+    users = [text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+    systems = [text_of(m.get("content")) for m in messages if m.get("role") == "system"]
     assistants = [m for m in messages if m.get("role") == "assistant"]
     turn = len(users)
     last = users[-1] if users else ""
@@ -220,7 +236,58 @@ $$\\sum_{{i=1}}^{{n}} i = \\frac{{n(n+1)}}{{2}}$$
 """
 
 
-def _split_stream(text: str) -> list[str]:
+# -- what the tutor sees in the images it is sent -----------------------------------------
+
+
+def _image_parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    users = [m for m in messages if isinstance(m, dict) and m.get("role", "user") == "user"]
+    content = users[-1].get("content") if users else None
+    parts = [content] if isinstance(content, dict) else content if isinstance(content, list) else []
+    return [
+        p
+        for p in parts
+        if isinstance(p, dict) and (p.get("type") in ("image_url", "file") or "image_url" in p)
+    ]
+
+
+def describe_images(messages: list[dict[str, Any]]) -> str:
+    """A Markdown note on the images in the last user message: count, format, pixel size."""
+    parts = _image_parts(messages)
+    if not parts:
+        return ""
+    rows = []
+    for number, part in enumerate(parts, 1):
+        if part.get("type") == "file":
+            rows.append(f"| {number} | a file in your Puter storage ({part.get('puter_path')}) | | |")
+            continue
+        holder = part.get("image_url")
+        url = holder.get("url") if isinstance(holder, dict) else holder
+        if not isinstance(url, str) or not url.startswith("data:"):
+            host = urlsplit(url).hostname if isinstance(url, str) else None
+            rows.append(f"| {number} | an image at {host or '?'} (the sandbox fetches no URLs) | | |")
+            continue
+        header, _, payload = url.partition(",")
+        chunk = payload[:120_000]
+        try:
+            head = base64.b64decode(chunk[: len(chunk) // 4 * 4])
+        except (binascii.Error, ValueError):
+            head = b""
+        info = image_info(head)
+        size = len(payload) * 3 // 4 if header.endswith(";base64") else len(payload)
+        caption = png_text(head) if info and info[0] == "PNG" else None
+        what = f"{info[0]}" if info else "not an image I can read"
+        pixels = f"{info[1]}×{info[2]}" if info and info[1] else "?"
+        said = f" · its caption reads “{caption[:80]}”" if caption else ""
+        rows.append(f"| {number} | {what}{said} | {pixels} | {size / 1000:.1f} kB |")
+    count = f"{len(parts)} image" + ("s" if len(parts) != 1 else "")
+    return (
+        f"\n\n**I see {count}:**\n\n| # | what | pixels | size |\n|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+
+
+def split_stream(text: str) -> list[str]:
     """Pieces of about one word each, whitespace kept, so the stream reassembles exactly."""
     pieces = re.findall(r"\s*\S+\s*?(?=\s|$)|\s+$", text)
     if "".join(pieces) != text:  # defensive: never lose a character
@@ -230,16 +297,16 @@ def _split_stream(text: str) -> list[str]:
 
 def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[str, Any]) -> Reply:
     """The reply *model* gives to *messages* (deterministic)."""
-    prompt_text = "\n".join(_text_of(m.get("content")) for m in messages)
+    prompt_text = "\n".join(text_of(m.get("content")) for m in messages)
     reasoning = ""
     citations: list[dict[str, Any]] = []
     if model.writes == "search":
-        users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+        users = [text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
         text, citations = _search(users[-1] if users else "", wants_web_search(args))
     elif model.writes == "lorem":
         text = _lorem(json.dumps(messages, sort_keys=True, default=str) + model.id)
     elif model.writes == "echo":
-        users = [_text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
+        users = [text_of(m.get("content")) for m in messages if m.get("role", "user") == "user"]
         text = users[-1] if users else ""
     else:
         text = _tutor(messages, args, model) + describe_images(messages)
@@ -268,7 +335,7 @@ def write_reply(model: SandboxModel, messages: list[dict[str, Any]], args: dict[
         }
     else:
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out, "usd_cents": usd_cents}
-    pieces = [text] if model.test_provider else _split_stream(text)  # Puter's: one text line
+    pieces = [text] if model.test_provider else split_stream(text)  # Puter's: one text line
     return Reply(text=text, usage=usage, reasoning=reasoning, pieces=pieces, citations=citations)
 
 
@@ -351,7 +418,7 @@ def result_envelope(model: SandboxModel, reply: Reply, args: dict[str, Any] | No
 def stream_lines(model: SandboxModel, reply: Reply) -> Iterator[dict[str, Any]]:
     """The NDJSON objects of a streamed reply, ending with the usage line."""
     if reply.reasoning:
-        for piece in _split_stream(reply.reasoning):
+        for piece in split_stream(reply.reasoning):
             yield {"type": "reasoning", "reasoning": piece}
     for piece in reply.pieces:
         yield {"type": "text", "text": piece}

@@ -17,17 +17,17 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from .drivers import INTERFACES, DriverFailure, drivers_call
-from .gui import answer_gui
+from .drivers import INTERFACES, DriverFailure, DriverHost, drivers_call
+from .faults import Fault, play
+from .gui import GUI, GuiHost, answer_gui, authme_reply
+from .limits import Limits
+from .media import served
 from .models import MODELS
-from .playback import play
-
-if TYPE_CHECKING:
-    from . import Sandbox
 
 SERVED_PATHS = ("/puter-sample-data/", "/puter-generated/")
 # What Puter's API lets a browser send (server.ts): preflights are answered with these.
@@ -36,12 +36,73 @@ CORS_ALLOW_HEADERS = (
 )
 
 
+@dataclass
+class RecordedRequest:
+    """One request the sandbox received (the token is kept but never shown in reprs)."""
+
+    method: str
+    path: str
+    host: str | None
+    headers: dict[str, str]
+    body: Any
+    started: float
+    finished: float | None = None
+    status: int | None = None
+    client_gone: bool = False  # the client closed the connection before the reply ended
+    token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def arrived(cls, handler: BaseHTTPRequestHandler, path: str, raw: bytes) -> RecordedRequest:
+        """What arrived (the token apart, never in a repr)."""
+        headers = {k: v for k, v in handler.headers.items() if k.lower() != "authorization"}
+        body: Any = raw.decode("utf-8", "replace") if raw else None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                pass
+        rec = cls(
+            method=handler.command,
+            path=path,
+            host=handler.headers.get("Host"),
+            headers=headers,
+            body=body,
+            started=time.monotonic(),
+        )
+        auth = handler.headers.get("Authorization") or ""
+        if auth.lower().startswith("bearer "):
+            rec.token = auth[7:].strip()
+        return rec
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The driver call's ``args`` (empty for other requests)."""
+        body = self.body
+        return body.get("args", {}) if isinstance(body, dict) and isinstance(body.get("args"), dict) else {}
+
+
+class ServerHost(DriverHost, GuiHost, Protocol):
+    """What the server needs of the sandbox it serves: its routing, its tokens, its scripted
+    faults, its limits, where it keeps what arrived, and what the drivers and the GUI need."""
+
+    verbose: bool
+    api_host: str | None
+    gui_host: str | None
+    gui: GUI | None
+    limits: Limits
+
+    def accepts(self, token: str) -> bool: ...
+    def whoami(self, token: str) -> dict[str, Any]: ...
+    def take_fault(self, path: str) -> Fault | None: ...
+    def record(self, request: RecordedRequest) -> None: ...
+
+
 class SandboxHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, sandbox: Sandbox, address: tuple[str, int]) -> None:
+    def __init__(self, sandbox: ServerHost, address: tuple[str, int]) -> None:
         self.sandbox = sandbox
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -103,7 +164,7 @@ class MemoryServer(socketserver.BaseServer):
     them (headers, chunked body, cut off by a fault). Nothing runs in another thread, so
     the whole reply is written before it is returned."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: ServerHost) -> None:
         self.sandbox = sandbox
         self.connections: set[Any] = set()
         self.connections_lock = threading.Lock()
@@ -256,12 +317,13 @@ class Handler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         raw = self._read_body()
         url = urlsplit(self.path)
-        self._record = sandbox.record_request(self, url.path, raw)
+        self._record = RecordedRequest.arrived(self, url.path, raw)
+        sandbox.record(self._record)
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         self._cors = {}
         try:
             if sandbox.gui is not None and host == sandbox.gui_host:
-                answer_gui(self, sandbox, url.path, url.query, raw)  # faults are for the API
+                answer_gui(self, sandbox.gui, url.path, url.query, raw)  # faults are for the API
                 return
             origin = self.headers.get("Origin")
             if sandbox.gui is not None and origin:  # Puter's API reflects any Origin
@@ -335,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/puterai/chat/models/details":
             self.json(200, {"models": [m.catalogue_entry() for m in MODELS.values() if not m.test_provider]})
         elif path.startswith(SERVED_PATHS) and self.command in ("GET", "HEAD"):
-            self.served(path)
+            self._serve_file(path)
         elif path in ("/", "/action/authme") and not self.server.sandbox.api_host:
             self._route_gui(url)
         else:
@@ -367,8 +429,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route_gui(self, url: Any) -> None:
         """The GUI host: the AuthMe page (``/?action=authme&redirectURL=...``)."""
-        from .authme import authme_reply
-
         status, headers, body = authme_reply(self.server.sandbox, parse_qs(url.query))
         self.send(status, body, headers.pop("Content-Type", "text/html; charset=utf-8"), headers)
 
@@ -428,10 +488,8 @@ class Handler(BaseHTTPRequestHandler):
             self.json(401, {"error": message, "message": message, "code": code, **extra})
         return False
 
-    def served(self, path: str) -> None:
+    def _serve_file(self, path: str) -> None:
         """Sample files and generated pictures: served to anyone, as another host would."""
-        from .media_files import served
-
         found = served(self.server.sandbox, path)
         if found is None:
             self.json(404, {"error": "Not Found", "message": "Not Found", "code": "not_found"})

@@ -12,7 +12,7 @@ import hashlib
 import math
 import struct
 
-__all__ = ["RATE", "WORD_GAP", "WORD_SECONDS", "empty_mp4", "hear", "silent_mp3", "speech"]
+__all__ = ["RATE", "WORD_GAP", "WORD_SECONDS", "hear", "silent_mp3", "speech"]
 
 RATE = 8000
 WORD_SECONDS = 0.14
@@ -88,27 +88,6 @@ def hear(data: bytes) -> tuple[str | None, float | None]:
                 inner += 8 + length + (length & 1)
         pos += 8 + size + (size & 1)
     return text, seconds
-
-
-def _box(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", 8 + len(payload)) + kind + payload
-
-
-def empty_mp4(seconds: float = 4.0) -> bytes:
-    """An MP4 (ISO base media) file with its header and length but no frames: what the sandbox
-    "generates" as video. Players show it; there is nothing to watch."""
-    ftyp = _box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41")
-    timescale = 1000
-    mvhd = _box(
-        b"mvhd",
-        struct.pack(">IIIII", 0, 0, 0, timescale, int(seconds * timescale))
-        + struct.pack(">IH", 0x00010000, 0x0100)
-        + bytes(10)
-        + struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
-        + bytes(24)
-        + struct.pack(">I", 2),
-    )
-    return ftyp + _box(b"moov", mvhd) + _box(b"free", b"puter-sandbox video")
 
 
 def silent_mp3(seconds: float = 1.0) -> bytes:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .models import SandboxModel
-from .replies import Reply, _split_stream, _text_of, plural
+from .replies import Reply, plural, split_stream, text_of
 
 __all__ = ["AgentError", "AgentTurn", "agent_turn"]
 
@@ -48,7 +48,7 @@ class AgentTurn:
 
     @property
     def reply(self) -> Reply:
-        return Reply(text=self.text, usage=self.usage, pieces=_split_stream(self.text) if self.text else [])
+        return Reply(text=self.text, usage=self.usage, pieces=split_stream(self.text) if self.text else [])
 
     def envelope(self) -> dict[str, Any]:
         if self.model.shape == "openai":
@@ -256,7 +256,7 @@ def agent_turn(model: SandboxModel, messages: list[dict[str, Any]], args: dict[s
         raise AgentError("Requests which include `tool_use` or `tool_result` blocks must define tools.")
     asked = [i for i, m in enumerate(messages) if m.get("role", "user") == "user" and not _results_of(m)]
     start = asked[-1] if asked else 0
-    question = _text_of(messages[start].get("content")) if asked else ""
+    question = text_of(messages[start].get("content")) if asked else ""
     since = messages[start + 1 :]
     rounds = [m for m in since if m.get("role") == "assistant" and _calls_of(m)]
     results = {ident: text for m in since for ident, text in _results_of(m)}

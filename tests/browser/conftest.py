@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import requests
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+from ..conftest import launch_chromium
+
 LAB_TOKEN = "browser-test-token"
 
 
@@ -31,25 +32,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def playwright_browser(playwright_driver: Any) -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(
-            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-            "(bash .ci/setup --browser does it when run as root)"
-        )
-    browser = playwright_driver.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
+def playwright_browser(playwright: Any) -> Iterator[Any]:
+    browser = launch_chromium(playwright)
     yield browser
     browser.close()
 

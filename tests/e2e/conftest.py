@@ -1,10 +1,11 @@
 """A Jupyter server (JupyterLab 4 and Notebook 7 in one), a sandbox that plays Puter's GUI and
 API, and Debian's Chromium with its popup blocker ON, driven by Playwright.
 
-Playwright starts Chromium with ``--disable-popup-blocking``; these fixtures take that flag away,
-so a popup opens only from a real click, as in a user's browser. Skipped, with the install
-command, when Chromium or Playwright is missing (never silently). Also the terminal IPython in tmux
-of tests/test_frontends.py, shared here.
+Browsers come from the run's one Playwright (tests/conftest.py), so these live beside
+tests/browser's. Playwright starts Chromium with ``--disable-popup-blocking``; these fixtures
+take that flag away, so a popup opens only from a real click, as in a user's browser. Skipped,
+with the install command, when Chromium or Playwright is missing (never silently). Terminal
+IPython in tmux (tests/test_frontends.py's ``terminal``) is shared here too.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ import requests
 
 from puter_magic.sandbox import Sandbox
 
-from ..test_frontends import terminal  # noqa: F401  (the terminal IPython in tmux, shared here)
+from ..conftest import launch_chromium
+from ..test_frontends import terminal  # noqa: F401  (terminal IPython in tmux, shared here)
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SERVER_TOKEN = "e2e-signin-token"
 
 
@@ -39,26 +40,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def chromium(playwright_driver: Any) -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(
-            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-            "(bash .ci/setup --browser does it when run as root)"
-        )
-    browser = playwright_driver.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        ignore_default_args=["--disable-popup-blocking"],  # popups only from a user's click
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
+def chromium(playwright: Any) -> Iterator[Any]:
+    """Chromium with its popup blocker on."""
+    browser = launch_chromium(playwright, popup_blocker=True)
     yield browser
     browser.close()
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -488,43 +486,27 @@ def test_nbconvert_never_waits(tmp_path: Any, puter: Sandbox) -> None:
 
 
 def test_terminal_ipython_shows_the_token_page_and_takes_the_token_at_the_prompt(
-    context: Any, puter: Sandbox, gui: Any, tmp_path: Any
+    context: Any, puter: Sandbox, gui: Any, terminal: Any
 ) -> None:
     from playwright.sync_api import expect
 
-    from tests.test_frontends import Tmux
-
-    if shutil.which("tmux") is None:
-        if os.environ.get("CI"):
-            pytest.fail("tmux is missing: .ci/setup installs it in CI")
-        pytest.skip("tmux is not installed (install it with: apt-get install -y tmux)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUTER_", "VSCODE_"))}
-    env.update(
-        PUTER_MAGIC_CONFIG_DIR=str(tmp_path / "config"), IPYTHONDIR=str(tmp_path / "ipython"), TERM="xterm"
-    )
-    ipython = pathlib.Path(sys.executable).with_name("ipython")
-    term = Tmux([str(ipython), "--no-banner", "--colors=NoColor"], env)
-    try:
-        term.wait_for("In [1]:")
-        term.send("%load_ext puter_magic")
-        term.wait_for("In [2]:")
-        term.send(f"%puter_login --origin {puter.origin}")
-        screen = term.wait_for("(input hidden):")
-        page_url = f"{puter.gui_origin}/?action=copyauth"
-        assert page_url in screen and "Sign in at Puter's token page" in screen
-        # The user opens the token page in a browser, logs in, copies the token...
-        page = context.new_page()
-        page.goto(page_url)
-        page.fill("#login-form input[name=username]", "learner")
-        page.fill("#login-form input[name=password]", puter.gui.password)
-        page.click("#login-form button[type=submit]")
-        field = page.locator("#copy-token")
-        expect(field).not_to_have_value("")
-        token = field.input_value()
-        # ...and pastes it at the prompt, which does not echo it.
-        term.send(token)
-        screen = term.wait_for("In [3]:")
-        assert f"Signed in to {puter.origin} as learner (token from prompt)" in screen
-        assert token not in screen
-    finally:
-        term.close()
+    terminal.send("%load_ext puter_magic")
+    terminal.wait_for("In [2]:")
+    terminal.send(f"%puter_login --origin {puter.origin}")
+    screen = terminal.wait_for("(input hidden):")
+    page_url = f"{puter.gui_origin}/?action=copyauth"
+    assert page_url in screen and "Sign in at Puter's token page" in screen
+    # The user opens the token page in a browser, logs in, copies the token...
+    page = context.new_page()
+    page.goto(page_url)
+    page.fill("#login-form input[name=username]", "learner")
+    page.fill("#login-form input[name=password]", puter.gui.password)
+    page.click("#login-form button[type=submit]")
+    field = page.locator("#copy-token")
+    expect(field).not_to_have_value("")
+    token = field.input_value()
+    # ...and pastes it at the prompt, which does not echo it.
+    terminal.send(token)
+    screen = terminal.wait_for("In [3]:")
+    assert f"Signed in to {puter.origin} as learner (token from prompt)" in screen
+    assert token not in screen

@@ -8,7 +8,6 @@ accepts ``puter.token`` only from the GUI origin, from its popup, with its ``msg
 
 from __future__ import annotations
 
-import os
 import pathlib
 import threading
 import time
@@ -29,9 +28,10 @@ except ImportError:  # the chromium fixture skips, saying how to install it
 from puter_magic.sandbox import Sandbox
 from puter_magic.sandbox.gui import GUI, Popup
 
+from ..conftest import launch_chromium
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NAMESPACE = uuid.UUID("33de3768-8ee0-43e9-9e73-db192b97a5d8")  # Puter's, for origin → app uid
 CHAT = {
     "interface": "puter-chat-completion",
@@ -177,22 +177,8 @@ def sb(_sandbox: Sandbox) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="module")
-def chromium(playwright_driver: Any) -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium")
-    browser = playwright_driver.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
+def chromium(playwright: Any) -> Iterator[Any]:
+    browser = launch_chromium(playwright)  # the run's one Playwright (tests/conftest.py)
     yield browser
     browser.close()
 

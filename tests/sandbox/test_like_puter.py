@@ -16,7 +16,7 @@ import requests
 
 from puter_magic.sandbox import MODELS, Fault, Sandbox
 
-from .conftest import load_transcript, transcript_names
+from ..conftest import load_transcript, transcript_names
 
 
 def _replay(sb: Sandbox, name: str, host_override: str | None = None) -> requests.Response:
