@@ -177,3 +177,21 @@ def playwright_browser(playwright: Any) -> Iterator[Any]:
     browser = launch_chromium(playwright)
     yield browser
     browser.close()
+
+@pytest.fixture
+def browser_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CPython taking the paths of Python in a web page (Pyodide, as in JupyterLite): the
+    platform fact says so, and, as there, starting a thread or opening a connection fails,
+    so a path that still needs either is caught."""
+    from puter_magic.api import runtime
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    def no_socket(self: socket.socket, *args: Any) -> None:
+        raise OSError("no sockets in this Python")
+
+    monkeypatch.setattr(runtime, "PLATFORM", runtime.BROWSER_PLATFORM)
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    monkeypatch.setattr(socket.socket, "connect", no_socket)
+    monkeypatch.setattr(socket.socket, "bind", no_socket)

@@ -41,8 +41,8 @@ def test_py_typed_is_shipped() -> None:
 @pytest.mark.parametrize(
     "cmd",
     [
-        ["ruff", "check", "puter_magic", "tests", "bench"],
-        ["ruff", "format", "--check", "puter_magic", "tests", "bench"],
+        ["ruff", "check", "puter_magic", "tests", "bench", "lite"],
+        ["ruff", "format", "--check", "puter_magic", "tests", "bench", "lite"],
         ["mypy"],
     ],
 )

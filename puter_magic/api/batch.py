@@ -21,6 +21,9 @@ requests."), with no ``Retry-After``. A batch therefore paces itself:
 - a stop event, or a KeyboardInterrupt in the calling thread, returns at once with what
   is done (replies still in flight are dropped, so a re-run asks them again).
 
+Where Python has no threads (a browser: :mod:`.runtime`) the items are asked one at a
+time in the calling thread, within the same limits, with progress between them.
+
 Results come back in the input's order, one :class:`BatchItem` each; nothing raises out
 of the batch except bugs.
 """
@@ -37,6 +40,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import runtime
 from .batch_results import BatchItem, BatchProgress, BatchResult
 from .chat import ChatReply, Messages
 from .errors import (
@@ -202,9 +206,15 @@ def run_batch(
         finish(item, reply, clock() - at)
         return False
 
-    def worker() -> None:
+    def worker(between: Callable[[], None] | None = None) -> None:
+        """Ask items until none is left or the run stops; *between* runs after each one
+        (when asked in the calling thread)."""
         try:
             while not run.stopping.is_set():
+                if between is not None:
+                    between()
+                    if run.stopping.is_set():
+                        return
                 with run.lock:
                     if not run.queue:
                         return
@@ -222,6 +232,8 @@ def run_batch(
                 if attempt(item):
                     with run.lock:
                         run.queue.appendleft(index)
+        except KeyboardInterrupt:  # only ever in the calling thread (asked inline)
+            raise
         except BaseException as exc:  # a bug: handed to the caller's thread
             with run.lock:
                 run.bug = run.bug or exc
@@ -247,6 +259,29 @@ def run_batch(
 
     interrupted = False
     waited = [0.0]  # seconds with nothing in flight and items left: time on the rate window
+    if not runtime.can_thread():
+        last_progress = -math.inf
+
+        def between() -> None:
+            nonlocal interrupted, last_progress
+            if stop is not None and stop.is_set():
+                interrupted = True
+                run.stopping.set()
+                return
+            now = clock()
+            if on_progress is not None and now - last_progress >= progress_interval:
+                last_progress = now
+                on_progress(progress())
+
+        try:
+            worker(between)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            run.closed = interrupted
+            run.stopping.set()
+            limiter.close()
+        return _result(run, items, clock() - started, interrupted, on_progress, progress)
     workers = max(1, min(concurrency, len(items)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puter-batch")
     futures = [pool.submit(worker) for _ in range(workers)]
@@ -275,11 +310,22 @@ def run_batch(
         run.stopping.set()
         limiter.close()
         pool.shutdown(wait=False, cancel_futures=True)
+    return _result(run, items, clock() - started, interrupted, on_progress, progress)
+
+
+def _result(
+    run: _Run,
+    items: list[BatchItem],
+    elapsed: float,
+    interrupted: bool,
+    on_progress: Callable[[BatchProgress], None] | None,
+    progress: Callable[..., BatchProgress],
+) -> BatchResult:
     if run.bug is not None:
         raise run.bug
     result = BatchResult(
         items,
-        elapsed=clock() - started,
+        elapsed=elapsed,
         rate_limited=run.rate_limited,
         stopped="interrupted" if interrupted else ("stopped" if run.stop_error is not None else None),
         stop_error=run.stop_error,

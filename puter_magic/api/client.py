@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import BaseAdapter
 
 from .._version import __version__
 from .account import Account
@@ -51,6 +52,9 @@ class PuterClient(ChatMethods, MediaMethods):
         replay: a recording to answer from instead of the network; ``fallthrough`` sends
             requests it does not hold to the network, ``replay_pace`` is ``"original"``
             or ``"fast"`` for streamed replies.
+        adapter: a ``requests`` transport adapter that carries every request of this client
+            (and the download of media URLs on its origin) instead of the network: a server
+            answering in this process, as the sandbox does where Python cannot open a socket.
     """
 
     def __init__(
@@ -69,6 +73,7 @@ class PuterClient(ChatMethods, MediaMethods):
         replay: str | Path | None = None,
         fallthrough: bool = False,
         replay_pace: str = "original",
+        adapter: BaseAdapter | None = None,
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
         self.__token = token or None
@@ -85,6 +90,7 @@ class PuterClient(ChatMethods, MediaMethods):
             max_body_bytes=max_body_bytes,
             user_agent=f"puter-magic/{__version__}",
             session=session,
+            adapter=adapter,
         )
         self._network = Network(self._transport, require_token=self._require_token, deadline=self._deadline)
         self._allowance: tuple[float, Allowance] | None = None

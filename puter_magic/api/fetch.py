@@ -14,10 +14,12 @@ so it is fetched by its own plain ``requests`` session that has never seen the t
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
+from requests.adapters import BaseAdapter
 
 from .._version import __version__
 from .errors import MalformedResponse, PuterConnectionError, PuterTimeout
@@ -61,8 +63,10 @@ class MediaFetcher:
         timeout: Timeout = (10.0, 60.0),
         total_timeout: float = 180.0,
         max_bytes: int = MAX_MEDIA_BYTES,
+        adapters: Mapping[str, BaseAdapter] | None = None,
     ) -> None:
         self.allow_loopback_http = allow_loopback_http
+        self.adapters = dict(adapters or {})  # URL prefix -> what answers it (a server in this process)
         self.timeout = timeout
         self.total_timeout = total_timeout
         self.max_bytes = max_bytes
@@ -75,6 +79,8 @@ class MediaFetcher:
         deadline = time.monotonic() + self.total_timeout
         with requests.Session() as session:
             session.trust_env = False
+            for prefix, adapter in self.adapters.items():
+                session.mount(prefix, adapter)
             for _ in range(MAX_REDIRECTS + 1):
                 check_media_url(url, allow_loopback_http=self.allow_loopback_http)
                 host = urlsplit(url).netloc

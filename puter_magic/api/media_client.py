@@ -20,6 +20,7 @@ from .protocol import build_call
 
 if TYPE_CHECKING:
     from .origin import Origin
+    from .transport import Transport
     from .wire import Wire
 
 __all__ = [
@@ -69,11 +70,18 @@ class MediaMethods:
 
     _wire: Wire
     _origin: Origin
+    _transport: Transport
 
     def media_fetcher(self) -> MediaFetcher:
         """What fetches reply URLs: a plain session that never carries the token. Plain http
-        is allowed only to loopback, and only when this client's origin is loopback too."""
-        return MediaFetcher(allow_loopback_http=is_loopback_host(self._origin.host))
+        is allowed only to loopback, and only when this client's origin is loopback too. A
+        client whose requests go through an adapter (a server in this process) fetches the
+        URLs on its own origin through it too."""
+        adapter = self._transport.adapter
+        return MediaFetcher(
+            allow_loopback_http=is_loopback_host(self._origin.host),
+            adapters={self._origin.url + "/": adapter} if adapter is not None else None,
+        )
 
     def _secrets(self) -> tuple[str | None, ...]:
         return ()  # PuterClient's: the token, to keep out of what is fetched and shown

@@ -2,7 +2,9 @@
 
 - ``*.localhost`` names are loopback (RFC 6761) but many system resolvers do not know
   them, so such an origin is reached on 127.0.0.1 with the original ``Host`` header:
-  self-hosted Puter routes by host name (``api.puter.localhost:4100``).
+  self-hosted Puter routes by host name (``api.puter.localhost:4100``). In a browser
+  (:mod:`.runtime`) the name is used as it is: the browser resolves it, and would not let
+  a page set ``Host``.
 - Plain ``http://`` is accepted only for loopback hosts unless the caller opts in, so a
   token is never sent in clear over a network.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+from . import runtime
 
 DEFAULT_ORIGIN = "https://api.puter.com"
 DEFAULT_GUI_ORIGIN = "https://puter.com"
@@ -122,7 +126,7 @@ def parse_origin(url: str, *, allow_insecure_http: bool = False) -> Origin:
     path = parts.path.rstrip("/")
     netloc = parts.netloc.lower()
     normalized = urlunsplit((scheme, netloc, path, "", ""))
-    if host.endswith(".localhost"):
+    if host.endswith(".localhost") and not runtime.in_browser():
         connect = urlunsplit((scheme, f"127.0.0.1:{port}", path, "", ""))
         default = 443 if scheme == "https" else 80
         host_header = host if port == default else f"{host}:{port}"

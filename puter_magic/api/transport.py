@@ -23,9 +23,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
+from . import runtime
 from .errors import (
     MalformedResponse,
     PuterConnectionError,
@@ -65,10 +66,17 @@ class _HostAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-def make_session(origin: Origin) -> requests.Session:
-    """A keep-alive session whose adapter retries only connections that were never made."""
+def make_session(origin: Origin, adapter: BaseAdapter | None = None) -> requests.Session:
+    """A keep-alive session whose adapter retries only connections that were never made.
+
+    *adapter*, if given, carries every request instead (e.g. a server answering in this
+    process: the sandbox's, where Python cannot open a socket)."""
     session = requests.Session()
     session.trust_env = False  # no netrc credentials or proxies picked up behind our back
+    if adapter is not None:
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
     retry = Retry(
         total=None,
         connect=CONNECT_RETRIES,
@@ -107,6 +115,7 @@ class Transport:
         max_body_bytes: int,
         user_agent: str,
         session: requests.Session | None = None,
+        adapter: BaseAdapter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.origin = origin
@@ -116,7 +125,8 @@ class Transport:
         self.max_retry_wait = max_retry_wait
         self.max_body_bytes = max_body_bytes
         self.user_agent = user_agent
-        self.session = session or make_session(origin)
+        self.adapter = adapter
+        self.session = session or make_session(origin, adapter)
         self._sleep = sleep
         self._local = threading.local()  # per-thread overrides (see not_retrying)
 
@@ -261,8 +271,12 @@ class Transport:
         """
         raw = resp.raw
         try:
-            if raw.chunked and raw.supports_chunked_reads():
+            if raw.chunked and getattr(raw, "supports_chunked_reads", lambda: False)():
                 pieces: Iterator[bytes] = raw.read_chunked(READ_SIZE, decode_content=True)
+            elif runtime.in_browser():
+                # The browser's fetch (urllib3's Emscripten response) has no read1; each of its
+                # reads returns what has arrived, so stream() does not wait to fill a buffer.
+                pieces = raw.stream(READ_SIZE, decode_content=True)
             else:
                 pieces = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
             for piece in pieces:

@@ -53,6 +53,11 @@ class AccountMagics(Magics):
         "(where no button can show: Puter's token page and the prompt)",
     )
     @argument(
+        "--prompt",
+        action="store_true",
+        help="show Puter's token page and take a token pasted at the masked prompt (no button)",
+    )
+    @argument(
         "--gui-origin",
         metavar="URL",
         help="Puter's website for the sign-in pages (default: the API origin's pair, api.X -> X)",
@@ -75,7 +80,9 @@ class AccountMagics(Magics):
         notebook shows a "Sign in with Puter" button (one click; a guest account on a
         browser's first visit unless --no-guest) and waits for it (login_timeout); a
         terminal or VS Code shows Puter's token page and asks at a masked prompt.
-        --browser uses Puter's AuthMe page instead; --sandbox needs no account at all.
+        --prompt takes a pasted token there instead of the button (JupyterLite's kernel
+        cannot hold the cell for the click); --browser uses Puter's AuthMe page instead;
+        --sandbox needs no account at all.
         """
         from .signin import SignInFlow, frontend_of
 
@@ -95,6 +102,7 @@ class AccountMagics(Magics):
                 guest=not args.no_guest,
                 wait=not args.no_wait,
                 button=args.button,
+                prompt=args.prompt,
             )
 
     def _parse_login(self, line: str) -> Any:
@@ -108,7 +116,13 @@ class AccountMagics(Magics):
             raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
         button_only = args.no_guest or args.no_wait or args.button
         if args.sandbox and (
-            args.origin or args.browser or args.token_env or args.save or args.gui_origin or button_only
+            args.origin
+            or args.browser
+            or args.token_env
+            or args.save
+            or args.gui_origin
+            or button_only
+            or args.prompt
         ):
             raise UsageError("%puter_login --sandbox takes no other options")
         if args.browser and button_only:
@@ -117,6 +131,11 @@ class AccountMagics(Magics):
             )
         if args.button and args.token_env:
             raise UsageError("%puter_login: --button or --token-env, not both")
+        if args.prompt and (args.browser or args.token_env or button_only):
+            raise UsageError(
+                "%puter_login --prompt takes a pasted token: "
+                "not with --browser, --token-env, --button, --no-guest or --no-wait"
+            )
         return args
 
     @magic_arguments()

@@ -2,7 +2,8 @@
 
 At most ``concurrency`` requests are in flight (a free Puter account allows 3 at once), on
 a thread pool of that size; each column reads its model's ChatStream, which accumulates
-the reply.
+the reply. Where Python has no threads (a browser: :mod:`puter_magic.api.runtime`) the
+models are asked one after another in this thread, each column streaming in turn.
 Each column streams live with its own footer, or shows its own warning if that model
 fails while the others succeed. The main thread owns the display, as in :mod:`live`.
 """
@@ -17,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..api import runtime
 from ..api.errors import PuterError
 from .advice import WarningBox
 from .bounds import MAX_DISPLAY_CHARS, close_fence, cut_text, left_out_note
@@ -72,8 +74,9 @@ class CompareView:
 
     @classmethod
     def starting(cls, models: list[str], concurrency: int) -> CompareView:
-        """The first frame: every column, the first *concurrency* thinking, the rest waiting."""
-        slots = max(1, concurrency)
+        """The first frame: every column, the first *concurrency* thinking, the rest waiting
+        (one at a time where there are no threads)."""
+        slots = max(1, concurrency) if runtime.can_thread() else 1
         return cls([Column(m, state="thinking" if i < slots else "waiting") for i, m in enumerate(models)])
 
     def _shown(self, col: Column) -> tuple[str, str]:
@@ -169,8 +172,17 @@ def run_compare(
 
     columns = [Column(m) for m in models]
     stopping = threading.Event()
+    last_update = -1e9
 
-    def work(col: Column) -> None:
+    def tick() -> None:
+        """Between chunks, when read in this thread: show progress at most *max_rate* a second."""
+        nonlocal last_update
+        now = time.monotonic()
+        if update is not None and now - last_update >= 1.0 / max_rate:
+            last_update = now
+            update(CompareView(columns, limit=limit))
+
+    def work(col: Column, on_chunk: Callable[[], None] | None = None) -> None:
         if stopping.is_set():
             return
         col.state, col.started = "thinking", time.monotonic()
@@ -184,6 +196,8 @@ def run_compare(
             for _chunk in col.stream:
                 if col.state == "thinking" and col.stream.text_length:
                     col.state = "streaming"
+                if on_chunk is not None:
+                    on_chunk()
             if col.state != "interrupted":
                 col.state = "done"
         except PuterError as err:
@@ -192,6 +206,22 @@ def run_compare(
         finally:
             col.finished = time.monotonic()
 
+    def interrupted() -> None:
+        stopping.set()
+        for col in columns:
+            if col.state not in ("done", "failed"):
+                col.state = "interrupted"
+                if col.stream is not None:
+                    col.stream.close()
+
+    if not runtime.can_thread():
+        try:
+            for col in columns:
+                tick()
+                work(col, tick)
+        except KeyboardInterrupt:
+            interrupted()
+        return columns
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="puter-compare")
     futures = [pool.submit(work, col) for col in columns]
     try:
@@ -204,12 +234,7 @@ def run_compare(
                 update(CompareView(columns, limit=limit))
                 next_at = drawn + max(1.0 / max_rate, 4 * (time.monotonic() - drawn))
     except KeyboardInterrupt:
-        stopping.set()
-        for col in columns:
-            if col.state not in ("done", "failed"):
-                col.state = "interrupted"
-                if col.stream is not None:
-                    col.stream.close()
+        interrupted()
         wait(futures, timeout=1.0)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

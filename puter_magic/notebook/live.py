@@ -2,7 +2,9 @@
 
 A worker thread reads the stream (so the notebook's stop button, a KeyboardInterrupt in
 the main thread, is handled at once) and hands chunks over in batches; the main thread
-owns every display call. Updates are throttled: the first text shows as soon as it
+owns every display call. Where Python has no threads (a browser: see
+:mod:`puter_magic.api.runtime`) the stream is read inline instead, with the same updates
+between chunks. Updates are throttled: the first text shows as soon as it
 arrives, then at most ``max_rate`` updates a second, and never more often than every
 four times the last update's cost, so rendering stays a bounded share of the time and
 the whole cost linear in the reply's length.
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..api import runtime
 from ..api.chat import ChatStream
 from ..api.errors import PuterError, StreamError
 from .bounds import MAX_DISPLAY_CHARS
@@ -96,57 +99,117 @@ def stream_live(
     caller's: this only shows progress, and shows at most *limit* characters of the text.
     """
     result = LiveResult()
-    started = clock()
-    min_interval = 1.0 / max_rate
-    interval = min_interval
-    last_update = -1e9
-    shown = (0, 0)  # (text chars, reasoning chars) last rendered
+    painter = _Painter(chat, handle, result, clock, max_rate, limit)
+    if not runtime.can_thread():
+        return _read_inline(chat, painter, result, close)
     reader = _Reader(chat, clock)
     reader.start()
-
-    def render(now: float) -> None:
-        nonlocal last_update, interval, shown
-        text, reasoning = chat.text, len(chat.reasoning)
-        t0 = clock()
-        handle.update(PartialReply(text, now - started, reasoning, limit))
-        cost = clock() - t0
-        result.updates += 1
-        last_update = clock()
-        shown = (len(text), reasoning)
-        interval = max(min_interval, 4 * cost)
-        if result.first_text_at is None and text:
-            result.first_text_at = last_update
-
     try:
         while not reader.finished.is_set():
             if chat.text_length:
                 # Text is streaming: sleep until the next update is due (or the end).
-                reader.finished.wait(max(0.0, last_update + interval - clock()))
+                reader.finished.wait(max(0.0, painter.next_due() - clock()))
             else:
                 # Nothing to show yet: wake for the first text, or to tick the clock.
                 reader.changed.wait(TICK)
                 reader.changed.clear()
-            now = clock()
             if reader.finished.is_set():
                 break
-            if chat.text_length:
-                if now - last_update >= interval and (chat.text_length, len(chat.reasoning)) != shown:
-                    render(now)
-            elif now - last_update >= TICK or len(chat.reasoning) != shown[1]:
-                render(now)
+            painter.paint_if_due(clock(), tick=True)
     except KeyboardInterrupt:
         result.interrupted = True
         close()
         reader.join(1.0)
+    return _ended(result, chat, close, reader.first_text_at, None if result.interrupted else reader.error)
+
+
+class _Painter:
+    """The throttle: the first text shows at once, then at most *max_rate* updates a
+    second, and never more often than every four times the last update's cost."""
+
+    def __init__(
+        self,
+        chat: ChatStream,
+        handle: Handle,
+        result: LiveResult,
+        clock: Callable[[], float],
+        max_rate: float,
+        limit: int,
+    ) -> None:
+        self.chat, self.handle, self.result, self.clock, self.limit = chat, handle, result, clock, limit
+        self.started = clock()
+        self.min_interval = 1.0 / max_rate
+        self.interval = self.min_interval
+        self.last_update = -1e9
+        self.shown = (0, 0)  # (text chars, reasoning chars) last rendered
+
+    def next_due(self) -> float:
+        return self.last_update + self.interval
+
+    def paint_if_due(self, now: float, *, tick: bool) -> None:
+        """Render if something new is due; *tick*: the "thinking" clock may advance too."""
+        chat = self.chat
+        if chat.text_length:
+            if now >= self.next_due() and (chat.text_length, len(chat.reasoning)) != self.shown:
+                self.render(now)
+        else:
+            new_reasoning = len(chat.reasoning) != self.shown[1]
+            # The thinking line ticks on a clock; read inline, new reasoning waits its turn.
+            due = now - self.last_update >= TICK if tick else now >= self.next_due()
+            if (tick and (due or new_reasoning)) or (not tick and new_reasoning and due):
+                self.render(now)
+
+    def render(self, now: float) -> None:
+        chat, clock, result = self.chat, self.clock, self.result
+        text, reasoning = chat.text, len(chat.reasoning)
+        t0 = clock()
+        self.handle.update(PartialReply(text, now - self.started, reasoning, self.limit))
+        cost = clock() - t0
+        result.updates += 1
+        self.last_update = clock()
+        self.shown = (len(text), reasoning)
+        self.interval = max(self.min_interval, 4 * cost)
+        if result.first_text_at is None and text:
+            result.first_text_at = self.last_update
+
+
+def _read_inline(
+    chat: ChatStream, painter: _Painter, result: LiveResult, close: Callable[[], None]
+) -> LiveResult:
+    """Read *chat* in this thread (no threads here), rendering between chunks when due."""
+    first_text_at: float | None = None
+    error: BaseException | None = None
+    try:
+        for _chunk in chat:
+            now = painter.clock()
+            if first_text_at is None and chat.text_length:
+                first_text_at = now
+            painter.paint_if_due(now, tick=False)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        close()
+    except PuterError as err:
+        error = err
+    return _ended(result, chat, close, first_text_at, error)
+
+
+def _ended(
+    result: LiveResult,
+    chat: ChatStream,
+    close: Callable[[], None],
+    first_text_at: float | None,
+    error: BaseException | None,
+) -> LiveResult:
+    """Fill *result* from what *chat* accumulated, once the stream ended (or was stopped)."""
     result.text, result.reasoning = chat.text, chat.reasoning
     result.usage, result.tool_calls = dict(chat.usage), list(chat.tool_calls)
     result.images = list(chat.images)
     result.sources = list(getattr(chat, "sources", ()))
-    result.first_chunk_at = reader.first_text_at
-    if not result.interrupted and reader.error is not None:
-        if not isinstance(reader.error, PuterError):
-            raise reader.error
-        result.error = reader.error
+    result.first_chunk_at = first_text_at
+    if not result.interrupted and error is not None:
+        if not isinstance(error, PuterError):
+            raise error
+        result.error = error
         close()
     if isinstance(result.error, StreamError) and not result.error.message:
         result.error.message = "the stream reported an error"

@@ -330,10 +330,28 @@ def _plain_paragraphs(source: str, fences: list[tuple[int, int]], nonce: str) ->
     return _PARAGRAPH_RUN.sub(join, marked), runs
 
 
+NO_SANITIZER = "shown as plain text: the HTML sanitizer nh3 is not installed here (pip install nh3)"
+
+
+def _escaped(text: str) -> str:
+    """*text* as HTML that shows it letter for letter (no Markdown, no markup of its own)."""
+    return (
+        f'<pre class="puter-plain" style="white-space: pre-wrap; font-family: inherit">'
+        f"{html.escape(text, quote=False)}</pre>"
+        f'<div style="color: var(--jp-ui-font-color2, #6b7280); font-size: 0.85em">{NO_SANITIZER}</div>'
+    )
+
+
 def to_html(text: str, *, highlight: bool = True, fast_paragraphs: bool = True) -> str:
-    """The reply as sanitized HTML with math left for the frontend to typeset."""
+    """The reply as sanitized HTML with math left for the frontend to typeset.
+
+    Without nh3 (a browser's Python that could not load it) nothing is converted: the
+    reply is shown escaped, as plain text, with a note saying why."""
+    try:
+        import nh3
+    except ImportError:
+        return _escaped(text)
     import markdown
-    import nh3
 
     nonce = secrets.token_hex(4)
     maths: list[str] = []

@@ -178,12 +178,22 @@ class PuterSession:
         return tape
 
     def start_sandbox(self, pace: float = 0.015) -> Sandbox:
-        """Start (or reuse) a sandbox in this process and sign in to it."""
+        """Start (or reuse) a sandbox in this process and sign in to it.
+
+        Where Python cannot listen (a browser: :mod:`puter_magic.api.runtime`), the sandbox
+        answers in-process instead, through a transport adapter mounted on the client; its
+        replies then arrive whole, so they are not paced."""
+        from ..api import runtime
         from ..sandbox import Sandbox
 
-        if self.sandbox is None or not self.sandbox.running:
-            self.sandbox = Sandbox(pace=pace).start()
-        self.sign_in(self.sandbox.origin, self.sandbox.token)
+        if not runtime.can_listen():
+            if self.sandbox is None:
+                self.sandbox = Sandbox(pace=0.0, slow_pace=0.0)
+            self.sign_in(self.sandbox.origin, self.sandbox.token, adapter=self.sandbox.in_process())
+        else:
+            if self.sandbox is None or not self.sandbox.running:
+                self.sandbox = Sandbox(pace=pace).start()
+            self.sign_in(self.sandbox.origin, self.sandbox.token)
         self.default_model = SANDBOX_MODEL
         return self.sandbox
 

@@ -41,6 +41,11 @@ RENDER_GRACE = 20.0
 CANCELLED = "Sign-in was cancelled; nothing changed"
 SIGNED_IN_SOURCE = "Puter sign-in"
 
+BROWSER_CANNOT_LISTEN = (
+    "%puter_login --browser needs a listener on this machine, which Python in a web page "
+    "(JupyterLite) cannot open: use the Sign in with Puter button, or paste a token at the prompt"
+)
+
 
 def frontend_of(shell: Any) -> Frontend:
     """Where this IPython shows its outputs: a terminal, a Jupyter frontend in a browser, or
@@ -81,10 +86,14 @@ class SignInFlow(Flow):
 
         sandbox = self.session.start_sandbox(pace=self.settings.sandbox_pace)
         model = self.session.default_model or ""
+        if sandbox.running:
+            where, how = f"at {sandbox.origin}", "It runs offline, inside this IPython"
+        else:  # answering in-process: this Python cannot listen (a browser)
+            where, how = "in this page", "It answers inside this page's Python, with no server"
         self.display(
             Note(
-                f"Signed in to the sandbox at {sandbox.origin} as {self.session.username}.",
-                f"It runs offline, inside this IPython; no account needed. Default model: {model}.",
+                f"Signed in to the sandbox {where} as {self.session.username}.",
+                f"{how}; no account needed. Default model: {model}.",
             )
         )
         return model
@@ -106,9 +115,12 @@ class SignInFlow(Flow):
         guest: bool = True,
         wait: bool = True,
         button: bool = False,
+        prompt: bool = False,
     ) -> None:
         """Find the token, verify it, say who signed in. *button*: straight to the button (or,
-        where none can show, the token page), whatever token the environment holds."""
+        where none can show, the token page), whatever token the environment holds. *prompt*:
+        the token page and a pasted token, never the button."""
+        from ..api import runtime
         from ..api.auth import LoginStore, authme_sign_in, token_from_colab_secrets, token_from_env
         from ..api.origin import parse_origin
         from .rendering import Note
@@ -126,6 +138,8 @@ class SignInFlow(Flow):
             named = "--gui-origin" if gui_origin else "PuterMagics.gui_origin"
             raise UsageError(f"%puter_login {named}: {exc}") from None
         store = LoginStore()
+        if browser and not runtime.can_listen():
+            raise UsageError(BROWSER_CANNOT_LISTEN)
         if browser:
 
             def show_link(url: str) -> None:
@@ -138,18 +152,18 @@ class SignInFlow(Flow):
             token = authme_sign_in(gui, timeout=settings.login_timeout, show_link=show_link)
             source = "browser sign-in"
         else:
-            found = None if button else token_from_env(token_env) if token_env else token_from_env()
+            found = None if button or prompt else token_from_env(token_env) if token_env else token_from_env()
             if token_env and found is None:
                 state = "is empty" if token_env in os.environ else "is not set"
                 raise UsageError(f"%puter_login --token-env: ${token_env} {state}")
-            if found is None and not token_env and not button:
+            if found is None and not token_env and not button and not prompt:
                 found = token_from_colab_secrets()
-            saved = None if found or button else store.get(where.url)
+            saved = None if found or button or prompt else store.get(where.url)
             if found:
                 token, source = found.token, found.source
             elif saved:
                 token, source = saved.token, "saved login"
-            elif self.frontend == "jupyter":
+            elif self.frontend == "jupyter" and not prompt:
                 if wait and not _can_prompt():
                     # Nobody can click or type here (nbconvert, papermill): stop at once, as before.
                     raise _refused()
@@ -259,7 +273,8 @@ class PopupSignIn:
             self.flow.display(
                 Note(
                     "Click “Sign in with Puter” above.",
-                    "This kernel cannot hold the cell until you do: run the cells below after signing in.",
+                    "This kernel cannot hold the cell until you do: run the cells below after signing in "
+                    "(or paste a token from Puter's token page: %puter_login --prompt).",
                 )
             )
             return
@@ -322,6 +337,15 @@ def _can_prompt() -> bool:
     import getpass
     import sys
 
+    from ..api import runtime
+
+    if runtime.in_browser():
+        # JupyterLite's kernel puts the page's own prompt in place of getpass (a JavaScript
+        # function); a Python with no such page around it has nothing to ask with.
+        from IPython import get_ipython
+
+        stdlib = [getattr(getpass, n, None) for n in ("unix_getpass", "win_getpass", "fallback_getpass")]
+        return get_ipython() is not None and getpass.getpass not in stdlib
     if getattr(getpass.getpass, "__module__", "getpass") != "getpass":
         from IPython import get_ipython
 

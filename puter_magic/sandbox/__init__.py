@@ -17,6 +17,10 @@ that puter.js opens, guest accounts, app tokens (:mod:`puter_magic.sandbox.gui`)
 
 From a shell: ``python -m puter_magic.sandbox`` prints its origin and token (``--gui``: both
 origins).
+
+Where Python cannot listen (Pyodide in a browser), :meth:`Sandbox.in_process` gives a
+``requests`` transport adapter that answers the same way with no socket and no thread
+(:mod:`.in_process`).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .faults import Fault
 from .gui import GUI, is_loopback_host
@@ -32,6 +36,9 @@ from .limits import TIERS, Limits
 from .metering import Metering
 from .models import MODELS
 from .server import RecordedRequest, SandboxHTTPServer
+
+if TYPE_CHECKING:
+    from .in_process import InProcessAdapter
 
 __all__ = ["MODELS", "Fault", "RecordedRequest", "Sandbox"]
 
@@ -176,6 +183,15 @@ class Sandbox:
     def running(self) -> bool:
         return self._server is not None
 
+    def in_process(self) -> InProcessAdapter:
+        """A ``requests`` transport adapter that answers as this sandbox, in this process, with
+        no socket and no thread (for Pyodide in a browser). Mount it on the client's session:
+        ``PuterClient(sandbox.origin, sandbox.token, adapter=sandbox.in_process())``. Until the
+        sandbox has listened, its origin is a loopback name nothing listens on."""
+        from .in_process import InProcessAdapter
+
+        return InProcessAdapter(self)
+
     def __enter__(self) -> Sandbox:
         return self.start()
 
@@ -183,19 +199,26 @@ class Sandbox:
         self.stop()
 
     def __repr__(self) -> str:
-        state = self.origin if self.running else "stopped"
+        state = self.origin if self.running else ("not listening" if self.port == 0 else "stopped")
         return f"<Sandbox {state} token=<hidden> requests={len(self.requests)}>"
 
     # -- addresses and accounts --------------------------------------------------
 
     @property
     def origin(self) -> str:
-        """The API origin to give a client."""
+        """The API origin to give a client (before it ever listened: the name it answers
+        by in-process, see :meth:`in_process`)."""
+        if self.port == 0:
+            from .in_process import IN_PROCESS_ORIGIN
+
+            return IN_PROCESS_ORIGIN
         return f"http://{self.api_host or self.host}:{self.port}"
 
     @property
     def gui_origin(self) -> str:
         """The GUI site's origin: the sign-in popup with ``gui_host``; otherwise the AuthMe page."""
+        if self.port == 0:
+            return self.origin
         if self.gui_host:
             return f"http://{self.gui_host}:{self.port}"
         if self.api_host and self.api_host.startswith("api."):

@@ -1,12 +1,18 @@
 """The sandbox's HTTP server and handler: Puter's routes, its token check, and the wire-level
 ways to answer (whole, chunked, paced, cut off). Driver calls are answered in :mod:`.drivers`,
-the GUI site's pages (with ``gui_host``) in :mod:`.gui`."""
+the GUI site's pages (with ``gui_host``) in :mod:`.gui`.
+
+:class:`SandboxHTTPServer` listens on loopback; :class:`MemoryServer` runs the same handler
+over a connection held in memory, for a Python that cannot listen (see :mod:`.in_process`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import socket
+import socketserver
 import struct
 import threading
 import time
@@ -120,9 +126,63 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             self.connections.clear()
 
 
+class _MemoryConnection:
+    """A connection whose request is in memory and whose reply is written to memory.
+
+    Enough of a socket for :class:`Handler`: it reads the request from ``makefile``, writes
+    with ``sendall``, and a reset (:meth:`Handler.abort`) or a shutdown only marks it closed."""
+
+    def __init__(self, request: bytes) -> None:
+        self._request = request
+        self.written = bytearray()
+        self.closed = False
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BytesIO:
+        return io.BytesIO(self._request)
+
+    def sendall(self, data: bytes) -> None:
+        if self.closed:
+            raise ConnectionResetError("the connection was closed")
+        self.written += data
+
+    def setsockopt(self, *args: Any) -> None:
+        return None
+
+    def settimeout(self, timeout: float | None) -> None:
+        return None
+
+    def shutdown(self, how: int) -> None:
+        self.closed = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class MemoryServer(socketserver.BaseServer):
+    """The sandbox's handler with no socket: :meth:`answer` takes the bytes of one HTTP
+    request and returns the bytes the handler wrote, as a listening server would have sent
+    them (headers, chunked body, cut off by a fault). Nothing runs in another thread, so
+    the whole reply is written before it is returned."""
+
+    def __init__(self, sandbox: ServerHost) -> None:
+        self.sandbox = sandbox
+        self.connections: set[Any] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(("in-process", 0), Handler)
+
+    def answer(self, request: bytes) -> tuple[bytes, bool]:
+        """The reply to *request*, and whether the connection was reset before it ended."""
+        connection = _MemoryConnection(request)
+        try:
+            self.finish_request(connection, ("127.0.0.1", 0))  # type: ignore[arg-type]
+        except (BrokenPipeError, ConnectionResetError):
+            connection.closed = True
+        return bytes(connection.written), connection.closed
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: SandboxHTTPServer
+    server: SandboxHTTPServer | MemoryServer
     server_version = "puter-sandbox"
     _headers_buffer: list[bytes]
     sys_version = ""
