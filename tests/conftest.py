@@ -178,6 +178,7 @@ def playwright_browser(playwright: Any) -> Iterator[Any]:
     yield browser
     browser.close()
 
+
 @pytest.fixture
 def browser_python(monkeypatch: pytest.MonkeyPatch) -> None:
     """CPython taking the paths of Python in a web page (Pyodide, as in JupyterLite): the

@@ -135,9 +135,12 @@ class MediaFlow(Flow):
 
     def _working(self, label: str, ask: Callable[[], T]) -> T:
         """*ask()*, with a quiet "working… 1.2 s" line until it returns, in a notebook (the
-        result replaces it); a terminal just waits. Its exception is raised here."""
+        result replaces it); a terminal, or Python in a web page (no threads), just waits. Its
+        exception is raised here."""
         self._start_count()
-        if not self.settings.rich:
+        from ..api import runtime
+
+        if not self.settings.rich or not runtime.can_thread():  # a browser's Python: no thread to wait on
             return ask()
         from .rendering import MUTED
 
