@@ -24,7 +24,7 @@ from puter_magic.api.chunks import (
 )
 from puter_magic.api.errors import PuterTimeout, StreamError
 from puter_magic.notebook.live import stream_live
-from puter_magic.notebook.rendering import PartialReply
+from puter_magic.notebook.views import PartialReply
 from puter_magic.sandbox import Sandbox
 
 from .shell import magics_of, run

@@ -148,7 +148,7 @@ class AccountMagics(Magics):
         output names."""
         args = parse_line(self.puter_logout, line)
         from ..api.auth import LoginStore
-        from .rendering import Note
+        from .views import Note
 
         session = self.host.session
         origin = session.origin
@@ -180,7 +180,7 @@ class AccountMagics(Magics):
         from ..api.errors import NotFound
         from .advice import gui_host
         from .allowance import AllowanceView
-        from .rendering import Note
+        from .views import Note
 
         with self.host.failures.guard():
             try:
@@ -200,17 +200,17 @@ class AccountMagics(Magics):
         args = parse_line(self.puter_usage, line)
         meter = self.host.session.meter
         if args.reset:
-            from .rendering import Note
+            from .views import Note
 
             meter.reset()
             show(Note("Usage meter reset."))
             return
-        from .tables import UsageTable
+        from .views import UsageTable
 
         show(UsageTable(meter))
         budget = self.host.settings().budget_usd_cents
         if budget is not None:
-            from .rendering import Note
+            from .views import Note
 
             left = budget - meter.spent_cents
             show(Note(f"Budget: {budget:g}¢", f"{max(left, 0):.4g}¢ left."))

@@ -33,7 +33,7 @@ from ..api.errors import (
 )
 from ..api.search import cannot_search
 from ..api.usage import Allowance
-from .rendering import MUTED, WARN_STYLE, Bundle
+from .views import MUTED, WARN_STYLE, Bundle
 
 if TYPE_CHECKING:
     from ..api.pacing import AccountLimits

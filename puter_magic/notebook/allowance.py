@@ -15,7 +15,7 @@ from typing import Any
 
 from ..api.usage import Allowance, UsageMeter
 from ..api.words import plural
-from .rendering import MUTED, Note
+from .views import MUTED, Note
 
 __all__ = ["APP_ONLY", "AllowanceView", "batch_note"]
 

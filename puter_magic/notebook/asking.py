@@ -18,7 +18,7 @@ from .classroom import Refusal
 from .flow import Flow
 from .outputs import cell_output
 from .puter_options import asked_for
-from .rendering import PartialReply, ReplyView
+from .views import PartialReply, ReplyView
 
 if TYPE_CHECKING:
     from .classroom import Ticket

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .rendering import MUTED, NOTE_STYLE
+from .views import MUTED, NOTE_STYLE
 
 if TYPE_CHECKING:
     from ..api.batch import BatchProgress, BatchResult

@@ -30,9 +30,9 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from .policy import PolicyWatch, Rules
 from .provenance import stamp, utc_now
-from .rendering import NOTE_STYLE, Note
 from .teacher_log import TeacherLog, log_path_for
 from .tutor import TutorNotes, tutor_prompt
+from .views import NOTE_STYLE, Note
 
 if TYPE_CHECKING:
     from ..api.catalogue import ModelInfo

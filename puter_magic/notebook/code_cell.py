@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from ..api.words import plural
-from .rendering import Note
+from .views import Note
 
 __all__ = ["code_blocks", "offer_code"]
 

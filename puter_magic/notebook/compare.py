@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..api import runtime
 from ..api.errors import PuterError
 from .advice import WarningBox
-from .bounds import MAX_DISPLAY_CHARS, close_fence, cut_text, left_out_note
-from .rendering import MUTED, footer_html, footer_text
+from .views import MAX_DISPLAY_CHARS, MUTED, close_fence, cut_text, footer_html, footer_text, left_out_note
 
 if TYPE_CHECKING:
     from ..api.chat import ChatReply, ChatStream

@@ -40,7 +40,7 @@ class HistoryMagics(Magics):
         """Show a thread's transcript, or move it to and from a JSON file."""
         args = parse_line(self.puter_history, line)
         from .conversation import Thread
-        from .rendering import Note, ReplyView
+        from .views import Note, ReplyView
 
         thread = self.host.session.conversations.get(args.chat)
         if args.load:
@@ -69,7 +69,7 @@ class HistoryMagics(Magics):
             )
             return None
         if args.json:
-            from .bounds import BoundedData
+            from .views import BoundedData
 
             data = BoundedData(thread.to_json())  # all of it; only its display is bounded
             data.limit = self.host.settings().max_display_chars
@@ -94,7 +94,7 @@ class HistoryMagics(Magics):
         args = parse_line(self.puter_reset, line)
         if args.all and args.chat:
             raise UsageError("%puter_reset takes --chat NAME or --all, not both")
-        from .rendering import Note
+        from .views import Note
 
         conversations = self.host.session.conversations
         if args.all:
@@ -116,7 +116,7 @@ class HistoryMagics(Magics):
     def puter_record(self, line: str) -> None:
         """Record every Puter request of this notebook and its reply to FILE (no token is written)."""
         args = parse_line(self.puter_record, line)
-        from .rendering import Note
+        from .views import Note
 
         if args.off:
             tape = self.host.session.stop_tape()
@@ -154,7 +154,7 @@ class HistoryMagics(Magics):
     def puter_replay(self, line: str) -> None:
         """Answer Puter requests from a recording, with no network at all."""
         args = parse_line(self.puter_replay, line)
-        from .rendering import Note
+        from .views import Note
 
         if args.off:
             tape = self.host.session.stop_tape()

@@ -21,8 +21,7 @@ from typing import Any, Protocol
 from ..api import runtime
 from ..api.chat import ChatStream
 from ..api.errors import PuterError, StreamError
-from .bounds import MAX_DISPLAY_CHARS
-from .rendering import PartialReply
+from .views import MAX_DISPLAY_CHARS, PartialReply
 
 __all__ = ["Handle", "LiveResult", "stream_live"]
 

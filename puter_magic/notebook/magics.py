@@ -349,7 +349,7 @@ class PuterMagics(Magics, SettingsTraits):
 
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         if exc is None:
-            from .rendering import Note
+            from .views import Note
 
             show(Note("No error to explain yet.", "Run the cell that fails, then %puter_explain."))
             return

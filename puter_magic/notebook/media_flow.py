@@ -142,7 +142,7 @@ class MediaFlow(Flow):
 
         if not self.settings.rich or not runtime.can_thread():  # a browser's Python: no thread to wait on
             return ask()
-        from .rendering import MUTED
+        from .views import MUTED
 
         started = time.monotonic()
 
@@ -359,7 +359,7 @@ class MediaFlow(Flow):
 
     def voices(self, provider: str | None) -> list[dict[str, Any]] | None:
         """The voices (and engines) text-to-speech offers, as a table."""
-        from .tables import VoicesTable
+        from .views import VoicesTable
 
         with self.failures.guard():
             client = self._client()
@@ -443,7 +443,7 @@ class MediaFlow(Flow):
             result = client.call(interface, method, args, driver)
             named = args.get("model") if isinstance(args.get("model"), str) else None
             if isinstance(result, BinaryResult) and result.content_type == NDJSON_TYPE:
-                from .rendering import ReplyView
+                from .views import ReplyView
 
                 reply = _streamed_reply(result, named, client)
                 notes = self._count(named or f"{interface} {method}", reply.usage, tokens=True)

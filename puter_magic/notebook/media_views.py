@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.mediatypes import human_size
-from .rendering import MUTED, footer_html
+from .views import MUTED, footer_html
 
 __all__ = ["BinaryNote", "Footer", "JsonView", "TextView", "bounded_json"]
 

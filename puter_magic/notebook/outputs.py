@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .bounds import MAX_DISPLAY_CHARS, cut_point
-from .rendering import PartialReply
+from .views import MAX_DISPLAY_CHARS, PartialReply, cut_point
 
 if TYPE_CHECKING:
-    from .rendering import ReplyView
+    from .views import ReplyView
 
 __all__ = ["CellOutput", "NotebookOutput", "TerminalOutput", "cell_output"]
 
@@ -96,7 +95,7 @@ class TerminalOutput:
             self._print(view.text[self.printed : end])
         pictures = ""
         if view.images:
-            from .reply_images import image_parts
+            from .views import image_parts
 
             pictures = image_parts(view.images)[0]  # a terminal names them
         tail = "\n".join(n for n in [pictures, *view.tail_lines()] if n)

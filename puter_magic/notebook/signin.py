@@ -29,7 +29,7 @@ from .flow import Flow
 if TYPE_CHECKING:
     from ..api.origin import Origin
     from .popup import SignInButton
-    from .rendering import Note
+    from .views import Note
 
 __all__ = ["Frontend", "PopupSignIn", "SignInFlow", "check_can_prompt", "frontend_of", "prompt_token"]
 
@@ -82,7 +82,7 @@ class SignInFlow(Flow):
 
     def sandbox(self) -> str:
         """Start the in-kernel sandbox, sign in to it; the default model it sets."""
-        from .rendering import Note
+        from .views import Note
 
         sandbox = self.session.start_sandbox(pace=self.settings.sandbox_pace)
         model = self.session.default_model or ""
@@ -123,7 +123,7 @@ class SignInFlow(Flow):
         from ..api import runtime
         from ..api.auth import LoginStore, authme_sign_in, token_from_colab_secrets, token_from_env
         from ..api.origin import parse_origin
-        from .rendering import Note
+        from .views import Note
 
         settings = self.settings
         try:
@@ -175,7 +175,7 @@ class SignInFlow(Flow):
 
     def _token_page(self, where: Origin, gui: str) -> str:
         """Show Puter's token page and take the token at the masked prompt."""
-        from .rendering import Note
+        from .views import Note
 
         check_can_prompt()
         self._reachable(where.url)  # never ask for a token a server that is not there
@@ -193,7 +193,7 @@ class SignInFlow(Flow):
         says no: the PuterError propagates); the note that says who signed in."""
         from ..api.account import Account
         from ..api.auth import LoginStore
-        from .rendering import Note
+        from .views import Note
 
         account = self.session.sign_in(where.url, token, **self.settings.client_options)
         saved_note = ""
@@ -262,7 +262,7 @@ class PopupSignIn:
     def run(self, *, wait: bool) -> None:
         """Show the button; wait for the click where the cell can (see :mod:`.waiting`)."""
         from . import waiting
-        from .rendering import Note
+        from .views import Note
 
         if not wait:
             self.flow.display(self.widget)

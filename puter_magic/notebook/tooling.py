@@ -27,8 +27,8 @@ from .advice import WarningBox
 from .classroom import Refusal
 from .flow import Flow
 from .outputs import TerminalOutput
-from .rendering import PartialReply, ReplyView
 from .toolview import CallLine, ToolsView
+from .views import PartialReply, ReplyView
 
 if TYPE_CHECKING:
     from .classroom import Ticket

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..api.tools import BAD_ARGUMENTS, FAILED, OK, REFUSED, SKIPPED, UNKNOWN, ToolCall, ToolRun
-from .rendering import MUTED
+from .views import MUTED
 
 __all__ = ["CallLine", "ToolsView"]
 
@@ -110,7 +110,7 @@ class ToolsView:
         self, include: Any = None, exclude: Any = None
     ) -> dict[str, str] | tuple[dict[str, str], dict[str, Any]]:
         """The bundle, with the reply's output metadata when it carries some."""
-        from .rendering import split_bundle
+        from .views import split_bundle
 
         split = [split_bundle(p) for p in self.parts]
         metadata = {k: v for _, md in split for k, v in md.items()}
@@ -119,7 +119,7 @@ class ToolsView:
 
     def bundle(self, bundles: list[dict[str, str]] | None = None) -> dict[str, str]:
         if bundles is None:
-            from .rendering import split_bundle
+            from .views import split_bundle
 
             bundles = [split_bundle(p)[0] for p in self.parts]
         plain = [line.plain() for line in self.lines] + [b.get("text/plain", "") for b in bundles]

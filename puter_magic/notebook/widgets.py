@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.automodel import automatic_model
 from ..api.errors import PuterError
-from .tables import text_table
+from .views import text_table
 
 if TYPE_CHECKING:
     from ..api.catalogue import ModelInfo
