@@ -23,7 +23,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from nbclient import NotebookClient
 
 from puter_magic.api.errors import PermissionDenied
-from puter_magic.notebook.advice import describe_error
+from puter_magic.notebook.failures import describe_error
 from puter_magic.sandbox import Fault, Sandbox
 
 from .conftest import ROOT

@@ -6,7 +6,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.notebook.context import describe_value
+from puter_magic.notebook.prompt import describe_value
 
 from .shell import magics_of, run
 

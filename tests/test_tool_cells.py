@@ -363,7 +363,7 @@ def test_call_lines_are_safe_in_every_representation() -> None:
     import markdown
 
     from puter_magic.api.tools import ToolCall, ToolRun
-    from puter_magic.notebook.toolview import CallLine, ToolsView
+    from puter_magic.notebook.tools import CallLine, ToolsView
     from puter_magic.notebook.views import PartialReply
 
     evil = "<img src=x onerror=alert(1)>\n\n<script>alert(2)</script>"

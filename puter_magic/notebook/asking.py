@@ -30,7 +30,7 @@ __all__ = ["AskFlow", "with_context"]
 
 def with_context(prompt: str, names_text: str, namespace: Mapping[str, Any]) -> str:
     """*prompt* followed by a short description of the variables named in *names_text*."""
-    from .context import describe_values
+    from .prompt import describe_values
 
     names = [n.strip() for n in names_text.split(",") if n.strip()]
     missing = [n for n in names if n not in namespace]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api import runtime
 from ..api.errors import PuterError
-from .advice import WarningBox
+from .failures import WarningBox
 from .views import MAX_DISPLAY_CHARS, MUTED, close_fence, cut_text, footer_html, footer_text, left_out_note
 
 if TYPE_CHECKING:

@@ -33,8 +33,8 @@ from .settings import SettingsTraits
 if TYPE_CHECKING:
     from ..api.pacing import AccountLimits
     from .asking import AskFlow
-    from .batching import BatchMemory
     from .classroom import Classroom
+    from .each import BatchMemory
     from .failures import Failures
     from .session import PuterSession
     from .widgets import ModelSelector
@@ -218,7 +218,7 @@ class PuterMagics(Magics, SettingsTraits):
                 show(refusal)
                 return
         if args.each is not None or args.fresh:
-            from .batching import BatchFlow, BatchMemory, each_cell
+            from .each import BatchFlow, BatchMemory, each_cell
 
             if self._batch_memory is None:
                 self._batch_memory = BatchMemory()
@@ -236,13 +236,13 @@ class PuterMagics(Magics, SettingsTraits):
             raise UsageError("--web goes without --tools: Puter's web search is a tool of its own")
         tools = None
         if args.tools or args.approve:
-            from .tooling import tools_for
+            from .tools import tools_for
 
             tools = tools_for(args, self._namespace(), self.shell)
         used: list[str] = []
         unknown: list[str] = []
         if not args.no_interpolate:
-            from .interpolate import interpolate
+            from .prompt import interpolate
 
             prompt, used = interpolate(prompt, self._namespace(), unknown)
         if args.context:
@@ -250,7 +250,7 @@ class PuterMagics(Magics, SettingsTraits):
         options = model_options(args)
         seen = ""
         if args.image:
-            from .media_flow import chat_images
+            from .media import chat_images
 
             options["images"], seen = chat_images(args.image, self._namespace())
         ask = self.session.prepare(
@@ -277,7 +277,7 @@ class PuterMagics(Magics, SettingsTraits):
         if args.keep:
             raise UsageError("--keep goes with --compare")
         if tools:
-            from .tooling import ToolFlow
+            from .tools import ToolFlow
 
             flow = ToolFlow(self.session, self.settings(), show, self.failures)
             text = flow.ask(
@@ -353,7 +353,7 @@ class PuterMagics(Magics, SettingsTraits):
 
             show(Note("No error to explain yet.", "Run the cell that fails, then %puter_explain."))
             return
-        from .context import describe_error_for_learner
+        from .prompt import describe_error_for_learner
 
         trace, cell = describe_error_for_learner(exc, cell_label=self._cell_label)
         fix = "give me a hint toward fixing it" if self.classroom.mode() == "tutor" else "suggest a fix"
@@ -383,11 +383,11 @@ def load(ipython: Any) -> None:
     """Register the magics and the input transformer once; loading again is harmless."""
     if "PuterMagics" in ipython.magics_manager.registry:
         return
-    from .account_magics import AccountMagics
+    from .account import AccountMagics
     from .classroom import ClassroomMagics, announce
-    from .history_magics import HistoryMagics
+    from .history import HistoryMagics
     from .lineform import ask_not_help
-    from .media_magics import MediaMagics
+    from .media import MediaMagics
 
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)

@@ -120,7 +120,7 @@ class ModelSelector:
         try:
             loaded = list(self._load(force))
         except PuterError as err:
-            from .advice import describe_error
+            from .failures import describe_error
 
             title, hint = describe_error(err)
             self.status.value = (

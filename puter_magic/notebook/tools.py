@@ -1,40 +1,64 @@
-"""``%%puter --tools f,g``: the model calls the notebook's functions, in plain sight.
+"""``%%puter --tools f,g``: the notebook's functions as tools, ``--approve``'s question, and the
+call lines a cell shows.
 
-The loop is :class:`~puter_magic.api.toolloop.ToolLoop`, driven here step by step so that
-the functions (and ``--approve``'s question) run in the main thread, each call shows as a
-line the moment it starts and ends, and each step's reply streams as usual. The stop
-button ends the loop at once and records nothing; the step limit ends it with a warning.
-A finished loop is recorded as one exchange that carries the calls and their results.
-
-One thing, read best whole (about 300 lines): the loop as a cell drives it, and its output.
+The loop itself runs in :mod:`.asking` (each request is one step of the cell pipeline); this
+module resolves the functions the line names, asks before each call with ``--approve``, and
+draws each call as one folded line above the answer: ``called describe(n=5) → 5 rows`` is a
+``<details>`` whose body holds the arguments and what was sent back to the model, both bounded.
+Everything here is escaped: a call's name, arguments and result are the model's and the
+function's, never markup.
 """
 
 from __future__ import annotations
 
 import builtins
+import html
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
 from ..api.errors import PuterError
 from ..api.toolloop import ToolLoop
-from ..api.tools import Tool, ToolCall, ToolRun, calls_in, tool
+from ..api.tools import (
+    BAD_ARGUMENTS,
+    FAILED,
+    OK,
+    REFUSED,
+    SKIPPED,
+    UNKNOWN,
+    Tool,
+    ToolCall,
+    ToolRun,
+    calls_in,
+    tool,
+)
 from ..api.words import plural
-from .advice import WarningBox
 from .classroom import Refusal
+from .failures import WarningBox
 from .flow import Flow
 from .outputs import TerminalOutput
-from .toolview import CallLine, ToolsView
-from .views import PartialReply, ReplyView
+from .views import MUTED, PartialReply, ReplyView
 
 if TYPE_CHECKING:
     from .classroom import Ticket
     from .session import Ask
 
-__all__ = ["ToolFlow", "ToolOutput", "check_can_approve", "resolve_tools", "tools_for"]
+__all__ = [
+    "CallLine",
+    "ToolFlow",
+    "ToolOutput",
+    "ToolsView",
+    "check_can_approve",
+    "resolve_tools",
+    "tools_for",
+]
+
+# -- the notebook's functions as tools --------------------------------------------------------------
 
 
 def resolve_tools(names_text: str, namespace: Mapping[str, Any]) -> dict[str, Tool]:
@@ -361,3 +385,123 @@ class ToolFlow(Flow):
             None,
             reply.model or ask.model,
         )
+
+
+# -- the call lines ---------------------------------------------------------------------------------
+
+DETAIL_CHARS = 2000  # of the arguments and of the result, in the unfolded part
+
+LINE_STYLE = f"{MUTED}; margin: 2px 0"
+PRE_STYLE = "white-space: pre-wrap; margin: 2px 0 6px 0; max-height: none"
+
+
+def _esc(text: str) -> str:
+    # Newlines as character references, so the block stays one line inside Markdown too
+    # (a blank line would end an HTML block there).
+    return html.escape(text, quote=True).replace("\n", "&#10;")
+
+
+def _bounded(text: str, limit: int = DETAIL_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text):,} characters in all)"
+
+
+@dataclass
+class CallLine:
+    """One call as the cell shows it: running, waiting for approval, or done."""
+
+    call: ToolCall
+    run: ToolRun | None = None
+    waiting: bool = False  # asking the user
+    interrupted: bool = False
+    note: str = ""  # e.g. why a refusal happened
+
+    def parts(self) -> tuple[str, str, str]:
+        """(before, the call as code, after): ``called``, ``describe(n=5)``, ``→ 5 rows``."""
+        label = self.call.label()
+        run = self.run
+        if run is None:
+            if self.interrupted:
+                return "interrupted while calling", label, ""
+            if self.waiting:
+                return "asks to call", label, "(approve or refuse below)"
+            return "calling", label, "…"
+        if run.status == OK:
+            return "called", label, f"→ {run.summary()}"
+        if run.status == FAILED:
+            return "called", label, f"→ failed: {run.error or ''}"
+        if run.status == REFUSED:
+            return "did not call", label, f"(refused{': ' + self.note if self.note else ''})"
+        if run.status == UNKNOWN:
+            return "did not call", label, "(unknown tool: not one of --tools)"
+        if run.status == BAD_ARGUMENTS:
+            return "did not call", label, f"(bad arguments: {run.error or ''})"
+        if run.status == SKIPPED:
+            return "did not call", label, "(the step limit was reached)"
+        return "called", label, run.status
+
+    def plain(self) -> str:
+        before, label, after = self.parts()
+        line = f"{before} {label} {after}".rstrip()
+        return line if len(line) <= 200 else line[:199] + "…"
+
+    def html(self) -> str:
+        before, label, after = self.parts()
+        if len(after) > 160:
+            after = after[:159] + "…"
+        summary = f"{_esc(before)} <code>{_esc(label)}</code> {_esc(after)}".rstrip()
+        if self.run is None:
+            return f'<div class="puter-tool-call" style="{LINE_STYLE}">{summary}</div>'
+        arguments = json.dumps(self.call.arguments, indent=2, ensure_ascii=False, default=str)
+        body = f"<div>Arguments</div><pre style='{PRE_STYLE}'>{_esc(_bounded(arguments))}</pre>"
+        if self.run.content:
+            body += (
+                f"<div>Sent back to the model</div><pre style='{PRE_STYLE}'>"
+                f"{_esc(_bounded(self.run.content))}</pre>"
+            )
+        return (
+            f'<details class="puter-tool-call" style="{LINE_STYLE}"><summary>{summary}</summary>'
+            f'<div style="margin-left: 1.2em">{body}</div></details>'
+        )
+
+
+@dataclass
+class ToolsView:
+    """Call lines above other display objects (a reply while it streams, the final reply,
+    a warning). ``text/html`` when every part has it; ``text/markdown`` when every part has
+    Markdown or HTML (our lines are HTML blocks in it); ``text/plain`` always."""
+
+    lines: list[CallLine] = field(default_factory=list)
+    parts: list[Any] = field(default_factory=list)
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, str] | tuple[dict[str, str], dict[str, Any]]:
+        """The bundle, with the reply's output metadata when it carries some."""
+        from .views import split_bundle
+
+        split = [split_bundle(p) for p in self.parts]
+        metadata = {k: v for _, md in split for k, v in md.items()}
+        out = self.bundle([b for b, _ in split])
+        return (out, metadata) if metadata else out
+
+    def bundle(self, bundles: list[dict[str, str]] | None = None) -> dict[str, str]:
+        if bundles is None:
+            from .views import split_bundle
+
+            bundles = [split_bundle(p)[0] for p in self.parts]
+        plain = [line.plain() for line in self.lines] + [b.get("text/plain", "") for b in bundles]
+        out = {"text/plain": "\n".join(t for t in plain if t)}
+        calls = "".join(line.html() for line in self.lines)
+        if all("text/html" in b for b in bundles):
+            inner = "".join(b["text/html"] for b in bundles)
+            out["text/html"] = f'<div class="puter-tools">{calls}{inner}</div>'
+        if all("text/markdown" in b or "text/html" in b for b in bundles):
+            pieces = [f'<div class="puter-tools">{calls}</div>'] if calls else []
+            pieces += [b.get("text/markdown", b.get("text/html", "")) for b in bundles]
+            out["text/markdown"] = "\n\n".join(pieces)
+        return out
+
+    def __repr__(self) -> str:
+        return self.bundle()["text/plain"]

@@ -1,7 +1,13 @@
-"""Compact descriptions of notebook values and of the last error, for prompts (pure).
+"""What is sent: a cell's text made into the prompt.
 
-Only what the user names (``--context x,df``) or what raised (``%puter_explain``) is
-described, each capped in size, so a prompt never carries a whole dataset.
+- ``{name}`` in a prompt becomes the value of that notebook variable (one pass; see
+  :func:`interpolate` for the rules that let ordinary braces through);
+- ``--context x,df`` adds compact descriptions of the named values (:func:`with_context`);
+- ``%puter_explain`` sends the trimmed traceback of the last error and the cell that raised
+  it (:func:`explain_prompt`).
+
+Only what the user names, or what raised, is described, each capped in size, so a prompt never
+carries a whole dataset. Pure: no IPython.
 """
 
 from __future__ import annotations
@@ -15,7 +21,65 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
-__all__ = ["describe_error_for_learner", "describe_value", "describe_values"]
+from .markup import segments
+
+__all__ = ["describe_error_for_learner", "describe_value", "describe_values", "interpolate"]
+
+# -- {name} filling ---------------------------------------------------------------------------------
+
+_CANDIDATE = re.compile(
+    r"(?<![\w\\$^_}{])\{(?:(?P<hist>In|Out)\[(?P<index>-?\d+)\]|(?P<name>[A-Za-z_]\w*))\}(?!\})"
+)
+
+_FSTRING = re.compile(r"""(?<![\w])(?:[rR]?[fF]|[fF][rR])("|')(?:\\.|(?!\1)[^\n])*\1""")
+
+
+def _lookup(match: re.Match[str], namespace: Mapping[str, Any]) -> str | None:
+    if match.group("name"):
+        name = match.group("name")
+        if name in namespace:
+            return str(namespace[name])
+        return None
+    store = namespace.get(match.group("hist"))
+    index = int(match.group("index"))
+    try:
+        value = store[index] if store is not None else None  # In is a list, Out a dict
+    except (IndexError, KeyError, TypeError):
+        return None
+    return None if value is None else str(value)
+
+
+def interpolate(
+    text: str, namespace: Mapping[str, Any], missing: list[str] | None = None
+) -> tuple[str, list[str]]:
+    """Return the text with known ``{name}`` replaced, and the names that were used; the
+    candidates that named nothing (sent as written) are added to *missing* when given."""
+    used: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        value = _lookup(match, namespace)
+        if value is None:
+            if missing is not None and match.group(0)[1:-1] not in missing:
+                missing.append(match.group(0)[1:-1])
+            return match.group(0)
+        used.append(match.group(0)[1:-1])
+        return value
+
+    out = []
+    for kind, part in segments(text):
+        if kind != "text":
+            out.append(part)
+            continue
+        pos = 0
+        for literal in _FSTRING.finditer(part):
+            out.append(_CANDIDATE.sub(replace, part[pos : literal.start()]))
+            out.append(literal.group(0))
+            pos = literal.end()
+        out.append(_CANDIDATE.sub(replace, part[pos:]))
+    return "".join(out), used
+
+
+# -- descriptions of values and of the last error ---------------------------------------------------
 
 PER_VALUE = 1500
 TOTAL = 6000

@@ -1,12 +1,14 @@
-"""What the media cells do, step by step: check the input, call Puter, fetch and check what
-came back, save it, show it.
+"""Puter's AI beyond chat, from a cell: ``%%puter_image``, ``%%puter_speak`` (and its voices),
+``%puter_voice``, ``%%puter_video``, ``%puter_transcribe``, ``%puter_ocr`` and ``%puter_call``:
+the magics, what they do step by step (check the input, call Puter, fetch and check what came
+back, save it, show it) and what they show besides the image or player itself.
 
-:class:`MediaFlow` is a plain object the magics own, like :class:`~.asking.AskFlow`: it gets
-the session, a snapshot of the settings, a display function and the notebook's
-:class:`~.failures.Failures`. A bad input (a missing file, a variable of the wrong kind, an
-input over Puter's limit, a ``--save`` into a missing folder) is a ``UsageError`` raised before
-anything is sent; a Puter or network failure (a reply URL that is not https, an "image" that is
-an HTML page, a download over the limit) is one warning, and ``--save`` writes nothing then.
+A bad input (a missing file, a variable of the wrong kind, an input over Puter's limit, a
+``--save`` into a missing folder) is a ``UsageError`` raised before anything is sent; a Puter or
+network failure (a reply URL that is not https, an "image" that is an HTML page, a download
+over the limit) is one warning, and ``--save`` writes nothing then. Every view is bounded and
+has a ``text/plain`` that reads well in a terminal; images and players are the api's results
+themselves (an ``image/*`` output, an ``<audio controls>`` player).
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..api.errors import PuterError
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
@@ -34,17 +40,322 @@ from ..api.media_client import (
 )
 from ..api.mediatypes import human_size
 from ..api.protocol import NDJSON_TYPE, BinaryResult
+from .arguments import parse_line
 from .classroom import Refusal
+from .display import show
 from .flow import Flow
-from .media_views import BinaryNote, Footer, JsonView, TextView
+from .views import MUTED, footer_html
 
 if TYPE_CHECKING:
     from ..api.chat import ChatReply
     from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
     from .classroom import Ticket
+    from .host import Host
 
-__all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
+__all__ = [
+    "BinaryNote",
+    "Footer",
+    "JsonView",
+    "MediaFlow",
+    "MediaMagics",
+    "TextView",
+    "bounded_json",
+    "chat_images",
+    "check_save",
+    "resolve_source",
+    "usage_errors",
+]
+
+# -- the magics -------------------------------------------------------------------------------------
+
+_NAME_ARGS = re.compile(r"\{([A-Za-z_]\w*)\}")
+
+
+@magics_class
+class MediaMagics(Magics):
+    """``%%puter_image``, ``%%puter_speak``, ``%puter_transcribe``, ``%puter_ocr``, ``%puter_call``."""
+
+    def __init__(self, shell: Any, *, host: Host) -> None:
+        super().__init__(shell)
+        self.host = host
+
+    @property
+    def _namespace(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    def _flow(self) -> MediaFlow:
+
+        return MediaFlow(self.host.session, self.host.settings(), show, self.host.failures)
+
+    def _text_and_args(self, magic: Any, line: str, cell: str | None, name: str) -> tuple[str, Any]:
+        """The text (the cell, or the line after its options) with ``{name}`` filled in, and the options."""
+        if cell is None:
+            from .lineform import split_options
+
+            words, text = split_options(magic, line)
+            args = magic.parser.parse_args(words)
+        else:
+            args, text = parse_line(magic, line), cell
+        if not text.strip():
+            raise UsageError(
+                f"%{name} needs text: %%{name} [options] with the text in the cell, or %{name} TEXT"
+            )
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        if not args.no_interpolate:
+            from .prompt import interpolate
+
+            text, _ = interpolate(text, self._namespace)
+        return text.strip(), args
+
+    def _begin(self, magic: str, args: Any) -> None:
+        """Tell the classroom which magic asks, with which options (its log and metadata)."""
+        from .provenance import options_of
+
+        self.host.classroom.begin(magic, options_of(args))
+
+    def _keep(self, out: str | None, value: Any) -> None:
+        if out and value is not None:
+            self._namespace[out] = value
+
+    @magic_arguments()
+    @argument("-m", "--model", help="the image model (default: the server's)")
+    @argument("--quality", metavar="Q", help="the model's quality level, e.g. low, medium, high")
+    @argument("--ratio", metavar="W:H", help="the shape, e.g. 16:9")
+    @argument("--save", metavar="FILE", help="also write the image to FILE")
+    @argument("--out", metavar="VAR", help="keep the image (an ImageResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @line_cell_magic
+    def puter_image(self, line: str, cell: str | None = None) -> None:
+        """Make an image from the cell (the prompt) and show it; {name} is filled in as in %%puter.
+
+        The line form, %puter_image [options] PROMPT, takes the same options before the prompt.
+        """
+        prompt, args = self._text_and_args(self.puter_image, line, cell, "puter_image")
+        self._begin("%%puter_image" if cell is not None else "%puter_image", args)
+        flow = self._flow()
+        result = flow.image(
+            prompt, model=args.model, quality=args.quality, ratio=args.ratio, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("--voice", metavar="V", help="the voice (%%puter_speak --voices lists them)")
+    @argument("--provider", metavar="P", help="the speech provider, e.g. openai, aws-polly, elevenlabs")
+    @argument("--voices", action="store_true", help="list the voices and engines (of --provider P) instead")
+    @argument("-m", "--model", help="the provider's model")
+    @argument("--save", metavar="FILE", help="also write the audio to FILE")
+    @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @line_cell_magic
+    def puter_speak(self, line: str, cell: str | None = None) -> None:
+        """Say the cell's text aloud: an audio player. {name} is filled in as in %%puter.
+
+        The line form, %puter_speak [options] TEXT, takes the same options before the text.
+        %puter_speak --voices [--provider P] lists the voices and engines instead.
+        """
+        from .lineform import split_options
+
+        words, rest = split_options(self.puter_speak, line)
+        early = (
+            self.puter_speak.parser.parse_args(words) if cell is None else parse_line(self.puter_speak, line)
+        )
+        if early.voices:
+            if (rest if cell is None else cell).strip():
+                raise UsageError("%puter_speak --voices lists the voices: it takes no text")
+            self._flow().voices(early.provider)
+            return
+        text, args = self._text_and_args(self.puter_speak, line, cell, "puter_speak")
+        self._begin("%%puter_speak" if cell is not None else "%puter_speak", args)
+        flow = self._flow()
+        result = flow.speak(
+            text, voice=args.voice, provider=args.provider, model=args.model, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("source", nargs="?", help="an audio file, a Puter path, or a variable (bytes, an AudioResult)")
+    @argument("--voice", metavar="V", help="the voice to say it in (the provider's voice id, sent as given)")
+    @argument("-m", "--model", help="the provider's model (ElevenLabs: eleven_multilingual_sts_v2)")
+    @argument("--save", metavar="FILE", help="also write the audio to FILE")
+    @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @line_magic
+    def puter_voice(self, line: str) -> None:
+        """The voice changer: say SOURCE again in another voice (--voice V) and play it.
+
+        SOURCE is an audio file (at most 25 MB), a Puter path (puter:~/talk.mp3) or a variable
+        holding audio bytes or an earlier result (%%puter_speak --out VAR); not a URL.
+        """
+
+        args = parse_line(self.puter_voice, line)
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        source: Any = None
+        name = ""
+        if args.source is not None:
+            source, name = resolve_source(args.source, self._namespace, "%puter_voice")
+        elif not args.test:
+            raise UsageError(
+                "%puter_voice needs SOURCE: an audio file or a variable (--test tries it without)"
+            )
+        self._begin("%puter_voice", args)
+        result = self._flow().voice(
+            source, name, voice=args.voice, model=args.model, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("-m", "--model", help="the video model (default: the server's)")
+    @argument(
+        "--seconds", type=float, metavar="N", help="how long (the server snaps it to what the model allows)"
+    )
+    @argument("--size", metavar="WxH", help="the frame size, e.g. 1280x720 (snapped as --seconds is)")
+    @argument("--save", metavar="FILE", help="also write the video to FILE")
+    @argument("--out", metavar="VAR", help="keep the video (a VideoResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @line_cell_magic
+    def puter_video(self, line: str, cell: str | None = None) -> None:
+        """Make a video from the cell (the prompt) and show a player; {name} is filled in as in %%puter.
+
+        Video generation keeps the request open for minutes: the cell waits up to 15 minutes.
+        The line form, %puter_video [options] PROMPT, takes the same options before the prompt.
+        """
+        prompt, args = self._text_and_args(self.puter_video, line, cell, "puter_video")
+        if args.seconds is not None and args.seconds <= 0:
+            raise UsageError("--seconds is a positive number")
+        self._begin("%%puter_video" if cell is not None else "%puter_video", args)
+        result = self._flow().video(
+            prompt, model=args.model, seconds=args.seconds, size=args.size, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("source", nargs="?", help="an audio file, an https URL, or a variable (bytes, an AudioResult)")
+    @argument("--translate", action="store_true", help="translate into English")
+    @argument("--language", metavar="L", help="the language spoken, e.g. en (helps the model)")
+    @argument("--out", metavar="VAR", help="keep the transcript (text, segments, words) in VAR")
+    @argument(
+        "--test",
+        action="store_true",
+        help="Puter's free sample (test_mode): try the cell without spending; SOURCE may be left out",
+    )
+    @line_magic
+    def puter_transcribe(self, line: str) -> None:
+        """Turn speech into text (at most 25 MB of audio). --test: Puter's free sample."""
+        args = parse_line(self.puter_transcribe, line)
+        source, name = self._source(args, "%puter_transcribe")
+        result = self._flow().transcribe(
+            source, name, translate=args.translate, language=args.language, test=args.test
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument(
+        "source",
+        nargs="?",
+        help="an image or PDF file, an https URL, or a variable (bytes, an ImageResult, a figure)",
+    )
+    @argument("--provider", metavar="P", help="aws-textract (default) or mistral")
+    @argument("--out", metavar="VAR", help="keep the result (text, blocks, pages) in VAR")
+    @argument(
+        "--test",
+        action="store_true",
+        help="Puter's free sample (test_mode): try the cell without spending; SOURCE may be left out",
+    )
+    @line_magic
+    def puter_ocr(self, line: str) -> None:
+        """Read the text in an image or a PDF (at most 10 MB). --test: Puter's free sample."""
+        args = parse_line(self.puter_ocr, line)
+        source, name = self._source(args, "%puter_ocr")
+        result = self._flow().ocr(source, name, provider=args.provider, test=args.test)
+        self._keep(args.out, result)
+
+    def _source(self, args: Any, magic: str) -> tuple[Any, str]:
+        """SOURCE as the flow takes it; with --test it may be left out (Puter's sample needs none)."""
+
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        self._begin(magic, args)
+        if args.source is None:
+            if not args.test:
+                raise UsageError(
+                    f"{magic} needs a file, a URL or a variable name (or --test for Puter's sample)"
+                )
+            return None, ""
+        return resolve_source(args.source, self._namespace, magic)
+
+    @magic_arguments()
+    @argument("--driver", metavar="D", help="the driver (default: the interface's own)")
+    @argument("--out", metavar="VAR", help="keep the result in VAR")
+    @line_magic
+    @no_var_expand  # ARGS is JSON, and {name} names a dict: IPython must not format either first
+    def puter_call(self, line: str) -> None:
+        """Call any driver: %puter_call INTERFACE METHOD [ARGS] [--driver D] [--out VAR].
+
+        ARGS is a JSON object, or {name} of a dict variable. A JSON result shows in the JSON
+        viewer; an image or audio reply as one; a failure as the usual warning.
+        """
+        from .lineform import split_options
+
+        words, rest = split_options(self.puter_call, line)
+        head = rest.split(None, 2)
+        if len(head) < 2:
+            raise UsageError("%puter_call needs INTERFACE METHOD, e.g. %puter_call puter-tts list_voices")
+        interface, method = head[0], head[1]
+        call_args, tail = self._call_args(head[2] if len(head) > 2 else "")
+        args = parse_line(self.puter_call, " ".join([*map(_quote, words), tail]))
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out needs a variable name, not {args.out!r}")
+        self._begin("%puter_call", args)
+        result = self._flow().call(interface, method, call_args, args.driver, args.out)
+        self._keep(args.out, result)
+
+    def _call_args(self, text: str) -> tuple[dict[str, Any], str]:
+        """ARGS (JSON or {name}) from the start of *text*, and what follows it."""
+        text = text.strip()
+        named = _NAME_ARGS.match(text)
+        if named and named.group(1) not in self._namespace:
+            raise UsageError(
+                f"%puter_call: no variable named {named.group(1)} (ARGS is JSON or {{name}} of a dict)"
+            )
+        if named:
+            value = self._namespace[named.group(1)]
+            if not isinstance(value, dict):
+                raise UsageError(
+                    f"%puter_call: {named.group(1)} is a {type(value).__name__}, not a dict of args"
+                )
+            return value, text[named.end() :]
+        if not text.startswith("{"):
+            return {}, text
+        try:
+            value, end = json.JSONDecoder().raw_decode(text)
+        except ValueError as exc:
+            raise UsageError(f"%puter_call: ARGS is not valid JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise UsageError("%puter_call: ARGS must be a JSON object")
+        return value, text[end:]
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+# -- the flow ---------------------------------------------------------------------------------------
 
 T = TypeVar("T")
 WORKING_TICK = 0.25  # how often the "working…" line of a media cell is redrawn
@@ -508,3 +819,111 @@ def _chat_usage(result: dict[str, Any]) -> dict[str, Any] | None:
     if "message" not in result or not isinstance(usage, dict):
         return None
     return usage
+
+
+# -- the views --------------------------------------------------------------------------------------
+
+Bundle = dict[str, Any]
+MAX_TEXT = 20_000  # characters of a transcript or OCR text shown (all of it is in --out)
+MAX_STRING = 300  # characters of one JSON string shown
+MAX_ITEMS = 100  # items of one JSON list or object shown
+MAX_PLAIN_LINES = 200
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+@dataclass
+class Footer:
+    """One muted line under a media output: ``sandbox-image · 0.2 s · saved to kite.png``."""
+
+    parts: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        lines = [" · ".join(p for p in self.parts if p), *self.notes]
+        lines = [line for line in lines if line]
+        return {"text/plain": "\n".join(lines), "text/html": footer_html(lines)}
+
+    def __repr__(self) -> str:
+        return str(self._repr_mimebundle_()["text/plain"])
+
+
+@dataclass
+class TextView:
+    """Text heard in speech or read in a picture: paragraphs kept, a quiet footer naming the source."""
+
+    text: str
+    footer: Footer
+
+    def _shown(self) -> tuple[str, str]:
+        if len(self.text) <= MAX_TEXT:
+            return self.text, ""
+        rest = len(self.text) - MAX_TEXT
+        return self.text[:MAX_TEXT], f"… {rest:,} more characters (the whole text is in --out VAR)"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        shown, cut = self._shown()
+        foot = self.footer._repr_mimebundle_()
+        empty = "(no text found)"
+        plain = (shown or empty) + (f"\n{cut}" if cut else "") + f"\n\n{foot['text/plain']}"
+        body = f'<div class="puter-text" style="white-space: pre-wrap">{_esc(shown) or _esc(empty)}</div>'
+        if cut:
+            body += f'<div style="{MUTED}">{_esc(cut)}</div>'
+        return {"text/plain": plain, "text/html": f'<div class="puter-reply">{body}{foot["text/html"]}</div>'}
+
+    def __repr__(self) -> str:
+        return str(self._repr_mimebundle_()["text/plain"])
+
+
+def bounded_json(value: Any, depth: int = 0) -> Any:
+    """*value* with long strings, long lists and deep nesting cut, marked where they were."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_STRING else value[:MAX_STRING] + f"… ({len(value):,} characters)"
+    if depth >= 12 and isinstance(value, (dict, list)):
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {str(k): bounded_json(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            out["…"] = f"{len(items) - MAX_ITEMS} more keys"
+        return out
+    if isinstance(value, (list, tuple)):
+        shown = [bounded_json(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            shown.append(f"… {len(value) - MAX_ITEMS} more items")
+        return shown
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+@dataclass
+class JsonView:
+    """A driver call's JSON result: the frontend's JSON viewer, and indented text for terminals."""
+
+    value: Any
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        shown = bounded_json(self.value)
+        lines = json.dumps(shown, indent=2, ensure_ascii=False).splitlines()
+        if len(lines) > MAX_PLAIN_LINES:
+            lines = [*lines[:MAX_PLAIN_LINES], f"… {len(lines) - MAX_PLAIN_LINES} more lines"]
+        return {"application/json": shown, "text/plain": "\n".join(lines)}
+
+    def __repr__(self) -> str:
+        return str(self._repr_mimebundle_()["text/plain"])
+
+
+@dataclass
+class BinaryNote:
+    """A binary reply that is neither an image nor audio: its type and size, and where it is."""
+
+    content_type: str
+    size: int
+    where: str = ""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        text = f"{self.content_type}, {human_size(self.size)}" + (f" ({self.where})" if self.where else "")
+        return {"text/plain": text, "text/html": f'<div style="{MUTED}">{_esc(text)}</div>'}
