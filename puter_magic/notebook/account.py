@@ -30,15 +30,14 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..api.errors import PuterError
 from ..api.usage import Allowance, UsageMeter
 from ..api.words import plural
-from .arguments import parse_line
-from .display import show
-from .flow import Flow
+from .options import parse_line
+from .state import Flow, show
 from .views import MUTED, Note
 
 if TYPE_CHECKING:
     from ..api.origin import Origin
-    from .host import Host
     from .popup import SignInButton
+    from .state import Host
     from .views import Note
 
 __all__ = [

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from .classroom import Refusal
-from .flow import Flow
-from .outputs import cell_output
-from .puter_options import asked_for
+from .live import cell_output
+from .options import asked_for
+from .state import Flow
 from .views import PartialReply, ReplyView
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def with_context(prompt: str, names_text: str, namespace: Mapping[str, Any]) -> 
 
 def compared_stamp(tickets: list[Ticket], columns: list[Column]) -> dict[str, Any]:
     """The output metadata of a --compare cell: each model's, in order (``replies``)."""
-    from .provenance import KEY
+    from .classroom.log import KEY
 
     replies = [
         t.stamp(c.model, c.usage, c.elapsed)[KEY]

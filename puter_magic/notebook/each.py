@@ -35,7 +35,7 @@ from IPython.core.error import UsageError
 
 from ..api.chat import ChatReply
 from ..api.errors import BudgetExceeded, PuterError
-from .flow import Flow
+from .state import Flow
 from .views import MUTED, NOTE_STYLE
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ def batch_stamp(tickets: list[Ticket], replies: list[ChatReply | None], model: s
     """The output metadata of a --each cell: the model, the usage of its answers added up,
     and how many items were answered."""
     from ..api.usage import UsageMeter
-    from .provenance import KEY
+    from .classroom.log import KEY
 
     meter = UsageMeter()
     answered = [r for r in replies if r is not None]
@@ -322,7 +322,7 @@ def each_cell(
         prompts = file_prompts(
             template.strip("\n"), args.each, namespace, interpolate_vars=not args.no_interpolate
         )
-    from .puter_options import model_options
+    from .options import model_options
 
     flow.run(
         prompts,

@@ -10,11 +10,11 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..api.words import plural
-from .arguments import parse_line
-from .display import show
+from .options import parse_line
+from .state import show
 
 if TYPE_CHECKING:
-    from .host import Host
+    from .state import Host
 
 __all__ = ["HistoryMagics"]
 

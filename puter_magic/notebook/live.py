@@ -1,13 +1,5 @@
-"""Show a reply while it arrives, in one output that ends as the final rendering.
-
-A worker thread reads the stream (so the notebook's stop button, a KeyboardInterrupt in
-the main thread, is handled at once) and hands chunks over in batches; the main thread
-owns every display call. Where Python has no threads (a browser: see
-:mod:`puter_magic.api.runtime`) the stream is read inline instead, with the same updates
-between chunks. Updates are throttled: the first text shows as soon as it
-arrives, then at most ``max_rate`` updates a second, and never more often than every
-four times the last update's cost, so rendering stays a bounded share of the time and
-the whole cost linear in the reply's length.
+"""A cell's one output, chosen once (a notebook's display that updates in place, or a terminal's
+printed text), and the throttled reader that shows a reply while it arrives.
 """
 
 from __future__ import annotations
@@ -16,14 +8,121 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..api import runtime
 from ..api.chat import ChatStream
 from ..api.errors import PuterError, StreamError
-from .views import MAX_DISPLAY_CHARS, PartialReply
+from .views import MAX_DISPLAY_CHARS, PartialReply, cut_point
 
-__all__ = ["Handle", "LiveResult", "stream_live"]
+if TYPE_CHECKING:
+    from .views import ReplyView
+
+__all__ = [
+    "CellOutput",
+    "Handle",
+    "LiveResult",
+    "NotebookOutput",
+    "TerminalOutput",
+    "cell_output",
+    "stream_live",
+]
+
+# -- the cell's output ------------------------------------------------------------------------------
+
+Display = Callable[..., Any]
+
+
+class CellOutput(Protocol):
+    def update(self, obj: Any) -> None:
+        """Show progress (a :class:`PartialReply`, a view of columns)."""
+
+    def replace(self, obj: Any) -> None:
+        """Show *obj* instead of the progress (a warning)."""
+
+    def finish(self, view: ReplyView) -> None:
+        """Show the finished reply."""
+
+
+class NotebookOutput:
+    def __init__(self, display: Display, first: Any) -> None:
+        self._handle = display(first, display_id=True)
+
+    def update(self, obj: Any) -> None:
+        self._handle.update(obj)
+
+    def replace(self, obj: Any) -> None:
+        self._handle.update(obj)
+
+    def finish(self, view: ReplyView) -> None:
+        self._handle.update(view)
+
+
+class TerminalOutput:
+    """New text is printed as it arrives (no redraws), up to *limit* characters of it (the
+    final lines say what was left out)."""
+
+    def __init__(
+        self,
+        write: Callable[[str], Any],
+        flush: Callable[[], Any],
+        display: Display,
+        limit: int = MAX_DISPLAY_CHARS,
+    ) -> None:
+        self._write = write
+        self._flush = flush
+        self._display = display
+        self.limit = limit
+        self.printed = 0
+        self._line_open = False  # the last character printed was not a line end
+
+    def _end(self, text: str) -> int:
+        """How much of *text* may be printed: all of it, or up to where the display is cut."""
+        return max(self.printed, cut_point(text, self.limit))
+
+    def _print(self, piece: str) -> None:
+        self._write(piece)
+        self._line_open = not piece.endswith("\n")
+
+    def update(self, obj: Any) -> None:
+        text = obj.text if isinstance(obj, PartialReply) else ""
+        end = self._end(text)
+        if end > self.printed:
+            self._print(text[self.printed : end])
+            self._flush()
+            self.printed = end
+
+    def replace(self, obj: Any) -> None:
+        if self._line_open:
+            self._write("\n")
+        self._display(obj)
+
+    def finish(self, view: ReplyView) -> None:
+        """Print what is left of the text (within the bound), then the quiet lines."""
+        end = self._end(view.text)
+        if end > self.printed:
+            self._print(view.text[self.printed : end])
+        pictures = ""
+        if view.images:
+            from .views import image_parts
+
+            pictures = image_parts(view.images)[0]  # a terminal names them
+        tail = "\n".join(n for n in [pictures, *view.tail_lines()] if n)
+        self._write(("\n" if self._line_open or not self.printed else "") + (f"\n{tail}\n" if tail else ""))
+        self._flush()
+        self.printed = end
+
+
+def cell_output(rich: bool, display: Display, first: Any, limit: int = MAX_DISPLAY_CHARS) -> CellOutput:
+    """The output for this frontend, showing *first* at once where it can."""
+    if rich:
+        return NotebookOutput(display, first)
+    import sys
+
+    return TerminalOutput(sys.stdout.write, sys.stdout.flush, display, limit)
+
+
+# -- the throttled reader ---------------------------------------------------------------------------
 
 TICK = 0.1  # how often the "thinking" line updates before text arrives
 

@@ -25,10 +25,8 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import observe
 
-from .arguments import parse_line
-from .display import show
-from .puter_options import model_options, puter_options
-from .settings import SettingsTraits
+from .options import model_options, parse_line, puter_options
+from .state import SettingsTraits, show
 
 if TYPE_CHECKING:
     from ..api.pacing import AccountLimits
@@ -85,7 +83,7 @@ class PuterMagics(Magics, SettingsTraits):
         """The teacher's rules for this notebook, and this kernel session's count of requests."""
         if self._classroom is None:
             from .classroom import Classroom
-            from .policy import PolicyWatch
+            from .classroom.policy import PolicyWatch
 
             def provider(model: str) -> str | None:
                 return self._session.provider_of(model) if self._session is not None else None
@@ -97,7 +95,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     def _notebook_path(self) -> Path | None:
         """The notebook this kernel runs (the frontend says; ``notebook_file`` where it does not)."""
-        from .policy import find_notebook
+        from .classroom.policy import find_notebook
 
         if self.notebook_file:
             return Path(self.notebook_file).expanduser().absolute()
@@ -191,10 +189,10 @@ class PuterMagics(Magics, SettingsTraits):
         question that ends in ? is asked (%puter? alone shows this help).
         """
         from .asking import with_context
-        from .provenance import options_of
+        from .classroom.log import options_of
 
         if cell is None:
-            from .lineform import split_options
+            from .options import split_options
 
             words, prompt = split_options(self.puter, line)
             args = self.puter.parser.parse_args(words)
@@ -343,7 +341,7 @@ class PuterMagics(Magics, SettingsTraits):
         args = parse_line(self.puter_explain, line)
         import sys
 
-        from .provenance import options_of
+        from .classroom.log import options_of
 
         self.classroom.begin("%puter_explain", options_of(args))
 
@@ -369,6 +367,16 @@ class PuterMagics(Magics, SettingsTraits):
         )
         self._ask_flow().ask(ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"])
 
+    @line_magic
+    def puter_policy(self, line: str) -> None:
+        """Show the classroom rules in force, each with where it came from (the notebook's
+        metadata or the site file named by $PUTER_MAGIC_POLICY), and the requests left."""
+        from .classroom import HOW_TO_SET, policy_view
+
+        if line.strip():
+            raise UsageError(f"%puter_policy takes no arguments; teachers set the rules with {HOW_TO_SET}")
+        show(policy_view(self.classroom))
+
     def _cell_label(self, filename: str) -> str | None:
         """``Cell In[5]`` for a cell's file, as IPython names it in its own tracebacks."""
         format_name = getattr(getattr(self.shell, "compile", None), "format_code_name", None)
@@ -376,7 +384,7 @@ class PuterMagics(Magics, SettingsTraits):
         return " ".join(named) if isinstance(named, tuple) else None
 
 
-MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics", "ClassroomMagics")
+MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics")
 
 
 def load(ipython: Any) -> None:
@@ -384,17 +392,16 @@ def load(ipython: Any) -> None:
     if "PuterMagics" in ipython.magics_manager.registry:
         return
     from .account import AccountMagics
-    from .classroom import ClassroomMagics, announce
+    from .classroom import announce
     from .history import HistoryMagics
-    from .lineform import ask_not_help
     from .media import MediaMagics
+    from .options import ask_not_help
 
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
     ipython.register_magics(AccountMagics(ipython, host=magics))
     ipython.register_magics(HistoryMagics(ipython, host=magics))
     ipython.register_magics(MediaMagics(ipython, host=magics))
-    ipython.register_magics(ClassroomMagics(ipython, host=magics))
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
     ipython.events.register("post_run_cell", magics.post_run_cell)
     if ask_not_help not in ipython.input_transformers_cleanup:
@@ -412,7 +419,7 @@ def unload(ipython: Any) -> None:
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
     with contextlib.suppress(ValueError):
         ipython.events.unregister("post_run_cell", magics.post_run_cell)
-    from .lineform import ask_not_help
+    from .options import ask_not_help
 
     with contextlib.suppress(ValueError):
         ipython.input_transformers_cleanup.remove(ask_not_help)

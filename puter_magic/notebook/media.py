@@ -40,10 +40,9 @@ from ..api.media_client import (
 )
 from ..api.mediatypes import human_size
 from ..api.protocol import NDJSON_TYPE, BinaryResult
-from .arguments import parse_line
 from .classroom import Refusal
-from .display import show
-from .flow import Flow
+from .options import parse_line
+from .state import Flow, show
 from .views import MUTED, footer_html
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ if TYPE_CHECKING:
     from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
     from .classroom import Ticket
-    from .host import Host
+    from .state import Host
 
 __all__ = [
     "BinaryNote",
@@ -91,7 +90,7 @@ class MediaMagics(Magics):
     def _text_and_args(self, magic: Any, line: str, cell: str | None, name: str) -> tuple[str, Any]:
         """The text (the cell, or the line after its options) with ``{name}`` filled in, and the options."""
         if cell is None:
-            from .lineform import split_options
+            from .options import split_options
 
             words, text = split_options(magic, line)
             args = magic.parser.parse_args(words)
@@ -111,7 +110,7 @@ class MediaMagics(Magics):
 
     def _begin(self, magic: str, args: Any) -> None:
         """Tell the classroom which magic asks, with which options (its log and metadata)."""
-        from .provenance import options_of
+        from .classroom.log import options_of
 
         self.host.classroom.begin(magic, options_of(args))
 
@@ -161,7 +160,7 @@ class MediaMagics(Magics):
         The line form, %puter_speak [options] TEXT, takes the same options before the text.
         %puter_speak --voices [--provider P] lists the voices and engines instead.
         """
-        from .lineform import split_options
+        from .options import split_options
 
         words, rest = split_options(self.puter_speak, line)
         early = (
@@ -308,7 +307,7 @@ class MediaMagics(Magics):
         ARGS is a JSON object, or {name} of a dict variable. A JSON result shows in the JSON
         viewer; an image or audio reply as one; a failure as the usual warning.
         """
-        from .lineform import split_options
+        from .options import split_options
 
         words, rest = split_options(self.puter_call, line)
         head = rest.split(None, 2)

@@ -40,8 +40,8 @@ from ..api.tools import (
 from ..api.words import plural
 from .classroom import Refusal
 from .failures import WarningBox
-from .flow import Flow
-from .outputs import TerminalOutput
+from .live import TerminalOutput
+from .state import Flow
 from .views import MUTED, PartialReply, ReplyView
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from ..api.mediatypes import human_size, image_size, sniff_image
 from ..api.search import Source
 from ..api.usage import UsageMeter, total_tokens
 from ..api.words import plural
-from .settings import MAX_DISPLAY_CHARS
+from .state import MAX_DISPLAY_CHARS
 
 __all__ = [
     "MAX_DISPLAY_CHARS",

@@ -14,7 +14,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from puter_magic.notebook.handout import write_rules
+from puter_magic.notebook.classroom.handout import write_rules
 
 from ..conftest import ROOT
 from .conftest import LAB_TOKEN

@@ -14,8 +14,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from puter_magic.notebook.handout import write_rules
-from puter_magic.notebook.tutor import TUTOR_INSTRUCTIONS, tutor_prompt
+from puter_magic.notebook.classroom.handout import write_rules
+from puter_magic.notebook.classroom.tutor import TUTOR_INSTRUCTIONS, tutor_prompt
 from puter_magic.sandbox import Fault, Sandbox
 
 from ..shell import final_outputs, magics_of, run

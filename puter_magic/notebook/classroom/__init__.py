@@ -6,14 +6,14 @@ step of ``--tools``, the media magics, ``%puter_call``). Before a request is sen
 calls :meth:`Classroom.admit`, which gives a :class:`Ticket` or a :class:`Refusal` (a calm
 note: nothing is sent and no exception is raised, so Run All goes on). When the reply is
 shown, the flow tells the ticket how it ended; the ticket writes the teacher's log line
-and the reply's output metadata (:mod:`.provenance`).
+and the reply's output metadata (:mod:`.log`).
 
 The rules come from :class:`~.policy.PolicyWatch`; the tutor's instructions from
-:mod:`.tutor`; the log from :mod:`.teacher_log`. The count of requests lives here, for this
+:mod:`.tutor`; the log from :mod:`.log`. The count of requests lives here, for this
 kernel session (a restart starts it again: a convention, not a lock). With no rules it
 admits everything, so a plain :class:`~.session.PuterSession` uses an open one.
 
-``%puter_policy`` (:class:`ClassroomMagics`) shows the rules in force.
+``%puter_policy`` shows the rules in force (:func:`policy_view`).
 """
 
 from __future__ import annotations
@@ -26,19 +26,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
-
+from ..views import NOTE_STYLE, Note
+from .log import TeacherLog, log_path_for, stamp, utc_now
 from .policy import PolicyWatch, Rules
-from .provenance import stamp, utc_now
-from .teacher_log import TeacherLog, log_path_for
 from .tutor import TutorNotes, tutor_prompt
-from .views import NOTE_STYLE, Note
 
 if TYPE_CHECKING:
-    from ..api.catalogue import ModelInfo
-    from .host import Host
+    from ...api.catalogue import ModelInfo
 
-__all__ = ["CHAT_INTERFACES", "Classroom", "ClassroomMagics", "PolicyView", "Refusal", "Ticket"]
+__all__ = [
+    "CHAT_INTERFACES",
+    "HOW_TO_SET",
+    "Classroom",
+    "PolicyView",
+    "Refusal",
+    "Ticket",
+    "announce",
+    "policy_view",
+]
 
 CHAT_INTERFACES = ("puter-chat-completion",)  # %puter_call of these asks a chat model
 LEFT = 'style="text-align: left"'  # JupyterLab right-aligns table cells
@@ -100,7 +105,7 @@ class Ticket:
     def watch(self) -> Iterator[None]:
         """Log a request that ends by raising: a Puter failure, or the stop button. A request
         refused on this side before it left (no sign-in, the budget) is given back."""
-        from ..api.errors import BudgetExceeded, NotSignedIn
+        from ...api.errors import BudgetExceeded, NotSignedIn
 
         try:
             yield
@@ -120,7 +125,7 @@ class Ticket:
         self.classroom.log_entry(self, outcome, **fields)
 
     def stamp(self, model: str | None, usage: dict[str, Any] | None, elapsed: float | None) -> dict[str, Any]:
-        """The reply's output metadata (see :mod:`.provenance`)."""
+        """The reply's output metadata (see :mod:`.log`)."""
         answered = model or self.model
         return stamp(
             model=answered,
@@ -531,24 +536,3 @@ def announce(classroom: Classroom) -> None:
         classroom.show(
             Note("Classroom rules for this notebook:", f"{summary_line(rules)}. See %puter_policy.")
         )
-
-
-@magics_class
-class ClassroomMagics(Magics):
-    """``%puter_policy``."""
-
-    def __init__(self, shell: Any, *, host: Host) -> None:
-        super().__init__(shell)
-        self.host = host
-
-    @line_magic
-    def puter_policy(self, line: str) -> None:
-        """Show the classroom rules in force, each with where it came from (the notebook's
-        metadata or the site file named by $PUTER_MAGIC_POLICY), and the requests left."""
-        from IPython.core.error import UsageError
-
-        from .display import show
-
-        if line.strip():
-            raise UsageError(f"%puter_policy takes no arguments; teachers set the rules with {HOW_TO_SET}")
-        show(policy_view(self.host.classroom))

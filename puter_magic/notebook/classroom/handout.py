@@ -7,7 +7,7 @@ It sets the notebook's metadata key ``puter_magic`` (see :mod:`.policy`) and lea
 everything else in the file as it was: the cells, the other metadata, the key order and
 the indentation. Options not given keep their value; ``--unset KEY`` removes one rule and
 ``--clear`` all of them. With no option it shows the rules the notebook carries. It needs
-no IPython (``python -m puter_magic.notebook.handout`` works too).
+no IPython (``python -m puter_magic.notebook.classroom.handout`` works too).
 """
 
 from __future__ import annotations

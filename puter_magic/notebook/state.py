@@ -1,20 +1,31 @@
-"""The notebook's settings: traits a user sets with ``%config PuterMagics.NAME = ...``, and
-the frozen snapshot of them that the flows are handed.
+"""The notebook's state as the flows get it: the settings (traits a user sets with
+``%config PuterMagics.NAME = ...``), the frozen snapshot of them a flow is handed, and what
+the magics classes share.
 
-The flows read settings from the snapshot, never from the magics class, so they work
-without IPython's configuration machinery and cannot change a setting by accident.
+The flows read settings from the snapshot, never from the magics class, so they work without
+IPython's configuration machinery and cannot change a setting by accident. The other magics
+classes (sign-in, history, media) are given a :class:`Host` rather than the magics class itself,
+so no module imports the magics back.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
-__all__ = ["MAX_DISPLAY_CHARS", "Settings", "SettingsTraits"]
+if TYPE_CHECKING:
+    from .classroom import Classroom
+    from .failures import Failures
+    from .session import PuterSession
+
+__all__ = ["MAX_DISPLAY_CHARS", "Flow", "Host", "Settings", "SettingsTraits", "show"]
+
+# -- the settings -----------------------------------------------------------------------------------
 
 MAX_DISPLAY_CHARS = 100_000  # characters of a reply an output shows (see bounds.py)
 
@@ -180,3 +191,46 @@ class SettingsTraits(Configurable):
                 "allow_insecure_http": self.allow_insecure_http,
             },
         )
+
+
+# -- what the magics classes share ------------------------------------------------------------------
+
+
+class Host(Protocol):
+    default_model: Any  # a traitlets Unicode on PuterMagics: setting it tells the selector
+
+    @property
+    def session(self) -> PuterSession: ...
+
+    @property
+    def failures(self) -> Failures: ...
+
+    @property
+    def classroom(self) -> Classroom: ...
+
+    def settings(self) -> Settings: ...
+
+    def cell_key(self) -> str | None: ...
+
+
+# -- what a flow is given ---------------------------------------------------------------------------
+
+
+@dataclass
+class Flow:
+    """The session, a snapshot of the settings, a display function, and the notebook's one
+    warn-or-raise place. Flows know nothing of the magics class."""
+
+    session: PuterSession
+    settings: Settings
+    display: Callable[..., Any]
+    failures: Failures
+
+
+# -- showing an object ------------------------------------------------------------------------------
+
+
+def show(obj: Any, **kwargs: Any) -> Any:
+    from IPython.display import display
+
+    return display(obj, **kwargs)  # type: ignore[no-untyped-call]
