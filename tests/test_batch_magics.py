@@ -251,26 +251,26 @@ def test_the_output_is_bounded_and_safe(ip: InteractiveShell, shell_on: Any, san
 
 
 def test_progress_bar_updates_a_few_times_a_second(ip: InteractiveShell, shell_on: Any) -> None:
-    from puter_magic.notebook import each
+    from puter_magic.notebook import live
 
     shell_on(rate_limit=(6, 0.3), concurrency_limit=3, think_time=0.01)
     magics = magics_of(ip)
     magics.batch_rate, magics.batch_window = 6, 0.3
     updates: list[float] = []
-    original = each.ProgressBar.update
+    original = live.ProgressBar.update
 
     def counted(self: Any, p: Any) -> None:
         updates.append(time.monotonic())
         original(self, p)
 
-    each.ProgressBar.update = counted  # type: ignore[method-assign]
+    live.ProgressBar.update = counted  # type: ignore[method-assign]
     try:
         ip.user_ns["xs"] = [f"x{i}" for i in range(30)]
         started = time.monotonic()
         run(ip, "%%puter --each xs\n{item}")
         took = time.monotonic() - started
     finally:
-        each.ProgressBar.update = original  # type: ignore[method-assign]
+        live.ProgressBar.update = original  # type: ignore[method-assign]
     assert took > 1.0
     assert 3 <= len(updates) <= took * 4 + 2
 

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from ..api.origin import Origin
     from .popup import SignInButton
     from .state import Host
-    from .views import Note
 
 __all__ = [
     "APP_ONLY",

@@ -29,19 +29,21 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from ..api.chat import ChatReply
 from ..api.errors import BudgetExceeded, PuterError
-from .state import Flow
+from .asking import AskFlow, Step
+from .live import cell_output
 from .views import MUTED, NOTE_STYLE
 
 if TYPE_CHECKING:
-    from ..api.batch import BatchProgress, BatchResult
+    from ..api.batch import BatchResult
     from ..api.errors import PuterError
     from .classroom import Ticket
+    from .options import AskOptions
 
 __all__ = [
     "MAX_FILE_CHARS",
@@ -49,18 +51,12 @@ __all__ = [
     "BatchMemory",
     "BatchView",
     "FileReplies",
-    "Progress",
-    "ProgressBar",
-    "ProgressLine",
     "Prompts",
     "Replies",
     "batch_summary",
     "build_prompts",
-    "each_cell",
     "error_title",
     "file_prompts",
-    "progress_for",
-    "progress_text",
     "prompt_key",
     "results_for",
     "why_failed",
@@ -94,10 +90,40 @@ class BatchMemory:
 
 
 @dataclass
-class BatchFlow(Flow):
+class BatchFlow(AskFlow):
     """Run one ``%%puter --each`` cell: build the prompts, ask what is left, show and store."""
 
     memory: BatchMemory = field(default_factory=BatchMemory)
+
+    def each_cell(
+        self, options: AskOptions, template: str, *, namespace: dict[str, Any], cell: str | None
+    ) -> None:
+        """``%%puter --each NAME``: build the prompts (the options were checked when read), run
+        the batch."""
+        name = options.each
+        assert name is not None  # AskOptions.batch
+        if name in namespace:
+            prompts = build_prompts(
+                template.strip("\n"), namespace[name], name, namespace, interpolate_vars=options.interpolate
+            )
+        elif name.isidentifier():
+            raise UsageError(
+                f'--each: no variable named {name} (a glob of files goes in quotes: "notes/*.md")'
+            )
+        else:  # not a variable's name: a glob of files
+            prompts = file_prompts(
+                template.strip("\n"), name, namespace, interpolate_vars=options.interpolate
+            )
+        self.run(
+            prompts,
+            model=options.model,
+            system=options.system or None,
+            options=options.model_options(),
+            cell=cell or f"--each {name}",
+            fresh=options.fresh,
+            out=options.out,
+            namespace=namespace,
+        )
 
     def run(
         self,
@@ -136,7 +162,8 @@ class BatchFlow(Flow):
             wanted, todo = todo, todo[: len(tickets)]
             if todo:
                 self._allowance_note(model, len(todo))
-                progress = progress_for(settings.rich, self.display, len(todo))
+                progress = cell_output(settings, self.display).progress(len(todo))
+                replays = self.session.replays()
                 check, tally = self._budget()
                 result = client.chat_many(
                     [asked[i] for i in todo],
@@ -153,21 +180,19 @@ class BatchFlow(Flow):
                     on_answer=tally,
                     **options,
                 )
+                metered = not replays.happened()
                 for position, item, ticket in zip(todo, result, tickets):  # noqa: B905 (one each)
                     ticket.extra["item"] = position
                     if item.reply is not None:
                         replies[position] = item.reply
-                        self.session.meter.add(item.reply.model or model, item.reply.usage)
-                        ticket.answered(
-                            item.reply.text, model=item.reply.model or model, usage=item.reply.usage
-                        )
+                        self.settle(ticket, Step.of_reply(item.reply, model), metered=metered)
                     elif item.error is not None:
                         errors[position] = item.error
-                        ticket.failed(item.error)
+                        self.settle(ticket, Step(model, error=item.error))
                     elif item.attempts == 0:
                         ticket.unsent()  # the batch stopped before it: not a request
                     else:
-                        ticket.interrupted()
+                        self.settle(ticket, Step(model, interrupted=True))
             self.memory.keep(cell, {k: r for k, r in zip(keys, replies) if r is not None})  # noqa: B905
             texts = [r.text if r is not None else None for r in replies]
             if out:
@@ -287,53 +312,6 @@ def _image_key(prompts: Prompts, i: int) -> list[dict[str, Any]]:
 
     stat = os.stat(image)
     return [{"role": "image", "path": image, "size": stat.st_size, "mtime": stat.st_mtime_ns}]
-
-
-def each_cell(
-    flow: BatchFlow,
-    args: Any,
-    template: str,
-    *,
-    in_cell: bool,
-    namespace: dict[str, Any],
-    cell: str | None,
-) -> None:
-    """``%%puter --each NAME``: check the options, build the prompts, run the batch."""
-    if args.each is None:
-        raise UsageError("--fresh goes with --each NAME")
-    if not in_cell:
-        raise UsageError("--each works in a %%puter cell: the cell is the template asked per item")
-    clashes = [o for o in ("compare", "keep", "chat", "new", "context", "tools") if getattr(args, o)]
-    if clashes:
-        raise UsageError(f"--each asks each item on its own: it does not go with --{clashes[0]}")
-    if args.each in namespace:
-        prompts = build_prompts(
-            template.strip("\n"),
-            namespace[args.each],
-            args.each,
-            namespace,
-            interpolate_vars=not args.no_interpolate,
-        )
-    elif args.each.isidentifier():
-        raise UsageError(
-            f'--each: no variable named {args.each} (a glob of files goes in quotes: "notes/*.md")'
-        )
-    else:  # not a variable's name: a glob of files
-        prompts = file_prompts(
-            template.strip("\n"), args.each, namespace, interpolate_vars=not args.no_interpolate
-        )
-    from .options import model_options
-
-    flow.run(
-        prompts,
-        model=args.model,
-        system=args.system or None,
-        options=model_options(args),
-        cell=cell or f"--each {args.each}",
-        fresh=args.fresh,
-        out=args.out,
-        namespace=namespace,
-    )
 
 
 # -- the prompts ------------------------------------------------------------------------------------
@@ -552,7 +530,7 @@ def results_for(prompts: Prompts, texts: list[str | None], errors: dict[int, Put
     return series
 
 
-# -- progress and the summary -----------------------------------------------------------------------
+# -- the summary ------------------------------------------------------------------------------------
 
 PREVIEW_ROWS = 5
 PREVIEW_CHARS = 100
@@ -561,94 +539,6 @@ PREVIEW_CHARS = 100
 def _clip(text: str, limit: int = PREVIEW_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _seconds(value: float) -> str:
-    if value < 60:
-        return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
-    minutes, seconds = divmod(round(value), 60)
-    return f"{minutes} min {seconds:02d} s"
-
-
-def progress_text(p: BatchProgress) -> str:
-    """``120/300 done · 2 failed · 28.5/s · about 6 s left``"""
-    parts = [f"{p.done:,}/{p.total:,} done"]
-    if p.failed:
-        parts.append(f"{p.failed:,} failed")
-    speed = p.per_second
-    if speed is not None:
-        parts.append(f"{speed:.1f}/s")
-    left = p.seconds_left
-    if left is not None and p.done < p.total:
-        parts.append(f"about {_seconds(left)} left")
-    if p.rate_limited:
-        parts.append(f"{p.rate_limited} rate limit{'s' if p.rate_limited > 1 else ''} waited out")
-    if not p.in_flight and p.done < p.total and not p.finished:
-        parts.append("waiting for the rate limit")
-    return " · ".join(parts)
-
-
-class Progress(Protocol):
-    def update(self, p: BatchProgress) -> None: ...
-
-    def finish(self, view: Any) -> None: ...
-
-
-class ProgressBar:
-    """An ipywidgets bar with a label, replaced by the final view."""
-
-    def __init__(self, display: Callable[..., Any], total: int) -> None:
-        import ipywidgets as widgets
-
-        self._bar = widgets.IntProgress(
-            value=0, min=0, max=max(1, total), layout=widgets.Layout(width="240px")
-        )
-        self._label = widgets.Label(value=f"0/{total:,} done · starting…")
-        self._box = widgets.HBox([self._bar, self._label])
-        self._handle = display(self._box, display_id=True)
-
-    def update(self, p: BatchProgress) -> None:
-        self._bar.value = p.done
-        if p.failed:
-            self._bar.bar_style = "warning"
-        self._label.value = progress_text(p)
-
-    def finish(self, view: Any) -> None:
-        self._handle.update(view)
-        self._box.close()  # frees the widgets' comms; the output now shows the summary
-
-
-class ProgressLine:
-    """One line in a terminal, rewritten in place; the summary is printed after it."""
-
-    WIDTH = 24
-
-    def __init__(self, write: Callable[[str], Any], flush: Callable[[], Any], display: Callable[..., Any]):
-        self._write = write
-        self._flush = flush
-        self._display = display
-        self._shown = 0
-
-    def update(self, p: BatchProgress) -> None:
-        filled = int(self.WIDTH * p.done / p.total) if p.total else self.WIDTH
-        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {progress_text(p)}"
-        self._write("\r" + line.ljust(self._shown))
-        self._flush()
-        self._shown = len(line)
-
-    def finish(self, view: Any) -> None:
-        if self._shown:
-            self._write("\r" + " " * self._shown + "\r")
-            self._flush()
-        self._display(view)
-
-
-def progress_for(rich: bool, display: Callable[..., Any], total: int) -> Progress:
-    if rich:
-        return ProgressBar(display, total)
-    import sys
-
-    return ProgressLine(sys.stdout.write, sys.stdout.flush, display)
 
 
 @dataclass

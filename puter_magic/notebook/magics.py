@@ -25,7 +25,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import observe
 
-from .options import model_options, parse_line, puter_options
+from .options import given, parse_line, puter_options, read_ask
 from .state import SettingsTraits, show
 
 if TYPE_CHECKING:
@@ -188,79 +188,52 @@ class PuterMagics(Magics, SettingsTraits):
         the question (%puter -m MODEL --chat NAME What is a set?), -- ends them, and a
         question that ends in ? is asked (%puter? alone shows this help).
         """
-        from .asking import with_context
-        from .classroom.log import options_of
-
-        if cell is None:
-            from .options import split_options
-
-            words, prompt = split_options(self.puter, line)
-            args = self.puter.parser.parse_args(words)
-            if not prompt:
-                raise UsageError("%puter needs a question after its options: %puter [options] QUESTION")
-        else:
-            args = parse_line(self.puter, line)
-            prompt = cell
-        if not prompt.strip():
-            raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}")
-        if args.code and (args.compare or args.each is not None):
-            raise UsageError(
-                "--code puts one reply's code in a cell: it does not go with --compare or --each"
-            )
-        self.classroom.begin("%%puter" if cell is not None else "%puter", options_of(args))
-        if args.code:
+        options, prompt = read_ask(self.puter, line, cell)
+        self.classroom.begin("%%puter" if cell is not None else "%puter", options.given)
+        if options.code:
             refusal = self.classroom.refuse_code(prompt.strip())
             if refusal is not None:
                 show(refusal)
                 return
-        if args.each is not None or args.fresh:
-            from .each import BatchFlow, BatchMemory, each_cell
+        if options.batch:
+            from .each import BatchFlow, BatchMemory
 
             if self._batch_memory is None:
                 self._batch_memory = BatchMemory()
             batch = BatchFlow(self.session, self.settings(), show, self.failures, self._batch_memory)
-            each_cell(
-                batch,
-                args,
-                prompt,
-                in_cell=cell is not None,
-                namespace=self._namespace(),
-                cell=self.cell_key(),
-            )
+            batch.each_cell(options, prompt, namespace=self._namespace(), cell=self.cell_key())
             return
-        if args.web and (args.tools or args.approve):
-            raise UsageError("--web goes without --tools: Puter's web search is a tool of its own")
         tools = None
-        if args.tools or args.approve:
+        if options.tools:
             from .tools import tools_for
 
-            tools = tools_for(args, self._namespace(), self.shell)
+            tools = tools_for(options.tools, options.approve, self._namespace(), self.shell)
         used: list[str] = []
         unknown: list[str] = []
-        if not args.no_interpolate:
+        if options.interpolate:
             from .prompt import interpolate
 
             prompt, used = interpolate(prompt, self._namespace(), unknown)
-        if args.context:
-            prompt = with_context(prompt, args.context, self._namespace())
-        options = model_options(args)
+        if options.context:
+            from .prompt import with_context
+
+            prompt = with_context(prompt, options.context, self._namespace())
+        sent = options.model_options()
         seen = ""
-        if args.image:
+        if options.images:
             from .media import chat_images
 
-            options["images"], seen = chat_images(args.image, self._namespace())
+            sent["images"], seen = chat_images(list(options.images), self._namespace())
         ask = self.session.prepare(
             prompt.strip("\n"),
-            model=args.model,
-            thread=args.chat,
-            system=args.system,
+            model=options.model,
+            thread=options.chat,
+            system=options.system,
             window=self.history_window,
-            history=not args.no_history,
-            new=args.new,
+            history=options.history,
+            new=options.new,
             cell_id=self.cell_key(),
-            options=options,
+            options=sent,
             tools=tools is not None,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
@@ -268,25 +241,24 @@ class PuterMagics(Magics, SettingsTraits):
             names = ", ".join("{" + u + "}" for u in unknown)
             notes.append(f"sent as written: {names} (no variable of that name)")
         notes += [seen] if seen else []
-        stream = self.stream and not args.no_stream
-        if args.compare:
-            self._ask_flow().compare(ask, args.compare, args.keep, notes, stream=stream)
+        stream = self.stream and options.stream
+        flow = self._ask_flow()
+        if options.compare:
+            flow.compare(ask, list(options.compare), options.keep, notes, stream=stream)
             return
-        if args.keep:
-            raise UsageError("--keep goes with --compare")
-        if tools:
-            from .tools import ToolFlow
-
-            flow = ToolFlow(self.session, self.settings(), show, self.failures)
-            text = flow.ask(
-                ask, tools, stream=stream, raw=args.raw, notes=notes, approve=args.approve, out=args.out
-            )
-        else:
-            text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
-        if text is not None and args.out and self.shell is not None:
-            self.shell.user_ns[args.out] = text
-        if args.code and text is not None:
-            from .code_cell import offer_code
+        text = flow.ask(
+            ask,
+            stream=stream,
+            raw=options.raw,
+            notes=notes,
+            out=options.out,
+            tools=tools,
+            approve=options.approve,
+        )
+        if text is not None and options.out and self.shell is not None:
+            self.shell.user_ns[options.out] = text
+        if options.code and text is not None:
+            from .asking import offer_code
 
             show(offer_code(self.shell, text))
 
@@ -341,9 +313,7 @@ class PuterMagics(Magics, SettingsTraits):
         args = parse_line(self.puter_explain, line)
         import sys
 
-        from .classroom.log import options_of
-
-        self.classroom.begin("%puter_explain", options_of(args))
+        self.classroom.begin("%puter_explain", given(args))
 
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         if exc is None:
@@ -351,17 +321,9 @@ class PuterMagics(Magics, SettingsTraits):
 
             show(Note("No error to explain yet.", "Run the cell that fails, then %puter_explain."))
             return
-        from .prompt import describe_error_for_learner
+        from .prompt import explain_prompt
 
-        trace, cell = describe_error_for_learner(exc, cell_label=self._cell_label)
-        fix = "give me a hint toward fixing it" if self.classroom.mode() == "tutor" else "suggest a fix"
-        prompt = (
-            "I am learning to program. This error happened in my notebook. Explain for a learner "
-            f"what it means and why it happened, then {fix}.\n\n"
-        )
-        if cell:
-            prompt += f"The cell that raised it:\n\n```python\n{cell.rstrip()}\n```\n\n"
-        prompt += f"The error:\n\n```text\n{trace.rstrip()}\n```"
+        prompt = explain_prompt(exc, self._cell_label, hint_only=self.classroom.mode() == "tutor")
         ask = self.session.prepare(
             prompt, model=args.model, thread=args.chat, window=self.history_window, cell_id=self.cell_key()
         )

@@ -29,19 +29,8 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..api.errors import PuterError
-from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
-from ..api.media_client import (
-    IMAGE_INTERFACE,
-    OCR_INTERFACE,
-    SPEECH2SPEECH_INTERFACE,
-    SPEECH2TXT_INTERFACE,
-    TTS_INTERFACE,
-    VIDEO_INTERFACE,
-)
-from ..api.mediatypes import human_size
-from ..api.protocol import NDJSON_TYPE, BinaryResult
 from .classroom import Refusal
-from .options import parse_line
+from .options import given, parse_line, read_words
 from .state import Flow, show
 from .views import MUTED, footer_html
 
@@ -49,6 +38,7 @@ if TYPE_CHECKING:
     from ..api.chat import ChatReply
     from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
     from ..api.media_text import OCRResult, Transcript
+    from ..api.protocol import BinaryResult
     from .classroom import Ticket
     from .state import Host
 
@@ -93,15 +83,13 @@ class MediaMagics(Magics):
             from .options import split_options
 
             words, text = split_options(magic, line)
-            args = magic.parser.parse_args(words)
+            args = read_words(magic, words)
         else:
             args, text = parse_line(magic, line), cell
         if not text.strip():
             raise UsageError(
                 f"%{name} needs text: %%{name} [options] with the text in the cell, or %{name} TEXT"
             )
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}")
         if not args.no_interpolate:
             from .prompt import interpolate
 
@@ -110,9 +98,7 @@ class MediaMagics(Magics):
 
     def _begin(self, magic: str, args: Any) -> None:
         """Tell the classroom which magic asks, with which options (its log and metadata)."""
-        from .classroom.log import options_of
-
-        self.host.classroom.begin(magic, options_of(args))
+        self.host.classroom.begin(magic, given(args))
 
     def _keep(self, out: str | None, value: Any) -> None:
         if out and value is not None:
@@ -163,9 +149,7 @@ class MediaMagics(Magics):
         from .options import split_options
 
         words, rest = split_options(self.puter_speak, line)
-        early = (
-            self.puter_speak.parser.parse_args(words) if cell is None else parse_line(self.puter_speak, line)
-        )
+        early = read_words(self.puter_speak, words) if cell is None else parse_line(self.puter_speak, line)
         if early.voices:
             if (rest if cell is None else cell).strip():
                 raise UsageError("%puter_speak --voices lists the voices: it takes no text")
@@ -197,8 +181,6 @@ class MediaMagics(Magics):
         """
 
         args = parse_line(self.puter_voice, line)
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}")
         source: Any = None
         name = ""
         if args.source is not None:
@@ -285,8 +267,6 @@ class MediaMagics(Magics):
     def _source(self, args: Any, magic: str) -> tuple[Any, str]:
         """SOURCE as the flow takes it; with --test it may be left out (Puter's sample needs none)."""
 
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}")
         self._begin(magic, args)
         if args.source is None:
             if not args.test:
@@ -316,8 +296,6 @@ class MediaMagics(Magics):
         interface, method = head[0], head[1]
         call_args, tail = self._call_args(head[2] if len(head) > 2 else "")
         args = parse_line(self.puter_call, " ".join([*map(_quote, words), tail]))
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}")
         self._begin("%puter_call", args)
         result = self._flow().call(interface, method, call_args, args.driver, args.out)
         self._keep(args.out, result)
@@ -370,6 +348,8 @@ def _model_part(model: str | None, unnamed: bool) -> str:
 @contextlib.contextmanager
 def usage_errors(prefix: str = "") -> Iterator[None]:
     """An input the client refused becomes the cell's one-line UsageError."""
+    from ..api.media import MediaInputError
+
     try:
         yield
     except MediaInputError as err:
@@ -392,6 +372,8 @@ def resolve_source(text: str, namespace: Mapping[str, Any], option: str) -> tupl
 
 def chat_images(sources: list[str], namespace: Mapping[str, Any]) -> tuple[list[Any], str]:
     """The images of ``%%puter --image``, checked before anything is sent, and a note naming them."""
+    from ..api.media import IMAGE_LIMIT, PuterPath, image_parts, load_input
+
     values, names = [], []
     for source in sources:
         value, name = resolve_source(source, namespace, "--image")
@@ -525,6 +507,8 @@ class MediaFlow(Flow):
         notes: list[str],
     ) -> None:
         """Fetch and check the bytes, save them, show them with a footer."""
+        from ..api.mediatypes import human_size
+
         data = result.data  # a reply URL is fetched here (without the token) and checked
         notes = list(notes)
         if save is not None:
@@ -566,6 +550,8 @@ class MediaFlow(Flow):
                 "drawing",
                 lambda: client.txt2img(prompt, model=model, quality=quality, ratio=ratio, test_mode=test),
             )
+            from ..api.media_client import IMAGE_INTERFACE  # the client: loaded when asked, not at %load_ext
+
             notes = self._count(model or IMAGE_INTERFACE)
             parts = [
                 _model_part(model, test),
@@ -596,6 +582,8 @@ class MediaFlow(Flow):
                 "speaking",
                 lambda: client.txt2speech(text, voice=voice, provider=provider, model=model, test_mode=test),
             )
+            from ..api.media_client import TTS_INTERFACE  # the client: loaded when asked, not at %load_ext
+
             notes = self._count(model or provider or TTS_INTERFACE)
             parts = [
                 _model_part(model, test or provider is not None),
@@ -629,6 +617,10 @@ class MediaFlow(Flow):
                 "changing the voice",
                 lambda: client.speech2speech(source, voice=voice, model=model, test_mode=test),
             )
+            from ..api.media_client import (
+                SPEECH2SPEECH_INTERFACE,
+            )  # the client: loaded when asked, not at %load_ext
+
             notes = self._count(model or SPEECH2SPEECH_INTERFACE)
             parts = [f"from {name}" if source is not None else "", voice or "", _model_part(model, test)]
             parts.append("test mode: Puter's free sample, not your recording" if test else "")
@@ -658,6 +650,8 @@ class MediaFlow(Flow):
                 "making the video",
                 lambda: client.txt2vid(prompt, model=model, seconds=seconds, size=size, test_mode=test),
             )
+            from ..api.media_client import VIDEO_INTERFACE  # the client: loaded when asked, not at %load_ext
+
             notes = self._count(model or VIDEO_INTERFACE)
             parts = [
                 _model_part(model, test),
@@ -692,6 +686,10 @@ class MediaFlow(Flow):
             heard: Transcript = client.speech2txt(
                 source, translate=translate, language=language, **({"test_mode": True} if test else {})
             )
+            from ..api.media_client import (
+                SPEECH2TXT_INTERFACE,
+            )  # the client: loaded when asked, not at %load_ext
+
             notes = self._count(heard.model or SPEECH2TXT_INTERFACE)
             what = "translated" if translate else "transcribed"
             sample = "test mode: Puter's free sample, not your audio" if test else ""
@@ -716,6 +714,8 @@ class MediaFlow(Flow):
             read: OCRResult = client.img2txt(
                 source, provider=provider, **({"test_mode": True} if test else {})
             )
+            from ..api.media_client import OCR_INTERFACE  # the client: loaded when asked, not at %load_ext
+
             notes = self._count(read.model or provider or OCR_INTERFACE)
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
             sample = "test mode: Puter's free sample, not your image" if test else ""
@@ -734,6 +734,8 @@ class MediaFlow(Flow):
     ) -> Any:
         """Any driver call. A streamed reply (``"stream": true``) shows its text and is kept
         (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
+        from ..api.mediatypes import human_size
+        from ..api.protocol import NDJSON_TYPE, BinaryResult
         from .classroom import CHAT_INTERFACES
 
         asks_chat = interface in CHAT_INTERFACES and method not in ("models", "list")
@@ -804,6 +806,7 @@ def _streamed_reply(result: BinaryResult, model: str | None, client: Any) -> Cha
     """The chat reply a stream's NDJSON lines add up to (an error line raises StreamError)."""
     from ..api.chat import ChatStream
     from ..api.chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
+    from ..api.protocol import NDJSON_TYPE
 
     def lines() -> Generator[Chunk, None, None]:
         yield from parse_ndjson(iter_lines([result.content]), strict=False)
@@ -924,5 +927,7 @@ class BinaryNote:
     where: str = ""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
+        from ..api.mediatypes import human_size
+
         text = f"{self.content_type}, {human_size(self.size)}" + (f" ({self.where})" if self.where else "")
         return {"text/plain": text, "text/html": f'<div style="{MUTED}">{_esc(text)}</div>'}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
@@ -22,11 +23,14 @@ __all__ = [
     "EFFORTS",
     "FREE_TEXT_MAGICS",
     "VERBOSITIES",
+    "AskOptions",
     "ask_not_help",
     "asked_for",
-    "model_options",
+    "given",
     "parse_line",
     "puter_options",
+    "read_ask",
+    "read_words",
     "split_options",
 ]
 
@@ -120,21 +124,136 @@ def puter_options(func: F) -> F:
     return func
 
 
-def model_options(args: Any) -> dict[str, Any]:
-    """The options sent to the model as Puter takes them (``-t``, ``--max-tokens``,
-    ``--effort`` as ``reasoning_effort``, ``--verbosity``, ``--web`` as the web_search tool)."""
-    pairs = (
-        ("temperature", args.temperature),
-        ("max_tokens", args.max_tokens),
-        ("reasoning_effort", getattr(args, "effort", None)),
-        ("verbosity", getattr(args, "verbosity", None)),
-    )
-    options = {k: v for k, v in pairs if v is not None}
-    if getattr(args, "web", False):
-        from ..api.search import with_web_search
+@dataclass(frozen=True)
+class AskOptions:
+    """``%%puter``'s options as the flows take them: read once from the line, every clash
+    between them checked once (:func:`read_ask`)."""
 
-        options["tools"] = with_web_search(None)
-    return options
+    model: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    chat: str | None = None
+    new: bool = False
+    history: bool = True  # False: --no-history (one-shot)
+    out: str | None = None
+    raw: bool = False
+    interpolate: bool = True
+    stream: bool = True  # False: --no-stream
+    compare: tuple[str, ...] = ()  # the models of --compare (two at least)
+    keep: str | None = None
+    context: str | None = None  # the names of --context, as written
+    tools: str | None = None  # the names of --tools, as written
+    approve: bool = False
+    images: tuple[str, ...] = ()
+    each: str | None = None
+    fresh: bool = False
+    effort: str | None = None
+    verbosity: str | None = None
+    web: bool = False
+    code: bool = False
+    given: dict[str, Any] = field(default_factory=dict, compare=False)  # the options given, by name
+
+    @property
+    def batch(self) -> bool:
+        """``--each`` (or ``--fresh``): the cell is a template asked once per item."""
+        return self.each is not None or self.fresh
+
+    def model_options(self) -> dict[str, Any]:
+        """The options sent to the model as Puter takes them (``-t``, ``--max-tokens``,
+        ``--effort`` as ``reasoning_effort``, ``--verbosity``, ``--web`` as the web_search tool)."""
+        pairs = (
+            ("temperature", self.temperature),
+            ("max_tokens", self.max_tokens),
+            ("reasoning_effort", self.effort),
+            ("verbosity", self.verbosity),
+        )
+        options: dict[str, Any] = {k: v for k, v in pairs if v is not None}
+        if self.web:
+            from ..api.search import with_web_search
+
+            options["tools"] = with_web_search(None)
+        return options
+
+
+def read_ask(magic: Any, line: str, cell: str | None) -> tuple[AskOptions, str]:
+    """``%%puter LINE`` with *cell* (or ``%puter LINE``, the question on the line): its options
+    and the question. Every clash between options is a UsageError here, before anything else."""
+    if cell is None:
+        words, prompt = split_options(magic, line)
+        args = read_words(magic, words)
+        if not prompt:
+            raise UsageError("%puter needs a question after its options: %puter [options] QUESTION")
+    else:
+        args, prompt = parse_line(magic, line), cell
+    if not prompt.strip():
+        raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
+    if args.code and (args.compare or args.each is not None):
+        raise UsageError("--code puts one reply's code in a cell: it does not go with --compare or --each")
+    if args.each is not None or args.fresh:
+        if args.each is None:
+            raise UsageError("--fresh goes with --each NAME")
+        if cell is None:
+            raise UsageError("--each works in a %%puter cell: the cell is the template asked per item")
+        clashes = [o for o in ("compare", "keep", "chat", "new", "context", "tools") if getattr(args, o)]
+        if clashes:
+            raise UsageError(f"--each asks each item on its own: it does not go with --{clashes[0]}")
+    if args.web and (args.tools or args.approve):
+        raise UsageError("--web goes without --tools: Puter's web search is a tool of its own")
+    if args.approve and not args.tools:
+        raise UsageError("--approve goes with --tools NAMES")
+    if args.tools and args.compare:
+        raise UsageError("--tools and --compare do not go together: ask one model at a time")
+    compare: tuple[str, ...] = ()
+    if args.compare:
+        compare = tuple(dict.fromkeys(m.strip() for m in args.compare.split(",") if m.strip()))
+        if len(compare) < 2:
+            raise UsageError(
+                "--compare needs at least two models, e.g. --compare gpt-4o-mini,claude-haiku-4-5"
+            )
+        if args.keep is not None and args.keep not in compare:
+            raise UsageError(f"--keep {args.keep}: not one of the compared models ({', '.join(compare)})")
+    elif args.keep:
+        raise UsageError("--keep goes with --compare")
+    options = AskOptions(
+        model=args.model,
+        system=args.system,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        chat=args.chat,
+        new=args.new,
+        history=not args.no_history,
+        out=args.out,
+        raw=args.raw,
+        interpolate=not args.no_interpolate,
+        stream=not args.no_stream,
+        compare=compare,
+        keep=args.keep,
+        context=args.context,
+        tools=args.tools,
+        approve=args.approve,
+        images=tuple(args.image or ()),
+        each=args.each,
+        fresh=args.fresh,
+        effort=args.effort,
+        verbosity=args.verbosity,
+        web=args.web,
+        code=args.code,
+        given=given(args),
+    )
+    return options, prompt
+
+
+UNSHOWN = {"no_interpolate"}  # options that shape nothing the model sees
+
+
+def given(args: Any) -> dict[str, Any]:
+    """A magic's parsed options that were given (not None, False or empty), by name: what the
+    teacher's log and the reply's output metadata name."""
+    values = vars(args) if not isinstance(args, Mapping) else args
+    return {
+        k: v for k, v in values.items() if v is not None and v is not False and v != [] and k not in UNSHOWN
+    }
 
 
 def asked_for(options: dict[str, Any]) -> list[str]:
@@ -154,13 +273,21 @@ def asked_for(options: dict[str, Any]) -> list[str]:
 def parse_line(magic: Any, line: str) -> Any:
     """Parse *line* with *magic*'s ``@argument`` declarations; quotes group words and are
     removed (IPython's own ``parse_argstring`` keeps them). Bad options are a UsageError."""
-    import shlex
-
     try:
         argv = shlex.split(line)
     except ValueError as exc:
         raise UsageError(f"could not read the options: {exc}") from None
-    return magic.parser.parse_args(argv)
+    return read_words(magic, argv)
+
+
+def read_words(magic: Any, words: list[str]) -> Any:
+    """*words* read with *magic*'s declarations, and what every magic's options share checked
+    once: ``--out`` names a variable."""
+    args = magic.parser.parse_args(words)
+    out = getattr(args, "out", None)
+    if out is not None and not out.isidentifier():
+        raise UsageError(f"--out needs a variable name, not {out!r}")
+    return args
 
 
 # -- the line form ----------------------------------------------------------------------------------

@@ -23,7 +23,14 @@ from typing import Any
 
 from .markup import segments
 
-__all__ = ["describe_error_for_learner", "describe_value", "describe_values", "interpolate"]
+__all__ = [
+    "describe_error_for_learner",
+    "describe_value",
+    "describe_values",
+    "explain_prompt",
+    "interpolate",
+    "with_context",
+]
 
 # -- {name} filling ---------------------------------------------------------------------------------
 
@@ -227,3 +234,29 @@ def describe_error_for_learner(
             cell_source = "".join(source_lines)
     text = _relabel("".join(lines), cell_label)
     return _cap(text, 3000), (_cap(cell_source, 3000) if cell_source else None)
+
+
+def explain_prompt(exc: BaseException, cell_label: CellLabel | None, *, hint_only: bool = False) -> str:
+    """What ``%puter_explain`` sends for *exc*: a learner's request, the cell that raised it and
+    the trimmed traceback, and nothing else. *hint_only* (tutor mode): a hint, not a fix."""
+    trace, cell = describe_error_for_learner(exc, cell_label=cell_label)
+    fix = "give me a hint toward fixing it" if hint_only else "suggest a fix"
+    prompt = (
+        "I am learning to program. This error happened in my notebook. Explain for a learner "
+        f"what it means and why it happened, then {fix}.\n\n"
+    )
+    if cell:
+        prompt += f"The cell that raised it:\n\n```python\n{cell.rstrip()}\n```\n\n"
+    return prompt + f"The error:\n\n```text\n{trace.rstrip()}\n```"
+
+
+def with_context(prompt: str, names_text: str, namespace: Mapping[str, Any]) -> str:
+    """*prompt* followed by a short description of the variables named in *names_text*."""
+    from IPython.core.error import UsageError
+
+    names = [n.strip() for n in names_text.split(",") if n.strip()]
+    missing = [n for n in names if n not in namespace]
+    if missing:
+        raise UsageError(f"--context: no variable named {', '.join(missing)}")
+    described = describe_values(names, namespace)
+    return f"{prompt.rstrip()}\n\nContext from my notebook:\n\n```text\n{described}\n```"

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..api.tape import Tape
     from ..sandbox import Sandbox
 
-__all__ = ["Ask", "PuterSession"]
+__all__ = ["Ask", "PuterSession", "ReplayMark"]
 
 SANDBOX_MODEL = "sandbox-tutor"
 REPLAY_ORIGIN = "http://replay.localhost"  # a replay-only session never connects anywhere
@@ -96,6 +96,27 @@ class Ask:
         if not places:
             return "the rest is not kept (--out VAR keeps a whole reply)"
         return "the whole text is in " + " and ".join(places)
+
+
+class ReplayMark:
+    """How many replies the recording had given at one moment, to tell whether the requests
+    since were answered from it (nothing was spent then)."""
+
+    def __init__(self, tape: Tape | None) -> None:
+        self.tape = tape
+        self.before = tape.replayed if tape is not None else 0
+
+    def happened(self) -> bool:
+        tape = self.tape
+        return tape is not None and tape.mode == "replay" and tape.replayed > self.before
+
+    def notes(self) -> list[str]:
+        """The footer's note when a reply came from the recording."""
+        return (
+            [f"replayed from {self.tape.path.name}: nothing was spent"]
+            if self.happened() and self.tape
+            else []
+        )
 
 
 class PuterSession:
@@ -207,6 +228,10 @@ class PuterSession:
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
+
+    def replays(self) -> ReplayMark:
+        """A mark on the recording now: were the requests from here on replayed?"""
+        return ReplayMark(self.tape)
 
     def require_client(self) -> PuterClient:
         if self.client is None:

@@ -24,15 +24,15 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..api.chat import image_url
-from ..api.mediatypes import human_size, image_size, sniff_image
-from ..api.search import Source
 from ..api.usage import UsageMeter, total_tokens
 from ..api.words import plural
 from .state import MAX_DISPLAY_CHARS
+
+if TYPE_CHECKING:
+    from ..api.search import Source
 
 __all__ = [
     "MAX_DISPLAY_CHARS",
@@ -517,6 +517,9 @@ class ShownImage:
 
 def inspect_image(index: int, item: dict[str, Any]) -> ShownImage:
     """What to show for the *index*-th image entry of a reply."""
+    from ..api.chat import image_url
+    from ..api.mediatypes import human_size, image_size, sniff_image
+
     name = f"image {index}"
     url = image_url(item)
     if url is None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..._version import __version__
 
-__all__ = ["KEY", "LOG_SUFFIX", "OUTCOMES", "TeacherLog", "log_path_for", "options_of", "stamp", "utc_now"]
+__all__ = ["KEY", "LOG_SUFFIX", "OUTCOMES", "TeacherLog", "log_path_for", "stamp", "utc_now"]
 
 # -- the teacher's log ----------------------------------------------------------------------
 
@@ -61,20 +61,11 @@ class TeacherLog:
 # -- the output metadata --------------------------------------------------------------------
 
 KEY = "puter_magic"
-UNSHOWN = {"no_interpolate"}  # options that shape nothing the model sees
 
 
 def utc_now() -> str:
     """The time now, as ISO 8601 in UTC to the second: ``2026-12-06T23:41:07Z``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def options_of(args: Any) -> dict[str, Any]:
-    """A magic's parsed options that were given (not None, False or empty), by name."""
-    given = vars(args) if not isinstance(args, Mapping) else args
-    return {
-        k: v for k, v in given.items() if v is not None and v is not False and v != [] and k not in UNSHOWN
-    }
 
 
 def stamp(
