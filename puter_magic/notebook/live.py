@@ -59,6 +59,7 @@ class CellOutput(Protocol):
     """What every flow talks to: a cell's output, whichever frontend shows it."""
 
     settings: Settings
+    live: bool  # it updates in place (a notebook); False: printed once (a terminal)
 
     def start(self, first: Any = None) -> None:
         """Show the first frame at once where it can: *first*, or the "thinking…" line."""
@@ -85,6 +86,8 @@ class CellOutput(Protocol):
 class NotebookOutput:
     """One display that updates in place: call lines above the reply while it streams, then
     the final view or a warning. Every view is shown within ``max_display_chars``."""
+
+    live = True
 
     def __init__(self, settings: Settings, display: Display) -> None:
         self.settings = settings
@@ -135,6 +138,8 @@ class TerminalOutput:
     """Terminal IPython, where redrawing is impossible: new text is printed as it arrives, up
     to ``max_display_chars`` of it (the final lines say what was left out), then the footer;
     a call line prints once its call ended; a warning or a view of columns is displayed."""
+
+    live = False
 
     def __init__(
         self,

@@ -270,9 +270,11 @@ class PuterMagics(Magics, SettingsTraits):
     def puter_models(self, line: str) -> None:
         """Pick the notebook's default model (a searchable selector; a table in a terminal)."""
         args = parse_line(self.puter_models, line)
+        from .live import cell_output
+
         with self.failures.guard():
             models = self.session.models(refresh=args.refresh)
-            if self.settings().rich:
+            if cell_output(self.settings(), show).live:
                 selector = self.model_selector()
                 selector.refresh(force=False)  # the session's list: this origin's, maybe just reloaded
                 show(selector)

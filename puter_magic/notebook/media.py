@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from ..api.media_text import OCRResult, Transcript
     from ..api.protocol import BinaryResult
     from .classroom import Ticket
+    from .live import CellOutput
+    from .session import ReplayMark
     from .state import Host
 
 __all__ = [
@@ -409,19 +411,27 @@ class MediaFlow(Flow):
         self.session.check_budget(self.settings.budget_usd_cents)
         return self.session.require_client()
 
-    _replays = 0  # requests the recording had answered before this cell's
+    _replays: ReplayMark | None = None  # the recording before this cell's request
     _handle: Any = None  # the "working…" line's display, while there is one
+    _output: CellOutput | None = None
+
+    @property
+    def output(self) -> CellOutput:
+        """The cell's output (chosen once, as for every cell)."""
+        if self._output is None:
+            from .live import cell_output
+
+            self._output = cell_output(self.settings, self.display)
+        return self._output
 
     def _start_count(self) -> None:
-        tape = self.session.tape
-        self._replays = tape.replayed if tape is not None else 0
+        self._replays = self.session.replays()
 
     def _count(self, name: str, usage: dict[str, Any] | None = None, *, tokens: bool = False) -> list[str]:
         """Count one request in the notebook's usage meter (``%puter_usage``), unless it was
         answered from a recording; the footer note a replay gets."""
-        tape = self.session.tape
-        if tape is not None and tape.mode == "replay" and tape.replayed > self._replays:
-            return [f"replayed from {tape.path.name}: nothing was spent"]
+        if self._replays is not None and self._replays.happened():
+            return self._replays.notes()
         self.session.meter.add(name, usage, tokens=tokens)
         return []
 
@@ -432,7 +442,7 @@ class MediaFlow(Flow):
         self._start_count()
         from ..api import runtime
 
-        if not self.settings.rich or not runtime.can_thread():  # a browser's Python: no thread to wait on
+        if not self.output.live or not runtime.can_thread():  # a browser's Python: no thread to wait on
             return ask()
         from .views import MUTED
 
@@ -520,7 +530,7 @@ class MediaFlow(Flow):
             notes.append(f"saved to {where} ({human_size(len(data))})")
         # A notebook shows the picture or the player, not its text/plain: the footer names
         # what it is and where it came from. A terminal prints that text/plain already.
-        what = result.summary().splitlines() if self.settings.rich else []
+        what = result.summary().splitlines() if self.output.live else []
         if what[1:]:
             notes.append(f"from {what[1]}")
         model = getattr(result, "model", None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from traitlets import Bool, Float, Int, Unicode, default
@@ -32,26 +32,30 @@ MAX_DISPLAY_CHARS = 100_000  # characters of a reply an output shows (see bounds
 
 @dataclass(frozen=True)
 class Settings:
-    rich: bool = True  # live-updating rich outputs (a Jupyter kernel); False: printed text
-    stream: bool = True
-    history_window: int = 20
-    max_updates_per_second: float = 20.0
-    show_reasoning: bool = True
-    show_footer: bool = True
-    raise_errors: bool = False
-    budget_usd_cents: float | None = None
-    compare_concurrency: int = 3
-    sandbox_pace: float = 0.015
-    login_timeout: float = 180.0
-    origin: str = "https://api.puter.com"
-    gui_origin: str = ""  # Puter's website for the sign-in pages; "": the API origin's pair
-    allow_insecure_http: bool = False
-    batch_concurrency: int | None = None  # %%puter --each: requests in flight at once
-    batch_rate: int | None = None  # ... and per batch_window seconds (None: the account's limits)
-    batch_window: float = 10.0
-    client_options: dict[str, Any] = field(default_factory=dict)  # PuterClient keyword arguments
-    max_display_chars: int = MAX_DISPLAY_CHARS
-    max_tool_steps: int = 8  # requests one --tools cell may make
+    """What a flow may read of the settings, frozen for one cell. Each value is the trait of
+    the same name on :class:`SettingsTraits` (its default and help are declared there, once);
+    ``rich`` and ``client_options`` follow from traits (:meth:`SettingsTraits.settings`)."""
+
+    rich: bool  # live-updating rich outputs (a Jupyter kernel); False: printed text
+    client_options: dict[str, Any]  # PuterClient keyword arguments (timeouts, retries)
+    stream: bool
+    history_window: int
+    max_updates_per_second: float
+    show_reasoning: bool
+    show_footer: bool
+    raise_errors: bool
+    budget_usd_cents: float | None
+    compare_concurrency: int
+    sandbox_pace: float
+    login_timeout: float
+    origin: str
+    gui_origin: str
+    allow_insecure_http: bool
+    batch_concurrency: int | None
+    batch_rate: int | None
+    batch_window: float
+    max_display_chars: int
+    max_tool_steps: int
 
 
 class SettingsTraits(Configurable):
@@ -160,37 +164,22 @@ class SettingsTraits(Configurable):
         return False
 
     def settings(self) -> Settings:
-        """A snapshot of the traits, for one flow."""
-        rich = self.rich_output
-        if rich is None:
-            rich = self.in_kernel()
-        return Settings(
-            rich=bool(rich),
-            stream=self.stream,
-            history_window=self.history_window,
-            max_updates_per_second=self.max_updates_per_second,
-            show_reasoning=self.show_reasoning,
-            show_footer=self.show_footer,
-            raise_errors=self.raise_errors,
-            budget_usd_cents=self.budget_usd_cents,
-            compare_concurrency=self.compare_concurrency,
-            sandbox_pace=self.sandbox_pace,
-            login_timeout=self.login_timeout,
-            origin=self.origin,
-            gui_origin=self.gui_origin,
-            allow_insecure_http=self.allow_insecure_http,
-            max_display_chars=self.max_display_chars,
-            max_tool_steps=self.max_tool_steps,
-            batch_concurrency=self.batch_concurrency,
-            batch_rate=self.batch_rate,
-            batch_window=self.batch_window,
-            client_options={
+        """A snapshot of the traits, for one flow: each field of :class:`Settings` is the trait
+        of its name, but the two that follow from other traits."""
+        rich = self.rich_output if self.rich_output is not None else self.in_kernel()
+        derived: dict[str, Any] = {
+            "rich": bool(rich),
+            "client_options": {
                 "timeout": (self.connect_timeout, self.read_timeout),
                 "total_timeout": self.total_timeout,
                 "max_retries": self.max_retries,
                 "allow_insecure_http": self.allow_insecure_http,
             },
-        )
+        }
+        values: dict[str, Any] = {
+            f.name: derived[f.name] if f.name in derived else getattr(self, f.name) for f in fields(Settings)
+        }
+        return Settings(**values)
 
 
 # -- what the magics classes share ------------------------------------------------------------------
