@@ -31,7 +31,7 @@ from ..api.errors import PuterError
 from ..api.usage import Allowance, UsageMeter
 from ..api.words import plural
 from .options import parse_line
-from .state import Flow, show
+from .state import Flow, frontend_takes_input, show
 from .views import MUTED, Note
 
 if TYPE_CHECKING:
@@ -571,8 +571,7 @@ def _can_prompt() -> bool:
     if getattr(getpass.getpass, "__module__", "getpass") != "getpass":
         from IPython import get_ipython
 
-        kernel = getattr(get_ipython(), "kernel", None)  # its frontend may take no input
-        return getattr(kernel, "_allow_stdin", True) is not False
+        return frontend_takes_input(get_ipython())  # a kernel's frontend may take no input
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except (OSError, AttributeError):

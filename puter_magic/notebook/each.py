@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..api.chat import ChatReply
-from ..api.errors import BudgetExceeded, PuterError
+from ..api.errors import PuterError
 from .asking import AskFlow, Step
 from .live import cell_output
 from .views import MUTED, NOTE_STYLE
@@ -253,10 +253,7 @@ class BatchFlow(AskFlow):
         def check() -> None:
             with lock:
                 now = spent[0]
-            if now >= budget:
-                raise BudgetExceeded(
-                    f"this notebook has spent {now:.4g}¢ of its {budget:g}¢ budget, so nothing more was sent"
-                )
+            self.session.check_budget(budget, now)
 
         return check, tally
 

@@ -77,7 +77,7 @@ class HistoryMagics(Magics):
             return data
         if args.replaced:
             replaced = Thread(thread.name, list(thread.replaced))
-            text = replaced.transcript().replace("**Thread", "**Replaced replies of thread", 1)
+            text = replaced.transcript("Replaced replies of thread")
         else:
             text = thread.transcript()
         where = "the whole thread is in %puter_history --json (or --save FILE)"

@@ -238,14 +238,16 @@ class PuterSession:
             raise NotSignedIn("nothing was sent: this notebook has no Puter sign-in yet")
         return self.client
 
-    def check_budget(self, budget_cents: float | None) -> None:
-        """Refuse to send once the notebook has spent *budget_cents* (None: no budget)."""
+    def check_budget(self, budget_cents: float | None, spent: float | None = None) -> None:
+        """Refuse to send once the notebook has spent *budget_cents* (None: no budget). *spent*:
+        what a batch under way counts, its own replies included (default: the meter's)."""
         if budget_cents is None:
             return
-        spent = self.meter.spent_cents
-        if spent >= budget_cents:
+        now = self.meter.spent_cents if spent is None else spent
+        if now >= budget_cents:
+            what = "nothing was sent" if spent is None else "nothing more was sent"
             raise BudgetExceeded(
-                f"this notebook has spent {spent:.4g}¢ of its {budget_cents:g}¢ budget, so nothing was sent"
+                f"this notebook has spent {now:.4g}¢ of its {budget_cents:g}¢ budget, so {what}"
             )
 
     def allowance(self, max_age: float = 60.0) -> Allowance | None:

@@ -23,7 +23,15 @@ if TYPE_CHECKING:
     from .failures import Failures
     from .session import PuterSession
 
-__all__ = ["MAX_DISPLAY_CHARS", "Flow", "Host", "Settings", "SettingsTraits", "show"]
+__all__ = [
+    "MAX_DISPLAY_CHARS",
+    "Flow",
+    "Host",
+    "Settings",
+    "SettingsTraits",
+    "frontend_takes_input",
+    "show",
+]
 
 # -- the settings -----------------------------------------------------------------------------------
 
@@ -223,3 +231,10 @@ def show(obj: Any, **kwargs: Any) -> Any:
     from IPython.display import display
 
     return display(obj, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def frontend_takes_input(shell: Any) -> bool:
+    """Whether the frontend of *shell*'s kernel can answer ``input()`` and ``getpass``: nbclient's
+    and papermill's do not (they send ``allow_stdin: false``). Outside a kernel: yes."""
+    kernel = getattr(shell, "kernel", None)
+    return kernel is None or getattr(kernel, "_allow_stdin", True) is not False

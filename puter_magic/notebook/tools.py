@@ -88,8 +88,9 @@ def tools_for(names_text: str, approve: bool, namespace: Mapping[str, Any], shel
 def check_can_approve(shell: Any) -> None:
     """--approve asks with input(); a kernel whose frontend takes no input (nbconvert,
     papermill) could never say yes, so the cell is refused before anything is sent."""
-    kernel = getattr(shell, "kernel", None)
-    if kernel is not None and getattr(kernel, "_allow_stdin", True) is False:
+    from .state import frontend_takes_input
+
+    if not frontend_takes_input(shell):
         raise UsageError(
             "--approve needs a frontend that can ask you (this one takes no input); "
             "run the cell in Jupyter, or leave out --approve"
