@@ -18,7 +18,7 @@ from puter_magic.notebook.classroom.handout import write_rules
 from puter_magic.notebook.classroom.tutor import TUTOR_INSTRUCTIONS
 from puter_magic.sandbox import Fault, Sandbox
 
-from ..test_frontends import execute
+from .test_frontends import execute
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
 """What a newcomer sees (issue 17, item 6), through the magics (the look in a real browser
-is tests/browser/test_jupyterlab.py's)."""
+is tests/e2e/test_jupyterlab.py's)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from types import ModuleType
 
 import pytest
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 pytestmark = pytest.mark.load
 

@@ -23,8 +23,8 @@ from nbclient import NotebookClient
 from puter_magic.notebook import markup
 from puter_magic.sandbox import Fault, Sandbox
 
-from .htmlcheck import live_markup
-from .shell import magics_of, run
+from ..htmlcheck import live_markup
+from ..shell import magics_of, run
 
 TEN_MB = 10_000_000
 BOUND = 100_000  # the default PuterMagics.max_display_chars

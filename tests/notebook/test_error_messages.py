@@ -26,8 +26,8 @@ from puter_magic.api.errors import PermissionDenied
 from puter_magic.notebook.failures import describe_error
 from puter_magic.sandbox import Fault, Sandbox
 
-from .conftest import ROOT
-from .shell import magics_of, run
+from ..conftest import ROOT
+from ..shell import magics_of, run
 
 PAGE = (
     "<!DOCTYPE html><html><head><title>Puter</title></head>"

@@ -27,7 +27,7 @@ from puter_magic.notebook.live import stream_live
 from puter_magic.notebook.views import PartialReply
 from puter_magic.sandbox import Sandbox
 
-from .shell import magics_of, run
+from ..shell import magics_of, run
 
 
 class Recorder:

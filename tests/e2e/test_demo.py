@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .conftest import ROOT
-from .htmlcheck import live_markup
+from ..conftest import ROOT
+from ..htmlcheck import live_markup
 
 pytestmark = pytest.mark.notebook
 

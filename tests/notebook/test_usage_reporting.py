@@ -11,7 +11,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.sandbox import Fault, Sandbox
 
-from .shell import run
+from ..shell import run
 
 NO_COUNTS = {"type": "usage", "usage": {"usd_cents": None}}  # what Puter streams for fake/costly
 

@@ -19,9 +19,11 @@ import pytest
 from puter_magic import PuterClient
 from puter_magic.sandbox import Sandbox
 
-JS = Path(__file__).resolve().parent / "js"
+JS = Path(__file__).resolve().parent.parent / "js"
 SDK = JS / "node_modules" / "@heyputer" / "puter.js" / "package.json"
 PROMPT = "Hello from puter.js"
+
+pytestmark = pytest.mark.slow  # Node and the real SDK: an end-to-end run
 
 
 def _node() -> str:

@@ -17,8 +17,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.sandbox import Fault, Sandbox
 
-from .htmlcheck import live_markup
-from .shell import magics_of, run
+from ..htmlcheck import live_markup
+from ..shell import magics_of, run
 
 AGENTS = ["sandbox-agent", "sandbox-agent-claude"]
 

@@ -18,8 +18,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from puter_magic import RateLimited, UsageLimited
 from puter_magic.sandbox import Fault, Sandbox
 
-from .htmlcheck import live_markup
-from .shell import magics_of, run
+from ..htmlcheck import live_markup
+from ..shell import magics_of, run
 
 
 @pytest.fixture

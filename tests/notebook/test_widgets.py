@@ -14,7 +14,7 @@ from puter_magic.api.errors import ServerError
 from puter_magic.notebook.widgets import ModelSelector, describe_model, match_models
 from puter_magic.sandbox import Fault, Sandbox
 
-from .shell import magics_of, run
+from ..shell import magics_of, run
 
 
 @pytest.fixture

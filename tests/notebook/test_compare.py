@@ -8,7 +8,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.sandbox import Sandbox
 
-from .shell import magics_of, run
+from ..shell import magics_of, run
 
 
 @pytest.fixture
