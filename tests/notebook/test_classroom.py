@@ -6,6 +6,7 @@ metadata, as ``puter-classroom`` writes them. The sandbox records what was sent.
 
 from __future__ import annotations
 
+import atexit
 import json
 import pathlib
 from typing import Any
@@ -298,6 +299,7 @@ def test_load_names_the_rules(assignment: pathlib.Path) -> None:
     finally:
         shell.run_line_magic("unload_ext", "puter_magic")
         InteractiveShell.clear_instance()
+        atexit.unregister(shell.atexit_operations)  # as tests/shell.py's fixture does
 
 
 def test_media_magics_are_counted_logged_and_stamped(
