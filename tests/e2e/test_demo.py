@@ -109,7 +109,7 @@ def test_teaching_sections(executed: Any) -> None:
     explained = data(outputs_of(executed, "%puter_explain"))[0]
     assert "NameError" in explained["text/markdown"] and "explained: NameError" in explained["text/plain"]
     context = data(outputs_of(executed, "--context scores"))[0]
-    assert "scores: list" in context["text/markdown"] or "scores: list" in context["text/plain"]
+    assert "scores: list" in context["text/markdown"] and "scores: list" in context["text/plain"]
     usage = data(outputs_of(executed, "%puter_usage"))[0]
     assert "sandbox-tutor" in usage["text/plain"]
 

@@ -59,7 +59,7 @@ def test_one_model_failing_shows_its_own_warning(ip: InteractiveShell, slow_sand
     outputs, _ = run(ip, "%%puter --compare sandbox-tutor,no-such-model --keep sandbox-tutor\nHi")
     html = outputs[0]["text/html"]
     assert html.count("puter-warning") == 1 and "Model not found" in html
-    assert "### Turn 1" in outputs[0]["text/plain"] or "Turn 1" in html
+    assert "### Turn 1" in outputs[0]["text/plain"] and "Turn 1 · Sandbox Tutor</h" in html  # its reply
     exchanges = magics_of(ip).session.conversations.get().exchanges
     assert [(e.user, e.model) for e in exchanges] == [("Hi", "sandbox-tutor")]
     assert "kept sandbox-tutor's reply" in outputs[0]["text/plain"]
