@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
+from .views import MAX_DISPLAY_CHARS
+
 if TYPE_CHECKING:
     from .classroom import Classroom
     from .failures import Failures
     from .session import PuterSession
 
 __all__ = [
-    "MAX_DISPLAY_CHARS",
     "Flow",
     "Host",
     "Settings",
@@ -34,8 +35,6 @@ __all__ = [
 ]
 
 # -- the settings -----------------------------------------------------------------------------------
-
-MAX_DISPLAY_CHARS = 100_000  # characters of a reply an output shows (see bounds.py)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from urllib.parse import urlsplit
 
 from ..api.usage import UsageMeter, total_tokens
 from ..api.words import plural
-from .state import MAX_DISPLAY_CHARS
 
 if TYPE_CHECKING:
     from ..api.search import Source
@@ -58,6 +57,8 @@ __all__ = [
     "split_bundle",
     "text_table",
 ]
+
+MAX_DISPLAY_CHARS = 100_000  # characters of a reply an output shows (the max_display_chars setting)
 
 # -- replies and notes -------------------------------------------------------------------------
 
