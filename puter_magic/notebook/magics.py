@@ -1,16 +1,16 @@
 """The %%puter magics: thin adapters that parse a line, call a flow, show the result.
 
 :class:`PuterMagics` owns the notebook's state (session, settings as traits, the one
-place that decides warn-or-raise) and the asking magics; :mod:`.account_magics` and
-:mod:`.history_magics` hold the others and get the state through :class:`~.host.Host`.
+place that decides warn-or-raise, the classroom) and the asking magics (``%%puter``,
+``%puter``, ``%puter_explain``, ``%puter_models``, ``%puter_policy``); :mod:`.account`,
+:mod:`.history` and :mod:`.media` hold the others and get the state through
+:class:`~.state.Host`. A magic reads its line once (:mod:`.options`) and hands typed values
+to a flow (:mod:`.asking` is the cell pipeline).
 
 Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or network
 failure shows one styled warning and changes nothing (``raise_errors`` makes it raise);
 anything else is a bug and propagates. Heavy modules (requests, markdown, nh3,
 ipywidgets) load on first use, so ``%load_ext puter_magic`` stays quick.
-
-About 330 lines, most of them the magic methods' docstrings and declarations, which are
-their ``%magic?`` help.
 """
 
 from __future__ import annotations
