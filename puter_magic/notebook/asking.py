@@ -73,11 +73,10 @@ class Step:
             live.text,
             live.usage,
             live.reasoning,
-            calls_in(live.tool_calls),
-            live.images,
-            live.sources,
-            live.interrupted,
-            live.error,
+            images=live.images,
+            sources=live.sources,
+            interrupted=live.interrupted,
+            error=live.error,
             streamed=True,
         )
 
@@ -88,9 +87,8 @@ class Step:
             reply.text,
             dict(reply.usage),
             reply.reasoning,
-            calls_in(reply),
-            list(reply.images),
-            list(reply.sources),
+            images=list(reply.images),
+            sources=list(reply.sources),
         )
 
     @classmethod
@@ -145,10 +143,13 @@ class AskFlow(Flow):
             if streamed:
                 chat = client.chat_stream(messages, model=ask.model, **options)
                 rate = self.settings.max_updates_per_second
-                step = Step.of_live(stream_live(chat, output, close=chat.close, max_rate=rate), ask.model)
+                live = stream_live(chat, output, close=chat.close, max_rate=rate)
+                step, asked_for_calls = Step.of_live(live, ask.model), live.tool_calls
             else:
-                step = Step.of_reply(client.chat(messages, model=ask.model, **options), ask.model)
-        if loop is not None and step.ended_well:
+                reply = client.chat(messages, model=ask.model, **options)
+                step, asked_for_calls = Step.of_reply(reply, ask.model), reply
+        if loop is not None and step.ended_well:  # what it asks for (only a tools cell offers any)
+            step.calls = calls_in(asked_for_calls)
             ticket.extra["calls"] = [call.name for call in step.calls]
         self.settle(ticket, step, metered=not replays.happened())
         return step
