@@ -34,6 +34,7 @@ from .views import MUTED, Note
 
 if TYPE_CHECKING:
     from ..api.origin import Origin
+    from .options import LoginOptions
     from .popup import SignInButton
 
 __all__ = [
@@ -121,21 +122,9 @@ class SignInFlow(Flow):
         with PuterClient(origin, None, **self.settings.client_options) as probe:
             probe.check_reachable()
 
-    def login(
-        self,
-        *,
-        origin: str | None,
-        token_env: str | None,
-        browser: bool,
-        save: bool,
-        gui_origin: str | None = None,
-        guest: bool = True,
-        wait: bool = True,
-        button: bool = False,
-        prompt: bool = False,
-    ) -> None:
-        """Find the token, verify it, say who signed in. *button*: straight to the button (or,
-        where none can show, the token page), whatever token the environment holds. *prompt*:
+    def login(self, options: LoginOptions) -> None:
+        """Find the token, verify it, say who signed in. ``button``: straight to the button (or,
+        where none can show, the token page), whatever token the environment holds. ``prompt``:
         the token page and a pasted token, never the button."""
         from ..api import runtime
         from ..api.auth import LoginStore, authme_sign_in, token_from_colab_secrets, token_from_env
@@ -143,6 +132,14 @@ class SignInFlow(Flow):
         from .views import Note
 
         settings = self.settings
+        origin, token_env, browser, save = options.origin, options.token_env, options.browser, options.save
+        gui_origin, guest, wait, button, prompt = (
+            options.gui_origin,
+            options.guest,
+            options.wait,
+            options.button,
+            options.prompt,
+        )
         try:
             where = parse_origin(origin or settings.origin, allow_insecure_http=settings.allow_insecure_http)
         except ValueError as exc:

@@ -358,13 +358,6 @@ class PuterMagics(Magics, SettingsTraits):
 # -- %puter_login, %puter_logout, %puter_usage ------------------------------------------------------
 
 
-SAFE_TOKEN_WAYS = (
-    "a token on the magic's line would be saved in the notebook; use the PUTER_AUTH_TOKEN "
-    "environment variable, --token-env NAME, or %puter_login alone (the sign-in button in a notebook, "
-    "a masked prompt in a terminal)"
-)
-
-
 @magics_class
 class AccountMagics(Magics):
     """``%puter_login``, ``%puter_logout``, ``%puter_usage``."""
@@ -427,59 +420,17 @@ class AccountMagics(Magics):
         --sandbox needs no account at all.
         """
 
-        args = self._parse_login(line)
-        host = self.host
         from .account import SignInFlow, frontend_of
+        from .options import read_login
 
+        login = read_login(self.puter_login, line)
+        host = self.host
         flow = SignInFlow(host.session, host.settings(), show, host.failures, frontend_of(self.shell))
         with host.failures.guard():
-            if args.sandbox:
+            if login.sandbox:
                 host.default_model = flow.sandbox()
                 return
-            flow.login(
-                origin=args.origin,
-                token_env=args.token_env,
-                browser=args.browser,
-                save=args.save,
-                gui_origin=args.gui_origin,
-                guest=not args.no_guest,
-                wait=not args.no_wait,
-                button=args.button,
-                prompt=args.prompt,
-            )
-
-    def _parse_login(self, line: str) -> Any:
-        if "--token" in line.split() or any(w.startswith("--token=") for w in line.split()):
-            raise UsageError(f"%puter_login does not take --token: {SAFE_TOKEN_WAYS}")
-        try:
-            args = parse_line(self.puter_login, line)
-        except UsageError:
-            raise UsageError(f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}") from None
-        if args.extra or args.token:
-            raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
-        button_only = args.no_guest or args.no_wait or args.button
-        if args.sandbox and (
-            args.origin
-            or args.browser
-            or args.token_env
-            or args.save
-            or args.gui_origin
-            or button_only
-            or args.prompt
-        ):
-            raise UsageError("%puter_login --sandbox takes no other options")
-        if args.browser and button_only:
-            raise UsageError(
-                "%puter_login --browser: --button, --no-guest and --no-wait are for the sign-in button"
-            )
-        if args.button and args.token_env:
-            raise UsageError("%puter_login: --button or --token-env, not both")
-        if args.prompt and (args.browser or args.token_env or button_only):
-            raise UsageError(
-                "%puter_login --prompt takes a pasted token: "
-                "not with --browser, --token-env, --button, --no-guest or --no-wait"
-            )
-        return args
+            flow.login(login)
 
     @magic_arguments()
     @argument("--keep", action="store_true", help="sign out of this kernel but keep the saved login")

@@ -22,14 +22,17 @@ from IPython.core.magic_arguments import argument
 __all__ = [
     "EFFORTS",
     "FREE_TEXT_MAGICS",
+    "SAFE_TOKEN_WAYS",
     "VERBOSITIES",
     "AskOptions",
+    "LoginOptions",
     "ask_not_help",
     "asked_for",
     "given",
     "parse_line",
     "puter_options",
     "read_ask",
+    "read_login",
     "read_words",
     "split_options",
 ]
@@ -242,6 +245,69 @@ def read_ask(magic: Any, line: str, cell: str | None) -> tuple[AskOptions, str]:
         given=given(args),
     )
     return options, prompt
+
+
+SAFE_TOKEN_WAYS = (
+    "a token on the magic's line would be saved in the notebook; use the PUTER_AUTH_TOKEN "
+    "environment variable, --token-env NAME, or %puter_login alone (the sign-in button in a notebook, "
+    "a masked prompt in a terminal)"
+)
+
+
+@dataclass(frozen=True)
+class LoginOptions:
+    """``%puter_login``'s options as the sign-in flow takes them (:func:`read_login`)."""
+
+    origin: str | None = None
+    token_env: str | None = None
+    browser: bool = False
+    save: bool = False
+    gui_origin: str | None = None
+    guest: bool = True  # False: --no-guest
+    wait: bool = True  # False: --no-wait
+    button: bool = False
+    prompt: bool = False
+    sandbox: bool = False
+
+
+def read_login(magic: Any, line: str) -> LoginOptions:
+    """``%puter_login LINE``: its options, every clash checked here; a token on the line is
+    refused before anything else (it would be saved in the notebook)."""
+    if "--token" in line.split() or any(w.startswith("--token=") for w in line.split()):
+        raise UsageError(f"%puter_login does not take --token: {SAFE_TOKEN_WAYS}")
+    try:
+        args = parse_line(magic, line)
+    except UsageError:
+        raise UsageError(f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}") from None
+    if args.extra or args.token:
+        raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
+    button_only = args.no_guest or args.no_wait or args.button
+    others = args.origin or args.browser or args.token_env or args.save or args.gui_origin or args.prompt
+    if args.sandbox and (others or button_only):
+        raise UsageError("%puter_login --sandbox takes no other options")
+    if args.browser and button_only:
+        raise UsageError(
+            "%puter_login --browser: --button, --no-guest and --no-wait are for the sign-in button"
+        )
+    if args.button and args.token_env:
+        raise UsageError("%puter_login: --button or --token-env, not both")
+    if args.prompt and (args.browser or args.token_env or button_only):
+        raise UsageError(
+            "%puter_login --prompt takes a pasted token: "
+            "not with --browser, --token-env, --button, --no-guest or --no-wait"
+        )
+    return LoginOptions(
+        origin=args.origin,
+        token_env=args.token_env,
+        browser=args.browser,
+        save=args.save,
+        gui_origin=args.gui_origin,
+        guest=not args.no_guest,
+        wait=not args.no_wait,
+        button=args.button,
+        prompt=args.prompt,
+        sandbox=args.sandbox,
+    )
 
 
 UNSHOWN = {"no_interpolate"}  # options that shape nothing the model sees
