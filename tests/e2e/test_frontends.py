@@ -175,3 +175,30 @@ def test_question_mark_asks_in_terminal_ipython(terminal: Tmux) -> None:
     terminal.send("%puter -m sandbox-echo --no-history What's a set?")
     screen = terminal.wait_for("In [5]:")
     assert "What's a set?\n" in screen.split("In [4]:", 1)[1]
+
+
+@pytest.mark.notebook
+def test_explain_in_a_real_kernel_sends_no_temp_file_paths(tmp_path: object) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext puter_magic\n%puter_login --sandbox"),
+        nbformat.v4.new_code_cell("def helper(xs):\n    return xs[10]"),
+        nbformat.v4.new_code_cell("helper([1, 2, 3])"),
+        nbformat.v4.new_code_cell("%puter_explain -m sandbox-echo"),
+    ]
+    client = NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    outputs = [o for o in nb.cells[3].outputs if o["output_type"] in ("display_data", "execute_result")]
+    text = outputs[0]["data"]["text/plain"]
+    assert "Cell In[3], line 1, in <module>\n    helper([1, 2, 3])" in text
+    assert "Cell In[2], line 2, in helper" in text
+    assert "ipykernel_" not in text and "/tmp" not in text and str(tmp_path) not in text

@@ -85,3 +85,23 @@ def test_compare_usage_errors(ip: InteractiveShell, slow_sandbox: Sandbox) -> No
         ip.run_cell_magic("puter", "--compare sandbox-tutor,fake --keep costly", "x")
     with pytest.raises(UsageError, match="goes with --compare"):
         ip.run_cell_magic("puter", "--keep fake", "x")
+
+
+def test_compare_first_output_shows_every_column_waiting(ip: InteractiveShell) -> None:
+    from IPython.utils.capture import capture_output
+
+    from ..shell import magics_of
+
+    ip.run_line_magic("puter_login", "--sandbox")
+    magics_of(ip).session.sandbox.think_time = 0.3
+    ip.run_line_magic("config", "PuterMagics.compare_concurrency = 2")
+    with capture_output() as captured:
+        ip.run_cell("%%puter --compare sandbox-tutor,sandbox-tutor-lite,fake\nHi")
+    first = captured._outputs[0]
+    assert not first.get("update")
+    html, plain = first["data"]["text/html"], first["data"]["text/plain"]
+    assert html.count('class="puter-compare-column"') == 3
+    for model in ("sandbox-tutor", "sandbox-tutor-lite", "fake"):
+        assert f"=== {model} ===" in plain
+    assert plain.count("(thinking…)") == 2 and plain.count("(waiting…)") == 1  # two slots, one waits
+    assert html.count("thinking… 0.0 s") == 2 and "waiting for a free slot…" in html

@@ -180,3 +180,23 @@ def test_stream_trait_turns_streaming_off(ip: InteractiveShell) -> None:
     ip.run_line_magic("config", "PuterMagics.stream = False")
     run(ip, "%%puter\nNo stream")
     assert "stream" not in magics_of(ip).session.sandbox.calls("complete")[-1].args
+
+
+def test_bench_measures_updates_a_second_over_seconds(
+    ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from ..conftest import ROOT
+    from ..shell import magics_of
+
+    spec = importlib.util.spec_from_file_location("bench_stream", ROOT / "bench" / "bench_stream.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ip.run_line_magic("puter_login", "--sandbox")
+    publisher = bench.KernelLikePublisher(shell=ip)
+    monkeypatch.setattr(ip, "display_pub", publisher)
+    rate, duration, messages = bench.measure_update_rate(ip, publisher, magics_of(ip).session.sandbox, 2.0)
+    assert duration >= 2.0  # long enough for a rate to mean something
+    assert 10 <= rate <= 20.5 and messages >= 20  # throttled to about 20 a second, and live

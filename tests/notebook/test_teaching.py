@@ -100,3 +100,38 @@ def test_usage_meter_and_budget(tutor: InteractiveShell) -> None:
     run(tutor, "%puter_usage --reset")
     outputs, _ = run(tutor, "%puter_usage")
     assert "No Puter usage yet" in outputs[0]["text/plain"]
+
+
+def _explained(ip: InteractiveShell) -> str:
+    from ..shell import magics_of
+
+    return str(magics_of(ip).session.sandbox.calls("complete")[-1].args["messages"][-1]["content"])
+
+
+def test_explain_names_cells_as_the_notebook_does(ip: InteractiveShell) -> None:
+    import sys
+
+    ip.run_line_magic("puter_login", "--sandbox")
+    ip.run_cell("def helper(xs):\n    return xs[10]\n", store_history=True)
+    first = ip.execution_count - 1
+    ip.run_cell("numbers = [1, 2, 3]\nhelper(numbers)", store_history=True)
+    ip.run_line_magic("puter_explain", "-m sandbox-echo")
+    prompt = _explained(ip)
+    assert f"Cell In[{first + 1}], line 2, in <module>\n    helper(numbers)" in prompt
+    assert f"Cell In[{first}], line 2, in helper\n    return xs[10]" in prompt
+    assert "ipython-input" not in prompt and "File " not in prompt
+    ip.run_cell('import json\njson.loads("{")', store_history=True)
+    ip.run_line_magic("puter_explain", "-m sandbox-echo")
+    prompt = _explained(ip)
+    assert 'File "json/decoder.py", line' in prompt  # a library frame, by its module path
+    assert sys.base_prefix not in prompt and sys.prefix not in prompt
+
+
+def test_explain_a_syntax_error_names_the_cell(ip: InteractiveShell) -> None:
+    ip.run_line_magic("puter_login", "--sandbox")
+    ip.run_cell("x = (1,\nprint(x", store_history=True)
+    cell = ip.execution_count - 1
+    ip.run_line_magic("puter_explain", "-m sandbox-echo")
+    prompt = _explained(ip)
+    assert "SyntaxError" in prompt and f"Cell In[{cell}]" in prompt
+    assert "ipython-input" not in prompt and "interactiveshell.py" not in prompt
