@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MalformedResponse
-from .values import opt_int, opt_str
+from .protocol import opt_int, opt_str
 
 __all__ = ["ModelInfo", "find_model", "tool_callers"]
 

@@ -21,9 +21,9 @@ from .chunks import (
     UsageChunk,
 )
 from .errors import MalformedResponse, StreamError
+from .protocol import opt_str
 from .search import Source, message_sources, sources_from
 from .usage import total_tokens
-from .values import opt_str
 
 __all__ = [
     "ChatReply",

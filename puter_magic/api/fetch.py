@@ -23,7 +23,7 @@ from requests.adapters import BaseAdapter
 
 from .._version import __version__
 from .errors import MalformedResponse, PuterConnectionError, PuterTimeout
-from .mediatypes import human_size
+from .humanize import human_size
 from .network_errors import translate
 from .origin import is_loopback_host
 from .transport import Timeout

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from .mediatypes import IMAGE_TYPES, human_size, sniff, sniff_audio, sniff_image, type_from_name
+from .humanize import human_size
+from .mediatypes import IMAGE_TYPES, sniff, sniff_audio, sniff_image, type_from_name
 from .protocol import BinaryResult
 
 __all__ = [

@@ -28,9 +28,9 @@ from urllib.parse import unquote_to_bytes
 
 from .errors import MalformedResponse, PuterError
 from .fetch import MAX_MEDIA_BYTES, MediaFetcher
+from .humanize import human_size
 from .mediatypes import (
     audio_duration,
-    human_size,
     image_size,
     sniff,
     sniff_audio,

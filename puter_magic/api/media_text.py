@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MalformedResponse
+from .protocol import opt_number
 
 __all__ = ["OCRResult", "Transcript", "ocr_result", "transcript"]
 
@@ -49,10 +50,6 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def transcript(result: Any) -> Transcript:
     """A ``transcribe``/``translate`` result: a string (``response_format: text``) or an object."""
     if isinstance(result, str):
@@ -64,7 +61,7 @@ def transcript(result: Any) -> Transcript:
     return Transcript(
         result["text"],
         language=language if isinstance(language, str) else None,
-        duration=_number(result.get("duration_seconds", result.get("duration"))),
+        duration=opt_number(result.get("duration_seconds", result.get("duration"))),
         segments=_dicts(result.get("segments")),
         words=_dicts(result.get("words")),
         model=model if isinstance(model, str) else None,

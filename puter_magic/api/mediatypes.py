@@ -15,7 +15,6 @@ __all__ = [
     "IMAGE_TYPES",
     "audio_duration",
     "extension_for",
-    "human_size",
     "image_size",
     "sniff",
     "sniff_audio",
@@ -231,15 +230,3 @@ def type_from_name(name: str) -> str | None:
     base = name.split("?", 1)[0].split("#", 1)[0].lower()
     dot = base.rfind(".")
     return _BY_EXTENSION.get(base[dot:]) if dot >= 0 else None
-
-
-def human_size(size: int) -> str:
-    """``312 KB``, ``1.4 MB`` (decimal units, as file managers show them)."""
-    if size < 1000:
-        return f"{size} bytes"
-    value = float(size)
-    for unit in ("KB", "MB"):
-        value /= 1000.0
-        if value < 1000:
-            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    return f"{value / 1000.0:.3g} GB"

@@ -1,8 +1,8 @@
 """Pure functions for Puter's ``POST /drivers/call`` wire format (no I/O).
 
 Building a request body, turning a reply (either error generation, or a proxy's page)
-into a result or a :class:`~puter_magic.errors.PuterError`, and reading chat results of
-both provider shapes. See ``puter-protocol.md`` in the project's shared docs.
+into a result or a :class:`~puter_magic.errors.PuterError`, and reading the loosely typed
+values replies carry. See ``puter-protocol.md`` in the project's shared docs.
 """
 
 from __future__ import annotations
@@ -14,16 +14,36 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import APIError, MalformedResponse, error_for, redact
-from .values import is_int
 
 CHAT_INTERFACE = "puter-chat-completion"
 CHAT_DRIVER = "ai-chat"
 JSON_TYPES = ("application/json", "text/json")
 NDJSON_TYPE = "application/x-ndjson"
 MAX_MESSAGE_CHARS = 500
+
+
+# -- loosely typed JSON values: what a reply field is, if it is what we need -------------------
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """True for an int that is not a bool (JSON's true is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def opt_int(value: Any) -> int | None:
+    return value if is_int(value) else None
+
+
+def opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def opt_number(value: Any) -> float | None:
+    """A JSON number as a float (None for anything else, a bool included)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def build_call(

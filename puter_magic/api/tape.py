@@ -33,8 +33,8 @@ from typing import Any
 from . import errors
 from .chunks import Chunk, iter_lines, parse_ndjson
 from .errors import PuterError, ReplayMiss, redact
+from .humanize import plural
 from .protocol import BinaryResult
-from .words import plural
 
 __all__ = ["ReplayMiss", "Tape", "request_key"]
 

@@ -31,8 +31,8 @@ from typing import Any, ClassVar
 
 from .chat import ChatReply, ChatStream, Messages, normalize_messages
 from .chunks import Chunk
+from .humanize import plural
 from .tools import SKIPPED, Tool, ToolCall, ToolRun, calls_in, run_call, tools_by_name
-from .words import plural
 
 __all__ = [
     "ToolLoop",

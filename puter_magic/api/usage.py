@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .values import is_int
-from .words import plural
+from .humanize import plural
+from .protocol import is_int, opt_number
 
 __all__ = ["Allowance", "ModelUsage", "UsageMeter", "allowance_from", "token_counts", "total_tokens"]
 
@@ -104,9 +104,9 @@ class UsageMeter:
         counts = token_counts(usage) or (0, 0)  # a bare total_tokens: no split to add
         entry.input_tokens += counts[0]
         entry.output_tokens += counts[1]
-        cents = usage.get("usd_cents")
-        if isinstance(cents, (int, float)) and not isinstance(cents, bool):
-            entry.cents += float(cents)
+        cents = opt_number(usage.get("usd_cents"))
+        if cents is not None:
+            entry.cents += cents
             entry.priced = True
         else:
             entry.unpriced += 1
@@ -224,10 +224,6 @@ class Allowance:
         return None if self.in_credits else self.remaining >= microcents
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def allowance_from(body: Any) -> Allowance:
     """Read the body of ``GET /metering/usage`` (numbers may be missing on older records)."""
     from .errors import MalformedResponse
@@ -235,16 +231,16 @@ def allowance_from(body: Any) -> Allowance:
     info = body.get("allowanceInfo") if isinstance(body, Mapping) else None
     if not isinstance(info, Mapping):
         raise MalformedResponse("the usage reply has no allowanceInfo")
-    total = _number(info.get("monthUsageAllowance"))
-    remaining = _number(info.get("remaining"))
+    total = opt_number(info.get("monthUsageAllowance"))
+    remaining = opt_number(info.get("remaining"))
     if total is None or remaining is None:
         raise MalformedResponse("the usage reply does not say the allowance and what remains")
     usage = body.get("usage")
-    used = _number(usage.get("total")) if isinstance(usage, Mapping) else None
+    used = opt_number(usage.get("total")) if isinstance(usage, Mapping) else None
     found = info.get("addons")
     addons: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    purchased = (_number(addons.get("purchasedCredits")) or 0.0) - (
-        _number(addons.get("consumedPurchaseCredits")) or 0.0
+    purchased = (opt_number(addons.get("purchasedCredits")) or 0.0) - (
+        opt_number(addons.get("consumedPurchaseCredits")) or 0.0
     )
     apps = body.get("appTotals")
     return Allowance(

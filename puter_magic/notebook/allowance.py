@@ -13,8 +13,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from ..api.humanize import plural
 from ..api.usage import Allowance, UsageMeter
-from ..api.words import plural
 from .rendering import MUTED, Note
 
 __all__ = ["APP_ONLY", "AllowanceView", "batch_note"]

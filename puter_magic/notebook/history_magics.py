@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..api.words import plural
+from ..api.humanize import plural
 from .arguments import parse_line
 from .display import show
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from IPython.core.error import UsageError
 
 from ..api.errors import PuterError
+from ..api.humanize import human_size
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
 from ..api.media_client import (
     IMAGE_INTERFACE,
@@ -32,7 +33,6 @@ from ..api.media_client import (
     TTS_INTERFACE,
     VIDEO_INTERFACE,
 )
-from ..api.mediatypes import human_size
 from ..api.protocol import NDJSON_TYPE, BinaryResult
 from .classroom import Refusal
 from .flow import Flow

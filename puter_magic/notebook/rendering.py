@@ -12,8 +12,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..api.humanize import plural
 from ..api.usage import total_tokens
-from ..api.words import plural
 from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
 
 __all__ = ["Note", "PartialReply", "ReplyView", "footer_html", "footer_text", "split_bundle"]

@@ -13,8 +13,8 @@ from ..api.automodel import AutomaticModel, automatic_model
 from ..api.catalogue import ModelInfo
 from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
+from ..api.humanize import plural
 from ..api.usage import Allowance, UsageMeter
-from ..api.words import plural
 from .classroom import Classroom
 from .conversation import Conversations, Exchange, Placement, Thread
 

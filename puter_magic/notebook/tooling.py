@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import StdinNotImplementedError, UsageError
 
 from ..api.errors import PuterError
+from ..api.humanize import plural
 from ..api.toolloop import ToolLoop
 from ..api.tools import Tool, ToolCall, ToolRun, calls_in, tool
-from ..api.words import plural
 from .advice import WarningBox
 from .classroom import Refusal
 from .flow import Flow
