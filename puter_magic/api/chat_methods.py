@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from .tape import Tape
     from .toolloop import ToolLike, ToolReply, ToolStream
     from .tools import Tool, ToolCall
-    from .transport import Transport
-    from .wire import Wire
+    from .transport import Transport, Wire
 
 __all__ = ["ChatMethods", "with_images"]
 

@@ -8,9 +8,8 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +22,15 @@ from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
 from .chunks import ChunkStream
-from .errors import APIError, BadRequest, MalformedResponse, NotFound, NotSignedIn, PuterError
+from .errors import APIError, BadRequest, MalformedResponse, NotFound, PuterError
 from .media_client import MediaMethods
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .pacing import AccountLimits, limits_for
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 from .tape import Tape
-from .transport import Timeout, Transport
+from .transport import Timeout, Transport, Wire
 from .usage import Allowance
-from .wire import Network, TapeWire, Wire
+from .wire import TapeWire
 
 __all__ = ["Allowance", "ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
@@ -76,15 +75,14 @@ class PuterClient(ChatMethods, MediaMethods):
         adapter: BaseAdapter | None = None,
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
-        self.__token = token or None
         self.account: Account | None = None  # who the token signs in as, once whoami() read it
         if isinstance(timeout, (int, float)):
             timeout = (float(timeout), float(timeout))
-        self.total_timeout = total_timeout
         self._transport = Transport(
             self._origin,
-            lambda: self.__token,
+            token,
             timeout=timeout,
+            total_timeout=total_timeout,
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
             max_body_bytes=max_body_bytes,
@@ -92,9 +90,7 @@ class PuterClient(ChatMethods, MediaMethods):
             session=session,
             adapter=adapter,
         )
-        self._network = Network(self._transport, require_token=self._require_token, deadline=self._deadline)
         self._allowance: tuple[float, Allowance] | None = None
-        self._patience = threading.local()  # per-thread longer waits (see _patient)
         if record and replay:
             raise ValueError("record or replay, not both")
         self.tape = None
@@ -114,14 +110,6 @@ class PuterClient(ChatMethods, MediaMethods):
         return self._origin.gui_url()
 
     @property
-    def has_token(self) -> bool:
-        return self.__token is not None
-
-    def set_token(self, token: str | None) -> None:
-        self.__token = token or None
-        self.account = None  # whoever the old token was
-
-    @property
     def timeout(self) -> Timeout:
         return self._transport.timeout
 
@@ -129,8 +117,17 @@ class PuterClient(ChatMethods, MediaMethods):
     def timeout(self, value: Timeout) -> None:
         self._transport.timeout = value
 
+    @property
+    def total_timeout(self) -> float | None:
+        """The longest a reply, streamed or not, may take in all (None: no limit)."""
+        return self._transport.total_timeout
+
+    @total_timeout.setter
+    def total_timeout(self, value: float | None) -> None:
+        self._transport.total_timeout = value
+
     def __repr__(self) -> str:
-        token = "<hidden>" if self.__token else None
+        token = "<hidden>" if any(self._transport.secrets()) else None
         tape = f", {self.tape.mode}={str(self.tape.path)!r}" if self.tape else ""
         return f"PuterClient(origin={self.origin!r}, token={token}{tape})"
 
@@ -154,32 +151,14 @@ class PuterClient(ChatMethods, MediaMethods):
     @tape.setter
     def tape(self, tape: Tape | None) -> None:
         self._tape = tape
-        self._wire: Wire = self._network if tape is None else TapeWire(tape, self._network, self._secrets)
+        self._wire: Wire = self._transport if tape is None else TapeWire(tape, self._transport)
 
     def _secrets(self) -> tuple[str | None, ...]:
         return self._transport.secrets()
 
-    def _require_token(self) -> None:
-        if self.__token is None:
-            raise NotSignedIn("no Puter token is set")
-
-    def _deadline(self) -> float | None:
-        patience: float | None = getattr(self._patience, "seconds", None)
-        if patience is not None:
-            total = patience if self.total_timeout is None else max(patience, self.total_timeout)
-            return time.monotonic() + total
-        return None if self.total_timeout is None else time.monotonic() + self.total_timeout
-
-    @contextlib.contextmanager
-    def _patient(self, seconds: float) -> Iterator[None]:
+    def _patient(self, seconds: float) -> contextlib.AbstractContextManager[None]:
         """Calls in the block, in this thread, may take *seconds* (silence and total alike)."""
-        before = getattr(self._patience, "seconds", None)
-        self._patience.seconds = seconds
-        try:
-            with self._transport.patient(seconds):
-                yield
-        finally:
-            self._patience.seconds = before
+        return self._transport.patient(seconds)
 
     # -- driver calls ---------------------------------------------------------------
 
@@ -259,9 +238,9 @@ class PuterClient(ChatMethods, MediaMethods):
         """Whether a reply since the last call said the account's allowance is used up
         (``metadata.usage_limited: true`` on a reply or a stream line, as puter.js reads it).
         The reply itself stands; further calls will likely be refused with 402."""
-        seen = self._network.limited.is_set()
+        seen = self._transport.limited.is_set()
         if clear:
-            self._network.limited.clear()
+            self._transport.limited.clear()
         return seen
 
     def whoami(self) -> dict[str, Any]:

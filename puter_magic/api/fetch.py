@@ -24,9 +24,8 @@ from requests.adapters import BaseAdapter
 from .._version import __version__
 from .errors import MalformedResponse, PuterConnectionError, PuterTimeout
 from .humanize import human_size
-from .network_errors import translate
 from .origin import is_loopback_host
-from .transport import Timeout
+from .transport import Timeout, translate
 
 __all__ = ["MAX_MEDIA_BYTES", "MediaFetcher", "check_media_url"]
 
@@ -96,7 +95,7 @@ class MediaFetcher:
                         allow_redirects=False,
                     )
                 except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                    raise translate(exc, host, ()) from None
+                    raise translate(exc, host, ()) from exc
                 with resp:
                     if resp.is_redirect and resp.headers.get("Location"):
                         url = urljoin(url, resp.headers["Location"])
@@ -134,5 +133,5 @@ class MediaFetcher:
                     raise PuterTimeout(f"downloading the media from {host} took too long")
                 parts.append(piece)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise translate(exc, host, ()) from None
+            raise translate(exc, host, ()) from exc
         return b"".join(parts)

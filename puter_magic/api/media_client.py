@@ -20,8 +20,7 @@ from .protocol import build_call
 
 if TYPE_CHECKING:
     from .origin import Origin
-    from .transport import Transport
-    from .wire import Wire
+    from .transport import Transport, Wire
 
 __all__ = [
     "IMAGE_INTERFACE",
