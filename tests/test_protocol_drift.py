@@ -70,7 +70,7 @@ def test_an_old_server_still_refuses_an_unknown_service(legacy_sandbox: Sandbox)
 def test_recording_keys_tell_service_apart() -> None:
     import hashlib
 
-    from puter_magic.api.tape import request_key
+    from puter_magic.api.recording import request_key
 
     plain = {"interface": "i", "method": "m", "args": {}}
     assert request_key(plain) != request_key({**plain, "service": "fake-chat"})

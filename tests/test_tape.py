@@ -13,7 +13,7 @@ from puter_magic import ModelNotFound, PuterClient, UsageLimited
 from puter_magic.api.chunks import TextChunk
 from puter_magic.api.errors import ReplayMiss
 from puter_magic.api.protocol import BinaryResult
-from puter_magic.api.tape import request_key
+from puter_magic.api.recording import request_key
 from puter_magic.sandbox import Fault, Sandbox
 
 from .shell import magics_of, run

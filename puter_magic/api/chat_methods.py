@@ -13,7 +13,7 @@ from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 
 if TYPE_CHECKING:
     from .batch import BatchItem, BatchProgress, BatchResult
-    from .tape import Tape
+    from .recording import Tape
     from .toolloop import ToolLike, ToolReply, ToolStream
     from .tools import Tool, ToolCall
     from .transport import Transport, Wire
@@ -269,7 +269,7 @@ class ChatMethods:
         for prompt in asked:
             one_shot(prompt, system)  # a prompt that is no message fails here, before any request
         tape = self.tape
-        if tape is not None and tape.mode == "replay" and not tape.fallthrough:
+        if tape is not None and tape.replaying and not tape.fallthrough:
             rate = None  # answered from a recording: no server to pace for
         limits = self.account_limits() if "account" in (concurrency, rate) else None
         at_once = limits.concurrency if concurrency == "account" and limits else int(concurrency)

@@ -27,10 +27,9 @@ from .media_client import MediaMethods
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .pacing import AccountLimits, limits_for
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
-from .tape import Tape
+from .recording import Mode, Tape, TapeWire
 from .transport import Timeout, Transport, Wire
 from .usage import Allowance
-from .wire import TapeWire
 
 __all__ = ["Allowance", "ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
@@ -95,9 +94,9 @@ class PuterClient(ChatMethods, MediaMethods):
             raise ValueError("record or replay, not both")
         self.tape = None
         if record:
-            self.tape = Tape(record, "record")
+            self.tape = Tape(record, Mode.RECORD)
         elif replay:
-            self.tape = Tape(replay, "replay", fallthrough=fallthrough, pace=replay_pace)
+            self.tape = Tape(replay, Mode.REPLAY, fallthrough=fallthrough, pace=replay_pace)
 
     # -- identity -----------------------------------------------------------------
 
@@ -128,7 +127,7 @@ class PuterClient(ChatMethods, MediaMethods):
 
     def __repr__(self) -> str:
         token = "<hidden>" if any(self._transport.secrets()) else None
-        tape = f", {self.tape.mode}={str(self.tape.path)!r}" if self.tape else ""
+        tape = f", {self.tape.mode.value}={str(self.tape.path)!r}" if self.tape else ""
         return f"PuterClient(origin={self.origin!r}, token={token}{tape})"
 
     def close(self) -> None:
@@ -263,7 +262,7 @@ class PuterClient(ChatMethods, MediaMethods):
         guest's (``is_temp`` in ``/whoami``: 20 per 10 s, 2 at once) or a free account's (30
         and 3). Reads ``/whoami`` once unless :meth:`whoami` was called already; when it
         cannot be read (or a recording is replayed), a free account's."""
-        if self.account is None and not (self.tape is not None and self.tape.mode == "replay"):
+        if self.account is None and not (self.tape is not None and self.tape.replaying):
             try:
                 self.whoami()
             except PuterError:
@@ -273,7 +272,7 @@ class PuterClient(ChatMethods, MediaMethods):
     def check_reachable(self) -> None:
         """Raise the network's PuterError if the origin cannot be reached; any answer of the
         server will do (``GET /whoami``: a tokenless client gets the usual 401)."""
-        if self.tape is not None and self.tape.mode == "replay":
+        if self.tape is not None and self.tape.replaying:
             return
         try:
             self._transport.request("GET", "/whoami").close()

@@ -128,7 +128,7 @@ class MediaFlow(Flow):
         """Count one request in the notebook's usage meter (``%puter_usage``), unless it was
         answered from a recording; the footer note a replay gets."""
         tape = self.session.tape
-        if tape is not None and tape.mode == "replay" and tape.replayed > self._replays:
+        if tape is not None and tape.replaying and tape.replayed > self._replays:
             return [f"replayed from {tape.path.name}: nothing was spent"]
         self.session.meter.add(name, usage, tokens=tokens)
         return []

@@ -19,7 +19,7 @@ from .classroom import Classroom
 from .conversation import Conversations, Exchange, Placement, Thread
 
 if TYPE_CHECKING:
-    from ..api.tape import Tape
+    from ..api.recording import Tape
     from ..sandbox import Sandbox
 
 __all__ = ["Ask", "PuterSession"]
@@ -151,18 +151,18 @@ class PuterSession:
 
     def record_to(self, path: str) -> Tape:
         """Record every request from now on (and its reply) to *path*."""
-        from ..api.tape import Tape
+        from ..api.recording import Mode, Tape
 
-        self.tape = Tape(path, "record")
+        self.tape = Tape(path, Mode.RECORD)
         if self.client is not None:
             self.client.tape = self.tape
         return self.tape
 
     def replay_from(self, path: str, *, fallthrough: bool = False, pace: str = "original") -> Tape:
         """Answer requests from a recording; with no sign-in, from the recording alone."""
-        from ..api.tape import Tape
+        from ..api.recording import Mode, Tape
 
-        self.tape = Tape(path, "replay", fallthrough=fallthrough, pace=pace)
+        self.tape = Tape(path, Mode.REPLAY, fallthrough=fallthrough, pace=pace)
         if self.client is None:
             self.client = self._client_factory(REPLAY_ORIGIN, None)
             self.account = {"username": "(replay)"}
