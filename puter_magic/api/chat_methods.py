@@ -29,7 +29,7 @@ def with_images(messages: Messages, images: Sequence[Any]) -> list[dict[str, Any
 
 
 def _offer_web_search(tools: Any, options: dict[str, Any]) -> None:
-    from .search import with_web_search
+    from .chat import with_web_search
 
     if tools is not None:
         raise ValueError("web_search=True goes without tools= (Puter's web search is a tool of its own)")

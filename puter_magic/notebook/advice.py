@@ -11,6 +11,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..api.chat import cannot_search
 from ..api.errors import (
     AuthError,
     BadRequest,
@@ -31,7 +32,6 @@ from ..api.errors import (
     StreamError,
     UsageLimited,
 )
-from ..api.search import cannot_search
 from ..api.usage import Allowance
 from .rendering import MUTED, WARN_STYLE, Bundle
 
