@@ -14,8 +14,8 @@ from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 if TYPE_CHECKING:
     from .batch import BatchItem, BatchProgress, BatchResult
     from .recording import Tape
-    from .toolloop import ToolLike, ToolReply, ToolStream
-    from .tools import Tool, ToolCall
+    from .toolloop import ToolCall, ToolLike, ToolReply, ToolStream
+    from .tools import Tool
     from .transport import Transport, Wire
 
 __all__ = ["ChatMethods", "with_images"]

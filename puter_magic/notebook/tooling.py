@@ -21,8 +21,8 @@ from IPython.core.error import StdinNotImplementedError, UsageError
 
 from ..api.errors import PuterError
 from ..api.humanize import plural
-from ..api.toolloop import ToolLoop
-from ..api.tools import Tool, ToolCall, ToolRun, calls_in, tool
+from ..api.toolloop import ToolCall, ToolLoop, ToolRun, calls_in
+from ..api.tools import Tool, tool
 from .advice import WarningBox
 from .classroom import Refusal
 from .flow import Flow
