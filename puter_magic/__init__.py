@@ -58,8 +58,8 @@ _LAZY = {
     "ChatReply": "api.chat",
     "AudioResult": "api.media_results",
     "ImageResult": "api.media_results",
-    "OCRResult": "api.media_text",
-    "Transcript": "api.media_text",
+    "OCRResult": "api.media_results",
+    "Transcript": "api.media_results",
     "MediaInputError": "api.media",
     "PuterPath": "api.media",
 }
@@ -92,8 +92,7 @@ if TYPE_CHECKING:
     from .api.chunks import ChunkStream
     from .api.client import PuterClient
     from .api.media import MediaInputError, PuterPath
-    from .api.media_results import AudioResult, ImageResult
-    from .api.media_text import OCRResult, Transcript
+    from .api.media_results import AudioResult, ImageResult, OCRResult, Transcript
     from .api.protocol import BinaryResult
 
 

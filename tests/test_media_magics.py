@@ -8,8 +8,7 @@ from typing import Any
 
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.api.media_results import AudioResult, ImageResult
-from puter_magic.api.media_text import OCRResult, Transcript
+from puter_magic.api.media_results import AudioResult, ImageResult, OCRResult, Transcript
 from puter_magic.api.protocol import BinaryResult
 from puter_magic.sandbox import Fault, Sandbox
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .chat import ChatReply, ChatStream, Messages, chat_reply, normalize_messages
+from .media import with_images
 from .pacing import AccountLimits
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 
@@ -18,14 +19,7 @@ if TYPE_CHECKING:
     from .tools import Tool
     from .transport import Transport, Wire
 
-__all__ = ["ChatMethods", "with_images"]
-
-
-def with_images(messages: Messages, images: Sequence[Any]) -> list[dict[str, Any]]:
-    """*messages* with *images* added to the last user message as content parts."""
-    from .media import attach_images, image_parts
-
-    return attach_images(normalize_messages(messages), image_parts(images))
+__all__ = ["ChatMethods"]
 
 
 def _offer_web_search(tools: Any, options: dict[str, Any]) -> None:

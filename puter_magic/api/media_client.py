@@ -7,57 +7,41 @@ sending and its reply read whatever form it took (see :mod:`.media_results`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from .fetch import MediaFetcher
-from .media import OCR_LIMIT, SPEECH_LIMIT, TTS_TEXT_LIMIT, MediaInputError, load_input
-from .media_results import AudioResult, ImageResult, VideoResult, audio_result, image_result, video_result
-from .media_text import OCRResult, Transcript, ocr_result, transcript
+from .media import OCR_LIMIT, SPEECH_LIMIT, TTS_TEXT_LIMIT, MediaInputError, load_input, ratio_arg
+from .media_results import (
+    AudioResult,
+    ImageResult,
+    MediaFetcher,
+    OCRResult,
+    Transcript,
+    VideoResult,
+    audio_result,
+    image_result,
+    ocr_result,
+    transcript,
+    video_result,
+)
 from .origin import is_loopback_host
-from .protocol import build_call
+from .protocol import (
+    IMAGE_INTERFACE,
+    OCR_INTERFACE,
+    SPEECH2SPEECH_INTERFACE,
+    SPEECH2TXT_INTERFACE,
+    TTS_INTERFACE,
+    VIDEO_INTERFACE,
+    build_call,
+)
 
 if TYPE_CHECKING:
     from .origin import Origin
     from .transport import Transport, Wire
 
-__all__ = [
-    "IMAGE_INTERFACE",
-    "OCR_INTERFACE",
-    "SPEECH2SPEECH_INTERFACE",
-    "SPEECH2TXT_INTERFACE",
-    "TTS_INTERFACE",
-    "VIDEO_INTERFACE",
-    "MediaMethods",
-]
+__all__ = ["MediaMethods"]
 
-IMAGE_INTERFACE = "puter-image-generation"
-TTS_INTERFACE = "puter-tts"
-SPEECH2TXT_INTERFACE = "puter-speech2txt"
-OCR_INTERFACE = "puter-ocr"
-SPEECH2SPEECH_INTERFACE = "puter-speech2speech"
-VIDEO_INTERFACE = "puter-video-generation"
 VIDEO_TIMEOUT = 900.0  # seconds: Puter polls the provider while the request stays open (Gemini: 10 min)
-
-
-def ratio_arg(ratio: Any) -> dict[str, int]:
-    """``{"w": 16, "h": 9}`` from ``"16:9"``, ``(16, 9)`` or such a dict."""
-    if isinstance(ratio, Mapping):
-        w, h = ratio.get("w"), ratio.get("h")
-    elif isinstance(ratio, str):
-        w, _, h = ratio.replace("x", ":").replace("/", ":").partition(":")
-    elif isinstance(ratio, (tuple, list)) and len(ratio) == 2:
-        w, h = ratio
-    else:
-        w = h = None
-    try:
-        width, height = int(str(w)), int(str(h))
-    except ValueError:
-        width = height = 0
-    if width <= 0 or height <= 0:
-        raise MediaInputError(f"a ratio is W:H with two whole numbers, e.g. 16:9 (got {ratio!r})")
-    return {"w": width, "h": height}
 
 
 def _given(**values: Any) -> dict[str, Any]:

@@ -20,6 +20,12 @@ from .errors import APIError, MalformedResponse, error_for, redact
 
 CHAT_INTERFACE = "puter-chat-completion"
 CHAT_DRIVER = "ai-chat"
+IMAGE_INTERFACE = "puter-image-generation"
+TTS_INTERFACE = "puter-tts"
+SPEECH2TXT_INTERFACE = "puter-speech2txt"
+OCR_INTERFACE = "puter-ocr"
+SPEECH2SPEECH_INTERFACE = "puter-speech2speech"
+VIDEO_INTERFACE = "puter-video-generation"
 JSON_TYPES = ("application/json", "text/json")
 NDJSON_TYPE = "application/x-ndjson"
 MAX_MESSAGE_CHARS = 500

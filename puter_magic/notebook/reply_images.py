@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from ..api.chat import image_url
 from ..api.humanize import human_size
-from ..api.mediatypes import image_size, sniff_image
+from ..api.media import image_size, sniff_image
 
 __all__ = ["ShownImage", "image_parts", "inspect_image"]
 
