@@ -12,8 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.api.automodel import PUTER_DEFAULT, automatic_model
-from puter_magic.api.catalogue import ModelInfo
+from puter_magic.api.models import PUTER_DEFAULT, ModelInfo, automatic_model
 from puter_magic.api.protocol import result_from_json
 from puter_magic.notebook.session import PuterSession
 from puter_magic.sandbox import Fault, Sandbox
@@ -38,11 +37,12 @@ def _models(*ids: str, aliases: dict[str, list[str]] | None = None) -> list[Mode
 def test_recorded_self_hosted_catalogue_gets_fake(name: str) -> None:
     choice = automatic_model(_recorded(name))  # abuse, costly, fake: the server's order
     assert choice.model == "fake"
-    assert "fake" in choice.note() and "%puter_models" in choice.note()
+    assert choice.why == "the server lists only Puter's test models"
 
 
 def test_puters_documented_default_when_listed() -> None:
-    assert PUTER_DEFAULT == "gpt-5-nano"
+    # puter.js's default comes before the server's, whatever order the server lists them in
+    assert automatic_model(_models("gpt-5.4-nano", "gpt-5-nano")).model == "gpt-5-nano"
     listed = _models("claude-haiku-4-5", "gpt-4o-mini", "gpt-5-nano", "fake")
     choice = automatic_model(listed)
     assert (choice.model, choice.why) == ("gpt-5-nano", "Puter's default")
@@ -62,7 +62,7 @@ def test_otherwise_the_first_model_the_server_lists_that_is_not_a_test_model() -
 
 def test_unreadable_or_empty_catalogue_falls_back_to_the_documented_default() -> None:
     assert automatic_model(None).model == PUTER_DEFAULT
-    assert "could not be read" in automatic_model(None).note()
+    assert "could not be read" in automatic_model(None).why
     assert automatic_model([]).model == PUTER_DEFAULT
 
 

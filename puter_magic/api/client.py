@@ -18,12 +18,12 @@ from requests.adapters import BaseAdapter
 
 from .._version import __version__
 from .account import Account
-from .catalogue import ModelInfo
 from .chat import ChatStream
 from .chat_methods import ChatMethods
 from .chunks import ChunkStream
 from .errors import APIError, BadRequest, MalformedResponse, NotFound, PuterError
 from .media_client import MediaMethods
+from .models import ModelInfo
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
 from .pacing import AccountLimits, limits_for
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..api.automodel import AutomaticModel, automatic_model
-from ..api.catalogue import ModelInfo
 from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
 from ..api.humanize import plural
+from ..api.models import AutomaticModel, ModelInfo, automatic_model
 from ..api.usage import Allowance, UsageMeter
 from .classroom import Classroom
 from .conversation import Conversations, Exchange, Placement, Thread
@@ -248,7 +247,7 @@ class PuterSession:
         return found.provider if found is not None and found.provider else None
 
     def automatic_model(self) -> AutomaticModel:
-        """The model used when none is chosen: one this server lists (see :mod:`.automodel`).
+        """The model used when none is chosen: one this server lists (see :mod:`puter_magic.api.models`).
 
         Reads the catalogue once per origin (cached with :meth:`models`); when it cannot be
         read, Puter's documented default.
@@ -290,7 +289,10 @@ class PuterSession:
         automatic = None
         if not chosen:
             auto = self.automatic_model()
-            chosen, automatic = auto.model, auto.note()
+            chosen, automatic = (
+                auto.model,
+                f"no model chosen: using {auto.model}, {auto.why}; %puter_models to pick",
+            )
         if not history:
             sent_system = self.classroom.system_prompt(system)
             messages = ([{"role": "system", "content": sent_system}] if sent_system else []) + [

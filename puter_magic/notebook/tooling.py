@@ -173,8 +173,8 @@ class ToolFlow(Flow):
     def _cannot_call_tools(self, model: str) -> list[str]:
         """A note when the catalogue says *model* cannot call tools (``tool_call: false``): it
         answers without them (Puter drops them), so name models that can."""
-        from ..api.catalogue import find_model, tool_callers
         from ..api.errors import PuterError
+        from ..api.models import find_model, tool_callers
 
         try:
             models = self.session.models()  # cached per origin
