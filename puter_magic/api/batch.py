@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from . import runtime
+from .account import AccountLimits
 from .chat import ChatReply, Messages
 from .errors import (
     AuthError,
@@ -60,7 +61,7 @@ from .errors import (
     UsageLimited,
 )
 from .humanize import plural
-from .pacing import AccountLimits, Limiter
+from .pacing import Limiter
 
 __all__ = [
     "BatchItem",

@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from .account import AccountLimits
 from .chat import ChatReply, ChatStream, Messages, chat_reply, normalize_messages
 from .media import with_images
-from .pacing import AccountLimits
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from .._version import __version__
-from .account import Account
+from .account import Account, AccountLimits, Allowance, limits_for
 from .chat import ChatStream
 from .chat_methods import ChatMethods
 from .chunks import ChunkStream
@@ -25,11 +25,9 @@ from .errors import APIError, BadRequest, MalformedResponse, NotFound, PuterErro
 from .media_client import MediaMethods
 from .models import ModelInfo
 from .origin import DEFAULT_ORIGIN, Origin, parse_origin
-from .pacing import AccountLimits, limits_for
 from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
 from .recording import Mode, Tape, TapeWire
 from .transport import Timeout, Transport, Wire
-from .usage import Allowance
 
 __all__ = ["Allowance", "ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
@@ -219,7 +217,7 @@ class PuterClient(ChatMethods, MediaMethods):
         allows 120 metering reads a minute. An app's token (the sign-in popup's) gets the
         account's allowance too; ``app_only`` says its usage-by-app view shows only this app.
         """
-        from .usage import allowance_from
+        from .account import allowance_from
 
         last = self._allowance
         if last is not None and max_age > 0 and time.monotonic() - last[0] < max_age:
@@ -258,7 +256,7 @@ class PuterClient(ChatMethods, MediaMethods):
         return self.account is not None and self.account.guest
 
     def account_limits(self) -> AccountLimits:
-        """Puter's AI limits for this account's tier (:mod:`~puter_magic.api.pacing`): a
+        """Puter's AI limits for this account's tier (:class:`~puter_magic.api.account.AccountLimits`): a
         guest's (``is_temp`` in ``/whoami``: 20 per 10 s, 2 at once) or a free account's (30
         and 3). Reads ``/whoami`` once unless :meth:`whoami` was called already; when it
         cannot be read (or a recording is replayed), a free account's."""

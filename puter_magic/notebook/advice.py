@@ -11,6 +11,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..api.account import Allowance
 from ..api.chat import cannot_search
 from ..api.errors import (
     AuthError,
@@ -32,11 +33,10 @@ from ..api.errors import (
     StreamError,
     UsageLimited,
 )
-from ..api.usage import Allowance
 from .rendering import MUTED, WARN_STYLE, Bundle
 
 if TYPE_CHECKING:
-    from ..api.pacing import AccountLimits
+    from ..api.account import AccountLimits
 
 __all__ = ["WarningBox", "describe_error", "gui_host", "limits_words", "out_of_allowance"]
 
@@ -178,7 +178,7 @@ def _describe(
             if err.retry_after
             else "wait a few seconds and run the cell again"
         )
-        from ..api.pacing import FREE
+        from ..api.account import FREE
 
         return "Rate limited", f"{wait} ({limits_words(limits or FREE)})"
     if isinstance(err, ModelNotFound):

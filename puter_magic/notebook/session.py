@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..api.account import Allowance
 from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
 from ..api.humanize import plural
 from ..api.models import AutomaticModel, ModelInfo, automatic_model
-from ..api.usage import Allowance, UsageMeter
+from ..api.usage import UsageMeter
 from .classroom import Classroom
 from .conversation import Conversations, Exchange, Placement, Thread
 
