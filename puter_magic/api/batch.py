@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 from . import runtime
 from .account import AccountLimits
@@ -67,6 +67,8 @@ __all__ = [
     "BatchItem",
     "BatchProgress",
     "BatchResult",
+    "batch_pacing",
+    "batch_prompts",
     "error_label",
     "one_shot",
     "pandas_index",
@@ -113,6 +115,33 @@ def one_shot(prompt: Messages, system: str | None = None) -> list[dict[str, Any]
     if system and not (messages and messages[0].get("role") == "system"):
         messages.insert(0, {"role": "system", "content": system})
     return messages
+
+
+def batch_prompts(prompts: Any, system: str | None = None) -> tuple[list[Messages], Any]:
+    """The prompts as a list, and the pandas index they came with (None: not a Series); a
+    prompt that is no message fails here, before any request."""
+    index = pandas_index(prompts)
+    asked = list(prompts)
+    for prompt in asked:
+        one_shot(prompt, system)
+    return asked, index
+
+
+def batch_pacing(
+    concurrency: int | Literal["account"],
+    rate: tuple[int, float] | Literal["account"] | None,
+    account: Callable[[], AccountLimits],
+) -> tuple[int, tuple[int, float] | None, AccountLimits | None]:
+    """How many at once, what pace (None: no pacing) and the limits that describe them (None:
+    not paced), for ``chat_many``'s *concurrency* and *rate*; ``"account"`` asks *account*."""
+    limits = account() if "account" in (concurrency, rate) else None
+    at_once = limits.concurrency if concurrency == "account" and limits else int(concurrency)
+    pace = (limits.rate, limits.window) if rate == "account" and limits else rate
+    if not isinstance(pace, tuple):
+        return at_once, None, None
+    same = limits is not None and concurrency == rate == "account"
+    in_use = limits if same else AccountLimits("custom", pace[0], float(pace[1]), at_once)
+    return at_once, (pace[0], float(pace[1])), in_use
 
 
 # -- what a batch gives back ------------------------------------------------------------------

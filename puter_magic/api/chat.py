@@ -30,7 +30,7 @@ from .chunks import (
     UsageChunk,
 )
 from .errors import BadRequest, MalformedResponse, PuterError, StreamError
-from .protocol import opt_str
+from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call, opt_str
 from .usage import total_tokens
 
 __all__ = [
@@ -41,10 +41,12 @@ __all__ = [
     "Messages",
     "Source",
     "cannot_search",
+    "chat_call",
     "chat_reply",
     "content_text",
     "image_url",
     "normalize_messages",
+    "offer_web_search",
     "reply_images",
     "sources_from",
     "with_web_search",
@@ -385,3 +387,29 @@ def normalize_messages(messages: Messages) -> list[dict[str, Any]]:
         item.setdefault("role", "user")
         out.append(item)
     return out
+
+
+def chat_call(
+    messages: Messages,
+    model: str,
+    *,
+    driver: str | None = None,
+    service: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body of a ``complete`` call: *options* (``temperature``, ``max_tokens``, ``tools``...)
+    go into ``args`` as they are, except ``stream``, which the caller sets."""
+    if not model:
+        raise ValueError("a model is required (Puter answers 'Model not found' without one)")
+    extra = {k: v for k, v in (options or {}).items() if k != "stream"}
+    args = {"model": model, "messages": normalize_messages(messages), **extra}
+    driver = driver or (None if service else CHAT_DRIVER)
+    return build_call(CHAT_INTERFACE, "complete", args, driver=driver, service=service)
+
+
+def offer_web_search(tools: Any, options: dict[str, Any]) -> None:
+    """Add Puter's ``web_search`` tool to *options* (``web_search=True``), which goes without
+    ``tools=``: Puter's web search is a tool of its own."""
+    if tools is not None:
+        raise ValueError("web_search=True goes without tools= (Puter's web search is a tool of its own)")
+    options["tools"] = with_web_search(options.get("tools"))
