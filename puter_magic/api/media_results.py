@@ -45,7 +45,7 @@ import urllib3.exceptions
 from requests.adapters import BaseAdapter
 
 from .._version import __version__
-from .errors import MalformedResponse, PuterConnectionError, PuterError, PuterTimeout
+from .errors import Hint, MalformedResponse, PuterConnectionError, PuterError, PuterTimeout
 from .humanize import human_size
 from .media import (
     audio_duration,
@@ -86,8 +86,6 @@ MAX_MEDIA_BYTES = 40 * 1024 * 1024
 MAX_REDIRECTS = 3
 READ_SIZE = 65536
 
-RETRY_HINT = "the reply arrived but its media could not be used: run the cell again, or pick another model"
-
 
 def check_media_url(url: str, *, allow_loopback_http: bool) -> str:
     """*url* if it may be fetched; else MalformedResponse saying why not."""
@@ -101,7 +99,7 @@ def check_media_url(url: str, *, allow_loopback_http: bool) -> str:
     shown = url if len(url) <= 80 else url[:77] + "..."
     raise MalformedResponse(
         f"the reply's media URL is not https, so it was not fetched: {shown}",
-        hint="open the URL yourself if you trust it; nothing of it was downloaded here",
+        hint=Hint.MEDIA_URL_NOT_FETCHED,
     )
 
 
@@ -156,11 +154,11 @@ class MediaFetcher:
                     if resp.status_code >= 400:
                         raise PuterConnectionError(
                             f"could not download the media from {host}: HTTP {resp.status_code}",
-                            hint=RETRY_HINT,
+                            hint=Hint.MEDIA_UNUSABLE,
                         )
                     return self._read(resp, host, deadline), resp.headers.get("Content-Type")
         raise PuterConnectionError(
-            f"the media URL redirected more than {MAX_REDIRECTS} times", hint=RETRY_HINT
+            f"the media URL redirected more than {MAX_REDIRECTS} times", hint=Hint.MEDIA_UNUSABLE
         )
 
     def _read(self, resp: requests.Response, host: str, deadline: float) -> bytes:
@@ -169,7 +167,7 @@ class MediaFetcher:
             raise MalformedResponse(
                 f"the media at {host} is {human_size(int(declared))}, over the "
                 f"{human_size(self.max_bytes)} this client downloads; nothing was kept",
-                hint=RETRY_HINT,
+                hint=Hint.MEDIA_UNUSABLE,
             )
         parts: list[bytes] = []
         size = 0
@@ -180,7 +178,7 @@ class MediaFetcher:
                     raise MalformedResponse(
                         f"the media at {host} is over the {human_size(self.max_bytes)} this client "
                         "downloads; nothing was kept",
-                        hint=RETRY_HINT,
+                        hint=Hint.MEDIA_UNUSABLE,
                     )
                 if time.monotonic() > deadline:
                     raise PuterTimeout(f"downloading the media from {host} took too long")
@@ -275,8 +273,7 @@ def _label_check(data: bytes, label: str | None, found: str | None, kind: str, w
         said = f"labelled {label} but " if label else ""
         raise MalformedResponse(
             f"{where} is {said}not {kind} ({looks})",
-            hint="the server sent something other than what it announced: run the cell again, or pick "
-            "another model",
+            hint=Hint.MEDIA_MISLABELLED,
         )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from .errors import APIError, MalformedResponse, error_for, redact
+from .errors import APIError, Hint, MalformedResponse, error_for, redact
 
 CHAT_INTERFACE = "puter-chat-completion"
 CHAT_DRIVER = "ai-chat"
@@ -224,17 +224,11 @@ def is_web_page(content_type: str | None, body: bytes = b"") -> bool:
 def website_error(origin: str, api_origin: str | None, status: int = 200) -> MalformedResponse:
     """The error for a web page where Puter's API answers JSON: the origin is most likely
     Puter's website (its GUI host, which serves pages) instead of its API host."""
-    if api_origin:
-        hint = f"use the API host: %puter_login --origin {api_origin}"
-    else:
-        hint = (
-            "use Puter's API origin: %puter_login --origin URL (https://api.puter.com; "
-            "a self-hosted API lives on api.<domain>, e.g. http://api.puter.localhost:4100)"
-        )
     return MalformedResponse(
         f"{origin} answered with a web page, not JSON: this looks like Puter's website, not its API",
         status=status,
-        hint=hint,
+        hint=Hint.API_ORIGIN,
+        hint_origin=api_origin,
     )
 
 

@@ -36,6 +36,7 @@ from . import runtime
 from .chat import ChatReply, chat_reply
 from .chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
 from .errors import (
+    Hint,
     MalformedResponse,
     NotSignedIn,
     PuterConnectionError,
@@ -126,7 +127,8 @@ def _not_tls(origin: str) -> PuterConnectionError:
     plain = "http://" + origin.split("://", 1)[1]
     return PuterConnectionError(
         f"{origin} did not answer in TLS (https): the server on that port seems to speak plain http",
-        hint=f"if it is a plain-http server, use %puter_login --origin {plain}; otherwise check the port",
+        hint=Hint.PLAIN_HTTP,
+        hint_origin=plain,
     )
 
 
