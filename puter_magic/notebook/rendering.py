@@ -91,7 +91,7 @@ class ReplyView:
     images: list[dict[str, Any]] = field(default_factory=list)  # message.images / image chunks
     limit: int = MAX_DISPLAY_CHARS  # the most characters of the text displayed
     where: str = ""  # where the whole text is, for the note when the display is cut
-    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.search.Source)
+    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.chat.Source)
     asked: list[str] = field(default_factory=list)  # what the cell asked for: "effort high", "web search"
     badges: list[str] = field(default_factory=list)  # at the footer's end, e.g. "tutor"
     metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)
