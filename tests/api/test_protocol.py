@@ -37,7 +37,7 @@ from puter_magic.api.errors import (
 from puter_magic.api.protocol import build_call, error_from_reply, parse_retry_after, result_from_json
 from puter_magic.api.usage import total_tokens
 
-from .conftest import ROOT, load_transcript, transcript_names
+from ..conftest import ROOT, load_transcript, transcript_names
 
 # -- recorded replies from a real self-hosted Puter -------------------------------------
 
