@@ -325,10 +325,6 @@ def attach_images(messages: list[dict[str, Any]], parts: list[dict[str, Any]]) -
     return [*messages, {"role": "user", "content": list(parts)}]
 
 
-def is_image(data: bytes) -> bool:
-    return sniff_image(data[:32]) is not None
-
-
 def with_images(messages: Messages, images: Sequence[Any]) -> list[dict[str, Any]]:
     """*messages* with *images* added to the last user message as content parts."""
     return attach_images(normalize_messages(messages), image_parts(images))

@@ -270,20 +270,24 @@ def test_scripted_error_replies(
 
 
 @pytest.mark.parametrize(
-    "fault",
+    ("fault", "error", "says"),
     [
-        Fault.empty(),
-        Fault.raw(b"{not json"),
-        Fault.raw({"success": True}),
-        Fault.truncated(),
-        Fault.raw(b"\xff\xfe\x00"),
-        Fault.raw({"success": True, "result": 42}),
+        (Fault.empty(), MalformedResponse, "with an empty reply"),
+        (Fault.raw(b"{not json"), MalformedResponse, "not valid JSON"),
+        (Fault.raw({"success": True}), MalformedResponse, "has no result"),
+        (Fault.truncated(), PuterConnectionError, "broke off mid-reply"),  # fewer bytes than announced
+        (Fault.raw(b"\xff\xfe\x00"), MalformedResponse, "not valid JSON"),
+        (Fault.raw({"success": True, "result": 42}), MalformedResponse, "unexpected type int"),
     ],
+    ids=["empty", "not-json", "no-result", "truncated", "not-utf8", "not-a-chat-result"],
 )
-def test_malformed_success_replies(fault: Fault, client: PuterClient, sandbox: Sandbox) -> None:
+def test_malformed_success_replies(
+    fault: Fault, error: type[Exception], says: str, client: PuterClient, sandbox: Sandbox
+) -> None:
     sandbox.inject(fault)
-    with pytest.raises((MalformedResponse, PuterConnectionError)):
+    with pytest.raises(error, match=says) as caught:
         client.chat("hi", model="fake")
+    assert type(caught.value) is error
     assert client.chat("hi", model="fake").text  # the client is still usable
 
 
