@@ -167,6 +167,8 @@ def calls_in(source: Any) -> list[ToolCall]:
 
 def _raw_calls(result: Any) -> list[Any]:
     """Calls read straight from a ``complete`` result of any shape (as :func:`chat_reply` reads them)."""
+    if not isinstance(result, Mapping):
+        return []
     try:
         return chat_reply(result).tool_calls
     except MalformedResponse:
