@@ -7,8 +7,6 @@ values replies carry. See ``puter-protocol.md`` in the project's shared docs.
 
 from __future__ import annotations
 
-import email.utils
-import html
 import json
 import re
 import time
@@ -97,6 +95,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # only for an HTTP date: the email package is not loaded with the extension
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -122,6 +122,8 @@ _TAGS = re.compile(r"<[^>]+>")
 
 def _page_summary(body: bytes) -> str | None:
     """A one-line summary of an HTML error page: its title or first heading."""
+    import html
+
     for pattern in (_TITLE, _H1):
         match = pattern.search(body[:65536])
         if match:
