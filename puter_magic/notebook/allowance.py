@@ -13,8 +13,9 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.usage import Allowance, UsageMeter
-from ..api.words import plural
+from ..api.account import Allowance
+from ..api.humanize import plural
+from ..api.usage import UsageMeter
 from .rendering import MUTED, Note
 
 __all__ = ["APP_ONLY", "AllowanceView", "batch_note"]

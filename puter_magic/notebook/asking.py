@@ -109,7 +109,7 @@ class AskFlow(Flow):
                 ticket.answered(text, model=model, usage=usage)
                 notes = [*ask.placement_notes(), *notes]
                 ask.record(text, model=model, usage=usage)
-                if tape is not None and tape.mode == "replay" and tape.replayed > replays_before:
+                if tape is not None and tape.replaying and tape.replayed > replays_before:
                     notes = [*notes, f"replayed from {tape.path.name}: nothing was spent"]
                 else:
                     self.session.meter.add(model, usage)

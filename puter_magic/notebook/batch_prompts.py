@@ -165,7 +165,7 @@ def build_prompts(
 
 def _read_file(path: str) -> tuple[str, str | None, bool]:
     """(the text for ``{item}``, the path if it is an image to attach, whether it was cut)."""
-    from ..api.mediatypes import sniff_image
+    from ..api.media import sniff_image
 
     try:
         with open(path, "rb") as handle:

@@ -221,9 +221,8 @@ def _with_images(prompts: Prompts) -> list[Any]:
     """The prompts as sent: a glob's image files attached to their questions."""
     if not prompts.images or not any(prompts.images):
         return list(prompts.texts)
-    from ..api.chat_methods import with_images
     from ..api.errors import PuterError as _Error
-    from ..api.media import IMAGE_LIMIT, MediaInputError, load_input
+    from ..api.media import IMAGE_LIMIT, MediaInputError, load_input, with_images
 
     out: list[Any] = []
     for text, image in zip(prompts.texts, prompts.images):  # noqa: B905 (one image slot per prompt)

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.words import plural
+from ..api.humanize import plural
 from .settings import MAX_DISPLAY_CHARS
 
 __all__ = ["MAX_DISPLAY_CHARS", "BoundedData", "Cut", "close_fence", "cut_point", "cut_text", "left_out_note"]

@@ -35,7 +35,7 @@ from .teacher_log import TeacherLog, log_path_for
 from .tutor import TutorNotes, tutor_prompt
 
 if TYPE_CHECKING:
-    from ..api.catalogue import ModelInfo
+    from ..api.models import ModelInfo
     from .host import Host
 
 __all__ = ["CHAT_INTERFACES", "Classroom", "ClassroomMagics", "PolicyView", "Refusal", "Ticket"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..api.words import plural
+from ..api.humanize import plural
 from .rendering import Note
 
 __all__ = ["code_blocks", "offer_code"]

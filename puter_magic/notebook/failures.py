@@ -11,11 +11,11 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..api.account import Allowance
 from ..api.errors import PuterError, UsageLimited
-from ..api.usage import Allowance
 
 if TYPE_CHECKING:
-    from ..api.pacing import AccountLimits
+    from ..api.account import AccountLimits
 
 __all__ = ["Failures", "Placed"]
 

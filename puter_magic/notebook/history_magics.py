@@ -9,7 +9,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..api.words import plural
+from ..api.humanize import plural
 from .arguments import parse_line
 from .display import show
 
@@ -122,7 +122,7 @@ class HistoryMagics(Magics):
             tape = self.host.session.stop_tape()
             what = (
                 f"{plural(tape.recorded, 'exchange')} in {tape.path}"
-                if tape and tape.mode == "record"
+                if tape and tape.recording
                 else "nothing"
             )
             show(Note("Recording stopped:", f"{what}."))
@@ -159,9 +159,7 @@ class HistoryMagics(Magics):
         if args.off:
             tape = self.host.session.stop_tape()
             what = (
-                f"{plural(tape.replayed, 'reply')} came from {tape.path}"
-                if tape and tape.mode == "replay"
-                else ""
+                f"{plural(tape.replayed, 'reply')} came from {tape.path}" if tape and tape.replaying else ""
             )
             show(Note("Replay stopped.", what))
             return

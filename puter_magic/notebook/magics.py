@@ -31,7 +31,7 @@ from .puter_options import model_options, puter_options
 from .settings import SettingsTraits
 
 if TYPE_CHECKING:
-    from ..api.pacing import AccountLimits
+    from ..api.account import AccountLimits
     from .asking import AskFlow
     from .batching import BatchMemory
     from .classroom import Classroom
@@ -121,7 +121,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     def _limits(self) -> AccountLimits | None:
         """The signed-in account's limits (a guest's or a free account's), for a 429's hint."""
-        from ..api.pacing import limits_for
+        from ..api.account import limits_for
 
         return (
             limits_for(self._session.account) if self._session is not None and self._session.client else None

@@ -23,25 +23,25 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from IPython.core.error import UsageError
 
 from ..api.errors import PuterError
+from ..api.humanize import human_size
 from ..api.media import IMAGE_LIMIT, MediaInputError, PuterPath, image_parts, load_input
-from ..api.media_client import (
+from ..api.protocol import (
     IMAGE_INTERFACE,
+    NDJSON_TYPE,
     OCR_INTERFACE,
     SPEECH2SPEECH_INTERFACE,
     SPEECH2TXT_INTERFACE,
     TTS_INTERFACE,
     VIDEO_INTERFACE,
+    BinaryResult,
 )
-from ..api.mediatypes import human_size
-from ..api.protocol import NDJSON_TYPE, BinaryResult
 from .classroom import Refusal
 from .flow import Flow
 from .media_views import BinaryNote, Footer, JsonView, TextView
 
 if TYPE_CHECKING:
     from ..api.chat import ChatReply
-    from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
-    from ..api.media_text import OCRResult, Transcript
+    from ..api.media_results import AudioResult, ImageResult, MediaResult, OCRResult, Transcript, VideoResult
     from .classroom import Ticket
 
 __all__ = ["MediaFlow", "chat_images", "check_save", "resolve_source", "usage_errors"]
@@ -128,7 +128,7 @@ class MediaFlow(Flow):
         """Count one request in the notebook's usage meter (``%puter_usage``), unless it was
         answered from a recording; the footer note a replay gets."""
         tape = self.session.tape
-        if tape is not None and tape.mode == "replay" and tape.replayed > self._replays:
+        if tape is not None and tape.replaying and tape.replayed > self._replays:
             return [f"replayed from {tape.path.name}: nothing was spent"]
         self.session.meter.add(name, usage, tokens=tokens)
         return []

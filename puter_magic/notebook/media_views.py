@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api.mediatypes import human_size
+from ..api.humanize import human_size
 from .rendering import MUTED, footer_html
 
 __all__ = ["BinaryNote", "Footer", "JsonView", "TextView", "bounded_json"]

@@ -108,7 +108,7 @@ def model_options(args: Any) -> dict[str, Any]:
     )
     options = {k: v for k, v in pairs if v is not None}
     if getattr(args, "web", False):
-        from ..api.search import with_web_search
+        from ..api.chat import with_web_search
 
         options["tools"] = with_web_search(None)
     return options

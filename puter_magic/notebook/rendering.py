@@ -12,8 +12,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..api.humanize import plural
 from ..api.usage import total_tokens
-from ..api.words import plural
 from .bounds import MAX_DISPLAY_CHARS, cut_text, left_out_note
 
 __all__ = ["Note", "PartialReply", "ReplyView", "footer_html", "footer_text", "split_bundle"]
@@ -91,7 +91,7 @@ class ReplyView:
     images: list[dict[str, Any]] = field(default_factory=list)  # message.images / image chunks
     limit: int = MAX_DISPLAY_CHARS  # the most characters of the text displayed
     where: str = ""  # where the whole text is, for the note when the display is cut
-    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.search.Source)
+    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.chat.Source)
     asked: list[str] = field(default_factory=list)  # what the cell asked for: "effort high", "web search"
     badges: list[str] = field(default_factory=list)  # at the footer's end, e.g. "tutor"
     metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)

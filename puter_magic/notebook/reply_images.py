@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..api.chat import image_url
-from ..api.mediatypes import human_size, image_size, sniff_image
+from ..api.humanize import human_size
+from ..api.media import image_size, sniff_image
 
 __all__ = ["ShownImage", "image_parts", "inspect_image"]
 

@@ -12,7 +12,7 @@ import html
 import re
 from urllib.parse import urlsplit
 
-from ..api.search import Source
+from ..api.chat import Source
 
 __all__ = ["MAX_SOURCES", "source_parts"]
 

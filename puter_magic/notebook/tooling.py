@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import StdinNotImplementedError, UsageError
 
 from ..api.errors import PuterError
-from ..api.toolloop import ToolLoop
-from ..api.tools import Tool, ToolCall, ToolRun, calls_in, tool
-from ..api.words import plural
+from ..api.humanize import plural
+from ..api.toolloop import ToolCall, ToolLoop, ToolRun, calls_in
+from ..api.tools import Tool, tool
 from .advice import WarningBox
 from .classroom import Refusal
 from .flow import Flow
@@ -173,8 +173,8 @@ class ToolFlow(Flow):
     def _cannot_call_tools(self, model: str) -> list[str]:
         """A note when the catalogue says *model* cannot call tools (``tool_call: false``): it
         answers without them (Puter drops them), so name models that can."""
-        from ..api.catalogue import find_model, tool_callers
         from ..api.errors import PuterError
+        from ..api.models import find_model, tool_callers
 
         try:
             models = self.session.models()  # cached per origin

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api.tools import BAD_ARGUMENTS, FAILED, OK, REFUSED, SKIPPED, UNKNOWN, ToolCall, ToolRun
+from ..api.toolloop import BAD_ARGUMENTS, FAILED, OK, REFUSED, SKIPPED, UNKNOWN, ToolCall, ToolRun
 from .rendering import MUTED
 
 __all__ = ["CallLine", "ToolsView"]
