@@ -53,13 +53,13 @@ _LAZY = {
     "PuterClient": "api.client",
     "ChatStream": "api.chat",
     "ChunkStream": "api.chunks",
-    "ModelInfo": "api.catalogue",
+    "ModelInfo": "api.models",
     "BinaryResult": "api.protocol",
     "ChatReply": "api.chat",
     "AudioResult": "api.media_results",
     "ImageResult": "api.media_results",
-    "OCRResult": "api.media_text",
-    "Transcript": "api.media_text",
+    "OCRResult": "api.media_results",
+    "Transcript": "api.media_results",
     "MediaInputError": "api.media",
     "PuterPath": "api.media",
 }
@@ -87,13 +87,12 @@ from .api.errors import (  # noqa: E402  (errors is tiny and import-free)
 )
 
 if TYPE_CHECKING:
-    from .api.catalogue import ModelInfo
     from .api.chat import ChatReply, ChatStream
     from .api.chunks import ChunkStream
     from .api.client import PuterClient
     from .api.media import MediaInputError, PuterPath
-    from .api.media_results import AudioResult, ImageResult
-    from .api.media_text import OCRResult, Transcript
+    from .api.media_results import AudioResult, ImageResult, OCRResult, Transcript
+    from .api.models import ModelInfo
     from .api.protocol import BinaryResult
 
 

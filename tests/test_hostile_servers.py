@@ -232,7 +232,7 @@ def test_non_http_servers(
     from puter_magic import PuterClient
 
     magics.session.client = PuterClient(
-        raw_server.origin, client._PuterClient__token, timeout=(CONNECT, READ), total_timeout=TOTAL
+        raw_server.origin, client._transport._token, timeout=(CONNECT, READ), total_timeout=TOTAL
     )
     raw_server.replies.append(reply)
     started = time.monotonic()

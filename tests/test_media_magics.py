@@ -8,13 +8,12 @@ from typing import Any
 
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.api.media_results import AudioResult, ImageResult
-from puter_magic.api.media_text import OCRResult, Transcript
+from puter_magic.api.media_results import AudioResult, ImageResult, OCRResult, Transcript
 from puter_magic.api.protocol import BinaryResult
 from puter_magic.sandbox import Fault, Sandbox
 
+from .api.test_media_api import FakeFigure, _tiny_png
 from .shell import magics_of, run
-from .test_media_api import FakeFigure, _tiny_png
 
 
 def ok(ip: InteractiveShell, source: str) -> list[dict[str, Any]]:

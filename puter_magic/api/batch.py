@@ -24,8 +24,9 @@ requests."), with no ``Retry-After``. A batch therefore paces itself:
 Where Python has no threads (a browser: :mod:`.runtime`) the items are asked one at a
 time in the calling thread, within the same limits, with progress between them.
 
-Results come back in the input's order, one :class:`BatchItem` each; nothing raises out
-of the batch except bugs.
+Results come back in the input's order, one :class:`BatchItem` each, in a
+:class:`BatchResult`; :class:`BatchProgress` says how far it is while it runs. Nothing raises
+out of the batch except bugs.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 from . import runtime
-from .batch_results import BatchItem, BatchProgress, BatchResult
+from .account import AccountLimits
 from .chat import ChatReply, Messages
 from .errors import (
     AuthError,
@@ -59,9 +60,20 @@ from .errors import (
     ServerError,
     UsageLimited,
 )
+from .humanize import plural
 from .pacing import Limiter
 
-__all__ = ["BatchItem", "BatchProgress", "BatchResult", "Limiter", "one_shot", "pandas_index", "run_batch"]
+__all__ = [
+    "BatchItem",
+    "BatchProgress",
+    "BatchResult",
+    "batch_pacing",
+    "batch_prompts",
+    "error_label",
+    "one_shot",
+    "pandas_index",
+    "run_batch",
+]
 
 MAX_RATE_RETRIES = 10  # 429s one item may meet before it is given up (failed, RateLimited)
 MAX_PAUSE = 60.0  # a Retry-After longer than this stops the batch instead of waiting
@@ -103,6 +115,220 @@ def one_shot(prompt: Messages, system: str | None = None) -> list[dict[str, Any]
     if system and not (messages and messages[0].get("role") == "system"):
         messages.insert(0, {"role": "system", "content": system})
     return messages
+
+
+def batch_prompts(prompts: Any, system: str | None = None) -> tuple[list[Messages], Any]:
+    """The prompts as a list, and the pandas index they came with (None: not a Series); a
+    prompt that is no message fails here, before any request."""
+    index = pandas_index(prompts)
+    asked = list(prompts)
+    for prompt in asked:
+        one_shot(prompt, system)
+    return asked, index
+
+
+def batch_pacing(
+    concurrency: int | Literal["account"],
+    rate: tuple[int, float] | Literal["account"] | None,
+    account: Callable[[], AccountLimits],
+) -> tuple[int, tuple[int, float] | None, AccountLimits | None]:
+    """How many at once, what pace (None: no pacing) and the limits that describe them (None:
+    not paced), for ``chat_many``'s *concurrency* and *rate*; ``"account"`` asks *account*."""
+    limits = account() if "account" in (concurrency, rate) else None
+    at_once = limits.concurrency if concurrency == "account" and limits else int(concurrency)
+    pace = (limits.rate, limits.window) if rate == "account" and limits else rate
+    if not isinstance(pace, tuple):
+        return at_once, None, None
+    same = limits is not None and concurrency == rate == "account"
+    in_use = limits if same else AccountLimits("custom", pace[0], float(pace[1]), at_once)
+    return at_once, (pace[0], float(pace[1])), in_use
+
+
+# -- what a batch gives back ------------------------------------------------------------------
+
+
+@dataclass
+class BatchItem:
+    """One prompt of a batch and how it ended: a reply, an error, or not asked."""
+
+    index: int
+    prompt: Messages
+    reply: ChatReply | None = None
+    error: PuterError | None = None
+    attempts: int = 0  # requests sent for it (429s included)
+    elapsed: float | None = None  # seconds its answered request took
+
+    @property
+    def ok(self) -> bool:
+        return self.reply is not None
+
+    @property
+    def text(self) -> str | None:
+        return self.reply.text if self.reply is not None else None
+
+    @property
+    def status(self) -> str:
+        """``answered``, ``failed`` or ``not asked`` (stopped or interrupted before)."""
+        if self.reply is not None:
+            return "answered"
+        return "failed" if self.error is not None else "not asked"
+
+    def __repr__(self) -> str:
+        what = f"text={_clip(self.text or '', 60)!r}" if self.ok else f"error={self.error!r}"
+        return f"BatchItem({self.index}, {self.status}, {what if self.status != 'not asked' else ''})"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_label(err: PuterError) -> str:
+    """A short name for a kind of failure: Puter's code, else the class."""
+    return err.code or type(err).__name__
+
+
+@dataclass
+class BatchResult(Sequence[BatchItem]):
+    """Every item of a batch, in the input's order, and how the batch ended.
+
+    ``stopped`` is None when every item was tried, ``"interrupted"``, or ``"stopped"``
+    when an error that ends every item arrived (``stop_error``: 402, 401...).
+    """
+
+    items: list[BatchItem]
+    elapsed: float = 0.0
+    rate_limited: int = 0  # 429s met (and retried) along the way
+    stopped: str | None = None
+    stop_error: PuterError | None = None
+    index: Any = None  # the pandas index of the prompts, when they came as a Series
+    limits: AccountLimits | None = None  # the limits it kept to (None: not paced)
+
+    @overload
+    def __getitem__(self, index: int) -> BatchItem: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[BatchItem]: ...
+    def __getitem__(self, index: int | slice) -> BatchItem | list[BatchItem]:
+        return self.items[index]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[BatchItem]:
+        return iter(self.items)
+
+    @property
+    def texts(self) -> list[str | None]:
+        """Each item's reply text, None where it failed or was not asked."""
+        return [item.text for item in self.items]
+
+    @property
+    def errors(self) -> dict[int, PuterError]:
+        """The error of each failed item, by position."""
+        return {item.index: item.error for item in self.items if item.error is not None}
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for item in self.items if item.reply is not None)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for item in self.items if item.reply is None and item.error is not None)
+
+    @property
+    def not_asked(self) -> int:
+        return len(self.items) - self.answered - self.failed
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped == "interrupted"
+
+    def to_series(self, name: str = "reply") -> Any:
+        """The replies as a pandas Series on the prompts' index (a Series' own, else 0..n-1);
+        None where an item failed or was not asked, the errors in ``attrs["errors"]``.
+        Needs pandas."""
+        import importlib
+
+        pd = importlib.import_module("pandas")  # only when asked for: not a dependency
+
+        index = self.index if self.index is not None else pd.RangeIndex(len(self.items))
+        series = pd.Series(self.texts, index=index, dtype=object, name=name)
+        series.attrs["errors"] = {index[i]: err for i, err in self.errors.items()}
+        return series
+
+    def failure_groups(self) -> list[tuple[str, int, PuterError]]:
+        """``(label, count, first error)`` per kind of failure, the most frequent first."""
+        groups: dict[str, list[PuterError]] = {}
+        for item in self.items:
+            if item.reply is None and item.error is not None:
+                groups.setdefault(error_label(item.error), []).append(item.error)
+        ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+        return [(label, len(errs), errs[0]) for label, errs in ranked]
+
+    def summary(self) -> str:
+        """One line: answered, failed and why, not asked, time, 429s."""
+        parts = [f"{self.answered} of {len(self)} answered"]
+        if self.failed:
+            why = ", ".join(f"{n} × {label}: {_clip(e.message, 60)}" for label, n, e in self.failure_groups())
+            parts.append(f"{self.failed} failed ({why})")
+        if self.not_asked:
+            parts.append(f"{self.not_asked} not asked")
+        line = ", ".join(parts) + f" in {self.elapsed:.1f} s"
+        if self.rate_limited:
+            line += f"; {plural(self.rate_limited, 'rate limit')} (429) met"
+        if self.stopped == "interrupted":
+            line += "; interrupted"
+        elif self.stop_error is not None:
+            line += f"; stopped: {error_label(self.stop_error)}: {_clip(self.stop_error.message, 80)}"
+        return line
+
+    def __repr__(self) -> str:
+        return f"<BatchResult {self.summary()}>"
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """How far a batch is (handed to ``on_progress`` in the calling thread)."""
+
+    total: int
+    answered: int
+    failed: int
+    in_flight: int
+    elapsed: float
+    rate_limited: int
+    finished: bool = False
+    max_per_second: float | None = None  # what the rate limit allows
+    waited: float = 0.0  # seconds with nothing in flight while items were left (the rate window)
+    rate: tuple[int, float] | None = None  # the limit in use: requests per window of seconds
+
+    @property
+    def done(self) -> int:
+        return self.answered + self.failed
+
+    @property
+    def per_second(self) -> float | None:
+        """Items done per second so far."""
+        if not self.done or self.elapsed <= 0:
+            return None
+        return self.done / self.elapsed
+
+    @property
+    def seconds_left(self) -> float | None:
+        """At the speed so far while sending, and never before the rate window lets the
+        last items go: with *rate* = (n, w), the items after the first k·n wait until k·w
+        seconds in, so a wait on the window counts down instead of freezing the estimate."""
+        if not self.done or self.elapsed <= 0:
+            return None
+        left = self.total - self.done
+        active = self.elapsed - self.waited
+        speed = self.done / active if active > 0 else self.done / self.elapsed
+        estimate = left / speed
+        if self.rate is not None and self.rate[0] > 0 and left:
+            limit, window = self.rate
+            groups = (self.total - 1) // limit  # windows to wait for before the last group goes
+            last_group = min(left, self.total - groups * limit)
+            estimate = max(estimate, groups * window - self.elapsed + last_group / speed)
+        return max(estimate, 0.0)
 
 
 # -- the run ---------------------------------------------------------------------------

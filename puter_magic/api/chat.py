@@ -1,11 +1,20 @@
 """Chat: the messages sent, the reply of any provider shape (:func:`chat_reply`), and a
 streamed reply (:class:`ChatStream`) whose text, reasoning, usage, tool calls and images
-build up as its chunks arrive; ``reply()`` drains it into a :class:`ChatReply`."""
+build up as its chunks arrive; ``reply()`` drains it into a :class:`ChatReply`.
+
+Web search is part of a reply: Puter takes ``{"type": "web_search"}`` in ``args.tools`` for
+models of OpenAI's Responses provider; every other provider answers 400 "web_search tool
+requires the OpenAI Responses provider" (protocol doc §2, §6). A reply cites its sources as
+``url_citation`` annotations: OpenAI's chat form ``{type, url_citation: {url, title,
+start_index, end_index}}`` on ``message.annotations``, or the flat Responses form ``{type,
+url, title}`` on a text part's ``annotations``; a stream carries them on a text line. Both
+forms are read (:class:`Source`); a source's URL is data, never fetched.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,25 +29,94 @@ from .chunks import (
     ToolUseChunk,
     UsageChunk,
 )
-from .errors import MalformedResponse, StreamError
-from .search import Source, message_sources, sources_from
+from .errors import BadRequest, MalformedResponse, PuterError, StreamError
+from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call, opt_str
 from .usage import total_tokens
-from .values import opt_str
 
 __all__ = [
+    "WEB_SEARCH_TOOL",
     "ChatReply",
     "ChatStream",
     "ChunkStream",
     "Messages",
+    "Source",
+    "cannot_search",
+    "chat_call",
     "chat_reply",
     "content_text",
     "image_url",
     "normalize_messages",
+    "offer_web_search",
     "reply_images",
+    "sources_from",
+    "with_web_search",
 ]
 
 Message = Mapping[str, Any]
 Messages = str | Sequence[Message]
+
+
+# -- web search: the tool, and the sources a reply cites ----------------------------------------
+
+WEB_SEARCH_TOOL: dict[str, str] = {"type": "web_search"}
+_REFUSAL = "web_search tool requires"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A page a reply cites: its URL and title, as the reply gave them (untrusted)."""
+
+    url: str
+    title: str | None = None
+
+
+def _source(annotation: Any) -> Source | None:
+    if not isinstance(annotation, Mapping) or annotation.get("type") != "url_citation":
+        return None
+    inner = annotation.get("url_citation")
+    holder: Mapping[str, Any] = inner if isinstance(inner, Mapping) else annotation
+    url, title = holder.get("url"), holder.get("title")
+    if not isinstance(url, str) or not url.strip():
+        return None
+    return Source(url.strip(), title.strip() if isinstance(title, str) and title.strip() else None)
+
+
+def sources_from(*annotation_lists: Any) -> list[Source]:
+    """The distinct sources of some ``annotations`` lists, in the order first cited."""
+    seen: dict[str, Source] = {}
+    for listed in annotation_lists:
+        for annotation in listed if isinstance(listed, list) else []:
+            found = _source(annotation)
+            if found is not None and found.url not in seen:
+                seen[found.url] = found
+    return list(seen.values())
+
+
+def message_sources(message: Mapping[str, Any]) -> list[Source]:
+    """The sources of a reply's ``message``: its annotations and its text parts'."""
+    content = message.get("content")
+    parts = content if isinstance(content, list) else []
+    return sources_from(
+        message.get("annotations"), *(p.get("annotations") for p in parts if isinstance(p, Mapping))
+    )
+
+
+def with_web_search(tools: Iterable[Any] | None) -> list[Any]:
+    """*tools* with Puter's ``web_search`` tool added (once)."""
+    out = list(tools or [])
+    if not any(isinstance(t, Mapping) and t.get("type") == "web_search" for t in out):
+        out.append(dict(WEB_SEARCH_TOOL))
+    return out
+
+
+def cannot_search(err: BaseException) -> bool:
+    """Whether *err* is Puter refusing web search for a model whose provider has none."""
+    if not isinstance(err, PuterError) or _REFUSAL not in err.message:
+        return False
+    return isinstance(err, BadRequest) or err.status == 400
+
+
+# -- a reply --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -59,7 +137,7 @@ class ChatReply:
     images: list[dict[str, Any]] = field(default_factory=list, repr=False)
     #: The server says it normalized the reply to OpenAI's shape (``result.normalized``).
     normalized: bool = False
-    #: Pages the reply cites (web search), as :class:`~puter_magic.api.search.Source`; untrusted.
+    #: Pages the reply cites (web search), as :class:`Source`; untrusted.
     sources: list[Source] = field(default_factory=list)
 
     @property
@@ -309,3 +387,29 @@ def normalize_messages(messages: Messages) -> list[dict[str, Any]]:
         item.setdefault("role", "user")
         out.append(item)
     return out
+
+
+def chat_call(
+    messages: Messages,
+    model: str,
+    *,
+    driver: str | None = None,
+    service: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body of a ``complete`` call: *options* (``temperature``, ``max_tokens``, ``tools``...)
+    go into ``args`` as they are, except ``stream``, which the caller sets."""
+    if not model:
+        raise ValueError("a model is required (Puter answers 'Model not found' without one)")
+    extra = {k: v for k, v in (options or {}).items() if k != "stream"}
+    args = {"model": model, "messages": normalize_messages(messages), **extra}
+    driver = driver or (None if service else CHAT_DRIVER)
+    return build_call(CHAT_INTERFACE, "complete", args, driver=driver, service=service)
+
+
+def offer_web_search(tools: Any, options: dict[str, Any]) -> None:
+    """Add Puter's ``web_search`` tool to *options* (``web_search=True``), which goes without
+    ``tools=``: Puter's web search is a tool of its own."""
+    if tools is not None:
+        raise ValueError("web_search=True goes without tools= (Puter's web search is a tool of its own)")
+    options["tools"] = with_web_search(options.get("tools"))

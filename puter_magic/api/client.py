@@ -10,33 +10,65 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import requests
 from requests.adapters import BaseAdapter
 
 from .._version import __version__
-from .account import Account
-from .catalogue import ModelInfo
-from .chat import ChatStream
-from .chat_methods import ChatMethods
+from .account import Account, AccountLimits, Allowance, allowance_from, limits_for
+from .batch import BatchItem, BatchProgress, BatchResult, batch_pacing, batch_prompts, one_shot, run_batch
+from .chat import ChatReply, ChatStream, Messages, chat_call, chat_reply, offer_web_search
 from .chunks import ChunkStream
-from .errors import APIError, BadRequest, MalformedResponse, NotFound, NotSignedIn, PuterError
-from .media_client import MediaMethods
-from .origin import DEFAULT_ORIGIN, Origin, parse_origin
-from .pacing import AccountLimits, limits_for
-from .protocol import CHAT_DRIVER, CHAT_INTERFACE, build_call
-from .tape import Tape
-from .transport import Timeout, Transport
-from .usage import Allowance
-from .wire import Network, TapeWire, Wire
+from .errors import APIError, BadRequest, MalformedResponse, NotFound, PuterError
+from .media import (
+    OCR_LIMIT,
+    SPEECH_LIMIT,
+    TTS_TEXT_LIMIT,
+    MediaInputError,
+    load_input,
+    ratio_arg,
+    with_images,
+)
+from .media_results import (
+    AudioResult,
+    ImageResult,
+    MediaFetcher,
+    OCRResult,
+    Transcript,
+    VideoResult,
+    audio_result,
+    image_result,
+    ocr_result,
+    transcript,
+    video_result,
+)
+from .models import ModelInfo
+from .origin import DEFAULT_ORIGIN, Origin, is_loopback_host, parse_origin
+from .protocol import (
+    CHAT_DRIVER,
+    CHAT_INTERFACE,
+    IMAGE_INTERFACE,
+    OCR_INTERFACE,
+    SPEECH2SPEECH_INTERFACE,
+    SPEECH2TXT_INTERFACE,
+    TTS_INTERFACE,
+    VIDEO_INTERFACE,
+    build_call,
+)
+from .recording import Mode, Tape, TapeWire
+from .toolloop import ToolCall, ToolLike, ToolLoop, ToolReply, ToolStream, chat_with_tools, split_tools
+from .tools import Tool
+from .transport import Timeout, Transport, Wire
 
 __all__ = ["Allowance", "ChatStream", "ChunkStream", "ModelInfo", "PuterClient"]
 
+VIDEO_TIMEOUT = 900.0  # seconds: Puter polls the provider while the request stays open (Gemini: 10 min)
 
-class PuterClient(ChatMethods, MediaMethods):
+
+class PuterClient:
     """A client for one Puter API origin.
 
     Args:
@@ -76,15 +108,14 @@ class PuterClient(ChatMethods, MediaMethods):
         adapter: BaseAdapter | None = None,
     ) -> None:
         self._origin: Origin = parse_origin(origin, allow_insecure_http=allow_insecure_http)
-        self.__token = token or None
         self.account: Account | None = None  # who the token signs in as, once whoami() read it
         if isinstance(timeout, (int, float)):
             timeout = (float(timeout), float(timeout))
-        self.total_timeout = total_timeout
         self._transport = Transport(
             self._origin,
-            lambda: self.__token,
+            token,
             timeout=timeout,
+            total_timeout=total_timeout,
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
             max_body_bytes=max_body_bytes,
@@ -92,16 +123,15 @@ class PuterClient(ChatMethods, MediaMethods):
             session=session,
             adapter=adapter,
         )
-        self._network = Network(self._transport, require_token=self._require_token, deadline=self._deadline)
         self._allowance: tuple[float, Allowance] | None = None
-        self._patience = threading.local()  # per-thread longer waits (see _patient)
+        self._batch_sent: list[float] = []  # our recent batch sends, which Puter still counts
         if record and replay:
             raise ValueError("record or replay, not both")
         self.tape = None
         if record:
-            self.tape = Tape(record, "record")
+            self.tape = Tape(record, Mode.RECORD)
         elif replay:
-            self.tape = Tape(replay, "replay", fallthrough=fallthrough, pace=replay_pace)
+            self.tape = Tape(replay, Mode.REPLAY, fallthrough=fallthrough, pace=replay_pace)
 
     # -- identity -----------------------------------------------------------------
 
@@ -114,14 +144,6 @@ class PuterClient(ChatMethods, MediaMethods):
         return self._origin.gui_url()
 
     @property
-    def has_token(self) -> bool:
-        return self.__token is not None
-
-    def set_token(self, token: str | None) -> None:
-        self.__token = token or None
-        self.account = None  # whoever the old token was
-
-    @property
     def timeout(self) -> Timeout:
         return self._transport.timeout
 
@@ -129,9 +151,18 @@ class PuterClient(ChatMethods, MediaMethods):
     def timeout(self, value: Timeout) -> None:
         self._transport.timeout = value
 
+    @property
+    def total_timeout(self) -> float | None:
+        """The longest a reply, streamed or not, may take in all (None: no limit)."""
+        return self._transport.total_timeout
+
+    @total_timeout.setter
+    def total_timeout(self, value: float | None) -> None:
+        self._transport.total_timeout = value
+
     def __repr__(self) -> str:
-        token = "<hidden>" if self.__token else None
-        tape = f", {self.tape.mode}={str(self.tape.path)!r}" if self.tape else ""
+        token = "<hidden>" if any(self._transport.secrets()) else None
+        tape = f", {self.tape.mode.value}={str(self.tape.path)!r}" if self.tape else ""
         return f"PuterClient(origin={self.origin!r}, token={token}{tape})"
 
     def close(self) -> None:
@@ -154,32 +185,14 @@ class PuterClient(ChatMethods, MediaMethods):
     @tape.setter
     def tape(self, tape: Tape | None) -> None:
         self._tape = tape
-        self._wire: Wire = self._network if tape is None else TapeWire(tape, self._network, self._secrets)
+        self._wire: Wire = self._transport if tape is None else TapeWire(tape, self._transport)
 
     def _secrets(self) -> tuple[str | None, ...]:
         return self._transport.secrets()
 
-    def _require_token(self) -> None:
-        if self.__token is None:
-            raise NotSignedIn("no Puter token is set")
-
-    def _deadline(self) -> float | None:
-        patience: float | None = getattr(self._patience, "seconds", None)
-        if patience is not None:
-            total = patience if self.total_timeout is None else max(patience, self.total_timeout)
-            return time.monotonic() + total
-        return None if self.total_timeout is None else time.monotonic() + self.total_timeout
-
-    @contextlib.contextmanager
-    def _patient(self, seconds: float) -> Iterator[None]:
+    def _patient(self, seconds: float) -> contextlib.AbstractContextManager[None]:
         """Calls in the block, in this thread, may take *seconds* (silence and total alike)."""
-        before = getattr(self._patience, "seconds", None)
-        self._patience.seconds = seconds
-        try:
-            with self._transport.patient(seconds):
-                yield
-        finally:
-            self._patience.seconds = before
+        return self._transport.patient(seconds)
 
     # -- driver calls ---------------------------------------------------------------
 
@@ -222,7 +235,405 @@ class PuterClient(ChatMethods, MediaMethods):
 
     # -- chat ---------------------------------------------------------------------------
 
-    # -- catalogue and account -----------------------------------------------------
+    @overload
+    def chat(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Callable[..., Any] | Tool],
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
+        **options: Any,
+    ) -> ToolReply: ...
+
+    @overload
+    def chat(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Mapping[str, Any]] | None = ...,
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
+        **options: Any,
+    ) -> ChatReply: ...
+
+    def chat(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = None,
+        service: str | None = None,
+        tools: Sequence[ToolLike] | None = None,
+        max_steps: int = 8,
+        approve: Callable[[ToolCall], bool] | None = None,
+        images: Sequence[Any] | None = None,
+        web_search: bool = False,
+        **options: Any,
+    ) -> ChatReply:
+        """Send a conversation to ``puter-chat-completion`` and return the reply.
+
+        *options* go into ``args`` as they are: ``temperature``, ``max_tokens``,
+        ``provider``, ``reasoning_effort``... *images* (paths, bytes, file objects, https or
+        data: URLs, Puter paths, PIL images, matplotlib figures) are added to the last user
+        message as content parts, for models that see.
+
+        ``tools=[f, g]`` offers Python functions the model may call (their schemas come from
+        their signatures, type hints and docstrings): the calls it asks for are run and
+        their results sent back, until it answers in text or ``max_steps`` requests were
+        made (then a :class:`~puter_magic.api.toolloop.ToolStepLimit` warning). The reply is
+        a :class:`~puter_magic.api.toolloop.ToolReply` whose ``calls`` list each call, its
+        arguments and result. ``approve(call)`` is asked before each call; False refuses it.
+        Ready-made definitions (dicts) are sent as they are, with no loop.
+        """
+        messages = self._prepared(messages, images, web_search, tools, options)
+        if tools is not None:
+            functions, definitions = split_tools(tools)
+            if definitions:
+                options["tools"] = definitions
+            else:
+
+                def send(msgs: list[dict[str, Any]], defs: list[dict[str, Any]]) -> ChatReply:
+                    return self.chat(msgs, model, driver=driver, service=service, **options, tools=defs)
+
+                return chat_with_tools(send, messages, functions, max_steps=max_steps, approve=approve)
+        body = chat_call(messages, model, driver=driver, service=service, options=options)
+        reply = chat_reply(self._wire.result(body))
+        if reply.model is None:
+            reply.model = model
+        return reply
+
+    @overload
+    def chat_stream(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Callable[..., Any] | Tool],
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
+        **options: Any,
+    ) -> ToolStream: ...
+
+    @overload
+    def chat_stream(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = ...,
+        service: str | None = ...,
+        tools: Sequence[Mapping[str, Any]] | None = ...,
+        max_steps: int = ...,
+        approve: Callable[[ToolCall], bool] | None = ...,
+        images: Sequence[Any] | None = ...,
+        web_search: bool = ...,
+        **options: Any,
+    ) -> ChatStream: ...
+
+    def chat_stream(
+        self,
+        messages: Messages,
+        model: str,
+        *,
+        driver: str | None = None,
+        service: str | None = None,
+        images: Sequence[Any] | None = None,
+        tools: Sequence[ToolLike] | None = None,
+        max_steps: int = 8,
+        approve: Callable[[ToolCall], bool] | None = None,
+        web_search: bool = False,
+        **options: Any,
+    ) -> ChatStream | ToolStream:
+        """The streaming twin of :meth:`chat`: a :class:`ChatStream` to iterate.
+
+        With ``tools=[f, g]`` it is a :class:`~puter_magic.api.toolloop.ToolStream`: the
+        chunks of every step, a ``ToolResultChunk`` after each call ran, and ``reply()``
+        for the final :class:`~puter_magic.api.toolloop.ToolReply`.
+        """
+        messages = self._prepared(messages, images, web_search, tools, options)
+        if tools is not None:
+            functions, definitions = split_tools(tools)
+            if definitions:
+                options["tools"] = definitions
+            else:
+
+                def open_stream(msgs: list[dict[str, Any]], defs: list[dict[str, Any]]) -> ChatStream:
+                    return self.chat_stream(
+                        msgs, model, driver=driver, service=service, **options, tools=defs
+                    )
+
+                def ask_whole(msgs: list[dict[str, Any]], defs: list[dict[str, Any]]) -> ChatReply:
+                    return self.chat(msgs, model, driver=driver, service=service, **options, tools=defs)
+
+                loop = ToolLoop(messages, functions, max_steps=max_steps, approve=approve)
+                return ToolStream(open_stream, loop, ask_whole)
+        body = chat_call(messages, model, driver=driver, service=service, options=options)
+        body["args"]["stream"] = True
+        return ChatStream(self._wire.stream(body), model, self._secrets())
+
+    @staticmethod
+    def _prepared(
+        messages: Messages,
+        images: Sequence[Any] | None,
+        web_search: bool,
+        tools: Sequence[ToolLike] | None,
+        options: dict[str, Any],
+    ) -> Messages:
+        """*messages* with *images* attached; Puter's web search tool in *options* if asked."""
+        if web_search:
+            offer_web_search(tools, options)
+        return with_images(messages, images) if images else messages
+
+    # -- many prompts at once ------------------------------------------------------------
+
+    def chat_many(
+        self,
+        prompts: Iterable[Messages],
+        model: str,
+        *,
+        system: str | None = None,
+        concurrency: int | Literal["account"] = "account",
+        rate: tuple[int, float] | Literal["account"] | None = "account",
+        on_progress: Callable[[BatchProgress], None] | None = None,
+        stop: threading.Event | None = None,
+        before_send: Callable[[], None] | None = None,
+        on_answer: Callable[[BatchItem], None] | None = None,
+        driver: str | None = None,
+        service: str | None = None,
+        **options: Any,
+    ) -> BatchResult:
+        """Ask every prompt once (no history), as fast as Puter's limits allow.
+
+        At most *concurrency* requests are in flight and *rate* = ``(requests, seconds)``
+        are sent per window (``rate=None``: no pacing). By default both are the account's
+        (:meth:`account_limits`): a guest's 2 and 20 per 10 s, else a free account's 3 and
+        30; a paid plan allows 20 and 200 (``concurrency=20, rate=(200, 10.0)``). The limits
+        used are in ``result.limits``. A 429 is honoured and its item asked again; a failure ends only
+        its item, except one that would end them all (402 out of credit, 401, an unknown
+        model), after which nothing more is sent. Returns a
+        :class:`~puter_magic.api.batch.BatchResult`: one item per prompt, in order, each a
+        reply or the error it ended with. *on_progress* gets a
+        :class:`~puter_magic.api.batch.BatchProgress` a few times a second, in this thread.
+        Setting *stop*, or Ctrl-C, returns at once with what is done. A pandas Series of
+        prompts keeps its index for ``result.to_series()``; for a DataFrame, make one prompt
+        per row first (``df.apply(lambda row: f"...{row.title}", axis=1)``). *before_send* runs
+        before each request (raise a PuterError to stop sending), *on_answer* gets each
+        answered item as it arrives (in a worker thread).
+
+        >>> result = client.chat_many(["Hi", "Bye"], model="gpt-4o-mini")  # doctest: +SKIP
+        >>> result.texts, result.summary()                                  # doctest: +SKIP
+        """
+        if not model:
+            raise ValueError("a model is required (Puter answers 'Model not found' without one)")
+        asked, index = batch_prompts(prompts, system)
+        tape = self.tape
+        if tape is not None and tape.replaying and not tape.fallthrough:
+            rate = None  # answered from a recording: no server to pace for
+        at_once, pace, limits = batch_pacing(concurrency, rate, self.account_limits)
+
+        def send(prompt: Messages) -> ChatReply:
+            messages = one_shot(prompt, system)
+            with self._transport.not_retrying(429):  # the batch retries 429s itself, paced
+                reply: ChatReply = self.chat(messages, model, driver=driver, service=service, **dict(options))
+            return reply
+
+        # Our recent sends, which Puter still counts: the next batch waits for them too.
+        # A copy per batch, so that late replies of an interrupted one cannot touch it.
+        sent = list(self._batch_sent)
+        result = run_batch(
+            send,
+            asked,
+            concurrency=at_once,
+            rate=pace,
+            on_progress=on_progress,
+            stop=stop,
+            before_send=before_send,
+            on_answer=on_answer,
+            sent=sent,
+        )
+        self._batch_sent = sent
+        result.index, result.limits = index, limits
+        return result
+
+    # -- media, named as puter.js names them ------------------------------------------------
+
+    def media_fetcher(self) -> MediaFetcher:
+        """What fetches reply URLs: a plain session that never carries the token. Plain http
+        is allowed only to loopback, and only when this client's origin is loopback too. A
+        client whose requests go through an adapter (a server in this process) fetches the
+        URLs on its own origin through it too."""
+        adapter = self._transport.adapter
+        return MediaFetcher(
+            allow_loopback_http=is_loopback_host(self._origin.host),
+            adapters={self._origin.url + "/": adapter} if adapter is not None else None,
+        )
+
+    def _media_call(self, interface: str, method: str, args: dict[str, Any]) -> Any:
+        return self._wire.result(build_call(interface, method, args))
+
+    def txt2img(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        quality: str | None = None,
+        ratio: Any = None,
+        test_mode: bool = False,
+        **args: Any,
+    ) -> ImageResult:
+        """Generate an image (``puter-image-generation`` ``generate``).
+
+        *ratio* is ``"16:9"``, ``(16, 9)`` or ``{"w": 16, "h": 9}``; *test_mode* asks for
+        Puter's free sample. Other keywords (``provider``, ``width``, ``seed``...) go into
+        ``args`` as they are. The reply may be a data URL, an https URL or bytes: the result's
+        ``data`` is the image either way (fetched without the token).
+        """
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise MediaInputError("txt2img needs a prompt")
+        call = {"prompt": prompt, **_given(model=model, quality=quality, test_mode=test_mode), **args}
+        if ratio is not None:
+            call["ratio"] = ratio_arg(ratio)
+        result = self._media_call(IMAGE_INTERFACE, "generate", call)
+        return image_result(result, self.media_fetcher(), prompt=prompt, model=model, secrets=self._secrets())
+
+    def txt2speech(
+        self,
+        text: str,
+        *,
+        voice: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        engine: str | None = None,
+        language: str | None = None,
+        test_mode: bool = False,
+        **args: Any,
+    ) -> AudioResult:
+        """Speak *text* (``puter-tts`` ``synthesize``): raw audio bytes, or a URL to them."""
+        if not isinstance(text, str) or not text.strip():
+            raise MediaInputError("txt2speech needs some text")
+        if len(text) > TTS_TEXT_LIMIT:
+            raise MediaInputError(
+                f"the text is {len(text):,} characters, over Puter's {TTS_TEXT_LIMIT:,}-character "
+                "limit for text-to-speech; nothing was sent"
+            )
+        options = _given(
+            voice=voice, provider=provider, model=model, engine=engine, language=language, test_mode=test_mode
+        )
+        result = self._media_call(TTS_INTERFACE, "synthesize", {"text": text, **options, **args})
+        return audio_result(result, self.media_fetcher(), text=text, secrets=self._secrets())
+
+    def speech2txt(
+        self,
+        file: Any,
+        *,
+        model: str | None = None,
+        language: str | None = None,
+        translate: bool = False,
+        response_format: str | None = None,
+        **args: Any,
+    ) -> Transcript:
+        """Transcribe audio (``puter-speech2txt`` ``transcribe``; ``translate=True``: into English).
+
+        *file* is a path, bytes, a file object, an https or data: URL, a Puter path or an
+        AudioResult; over 25 MB it is refused before sending.
+        """
+        call = _given(model=model, language=language, response_format=response_format)
+        if file is not None or not args.get("test_mode"):
+            call["file"] = load_input(file, accept="audio", limit=SPEECH_LIMIT).value
+        method = "translate" if translate else "transcribe"
+        return transcript(self._media_call(SPEECH2TXT_INTERFACE, method, {**call, **args}))
+
+    def img2txt(self, source: Any, *, provider: str | None = None, **args: Any) -> OCRResult:
+        """Read the text in an image or PDF (``puter-ocr`` ``recognize``); over 10 MB it is
+        refused before sending. Textract's and Mistral's reply shapes both give ``text``."""
+        call = _given(provider=provider)
+        if source is not None or not args.get("test_mode"):
+            call["source"] = load_input(source, accept="document", limit=OCR_LIMIT).value
+        return ocr_result(self._media_call(OCR_INTERFACE, "recognize", {**call, **args}))
+
+    def speech2speech(
+        self,
+        audio: Any,
+        *,
+        voice: str | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        test_mode: bool = False,
+        **args: Any,
+    ) -> AudioResult:
+        """Say *audio* again in another voice (``puter-speech2speech`` ``convert``, ElevenLabs'
+        voice changer). *voice* is the provider's voice id, sent as given.
+
+        *audio* is a path, bytes, a file object, a data: URL, a Puter path or an AudioResult
+        (not an https URL: Puter reads this input only as data or from your storage); over
+        25 MB it is refused before sending. In test mode it may be None.
+        """
+        call = _given(voice=voice, model=model, provider=provider, test_mode=test_mode)
+        if audio is not None or not test_mode:
+            found = load_input(audio, accept="audio", limit=SPEECH_LIMIT)
+            if found.kind == "url":
+                raise MediaInputError(
+                    "the voice changer takes a file, bytes or a Puter path, not a URL "
+                    "(Puter does not download it); download it and give the file instead"
+                )
+            call["audio"] = found.value
+        result = self._media_call(SPEECH2SPEECH_INTERFACE, "convert", {**call, **args})
+        return audio_result(result, self.media_fetcher(), secrets=self._secrets())
+
+    def txt2vid(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        seconds: float | None = None,
+        size: str | None = None,
+        test_mode: bool = False,
+        timeout: float = VIDEO_TIMEOUT,
+        **args: Any,
+    ) -> VideoResult:
+        """Make a video (``puter-video-generation`` ``generate``).
+
+        Puter keeps the request open while the provider renders (minutes), so this call waits
+        up to *timeout* seconds, longer than the client's usual timeouts. *seconds* and *size*
+        (``"1280x720"``) are snapped by the server to what the model allows. The reply is an
+        https URL or a data: URL; the result's ``data`` is the video (fetched without the token).
+        """
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise MediaInputError("txt2vid needs a prompt")
+        call = {
+            "prompt": prompt,
+            **_given(model=model, seconds=seconds, size=size, test_mode=test_mode),
+            **args,
+        }
+        with self._patient(timeout):
+            result = self._media_call(VIDEO_INTERFACE, "generate", call)
+        return video_result(result, self.media_fetcher(), prompt=prompt, model=model, secrets=self._secrets())
+
+    def voices(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """The voices text-to-speech offers (``puter-tts`` ``list_voices``): ``id``, ``name``,
+        ``language``, ``provider``..., of one *provider* or all of them."""
+        return _entries(self._media_call(TTS_INTERFACE, "list_voices", _given(provider=provider)), "voice")
+
+    def tts_engines(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """The engines (models) text-to-speech offers (``puter-tts`` ``list_engines``)."""
+        return _entries(self._media_call(TTS_INTERFACE, "list_engines", _given(provider=provider)), "engine")
+
+    # -- the catalogue and the account ---------------------------------------------------
 
     def models(self) -> list[ModelInfo]:
         """The chat models the server offers (method ``models``, falling back to ``list``)."""
@@ -241,7 +652,6 @@ class PuterClient(ChatMethods, MediaMethods):
         allows 120 metering reads a minute. An app's token (the sign-in popup's) gets the
         account's allowance too; ``app_only`` says its usage-by-app view shows only this app.
         """
-        from .usage import allowance_from
 
         last = self._allowance
         if last is not None and max_age > 0 and time.monotonic() - last[0] < max_age:
@@ -259,9 +669,9 @@ class PuterClient(ChatMethods, MediaMethods):
         """Whether a reply since the last call said the account's allowance is used up
         (``metadata.usage_limited: true`` on a reply or a stream line, as puter.js reads it).
         The reply itself stands; further calls will likely be refused with 402."""
-        seen = self._network.limited.is_set()
+        seen = self._transport.limited.is_set()
         if clear:
-            self._network.limited.clear()
+            self._transport.limited.clear()
         return seen
 
     def whoami(self) -> dict[str, Any]:
@@ -280,11 +690,11 @@ class PuterClient(ChatMethods, MediaMethods):
         return self.account is not None and self.account.guest
 
     def account_limits(self) -> AccountLimits:
-        """Puter's AI limits for this account's tier (:mod:`~puter_magic.api.pacing`): a
+        """Puter's AI limits for this account's tier (:class:`~puter_magic.api.account.AccountLimits`): a
         guest's (``is_temp`` in ``/whoami``: 20 per 10 s, 2 at once) or a free account's (30
         and 3). Reads ``/whoami`` once unless :meth:`whoami` was called already; when it
         cannot be read (or a recording is replayed), a free account's."""
-        if self.account is None and not (self.tape is not None and self.tape.mode == "replay"):
+        if self.account is None and not (self.tape is not None and self.tape.replaying):
             try:
                 self.whoami()
             except PuterError:
@@ -294,9 +704,19 @@ class PuterClient(ChatMethods, MediaMethods):
     def check_reachable(self) -> None:
         """Raise the network's PuterError if the origin cannot be reached; any answer of the
         server will do (``GET /whoami``: a tokenless client gets the usual 401)."""
-        if self.tape is not None and self.tape.mode == "replay":
+        if self.tape is not None and self.tape.replaying:
             return
         try:
             self._transport.request("GET", "/whoami").close()
         except APIError:
             return
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v is not False}
+
+
+def _entries(result: Any, what: str) -> list[dict[str, Any]]:
+    if not isinstance(result, list):
+        raise MalformedResponse(f"the {what} list is not a list")
+    return [item for item in result if isinstance(item, dict)]

@@ -28,10 +28,14 @@ Both server generations become the same classes: the older HTTP 200
 
 No message built here may contain a credential: callers pass texts through
 :func:`redact` before they reach an exception.
+
+An error may carry a :class:`Hint`: the next step, as data, when the place that raised knows
+it better than the kind does. The api words no next step; whoever shows the error does.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -41,6 +45,7 @@ __all__ = [
     "AuthError",
     "BadRequest",
     "BudgetExceeded",
+    "Hint",
     "MalformedResponse",
     "ModelNotFound",
     "NotConfigured",
@@ -71,6 +76,23 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+class Hint(enum.Enum):
+    """The next step that the place raising an error knows better than the error's kind does
+    (data: the notebook words it). ``hint_origin`` on the error carries the origin it names."""
+
+    PLAIN_HTTP = "plain-http"
+    """https met a server that speaks plain http on that port: ``hint_origin`` is its http:// origin."""
+    API_ORIGIN = "api-origin"
+    """A website answered where Puter's API answers JSON: ``hint_origin`` is the API origin
+    that goes with it, or None when there is no such guess."""
+    MEDIA_MISLABELLED = "media-mislabelled"
+    """A media reply held something other than what it announced (an "image" that is a page)."""
+    MEDIA_UNUSABLE = "media-unusable"
+    """A media reply arrived, but its media could not be downloaded or used."""
+    MEDIA_URL_NOT_FETCHED = "media-url-not-fetched"
+    """A media URL was not fetched (not https): nothing of it was downloaded."""
+
+
 class PuterError(Exception):
     """A failure talking to Puter: safe to show to a user as it is.
 
@@ -81,7 +103,8 @@ class PuterError(Exception):
         retry_after: seconds the server asked us to wait, when it said so.
         detail: extra fields of the error body (``reason``, ``attempts``...), already redacted.
         hint: the next step, when the place that raised knows it better than the kind does
-            (``try http://...`` for a TLS handshake with a plain-http server).
+            (:attr:`Hint.PLAIN_HTTP` for a TLS handshake with a plain-http server), or None.
+        hint_origin: the origin the hint names, where it names one.
         origin: the API origin the failure came from, where known (set by the client).
     """
 
@@ -95,7 +118,8 @@ class PuterError(Exception):
         code: str | None = None,
         retry_after: float | None = None,
         detail: Mapping[str, Any] | None = None,
-        hint: str | None = None,
+        hint: Hint | None = None,
+        hint_origin: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -104,6 +128,7 @@ class PuterError(Exception):
         self.retry_after = retry_after
         self.detail: dict[str, Any] = dict(detail or {})
         self.hint = hint
+        self.hint_origin = hint_origin
 
     def __str__(self) -> str:
         parts = []

@@ -1,16 +1,29 @@
-"""What image, speech and video calls return, whatever form the reply took.
+"""What image, speech, video, transcription and OCR calls return, whatever form the reply took;
+the media a reply points to fetched without the token.
 
 Puter answers a media call in one of three forms (``puter-protocol.md`` §7): a JSON ``result``
 that is a URL string (``https://...`` or ``data:...``), a ``result`` object ``{url,
 content_type}`` (where ``content_type`` may be just ``"audio"``), or raw bytes with a non-JSON
 Content-Type. :func:`image_result` and :func:`audio_result` accept all three. The bytes behind a
 URL are fetched when first needed (``data``, ``save``, a rich display) by a
-:class:`~puter_magic.api.fetch.MediaFetcher`, which never sends the token, and are checked to be
-what they claim: an "image" that is an HTML page is an error, not a broken picture.
+:class:`MediaFetcher`, and are checked to be what they claim: an "image" that is an HTML page
+is an error, not a broken picture. The rich displays here are plain mime bundles (an
+``image/*`` bundle, an ``<audio controls>`` player) built without IPython; the notebook adds
+footers around them.
 
-Transcripts and OCR text are in :mod:`.media_text`. The rich displays here are plain mime
-bundles (an ``image/*`` bundle, an ``<audio controls>`` player) built without IPython; the
-notebook adds footers around them.
+A reply's URL may point anywhere (Puter's sample files, a provider's CDN, a hostile server), so
+:class:`MediaFetcher` fetches it with its own plain ``requests`` session that has never seen the
+token (no ``Authorization`` header, no cookies, ``trust_env`` off so no ``.netrc`` credentials):
+
+- https only; plain http only to a loopback host, and only when the client itself talks to a
+  loopback origin (the sandbox, a self-hosted Puter, tests);
+- redirects followed by hand, each hop checked by the same rule, at most three;
+- ``(connect, read)`` timeouts and a total deadline; at most ``max_bytes`` read (a bigger
+  Content-Length is refused before reading).
+
+:func:`transcript` and :func:`ocr_result` accept every reply shape recorded or documented for
+speech-to-text and OCR: a transcription object or a bare string (``response_format:
+"text"``); Textract's ``blocks`` or Mistral's ``pages``, ``blocks`` and ``text``.
 """
 
 from __future__ import annotations
@@ -20,17 +33,22 @@ import binascii
 import html
 import os
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
-from .errors import MalformedResponse, PuterError
-from .fetch import MAX_MEDIA_BYTES, MediaFetcher
-from .mediatypes import (
+import requests
+import urllib3.exceptions
+from requests.adapters import BaseAdapter
+
+from .._version import __version__
+from .errors import Hint, MalformedResponse, PuterConnectionError, PuterError, PuterTimeout
+from .humanize import human_size
+from .media import (
     audio_duration,
-    human_size,
     image_size,
     sniff,
     sniff_audio,
@@ -39,18 +57,138 @@ from .mediatypes import (
     type_from_name,
     video_duration,
 )
-from .protocol import BinaryResult, media_type
+from .origin import is_loopback_host
+from .protocol import BinaryResult, media_type, opt_number
+from .transport import Timeout, translate
 
 __all__ = [
+    "MAX_MEDIA_BYTES",
     "AudioResult",
     "ImageResult",
+    "MediaFetcher",
     "MediaResult",
+    "OCRResult",
+    "Transcript",
     "VideoResult",
     "audio_result",
+    "check_media_url",
     "image_result",
+    "ocr_result",
     "save_atomic",
+    "transcript",
     "video_result",
 ]
+
+
+# -- fetching a reply's media, never with the token ----------------------------------------------
+
+MAX_MEDIA_BYTES = 40 * 1024 * 1024
+MAX_REDIRECTS = 3
+READ_SIZE = 65536
+
+
+def check_media_url(url: str, *, allow_loopback_http: bool) -> str:
+    """*url* if it may be fetched; else MalformedResponse saying why not."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    if scheme == "https" and host:
+        return url
+    if scheme == "http" and host and allow_loopback_http and is_loopback_host(host):
+        return url
+    shown = url if len(url) <= 80 else url[:77] + "..."
+    raise MalformedResponse(
+        f"the reply's media URL is not https, so it was not fetched: {shown}",
+        hint=Hint.MEDIA_URL_NOT_FETCHED,
+    )
+
+
+class MediaFetcher:
+    """Fetches reply URLs without credentials (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *,
+        allow_loopback_http: bool = False,
+        timeout: Timeout = (10.0, 60.0),
+        total_timeout: float = 180.0,
+        max_bytes: int = MAX_MEDIA_BYTES,
+        adapters: Mapping[str, BaseAdapter] | None = None,
+    ) -> None:
+        self.allow_loopback_http = allow_loopback_http
+        self.adapters = dict(adapters or {})  # URL prefix -> what answers it (a server in this process)
+        self.timeout = timeout
+        self.total_timeout = total_timeout
+        self.max_bytes = max_bytes
+
+    def __repr__(self) -> str:
+        return f"MediaFetcher(max_bytes={self.max_bytes}, loopback_http={self.allow_loopback_http})"
+
+    def fetch(self, url: str) -> tuple[bytes, str | None]:
+        """The body at *url* and the Content-Type it was sent with."""
+        deadline = time.monotonic() + self.total_timeout
+        with requests.Session() as session:
+            session.trust_env = False
+            for prefix, adapter in self.adapters.items():
+                session.mount(prefix, adapter)
+            for _ in range(MAX_REDIRECTS + 1):
+                check_media_url(url, allow_loopback_http=self.allow_loopback_http)
+                host = urlsplit(url).netloc
+                try:
+                    resp = session.get(
+                        url,
+                        headers={
+                            "User-Agent": f"puter-magic/{__version__}",
+                            "Accept": "image/*, audio/*, */*",
+                        },
+                        timeout=self.timeout,
+                        stream=True,
+                        allow_redirects=False,
+                    )
+                except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                    raise translate(exc, host, ()) from exc
+                with resp:
+                    if resp.is_redirect and resp.headers.get("Location"):
+                        url = urljoin(url, resp.headers["Location"])
+                        continue
+                    if resp.status_code >= 400:
+                        raise PuterConnectionError(
+                            f"could not download the media from {host}: HTTP {resp.status_code}",
+                            hint=Hint.MEDIA_UNUSABLE,
+                        )
+                    return self._read(resp, host, deadline), resp.headers.get("Content-Type")
+        raise PuterConnectionError(
+            f"the media URL redirected more than {MAX_REDIRECTS} times", hint=Hint.MEDIA_UNUSABLE
+        )
+
+    def _read(self, resp: requests.Response, host: str, deadline: float) -> bytes:
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise MalformedResponse(
+                f"the media at {host} is {human_size(int(declared))}, over the "
+                f"{human_size(self.max_bytes)} this client downloads; nothing was kept",
+                hint=Hint.MEDIA_UNUSABLE,
+            )
+        parts: list[bytes] = []
+        size = 0
+        try:
+            for piece in resp.raw.stream(READ_SIZE, decode_content=True):
+                size += len(piece)
+                if size > self.max_bytes:
+                    raise MalformedResponse(
+                        f"the media at {host} is over the {human_size(self.max_bytes)} this client "
+                        "downloads; nothing was kept",
+                        hint=Hint.MEDIA_UNUSABLE,
+                    )
+                if time.monotonic() > deadline:
+                    raise PuterTimeout(f"downloading the media from {host} took too long")
+                parts.append(piece)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise translate(exc, host, ()) from exc
+        return b"".join(parts)
+
+
+# -- images, audio and video ------------------------------------------------------------------------
 
 DISPLAY_LIMIT = 10 * 1024 * 1024  # bytes shown inline; a bigger file is named, not embedded
 _LOOKS = {"text/html": "an HTML page", "application/json": "JSON"}
@@ -135,8 +273,7 @@ def _label_check(data: bytes, label: str | None, found: str | None, kind: str, w
         said = f"labelled {label} but " if label else ""
         raise MalformedResponse(
             f"{where} is {said}not {kind} ({looks})",
-            hint="the server sent something other than what it announced: run the cell again, or pick "
-            "another model",
+            hint=Hint.MEDIA_MISLABELLED,
         )
 
 
@@ -347,3 +484,90 @@ def audio_result(
     out = _media(result, AudioResult, fetcher, secrets, text=text)
     assert isinstance(out, AudioResult)
     return out
+
+
+# -- transcripts and OCR -------------------------------------------------------------------------
+
+
+@dataclass
+class Transcript:
+    """What ``speech2txt`` heard: ``text``, and ``segments``/``words`` where the server gave them."""
+
+    text: str
+    language: str | None = None
+    duration: float | None = None
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    words: list[dict[str, Any]] = field(default_factory=list)
+    model: str | None = None
+    raw: Any = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class OCRResult:
+    """What ``img2txt`` read: ``text`` (one line per block), the server's ``blocks`` and ``pages``."""
+
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    model: str | None = None
+    raw: Any = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def transcript(result: Any) -> Transcript:
+    """A ``transcribe``/``translate`` result: a string (``response_format: text``) or an object."""
+    if isinstance(result, str):
+        return Transcript(result, raw=result)
+    if not isinstance(result, dict) or not isinstance(result.get("text"), str):
+        raise MalformedResponse("the transcription reply has no text")
+    language = result.get("language")
+    model = result.get("model")
+    return Transcript(
+        result["text"],
+        language=language if isinstance(language, str) else None,
+        duration=opt_number(result.get("duration_seconds", result.get("duration"))),
+        segments=_dicts(result.get("segments")),
+        words=_dicts(result.get("words")),
+        model=model if isinstance(model, str) else None,
+        raw=result,
+    )
+
+
+def ocr_result(result: Any) -> OCRResult:
+    """A ``recognize`` result, Textract's (``blocks``) or Mistral's (``pages``, ``blocks``, ``text``).
+
+    The text is built as puter.js builds it: the ``text`` of blocks whose type starts with
+    ``text/``, one per line; without such blocks, the pages' Markdown.
+    """
+    if isinstance(result, str):
+        return OCRResult(result, raw=result)
+    if not isinstance(result, dict):
+        raise MalformedResponse(f"the OCR reply is a {type(result).__name__}, not an object")
+    blocks = _dicts(result.get("blocks"))
+    pages = _dicts(result.get("pages"))
+    lines = [
+        b["text"]
+        for b in blocks
+        if str(b.get("type", "")).startswith("text/") and isinstance(b.get("text"), str)
+    ]
+    if lines:
+        text = "\n".join(lines)
+    elif pages:
+        text = "\n\n".join(p["markdown"] for p in pages if isinstance(p.get("markdown"), str))
+    elif isinstance(result.get("text"), str):
+        text = result["text"]
+    elif "blocks" in result or "pages" in result:
+        text = ""
+    else:
+        raise MalformedResponse("the OCR reply has neither blocks nor pages")
+    model = result.get("model")
+    return OCRResult(text, blocks, pages, model if isinstance(model, str) else None, raw=result)

@@ -1,12 +1,5 @@
-"""Pacing a batch within Puter's limits: the limits of each account tier
-(:class:`AccountLimits`) and :class:`Limiter` (see :mod:`.batch`).
-
-Puter's AI limits count per user and per (interface, method) and depend on the account's
-tier (protocol doc §9): a temporary (guest) account may send 20 requests per 10 s with 2 in
-flight, a free account 30 and 3, a paid one 200 and 20. ``/whoami``'s ``is_temp`` is the one
-sign of the tier a client can read before sending, so a guest starts at its own limits and
-everyone else at a free account's (a paid plan sets its own: ``chat_many(concurrency=20,
-rate=(200, 10.0))``).
+"""Pacing a batch within Puter's limits (the account's: :class:`~puter_magic.api.account.AccountLimits`):
+:class:`Limiter` (see :mod:`.batch`).
 
 At most ``concurrency`` requests in flight and ``rate`` sends per ``window`` seconds, as a
 sliding log of our send times, the way Puter counts; a margin for the time a request takes
@@ -20,39 +13,14 @@ import bisect
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Callable
 
 from .errors import RateLimited
 
-__all__ = ["FORGET_AFTER", "FREE", "GUEST", "MAX_BACKOFF", "PAID", "AccountLimits", "Limiter", "limits_for"]
+__all__ = ["FORGET_AFTER", "MAX_BACKOFF", "Limiter"]
 
 MAX_BACKOFF = 10.0  # the longest pause after a 429 without Retry-After
 FORGET_AFTER = 4  # calm windows after which a limit a 429 taught is forgotten
-
-
-@dataclass(frozen=True)
-class AccountLimits:
-    """Puter's AI limits per (interface, method): ``rate`` requests per ``window`` seconds and
-    ``concurrency`` in flight. ``tier`` says whose they are: ``"guest"`` (a temporary
-    account), ``"free"``, ``"paid"``, or ``"custom"`` (numbers given by the caller)."""
-
-    tier: Literal["guest", "free", "paid", "custom"]
-    rate: int
-    window: float
-    concurrency: int
-
-
-GUEST = AccountLimits("guest", 20, 10.0, 2)
-FREE = AccountLimits("free", 30, 10.0, 3)
-PAID = AccountLimits("paid", 200, 10.0, 20)
-
-
-def limits_for(account: Mapping[str, Any] | None) -> AccountLimits:
-    """The limits of the account ``/whoami`` described: a guest's when ``is_temp`` is true,
-    else a free account's (the lowest a signed-up account has; whoami names no paid plan)."""
-    return GUEST if isinstance(account, Mapping) and account.get("is_temp") is True else FREE
 
 
 class Limiter:

@@ -1,29 +1,53 @@
 """Pure functions for Puter's ``POST /drivers/call`` wire format (no I/O).
 
 Building a request body, turning a reply (either error generation, or a proxy's page)
-into a result or a :class:`~puter_magic.errors.PuterError`, and reading chat results of
-both provider shapes. See ``puter-protocol.md`` in the project's shared docs.
+into a result or a :class:`~puter_magic.errors.PuterError`, and reading the loosely typed
+values replies carry. See ``puter-protocol.md`` in the project's shared docs.
 """
 
 from __future__ import annotations
 
-import email.utils
-import html
 import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
-from .errors import APIError, MalformedResponse, error_for, redact
-from .values import is_int
+from .errors import APIError, Hint, MalformedResponse, error_for, redact
 
 CHAT_INTERFACE = "puter-chat-completion"
 CHAT_DRIVER = "ai-chat"
+IMAGE_INTERFACE = "puter-image-generation"
+TTS_INTERFACE = "puter-tts"
+SPEECH2TXT_INTERFACE = "puter-speech2txt"
+OCR_INTERFACE = "puter-ocr"
+SPEECH2SPEECH_INTERFACE = "puter-speech2speech"
+VIDEO_INTERFACE = "puter-video-generation"
 JSON_TYPES = ("application/json", "text/json")
 NDJSON_TYPE = "application/x-ndjson"
 MAX_MESSAGE_CHARS = 500
+
+
+# -- loosely typed JSON values: what a reply field is, if it is what we need -------------------
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """True for an int that is not a bool (JSON's true is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def opt_int(value: Any) -> int | None:
+    return value if is_int(value) else None
+
+
+def opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def opt_number(value: Any) -> float | None:
+    """A JSON number as a float (None for anything else, a bool included)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def build_call(
@@ -71,6 +95,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # only for an HTTP date: the email package is not loaded with the extension
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -96,6 +122,8 @@ _TAGS = re.compile(r"<[^>]+>")
 
 def _page_summary(body: bytes) -> str | None:
     """A one-line summary of an HTML error page: its title or first heading."""
+    import html
+
     for pattern in (_TITLE, _H1):
         match = pattern.search(body[:65536])
         if match:
@@ -198,17 +226,11 @@ def is_web_page(content_type: str | None, body: bytes = b"") -> bool:
 def website_error(origin: str, api_origin: str | None, status: int = 200) -> MalformedResponse:
     """The error for a web page where Puter's API answers JSON: the origin is most likely
     Puter's website (its GUI host, which serves pages) instead of its API host."""
-    if api_origin:
-        hint = f"use the API host: %puter_login --origin {api_origin}"
-    else:
-        hint = (
-            "use Puter's API origin: %puter_login --origin URL (https://api.puter.com; "
-            "a self-hosted API lives on api.<domain>, e.g. http://api.puter.localhost:4100)"
-        )
     return MalformedResponse(
         f"{origin} answered with a web page, not JSON: this looks like Puter's website, not its API",
         status=status,
-        hint=hint,
+        hint=Hint.API_ORIGIN,
+        hint_origin=api_origin,
     )
 
 

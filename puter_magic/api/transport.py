@@ -1,5 +1,7 @@
-"""HTTP for Puter: one keep-alive session, timeouts always, bounded retries; every
-``requests``/``urllib3`` exception becomes a PuterError here (:mod:`.network_errors` says which).
+"""HTTP to one Puter origin: one keep-alive session, timeouts always, bounded retries,
+redirects kept on the origin; driver calls answered whole or as NDJSON streams. The transport
+owns the token (sent only here, only to its origin) and the deadline of each reply. Every
+``requests``/``urllib3`` exception becomes a PuterError here (:func:`translate`), its cause kept.
 
 Retry policy (bounded; a stream that has started is never replayed):
 
@@ -8,6 +10,9 @@ Retry policy (bounded; a stream that has started is never replayed):
 - 429 and 503 are retried with backoff (0.25 s, 0.5 s, 1 s, 2 s...) that honours
   ``Retry-After``, while the wait stays within ``max_retry_wait`` seconds in all;
 - nothing else is retried: not 5xx in general, not read errors, not a started stream.
+
+:class:`Wire` is what a client sends through: a :class:`Transport`, or a recording layered
+over one (:class:`~puter_magic.api.recording.TapeWire`).
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -27,17 +33,33 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import runtime
+from .chat import ChatReply, chat_reply
+from .chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
 from .errors import (
+    Hint,
     MalformedResponse,
+    NotSignedIn,
     PuterConnectionError,
     PuterError,
     PuterTimeout,
     RedirectRefused,
     redact,
 )
-from .network_errors import translate
 from .origin import Origin
-from .protocol import error_from_reply, parse_retry_after
+from .protocol import (
+    CHAT_INTERFACE,
+    NDJSON_TYPE,
+    BinaryResult,
+    error_from_reply,
+    is_json_type,
+    is_web_page,
+    media_type,
+    parse_retry_after,
+    result_from_json,
+    website_error,
+)
+
+__all__ = ["CALL_PATH", "LineTap", "Timeout", "Transport", "Wire", "http_chunks", "make_session", "translate"]
 
 log = logging.getLogger("puter_magic")
 
@@ -49,6 +71,103 @@ BACKOFF = (0.25, 0.5, 1.0, 2.0, 2.0, 2.0)
 READ_SIZE = 65536
 
 Timeout = tuple[float, float]
+CALL_PATH = "/drivers/call"
+LineTap = Callable[[float, bytes], None]
+
+
+class Wire(Protocol):
+    """What the client sends through: a driver call answered whole or as a stream, and a GET."""
+
+    def result(self, body: dict[str, Any]) -> Any:
+        """The ``result`` of a driver call (a :class:`BinaryResult` for a non-JSON reply)."""
+
+    def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
+        """A driver call answered as a stream; *tap* sees each NDJSON line as it arrives."""
+
+    def get(self, path: str) -> Any:
+        """A GET of an API route that answers JSON without an envelope (``/whoami``)."""
+
+    def secrets(self) -> tuple[str | None, ...]:
+        """What must never be written or shown (the token)."""
+
+
+# -- errors translated: which PuterError a failure of the network stack is --------------------
+def _chain(exc: BaseException) -> list[BaseException]:
+    """*exc* and every exception wrapped in it (args, causes, contexts), outermost first."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 16:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+    return seen
+
+
+# What OpenSSL says when the other side answers a TLS handshake with something else,
+# most often a plain-http server on that port (the text varies with OpenSSL's version).
+NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL")
+
+
+def translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) -> PuterError:
+    """Turn a requests/urllib3/socket exception into the matching PuterError."""
+    err = _translate(exc, origin, secrets)
+    err.origin = origin
+    return err
+
+
+def _not_tls(origin: str) -> PuterConnectionError:
+    plain = "http://" + origin.split("://", 1)[1]
+    return PuterConnectionError(
+        f"{origin} did not answer in TLS (https): the server on that port seems to speak plain http",
+        hint=Hint.PLAIN_HTTP,
+        hint_origin=plain,
+    )
+
+
+def _translate(exc: BaseException, origin: str, secrets: tuple[str | None, ...]) -> PuterError:
+    chain = _chain(exc)
+    if origin.startswith("https://") and any(
+        isinstance(e, ssl.SSLError) and any(marker in str(e).upper() for marker in NOT_TLS) for e in chain
+    ):
+        return _not_tls(origin)
+
+    def has(*classes: type[BaseException]) -> bool:
+        return any(isinstance(e, classes) for e in chain)
+
+    # Order matters: NewConnectionError subclasses ConnectTimeoutError in urllib3 2.
+    if has(urllib3.exceptions.NameResolutionError):
+        return PuterConnectionError(f"could not connect to {origin}: the host name did not resolve")
+    if has(urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
+        return PuterConnectionError(
+            f"could not connect to {origin}: the connection was refused or could not be made"
+        )
+    if has(requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
+        connect = has(requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)
+        what = "connecting to" if connect else "waiting for data from"
+        return PuterTimeout(f"timed out {what} {origin}")
+    if has(urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
+        return MalformedResponse(f"{origin} sent a body that could not be decoded")
+    if has(
+        requests.exceptions.ChunkedEncodingError,
+        urllib3.exceptions.ProtocolError,
+        urllib3.exceptions.InvalidChunkLength,
+        ConnectionError,
+    ):
+        return PuterConnectionError(f"the connection to {origin} broke off mid-reply")
+    root = chain[-1]
+    text = redact(str(root) or type(root).__name__, secrets)
+    return PuterConnectionError(f"network error talking to {origin}: {text[:200]}")
+
+
+# -- the session -------------------------------------------------------------------------------
 
 
 class _HostAdapter(HTTPAdapter):
@@ -97,19 +216,26 @@ def make_session(origin: Origin, adapter: BaseAdapter | None = None) -> requests
 
 
 class Transport:
-    """Sends requests to one origin and returns responses whose status is final.
+    """Sends requests to one origin, with its token, and reads what comes back.
 
-    Raises PuterError subclasses for network failures and for error statuses
-    (either generation); 2xx responses come back open (``stream=True``) for the caller
-    to read with :meth:`read_body` or :meth:`iter_pieces`.
+    :meth:`result`, :meth:`stream` and :meth:`get` are the :class:`Wire`: a driver call
+    answered whole, a driver call answered as a stream, a GET of a route. Below them,
+    :meth:`request` returns responses whose status is final (PuterError subclasses for
+    network failures and for error statuses of either generation); 2xx responses come back
+    open (``stream=True``) to read with :meth:`read_body` or :meth:`iter_pieces`.
+
+    Args:
+        token: the Puter token; sent only in this transport's ``Authorization`` header.
+        total_timeout: the longest a reply, streamed or not, may take in all (None: no limit).
     """
 
     def __init__(
         self,
         origin: Origin,
-        token_getter: Callable[[], str | None],
+        token: str | None,
         *,
         timeout: Timeout,
+        total_timeout: float | None,
         max_retries: int,
         max_retry_wait: float,
         max_body_bytes: int,
@@ -119,8 +245,9 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.origin = origin
-        self._token = token_getter
+        self._token = token or None
         self.timeout = timeout
+        self.total_timeout = total_timeout
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.max_body_bytes = max_body_bytes
@@ -128,13 +255,29 @@ class Transport:
         self.adapter = adapter
         self.session = session or make_session(origin, adapter)
         self._sleep = sleep
-        self._local = threading.local()  # per-thread overrides (see not_retrying)
+        self._local = threading.local()  # per-thread overrides (see not_retrying, patient)
+        #: Set when a reply said the account's allowance is used up (``metadata.usage_limited``).
+        self.limited = threading.Event()
 
     def secrets(self) -> tuple[str | None, ...]:
-        return (self._token(),)
+        return (self._token,)
 
     def close(self) -> None:
         self.session.close()
+
+    def require_token(self) -> None:
+        """Raise NotSignedIn when there is no token to send (before any request)."""
+        if self._token is None:
+            raise NotSignedIn("no Puter token is set")
+
+    def deadline(self) -> float | None:
+        """When a reply starting now must have ended (None: no limit); longer in a
+        :meth:`patient` block."""
+        patience: float | None = getattr(self._local, "patience", None)
+        if patience is not None:
+            total = patience if self.total_timeout is None else max(patience, self.total_timeout)
+            return time.monotonic() + total
+        return None if self.total_timeout is None else time.monotonic() + self.total_timeout
 
     @contextlib.contextmanager
     def not_retrying(self, *statuses: int) -> Iterator[None]:
@@ -148,23 +291,64 @@ class Transport:
             self._local.skip = before
 
     @contextlib.contextmanager
-    def patient(self, read_timeout: float) -> Iterator[None]:
-        """Within the block, in this thread only, wait up to *read_timeout* seconds for a reply
-        to start or go on (video generation holds its request open for minutes)."""
-        before: Timeout | None = getattr(self._local, "timeout", None)
-        self._local.timeout = (self.timeout[0], max(read_timeout, self.timeout[1]))
+    def patient(self, seconds: float) -> Iterator[None]:
+        """Within the block, in this thread only, a reply may take *seconds*, to start or go
+        on and in all (video generation holds its request open for minutes)."""
+        before: tuple[Timeout | None, float | None] = (
+            getattr(self._local, "timeout", None),
+            getattr(self._local, "patience", None),
+        )
+        self._local.timeout = (self.timeout[0], max(seconds, self.timeout[1]))
+        self._local.patience = seconds
         try:
             yield
         finally:
-            self._local.timeout = before
+            self._local.timeout, self._local.patience = before
+
+    # -- the wire: driver calls and routes --------------------------------------------------
+
+    def result(self, body: dict[str, Any]) -> Any:
+        """The ``result`` of a driver call (a :class:`BinaryResult` for a non-JSON reply)."""
+        self.require_token()
+        deadline = self.deadline()
+        resp = self.request("POST", CALL_PATH, body)
+        content_type = resp.headers.get("Content-Type")
+        data = self.read_body(resp, deadline=deadline)
+        if is_json_type(content_type) or (not content_type and data.lstrip()[:1] in (b"{", b"[")):
+            return result_from_json(
+                data, status=resp.status_code, secrets=self.secrets(), on_limited=self.limited.set
+            )
+        if is_web_page(content_type):  # no driver answers HTML: this is a website
+            raise website_error(self.origin.url, self.origin.api_url(), resp.status_code)
+        return BinaryResult(data, media_type(content_type) or "application/octet-stream")
+
+    def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
+        """A driver call answered as a stream; *tap* sees each NDJSON line as it arrives."""
+        self.require_token()
+        requested = time.monotonic()  # lines are timed from here, the wait to start included
+        resp = self.request("POST", CALL_PATH, body, accept=f"{NDJSON_TYPE}, application/json")
+        content_type = media_type(resp.headers.get("Content-Type"))
+        chat = body.get("interface") == CHAT_INTERFACE and body.get("method") == "complete"
+        chunks = http_chunks(resp, self, self.deadline(), tap, chat=chat, started=requested)
+        return ChunkStream(chunks, content_type, response=resp)
+
+    def get(self, path: str) -> Any:
+        """A GET of an API route that answers JSON without an envelope (``/whoami``)."""
+        self.require_token()
+        resp = self.request("GET", path)
+        data = self.read_body(resp, deadline=self.deadline())
+        if is_web_page(resp.headers.get("Content-Type"), data):
+            raise website_error(self.origin.url, self.origin.api_url(), resp.status_code)
+        return result_from_json(data, status=resp.status_code, secrets=self.secrets(), envelope=False)
+
+    # -- HTTP ----------------------------------------------------------------------------------
 
     def _headers(self, has_body: bool, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": self.user_agent}
         if has_body:
             headers["Content-Type"] = "application/json"
-        token = self._token()
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
         if self.origin.host_header:
             headers["Host"] = self.origin.host_header
         return headers
@@ -213,7 +397,7 @@ class Transport:
                     allow_redirects=False,
                 )
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                raise translate(exc, self.origin.url, self.secrets()) from None
+                raise translate(exc, self.origin.url, self.secrets()) from exc
             log.debug("%s %s -> %s in %.3fs", method, path, resp.status_code, time.monotonic() - started)
             status = resp.status_code
             if status in REDIRECT_STATUSES and resp.headers.get("Location"):
@@ -284,7 +468,7 @@ class Transport:
                     raise PuterTimeout(f"the reply from {self.origin.url} took too long in all")
                 yield piece
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise translate(exc, self.origin.url, self.secrets()) from None
+            raise translate(exc, self.origin.url, self.secrets()) from exc
         finally:
             resp.close()
 
@@ -317,3 +501,71 @@ class Transport:
         finally:
             resp.close()
         return b"".join(parts)
+
+
+# -- reading a stream --------------------------------------------------------------------------
+
+
+def http_chunks(
+    response: requests.Response,
+    transport: Transport,
+    deadline: float | None,
+    tap: LineTap | None = None,
+    *,
+    chat: bool = True,
+    started: float | None = None,
+) -> Generator[Chunk, None, None]:
+    """Chunks of an HTTP reply to a stream request; *tap* sees each NDJSON line as it arrives,
+    with its time since *started* (when the request was sent: so the wait for the reply to
+    start is in the first line's time), or since the first read if not given.
+
+    A plain JSON answer becomes the chunks of a chat reply when *chat* and it reads as one,
+    else one :class:`ResultChunk` (a method that does not stream).
+    """
+    content_type = media_type(response.headers.get("Content-Type"))
+    if content_type in (NDJSON_TYPE, ""):
+        lines: Iterator[bytes] = iter_lines(transport.iter_pieces(response, deadline))
+        if tap is not None:
+            lines = _tapped(lines, tap, started)
+        count = 0
+        for chunk in parse_ndjson(lines, on_limited=transport.limited.set):
+            count += 1
+            yield chunk
+        if count == 0:  # Puter always ends a stream with a usage line
+            raise MalformedResponse("the stream ended without sending anything", status=200)
+        return
+    if not is_json_type(content_type):
+        response.close()
+        if is_web_page(content_type):
+            raise website_error(transport.origin.url, transport.origin.api_url())
+        raise MalformedResponse(
+            f"expected a stream (application/x-ndjson) but got {content_type}", status=200
+        )
+    # The server answered a stream request with plain JSON (an older server, a gateway
+    # that buffers, an older-generation HTTP 200 error, or a method that does not stream).
+    body = transport.read_body(response, deadline=deadline)
+    result = result_from_json(body, secrets=transport.secrets(), on_limited=transport.limited.set)
+    reply: ChatReply | None = None
+    if chat:
+        with contextlib.suppress(MalformedResponse):
+            reply = chat_reply(result)
+    objects: list[dict[str, Any]] = []
+    if reply is None:
+        objects.append({"type": "result", "result": result})
+    else:
+        if reply.reasoning:
+            objects.append({"type": "reasoning", "reasoning": reply.reasoning})
+        if reply.text:
+            objects.append({"type": "text", "text": reply.text})
+        objects.extend({"type": "image", "image": image} for image in reply.images)
+        objects.append({"type": "usage", "usage": reply.usage})
+    encoded = [json.dumps(o).encode() for o in objects]
+    yield from parse_ndjson(_tapped(iter(encoded), tap, started) if tap else iter(encoded))
+
+
+def _tapped(lines: Iterator[bytes], tap: LineTap, started: float | None = None) -> Iterator[bytes]:
+    if started is None:
+        started = time.monotonic()
+    for line in lines:
+        tap(time.monotonic() - started, line)
+        yield line

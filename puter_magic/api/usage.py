@@ -1,6 +1,6 @@
-"""The usage meter: tokens and cost per model, from what replies report (shown by the
-notebook's :class:`~puter_magic.notebook.tables.UsageTable`); and the account's monthly
-allowance as Puter reports it (:class:`Allowance`, from ``GET /metering/usage``).
+"""Tokens and cost: what a reply's usage says in every provider's shape, and the meter that
+adds up a session's requests per model. (What Puter says is left of the account's monthly
+allowance is the account's: :class:`~puter_magic.api.account.Allowance`.)
 
 Replies that report no token counts (Puter's streamed usage line from some providers is
 only ``{"usd_cents": null}``) are counted as such, not as zero tokens: the table says
@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .values import is_int
-from .words import plural
+from .humanize import plural
+from .protocol import is_int, opt_number
 
-__all__ = ["Allowance", "ModelUsage", "UsageMeter", "allowance_from", "token_counts", "total_tokens"]
+__all__ = ["ModelUsage", "UsageMeter", "token_counts", "total_tokens"]
 
 
 # Every shape of usage Puter passes on (protocol doc §14), as (input keys, output keys):
@@ -104,9 +104,9 @@ class UsageMeter:
         counts = token_counts(usage) or (0, 0)  # a bare total_tokens: no split to add
         entry.input_tokens += counts[0]
         entry.output_tokens += counts[1]
-        cents = usage.get("usd_cents")
-        if isinstance(cents, (int, float)) and not isinstance(cents, bool):
-            entry.cents += float(cents)
+        cents = opt_number(usage.get("usd_cents"))
+        if cents is not None:
+            entry.cents += cents
             entry.priced = True
         else:
             entry.unpriced += 1
@@ -168,91 +168,3 @@ class UsageMeter:
                 )
         priced = any(m.priced for m in self.models.values())
         return tokens + (f", {self.spent_cents:.4g}¢ reported" if priced else "")
-
-
-# -- the account's monthly allowance (GET /metering/usage) ------------------------------------
-
-MICROCENTS_PER_DOLLAR = 100_000_000
-
-
-@dataclass(frozen=True)
-class Allowance:
-    """What Puter says of the account this month (``GET /metering/usage``).
-
-    Amounts are in the server's unit: microcents (1 USD = 100,000,000 µ¢), or credits when
-    it says ``unit: "credits"`` (a deployment with a credit multiplier). ``app_only`` is True
-    when the token is an app's (the sign-in popup's), whose view of the usage by app shows
-    only this app and "others".
-    """
-
-    allowance: float
-    remaining: float
-    used: float
-    unit: str = "microcents"
-    purchased: float = 0.0
-    app_only: bool = False
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def in_credits(self) -> bool:
-        return self.unit == "credits"
-
-    def dollars(self, amount: float) -> float | None:
-        """*amount* in US dollars (None when the unit is credits: the multiplier is not said)."""
-        return None if self.in_credits else amount / MICROCENTS_PER_DOLLAR
-
-    def amount(self, value: float) -> str:
-        """``$0.48``, ``$0.4987``, ``$12.00`` or ``12.5 credits``: dollars to four places below
-        one dollar, so that a small spend still shows."""
-        if self.in_credits:
-            return f"{value:,.4g} credits" if value < 1000 else f"{value:,.0f} credits"
-        dollars = value / MICROCENTS_PER_DOLLAR
-        if dollars >= 1 or dollars == 0:
-            return f"${dollars:,.2f}"
-        if dollars < 0.0001:
-            return "under $0.0001"
-        digits = f"{dollars:.4f}".rstrip("0")
-        return "$" + (digits if len(digits.split(".")[1]) >= 2 else f"{dollars:.2f}")
-
-    def summary(self) -> str:
-        """``$0.48 of $0.50 left this month ($0.02 used)``."""
-        text = f"{self.amount(self.remaining)} of {self.amount(self.allowance)} left this month"
-        return text + f" ({self.amount(self.used)} used)"
-
-    def covers(self, microcents: float) -> bool | None:
-        """Whether what is left covers *microcents* (None when the unit is credits)."""
-        return None if self.in_credits else self.remaining >= microcents
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def allowance_from(body: Any) -> Allowance:
-    """Read the body of ``GET /metering/usage`` (numbers may be missing on older records)."""
-    from .errors import MalformedResponse
-
-    info = body.get("allowanceInfo") if isinstance(body, Mapping) else None
-    if not isinstance(info, Mapping):
-        raise MalformedResponse("the usage reply has no allowanceInfo")
-    total = _number(info.get("monthUsageAllowance"))
-    remaining = _number(info.get("remaining"))
-    if total is None or remaining is None:
-        raise MalformedResponse("the usage reply does not say the allowance and what remains")
-    usage = body.get("usage")
-    used = _number(usage.get("total")) if isinstance(usage, Mapping) else None
-    found = info.get("addons")
-    addons: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    purchased = (_number(addons.get("purchasedCredits")) or 0.0) - (
-        _number(addons.get("consumedPurchaseCredits")) or 0.0
-    )
-    apps = body.get("appTotals")
-    return Allowance(
-        allowance=total,
-        remaining=remaining,
-        used=used if used is not None else max(0.0, total + purchased - remaining),
-        unit="credits" if info.get("unit") == "credits" else "microcents",
-        purchased=max(0.0, purchased),
-        app_only=isinstance(apps, Mapping) and "others" in apps,
-        raw=dict(body),
-    )

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 
+from ..api.account import Allowance
 from ..api.errors import PuterError
-from ..api.usage import Allowance, UsageMeter
-from ..api.words import plural
+from ..api.humanize import plural
+from ..api.usage import UsageMeter
 from .state import Flow, frontend_takes_input
 from .views import MUTED, Note
 

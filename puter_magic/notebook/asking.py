@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..api.errors import PuterError
-from ..api.tools import ToolCall, calls_in
-from ..api.words import plural
+from ..api.humanize import plural
+from ..api.toolloop import ToolCall, calls_in
 from .classroom import Refusal
 from .live import cell_output, stream_live
 from .options import asked_for

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..api.words import plural
+from ..api.humanize import plural
 
 __all__ = ["Conversations", "Exchange", "Placement", "Thread"]
 

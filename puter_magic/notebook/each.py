@@ -283,9 +283,8 @@ def _with_images(prompts: Prompts) -> list[Any]:
     """The prompts as sent: a glob's image files attached to their questions."""
     if not prompts.images or not any(prompts.images):
         return list(prompts.texts)
-    from ..api.chat_methods import with_images
     from ..api.errors import PuterError as _Error
-    from ..api.media import IMAGE_LIMIT, MediaInputError, load_input
+    from ..api.media import IMAGE_LIMIT, MediaInputError, load_input, with_images
 
     out: list[Any] = []
     for text, image in zip(prompts.texts, prompts.images):  # noqa: B905 (one image slot per prompt)
@@ -436,7 +435,7 @@ def build_prompts(
 
 def _read_file(path: str) -> tuple[str, str | None, bool]:
     """(the text for ``{item}``, the path if it is an image to attach, whether it was cut)."""
-    from ..api.mediatypes import sniff_image
+    from ..api.media import sniff_image
 
     try:
         with open(path, "rb") as handle:

@@ -16,10 +16,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..api.account import Allowance
+from ..api.chat import cannot_search
 from ..api.errors import (
     AuthError,
     BadRequest,
     BudgetExceeded,
+    Hint,
     MalformedResponse,
     ModelNotFound,
     NotConfigured,
@@ -36,12 +39,10 @@ from ..api.errors import (
     StreamError,
     UsageLimited,
 )
-from ..api.search import cannot_search
-from ..api.usage import Allowance
 from .views import MUTED, WARN_STYLE, Bundle
 
 if TYPE_CHECKING:
-    from ..api.pacing import AccountLimits
+    from ..api.account import AccountLimits
 
 __all__ = [
     "Failures",
@@ -49,6 +50,7 @@ __all__ = [
     "WarningBox",
     "describe_error",
     "gui_host",
+    "hint_words",
     "limits_words",
     "out_of_allowance",
 ]
@@ -244,8 +246,34 @@ def describe_error(
             "(see %puter_models), or ask without --web"
         )
     title, hint = _describe(err, where, limits, magic)
-    own = getattr(err, "hint", None)
-    return title, (own if isinstance(own, str) and own else hint)
+    own = hint_words(err) if isinstance(err, PuterError) else None
+    return title, (own or hint)
+
+
+def hint_words(err: PuterError) -> str | None:
+    """The next step an error's :class:`~puter_magic.api.errors.Hint` says, in words (None: no hint)."""
+    if err.hint is Hint.PLAIN_HTTP:
+        return (
+            f"if it is a plain-http server, use %puter_login --origin {err.hint_origin}; "
+            "otherwise check the port"
+        )
+    if err.hint is Hint.API_ORIGIN:
+        if err.hint_origin:
+            return f"use the API host: %puter_login --origin {err.hint_origin}"
+        return (
+            "use Puter's API origin: %puter_login --origin URL (https://api.puter.com; "
+            "a self-hosted API lives on api.<domain>, e.g. http://api.puter.localhost:4100)"
+        )
+    if err.hint is Hint.MEDIA_MISLABELLED:
+        return (
+            "the server sent something other than what it announced: run the cell again, "
+            "or pick another model"
+        )
+    if err.hint is Hint.MEDIA_UNUSABLE:
+        return "the reply arrived but its media could not be used: run the cell again, or pick another model"
+    if err.hint is Hint.MEDIA_URL_NOT_FETCHED:
+        return "open the URL yourself if you trust it; nothing of it was downloaded here"
+    return None
 
 
 def _describe(
@@ -274,7 +302,7 @@ def _describe(
             if err.retry_after
             else "wait a few seconds and run the cell again"
         )
-        from ..api.pacing import FREE
+        from ..api.account import FREE
 
         return "Rate limited", f"{wait} ({limits_words(limits or FREE)})"
     if isinstance(err, ModelNotFound):

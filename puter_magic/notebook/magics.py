@@ -29,12 +29,12 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import observe
 
-from ..api.words import plural
+from ..api.humanize import plural
 from .options import given, parse_line, puter_options, read_ask, read_words
 from .state import SettingsTraits, show
 
 if TYPE_CHECKING:
-    from ..api.pacing import AccountLimits
+    from ..api.account import AccountLimits
     from .asking import AskFlow
     from .classroom import Classroom
     from .each import BatchMemory
@@ -126,7 +126,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     def _limits(self) -> AccountLimits | None:
         """The signed-in account's limits (a guest's or a free account's), for a 429's hint."""
-        from ..api.pacing import limits_for
+        from ..api.account import limits_for
 
         return (
             limits_for(self._session.account) if self._session is not None and self._session.client else None
@@ -617,7 +617,7 @@ class HistoryMagics(Magics):
             tape = self.host.session.stop_tape()
             what = (
                 f"{plural(tape.recorded, 'exchange')} in {tape.path}"
-                if tape and tape.mode == "record"
+                if tape and tape.recording
                 else "nothing"
             )
             show(Note("Recording stopped:", f"{what}."))
@@ -654,9 +654,7 @@ class HistoryMagics(Magics):
         if args.off:
             tape = self.host.session.stop_tape()
             what = (
-                f"{plural(tape.replayed, 'reply')} came from {tape.path}"
-                if tape and tape.mode == "replay"
-                else ""
+                f"{plural(tape.replayed, 'reply')} came from {tape.path}" if tape and tape.replaying else ""
             )
             show(Note("Replay stopped.", what))
             return

@@ -33,8 +33,7 @@ from .views import MUTED, footer_html
 
 if TYPE_CHECKING:
     from ..api.chat import ChatReply
-    from ..api.media_results import AudioResult, ImageResult, MediaResult, VideoResult
-    from ..api.media_text import OCRResult, Transcript
+    from ..api.media_results import AudioResult, ImageResult, MediaResult, OCRResult, Transcript, VideoResult
     from ..api.protocol import BinaryResult
     from .classroom import Ticket
     from .live import CellOutput
@@ -236,7 +235,7 @@ class MediaFlow(Flow):
         notes: list[str],
     ) -> None:
         """Fetch and check the bytes, save them, show them with a footer."""
-        from ..api.mediatypes import human_size
+        from ..api.humanize import human_size
 
         data = result.data  # a reply URL is fetched here (without the token) and checked
         notes = list(notes)
@@ -279,7 +278,7 @@ class MediaFlow(Flow):
                 "drawing",
                 lambda: client.txt2img(prompt, model=model, quality=quality, ratio=ratio, test_mode=test),
             )
-            from ..api.media_client import IMAGE_INTERFACE  # the client: loaded when asked, not at %load_ext
+            from ..api.protocol import IMAGE_INTERFACE  # loaded when asked, not at %load_ext
 
             notes = self._count(model or IMAGE_INTERFACE)
             parts = [
@@ -311,7 +310,7 @@ class MediaFlow(Flow):
                 "speaking",
                 lambda: client.txt2speech(text, voice=voice, provider=provider, model=model, test_mode=test),
             )
-            from ..api.media_client import TTS_INTERFACE  # the client: loaded when asked, not at %load_ext
+            from ..api.protocol import TTS_INTERFACE  # loaded when asked, not at %load_ext
 
             notes = self._count(model or provider or TTS_INTERFACE)
             parts = [
@@ -346,9 +345,9 @@ class MediaFlow(Flow):
                 "changing the voice",
                 lambda: client.speech2speech(source, voice=voice, model=model, test_mode=test),
             )
-            from ..api.media_client import (
+            from ..api.protocol import (
                 SPEECH2SPEECH_INTERFACE,
-            )  # the client: loaded when asked, not at %load_ext
+            )  # loaded when asked, not at %load_ext
 
             notes = self._count(model or SPEECH2SPEECH_INTERFACE)
             parts = [f"from {name}" if source is not None else "", voice or "", _model_part(model, test)]
@@ -379,7 +378,7 @@ class MediaFlow(Flow):
                 "making the video",
                 lambda: client.txt2vid(prompt, model=model, seconds=seconds, size=size, test_mode=test),
             )
-            from ..api.media_client import VIDEO_INTERFACE  # the client: loaded when asked, not at %load_ext
+            from ..api.protocol import VIDEO_INTERFACE  # loaded when asked, not at %load_ext
 
             notes = self._count(model or VIDEO_INTERFACE)
             parts = [
@@ -415,9 +414,9 @@ class MediaFlow(Flow):
             heard: Transcript = client.speech2txt(
                 source, translate=translate, language=language, **({"test_mode": True} if test else {})
             )
-            from ..api.media_client import (
+            from ..api.protocol import (
                 SPEECH2TXT_INTERFACE,
-            )  # the client: loaded when asked, not at %load_ext
+            )  # loaded when asked, not at %load_ext
 
             notes = self._count(heard.model or SPEECH2TXT_INTERFACE)
             what = "translated" if translate else "transcribed"
@@ -443,7 +442,7 @@ class MediaFlow(Flow):
             read: OCRResult = client.img2txt(
                 source, provider=provider, **({"test_mode": True} if test else {})
             )
-            from ..api.media_client import OCR_INTERFACE  # the client: loaded when asked, not at %load_ext
+            from ..api.protocol import OCR_INTERFACE  # loaded when asked, not at %load_ext
 
             notes = self._count(read.model or provider or OCR_INTERFACE)
             lines = f"{len(read.blocks)} block{'s' if len(read.blocks) != 1 else ''}" if read.blocks else ""
@@ -463,7 +462,7 @@ class MediaFlow(Flow):
     ) -> Any:
         """Any driver call. A streamed reply (``"stream": true``) shows its text and is kept
         (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
-        from ..api.mediatypes import human_size
+        from ..api.humanize import human_size
         from ..api.protocol import NDJSON_TYPE, BinaryResult
         from .classroom import CHAT_INTERFACES
 
@@ -656,7 +655,7 @@ class BinaryNote:
     where: str = ""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Bundle:
-        from ..api.mediatypes import human_size
+        from ..api.humanize import human_size
 
         text = f"{self.content_type}, {human_size(self.size)}" + (f" ({self.where})" if self.where else "")
         return {"text/plain": text, "text/html": f'<div style="{MUTED}">{_esc(text)}</div>'}

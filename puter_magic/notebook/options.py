@@ -173,7 +173,7 @@ class AskOptions:
         )
         options: dict[str, Any] = {k: v for k, v in pairs if v is not None}
         if self.web:
-            from ..api.search import with_web_search
+            from ..api.chat import with_web_search
 
             options["tools"] = with_web_search(None)
         return options

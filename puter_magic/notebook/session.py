@@ -9,17 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..api.automodel import AutomaticModel, automatic_model
-from ..api.catalogue import ModelInfo
+from ..api.account import Allowance
 from ..api.client import PuterClient
 from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
-from ..api.usage import Allowance, UsageMeter
-from ..api.words import plural
+from ..api.humanize import plural
+from ..api.models import AutomaticModel, ModelInfo, automatic_model
+from ..api.usage import UsageMeter
 from .classroom import Classroom
 from .conversation import Conversations, Exchange, Placement, Thread
 
 if TYPE_CHECKING:
-    from ..api.tape import Tape
+    from ..api.recording import Tape
     from ..sandbox import Sandbox
 
 __all__ = ["Ask", "PuterSession", "ReplayMark"]
@@ -108,7 +108,7 @@ class ReplayMark:
 
     def happened(self) -> bool:
         tape = self.tape
-        return tape is not None and tape.mode == "replay" and tape.replayed > self.before
+        return tape is not None and tape.replaying and tape.replayed > self.before
 
     def notes(self) -> list[str]:
         """The footer's note when a reply came from the recording."""
@@ -172,18 +172,18 @@ class PuterSession:
 
     def record_to(self, path: str) -> Tape:
         """Record every request from now on (and its reply) to *path*."""
-        from ..api.tape import Tape
+        from ..api.recording import Mode, Tape
 
-        self.tape = Tape(path, "record")
+        self.tape = Tape(path, Mode.RECORD)
         if self.client is not None:
             self.client.tape = self.tape
         return self.tape
 
     def replay_from(self, path: str, *, fallthrough: bool = False, pace: str = "original") -> Tape:
         """Answer requests from a recording; with no sign-in, from the recording alone."""
-        from ..api.tape import Tape
+        from ..api.recording import Mode, Tape
 
-        self.tape = Tape(path, "replay", fallthrough=fallthrough, pace=pace)
+        self.tape = Tape(path, Mode.REPLAY, fallthrough=fallthrough, pace=pace)
         if self.client is None:
             self.client = self._client_factory(REPLAY_ORIGIN, None)
             self.account = {"username": "(replay)"}
@@ -275,7 +275,7 @@ class PuterSession:
         return found.provider if found is not None and found.provider else None
 
     def automatic_model(self) -> AutomaticModel:
-        """The model used when none is chosen: one this server lists (see :mod:`.automodel`).
+        """The model used when none is chosen: one this server lists (see :mod:`puter_magic.api.models`).
 
         Reads the catalogue once per origin (cached with :meth:`models`); when it cannot be
         read, Puter's documented default.
@@ -317,7 +317,10 @@ class PuterSession:
         automatic = None
         if not chosen:
             auto = self.automatic_model()
-            chosen, automatic = auto.model, auto.note()
+            chosen, automatic = (
+                auto.model,
+                f"no model chosen: using {auto.model}, {auto.why}; %puter_models to pick",
+            )
         if not history:
             sent_system = self.classroom.system_prompt(system)
             messages = ([{"role": "system", "content": sent_system}] if sent_system else []) + [

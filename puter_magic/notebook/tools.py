@@ -21,24 +21,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from IPython.core.error import StdinNotImplementedError, UsageError
 
 from ..api.errors import PuterError
-from ..api.tools import (
-    BAD_ARGUMENTS,
-    FAILED,
-    OK,
-    REFUSED,
-    SKIPPED,
-    UNKNOWN,
-    Tool,
-    ToolCall,
-    ToolRun,
-    tool,
-)
-from ..api.words import plural
+from ..api.humanize import plural
+from ..api.toolloop import BAD_ARGUMENTS, FAILED, OK, REFUSED, SKIPPED, UNKNOWN, ToolCall, ToolRun
+from ..api.tools import Tool, tool
 from .failures import WarningBox
 from .views import MUTED
 
 if TYPE_CHECKING:
-    from ..api.catalogue import ModelInfo
+    from ..api.models import ModelInfo
     from ..api.toolloop import ToolLoop
 
 __all__ = [
@@ -156,7 +146,7 @@ def tool_notes(
 def cannot_call_tools(models: Callable[[], list[ModelInfo]], model: str) -> list[str]:
     """A note when the catalogue says *model* cannot call tools (``tool_call: false``): it
     answers without them (Puter drops them), so name models that can."""
-    from ..api.catalogue import find_model, tool_callers
+    from ..api.models import find_model, tool_callers
 
     try:
         listed = models()  # cached per origin

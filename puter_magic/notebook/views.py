@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..api.humanize import plural
 from ..api.usage import UsageMeter, total_tokens
-from ..api.words import plural
 
 if TYPE_CHECKING:
-    from ..api.search import Source
+    from ..api.chat import Source
 
 __all__ = [
     "MAX_DISPLAY_CHARS",
@@ -135,7 +135,7 @@ class ReplyView:
     images: list[dict[str, Any]] = field(default_factory=list)  # message.images / image chunks
     limit: int = MAX_DISPLAY_CHARS  # the most characters of the text displayed
     where: str = ""  # where the whole text is, for the note when the display is cut
-    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.search.Source)
+    sources: list[Any] = field(default_factory=list)  # pages a web-search reply cites (api.chat.Source)
     asked: list[str] = field(default_factory=list)  # what the cell asked for: "effort high", "web search"
     badges: list[str] = field(default_factory=list)  # at the footer's end, e.g. "tutor"
     metadata: dict[str, Any] = field(default_factory=dict)  # the output's metadata (provenance)
@@ -519,7 +519,8 @@ class ShownImage:
 def inspect_image(index: int, item: dict[str, Any]) -> ShownImage:
     """What to show for the *index*-th image entry of a reply."""
     from ..api.chat import image_url
-    from ..api.mediatypes import human_size, image_size, sniff_image
+    from ..api.humanize import human_size
+    from ..api.media import image_size, sniff_image
 
     name = f"image {index}"
     url = image_url(item)

@@ -13,12 +13,12 @@ import html
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..api.automodel import automatic_model
 from ..api.errors import PuterError
+from ..api.models import automatic_model
 from .views import text_table
 
 if TYPE_CHECKING:
-    from ..api.catalogue import ModelInfo
+    from ..api.models import ModelInfo
 
 __all__ = ["ModelSelector", "describe_model", "match_models", "model_label"]
 
@@ -223,7 +223,7 @@ def _default_line(models: Sequence[ModelInfo] | None, current: str) -> tuple[str
 
 def listing_order(model: ModelInfo) -> tuple[bool, str]:
     """By id, Puter's test models (``fake``, ``costly``, ``abuse``) last: nobody's first choice."""
-    from ..api.automodel import TEST_MODELS
+    from ..api.models import TEST_MODELS
 
     return model.id.lower() in TEST_MODELS, model.id
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from puter_magic import PuterClient
+from puter_magic.api.account import Allowance, allowance_from
+from puter_magic.api.chat import Source, cannot_search
 from puter_magic.api.errors import BadRequest, MalformedResponse, PuterTimeout, UsageLimited
 from puter_magic.api.media import MediaInputError
-from puter_magic.api.media_client import VIDEO_INTERFACE
 from puter_magic.api.media_results import VideoResult, audio_result
-from puter_magic.api.search import Source, cannot_search
-from puter_magic.api.usage import Allowance, allowance_from
+from puter_magic.api.protocol import VIDEO_INTERFACE
 from puter_magic.sandbox import Fault, Sandbox
 
 

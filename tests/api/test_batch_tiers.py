@@ -8,8 +8,9 @@ import json
 import pytest
 
 from puter_magic import PuterClient
+from puter_magic.api.account import FREE, GUEST, AccountLimits, limits_for
 from puter_magic.api.errors import RateLimited
-from puter_magic.api.pacing import FREE, GUEST, AccountLimits, Limiter, limits_for
+from puter_magic.api.pacing import Limiter
 from puter_magic.api.protocol import error_from_reply
 from puter_magic.sandbox import Sandbox
 

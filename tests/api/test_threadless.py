@@ -12,8 +12,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from puter_magic import PuterClient
-from puter_magic.api.batch import run_batch
-from puter_magic.api.batch_results import BatchProgress
+from puter_magic.api.batch import BatchProgress, run_batch
 from puter_magic.api.chat import ChatReply
 from puter_magic.api.errors import UsageLimited
 from puter_magic.sandbox import Fault, Sandbox

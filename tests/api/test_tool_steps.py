@@ -102,7 +102,7 @@ def test_a_whole_reply_as_a_stream_keeps_arguments_as_sent() -> None:
     )
     stream = ChatStream.of_reply(reply)
     assert [chunk.type for chunk in stream] == ["tool_use", "usage"]
-    from puter_magic.api.toolcalls import calls_in
+    from puter_magic.api.toolloop import calls_in
 
     [call] = calls_in(stream)
     assert call.problem is not None and "not valid JSON" in call.problem  # answered as an error, never run

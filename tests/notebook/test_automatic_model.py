@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.api.automodel import PUTER_DEFAULT
+from puter_magic.api.models import PUTER_DEFAULT
 from puter_magic.notebook.session import PuterSession
 from puter_magic.sandbox import Fault, Sandbox
 

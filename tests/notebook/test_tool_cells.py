@@ -362,7 +362,7 @@ def test_hostile_result_and_arguments_stay_text(shell: InteractiveShell, sandbox
 def test_call_lines_are_safe_in_every_representation() -> None:
     import markdown
 
-    from puter_magic.api.tools import ToolCall, ToolRun
+    from puter_magic.api.toolloop import ToolCall, ToolRun
     from puter_magic.notebook.tools import CallLine, ToolsView
     from puter_magic.notebook.views import PartialReply
 

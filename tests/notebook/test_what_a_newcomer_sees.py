@@ -12,7 +12,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from puter_magic import PuterClient
-from puter_magic.api.batch_results import BatchProgress
+from puter_magic.api.batch import BatchProgress
 from puter_magic.sandbox import Fault, Sandbox
 
 from ..shell import magics_of, run

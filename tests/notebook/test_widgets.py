@@ -9,8 +9,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import puter_magic
-from puter_magic.api.catalogue import ModelInfo
 from puter_magic.api.errors import ServerError
+from puter_magic.api.models import ModelInfo
 from puter_magic.notebook.widgets import ModelSelector, describe_model, match_models
 from puter_magic.sandbox import Fault, Sandbox
 

@@ -32,7 +32,7 @@ from .policy import PolicyWatch, Rules
 from .tutor import TutorNotes, tutor_prompt
 
 if TYPE_CHECKING:
-    from ...api.catalogue import ModelInfo
+    from ...api.models import ModelInfo
 
 __all__ = [
     "CHAT_INTERFACES",

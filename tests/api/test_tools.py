@@ -9,8 +9,16 @@ from typing import Annotated, Any, Literal, Optional
 import pytest
 
 from puter_magic import PuterClient
-from puter_magic.api.toolloop import ToolReply, ToolResultChunk, ToolStepLimit, ToolStream
-from puter_magic.api.tools import ToolCall, calls_in, encode_result, tool
+from puter_magic.api.toolloop import (
+    ToolCall,
+    ToolReply,
+    ToolResultChunk,
+    ToolStepLimit,
+    ToolStream,
+    calls_in,
+    encode_result,
+)
+from puter_magic.api.tools import tool
 from puter_magic.sandbox import Fault, Sandbox
 
 AGENTS = ["sandbox-agent", "sandbox-agent-claude"]
@@ -477,7 +485,7 @@ def test_one_at_a_time_takes_several_steps(client: PuterClient, sandbox: Sandbox
 
 
 def test_tool_call_label_summary_and_unknown_reply_objects() -> None:
-    from puter_magic.api.tools import ToolRun
+    from puter_magic.api.toolloop import ToolRun
 
     call = ToolCall("x", "describe", {"n": 5, "text": "y" * 100})
     summaries = [

@@ -1,17 +1,19 @@
-"""Record and replay: a teacher records once and replays in class with no network."""
+"""Record and replay (:mod:`puter_magic.api.recording`) from plain Python: the file, the keys, a
+miss, the pace, and replies of every kind replayed as they came."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 
 from puter_magic import ModelNotFound, PuterClient, UsageLimited
-from puter_magic.api.chunks import TextChunk
+from puter_magic.api.chunks import ResultChunk, TextChunk
 from puter_magic.api.errors import ReplayMiss
 from puter_magic.api.protocol import BinaryResult
-from puter_magic.api.tape import request_key
+from puter_magic.api.recording import Mode, Tape, request_key
 from puter_magic.sandbox import Fault, Sandbox
 
 
@@ -81,3 +83,63 @@ def test_a_miss_names_what_differed_and_fallthrough_asks_the_network(tmp_path: P
         through = PuterClient(sandbox.origin, sandbox.token, replay=path, fallthrough=True)
         assert through.chat("What is a tuple?", model="sandbox-echo").text == "What is a tuple?"
         assert len(sandbox.calls()) == 2
+
+
+def test_a_recorded_result_chunk_replays(sandbox: Sandbox, tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "rec.jsonl"
+    with PuterClient(sandbox.origin, sandbox.token, record=path) as recorder:
+        recorded = list(recorder.stream("puter-chat-completion", "models"))
+    with PuterClient(sandbox.origin, replay=path) as player:
+        replayed = list(player.stream("puter-chat-completion", "models"))
+    assert isinstance(replayed[0], ResultChunk) and replayed == recorded
+
+
+def test_replay_at_the_original_pace_waits_for_the_first_line(tmp_path: object) -> None:
+    import time
+    from pathlib import Path
+
+    from puter_magic.api.chunks import TextChunk
+
+    path = Path(str(tmp_path)) / "slow-start.jsonl"
+    with Sandbox(think_time=0.6) as sandbox:  # the reply starts 0.6 s after the request
+        client = PuterClient(sandbox.origin, sandbox.token, record=path)
+        started = time.monotonic()
+        stream = client.chat_stream("Take your time", model="sandbox-tutor")
+        first = next(c for c in stream if isinstance(c, TextChunk))
+        original = time.monotonic() - started
+        stream.reply()
+    assert first.text and original >= 0.55
+    replay = PuterClient("http://127.0.0.1:9", None, replay=path, replay_pace="original")
+    started = time.monotonic()
+    stream = replay.chat_stream("Take your time", model="sandbox-tutor")
+    next(c for c in stream if isinstance(c, TextChunk))
+    assert time.monotonic() - started >= 0.5  # as long as the original took to start
+    fast = PuterClient("http://127.0.0.1:9", None, replay=path, replay_pace="fast")
+    started = time.monotonic()
+    fast.chat_stream("Take your time", model="sandbox-tutor").reply()
+    assert time.monotonic() - started < 0.3
+
+
+def test_recording_keys_tell_service_apart() -> None:
+    import hashlib
+
+    from puter_magic.api.recording import request_key
+
+    plain = {"interface": "i", "method": "m", "args": {}}
+    assert request_key(plain) != request_key({**plain, "service": "fake-chat"})
+    # A request without `service` keeps the key it had, so older recordings still replay.
+    old = json.dumps(
+        {"interface": "i", "driver": None, "method": "m", "args": {}}, sort_keys=True, separators=(",", ":")
+    )
+    assert request_key(plain) == hashlib.sha256(old.encode()).hexdigest()
+
+
+def test_the_mode_is_one_enum_and_a_string_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"Mode\.RECORD or Mode\.REPLAY"):
+        Tape(tmp_path / "x.jsonl", "record")  # the mode is compared nowhere as a string
+    tape = Tape(tmp_path / "x.jsonl", Mode.RECORD)
+    assert tape.mode is Mode.RECORD and tape.recording and not tape.replaying
+    assert Tape(tmp_path / "x.jsonl", Mode.REPLAY).replaying
+    assert "record=" in repr(PuterClient("http://127.0.0.1:9", record=tmp_path / "y.jsonl"))

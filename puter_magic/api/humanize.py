@@ -1,8 +1,8 @@
-"""Counts in words a user reads: ``1 token``, ``2 tokens``, ``1 reply``, ``3 replies``."""
+"""Counts and sizes as people read them: ``1 token``, ``3 replies``, ``312 KB``, ``1.4 MB``."""
 
 from __future__ import annotations
 
-__all__ = ["plural"]
+__all__ = ["human_size", "plural"]
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -23,3 +23,15 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     else:
         form = word + "s"
     return f"{count:,} {form}"
+
+
+def human_size(size: int) -> str:
+    """``312 KB``, ``1.4 MB`` (decimal units, as file managers show them)."""
+    if size < 1000:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KB", "MB"):
+        value /= 1000.0
+        if value < 1000:
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    return f"{value / 1000.0:.3g} GB"

@@ -31,7 +31,7 @@ from puter_magic import (
 from puter_magic.api.chunks import ErrorChunk, TextChunk, UnknownChunk, UsageChunk
 from puter_magic.sandbox import Fault, Sandbox
 
-from .conftest import RawServer
+from ..conftest import RawServer, load_transcript
 
 
 def test_chat_claude_shape(client: PuterClient, sandbox: Sandbox) -> None:
@@ -270,20 +270,24 @@ def test_scripted_error_replies(
 
 
 @pytest.mark.parametrize(
-    "fault",
+    ("fault", "error", "says"),
     [
-        Fault.empty(),
-        Fault.raw(b"{not json"),
-        Fault.raw({"success": True}),
-        Fault.truncated(),
-        Fault.raw(b"\xff\xfe\x00"),
-        Fault.raw({"success": True, "result": 42}),
+        (Fault.empty(), MalformedResponse, "with an empty reply"),
+        (Fault.raw(b"{not json"), MalformedResponse, "not valid JSON"),
+        (Fault.raw({"success": True}), MalformedResponse, "has no result"),
+        (Fault.truncated(), PuterConnectionError, "broke off mid-reply"),  # fewer bytes than announced
+        (Fault.raw(b"\xff\xfe\x00"), MalformedResponse, "not valid JSON"),
+        (Fault.raw({"success": True, "result": 42}), MalformedResponse, "unexpected type int"),
     ],
+    ids=["empty", "not-json", "no-result", "truncated", "not-utf8", "not-a-chat-result"],
 )
-def test_malformed_success_replies(fault: Fault, client: PuterClient, sandbox: Sandbox) -> None:
+def test_malformed_success_replies(
+    fault: Fault, error: type[Exception], says: str, client: PuterClient, sandbox: Sandbox
+) -> None:
     sandbox.inject(fault)
-    with pytest.raises((MalformedResponse, PuterConnectionError)):
+    with pytest.raises(error, match=says) as caught:
         client.chat("hi", model="fake")
+    assert type(caught.value) is error
     assert client.chat("hi", model="fake").text  # the client is still usable
 
 
@@ -487,3 +491,74 @@ def test_non_http_garbage_and_a_silent_close(raw_server: RawServer) -> None:
         client.chat("hi", model="fake")
     with pytest.raises(PuterConnectionError):
         client.chat("hi", model="fake")
+
+
+def test_stream_of_a_method_that_does_not_stream_gives_its_result(client: PuterClient) -> None:
+    from puter_magic.api.chunks import ResultChunk
+
+    chunks = list(client.stream("puter-chat-completion", "list"))
+    assert len(chunks) == 1 and isinstance(chunks[0], ResultChunk)
+    assert "sandbox-tutor" in chunks[0].result and chunks[0].type == "result"
+    assert repr(chunks[0]).startswith("ResultChunk(result=['abuse', 'costly', ")  # a preview,
+    assert len(repr(chunks[0])) < 200  # bounded
+
+
+def test_chat_stream_of_something_that_is_not_a_chat_reply_still_raises(
+    client: PuterClient, sandbox: Sandbox
+) -> None:
+    from puter_magic.sandbox import Fault
+
+    sandbox.inject(Fault.raw({"success": True, "result": ["not", "a", "chat"]}))
+    with pytest.raises(MalformedResponse, match="not a chat reply"):
+        client.chat_stream("hi", model="sandbox-tutor").reply()
+
+
+MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}]
+
+
+def test_service_from_older_docs_works_on_a_current_server(client: PuterClient, sandbox: Sandbox) -> None:
+    """Code written against the older docs names an old provider as `service`: a current server
+    ignores that field, so the call must work as the same raw request does."""
+    result = client.call(
+        "puter-chat-completion", "complete", service="fake-chat", args={"model": "fake", "messages": MESSAGES}
+    )
+    assert result["message"]["content"][0]["text"]
+    body = sandbox.calls("complete")[-1].body
+    assert body["service"] == "fake-chat" and "driver" not in body
+
+
+def test_service_is_sent_as_the_recorded_request_sent_it(client: PuterClient, sandbox: Sandbox) -> None:
+    recorded = load_transcript("complete-service-key-only.json")
+    client.call(
+        "puter-chat-completion", "complete", {"model": "fake", "messages": MESSAGES}, service="ai-chat"
+    )
+    assert sandbox.calls("complete")[-1].body == recorded["request"]["body"]
+    reply = client.chat(MESSAGES, model="fake", service="ai-chat")
+    assert reply.text
+    body = sandbox.calls("complete")[-1].body
+    assert body["service"] == "ai-chat" and "driver" not in body
+
+
+def test_chat_without_service_still_names_the_driver(client: PuterClient, sandbox: Sandbox) -> None:
+    client.chat("hi", model="fake")
+    body = sandbox.calls("complete")[-1].body
+    assert body["driver"] == "ai-chat" and "service" not in body
+
+
+@pytest.mark.parametrize("name", ["fake-chat", "ai-chat", "claude", "openai-completion"])
+def test_an_old_server_reads_service_and_its_provider_aliases(name: str, legacy_sandbox: Sandbox) -> None:
+    """v1 read `driver ?? service` and took every chat provider name as an alias of ai-chat."""
+    with PuterClient(legacy_sandbox.origin, legacy_sandbox.token, timeout=(2, 5)) as client:
+        reply = client.chat(MESSAGES, model="fake", service=name)
+    assert reply.text
+    assert legacy_sandbox.calls("complete")[-1].body["service"] == name
+
+
+def test_an_old_server_still_refuses_an_unknown_service(legacy_sandbox: Sandbox) -> None:
+    from puter_magic import NotFound
+
+    with (
+        PuterClient(legacy_sandbox.origin, legacy_sandbox.token, timeout=(2, 5)) as client,
+        pytest.raises(NotFound, match="Driver not found"),
+    ):
+        client.chat(MESSAGES, model="fake", service="no-such-driver")

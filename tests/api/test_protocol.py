@@ -37,7 +37,7 @@ from puter_magic.api.errors import (
 from puter_magic.api.protocol import build_call, error_from_reply, parse_retry_after, result_from_json
 from puter_magic.api.usage import total_tokens
 
-from .conftest import load_transcript, transcript_names
+from ..conftest import ROOT, load_transcript, transcript_names
 
 # -- recorded replies from a real self-hosted Puter -------------------------------------
 
@@ -224,7 +224,7 @@ def test_error_tree_is_documented() -> None:
         obj = getattr(errors, name)
         if isinstance(obj, type):
             assert name in doc, name
-            assert issubclass(obj, PuterError)
+            assert issubclass(obj, PuterError) is (obj is not errors.Hint)  # Hint: the next step, as data
 
 
 # -- request bodies ----------------------------------------------------------------------
@@ -383,3 +383,21 @@ def test_json_values_as_results_or_chunks_never_crash(value: object) -> None:
         parse_chunk(value)
     except MalformedResponse:
         pass
+
+
+def test_a_hint_is_data_and_the_api_names_no_magic() -> None:
+    import ssl
+
+    from puter_magic.api.errors import Hint
+    from puter_magic.api.protocol import website_error
+    from puter_magic.api.transport import translate
+
+    err = website_error("https://puter.example.org", "https://api.puter.example.org")
+    assert (err.hint, err.hint_origin) == (Hint.API_ORIGIN, "https://api.puter.example.org")
+    assert website_error("http://localhost:4100", None).hint_origin is None
+    wrong = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    tls = translate(wrong, "https://127.0.0.1:4100", ())
+    assert (tls.hint, tls.hint_origin) == (Hint.PLAIN_HTTP, "http://127.0.0.1:4100")
+    assert "%" not in tls.message  # the words are the notebook's
+    for path in (ROOT / "puter_magic" / "api").glob("*.py"):
+        assert "%puter" not in path.read_text(), f"{path.name} words a magic"

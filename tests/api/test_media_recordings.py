@@ -16,8 +16,8 @@ from puter_magic.api.media_results import audio_result
 from puter_magic.sandbox import Fault, Sandbox
 from puter_magic.sandbox.sound import silent_mp3
 
-from .conftest import TRANSCRIPTS
-from .media_server import MediaServer, Route, other_host_fixture  # noqa: F401  (a fixture)
+from ..conftest import TRANSCRIPTS
+from ..media_server import MediaServer, Route, other_host_fixture  # noqa: F401  (a fixture)
 
 BEYOND = TRANSCRIPTS / "beyond-chat"
 KEYLESS = sorted(

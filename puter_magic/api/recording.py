@@ -1,4 +1,5 @@
-"""Record a notebook's Puter requests and replies to a file, and replay them with no network.
+"""Record Puter requests and replies to a file, and replay them with no network: a layer
+the transport goes through.
 
 The file is JSON Lines, one exchange a line::
 
@@ -14,29 +15,39 @@ and args, so the same
 question in the same conversation finds its reply. No token and no header is ever written,
 and reply texts are redacted of the token before they are.
 
-:class:`~puter_magic.api.wire.TapeWire` is the layer the client sends through while a tape
-is on: it answers from the file (replay) or passes the request on to the network and
-writes what came back (record).
+:class:`TapeWire` is the layer the client sends through while a tape is on: it answers from
+the file (replay) or passes the request on to the transport and writes what came back
+(record). Which of the two a tape does is its :class:`Mode`.
 """
 
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import json
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from . import errors
-from .chunks import Chunk, iter_lines, parse_ndjson
+from .chunks import Chunk, ChunkStream, iter_lines, parse_ndjson
 from .errors import PuterError, ReplayMiss, redact
-from .protocol import BinaryResult
-from .words import plural
+from .humanize import plural
+from .protocol import NDJSON_TYPE, BinaryResult
+from .transport import LineTap, Wire
 
-__all__ = ["ReplayMiss", "Tape", "request_key"]
+__all__ = ["Mode", "ReplayMiss", "Tape", "TapeWire", "request_key"]
+
+
+class Mode(enum.Enum):
+    """What a tape does: write what the network answers, or answer from the file."""
+
+    RECORD = "record"
+    REPLAY = "replay"
+
 
 FORMAT = "puter-magic/recording"
 VERSION = 1
@@ -83,7 +94,7 @@ def _differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
 
 
 class Tape:
-    """One recording file, in ``record`` or ``replay`` mode.
+    """One recording file, recorded to or replayed (its :class:`Mode`).
 
     Args:
         fallthrough: in replay mode, send a request that is not in the file to the network.
@@ -93,10 +104,10 @@ class Tape:
     """
 
     def __init__(
-        self, path: str | Path, mode: str, *, fallthrough: bool = False, pace: str = "original"
+        self, path: str | Path, mode: Mode, *, fallthrough: bool = False, pace: str = "original"
     ) -> None:
-        if mode not in ("record", "replay"):
-            raise ValueError("mode is 'record' or 'replay'")
+        if not isinstance(mode, Mode):
+            raise TypeError(f"mode is Mode.RECORD or Mode.REPLAY, not {mode!r}")
         if pace not in ("original", "fast"):
             raise ValueError("pace is 'original' or 'fast'")
         self.path = Path(path).expanduser()
@@ -107,14 +118,22 @@ class Tape:
         self._lock = threading.Lock()
         self.recorded = 0
         self.replayed = 0
-        if mode == "replay":
+        if mode is Mode.REPLAY:
             self._load()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.touch()
 
+    @property
+    def recording(self) -> bool:
+        return self.mode is Mode.RECORD
+
+    @property
+    def replaying(self) -> bool:
+        return self.mode is Mode.REPLAY
+
     def __repr__(self) -> str:
-        return f"<Tape {self.mode} {str(self.path)!r} entries={len(self.entries)}>"
+        return f"<Tape {self.mode.value} {str(self.path)!r} entries={len(self.entries)}>"
 
     def _load(self) -> None:
         try:
@@ -286,3 +305,88 @@ class Tape:
                 yield line.encode() + b"\n"
 
         yield from parse_ndjson(iter_lines(paced()))
+
+
+# -- the layer the client sends through ------------------------------------------------------
+
+
+class TapeWire:
+    """A :class:`~puter_magic.api.transport.Wire` that records to, or replays from, a :class:`Tape`.
+
+    Replaying, a request the tape holds is answered from it; one it does not hold raises
+    :class:`ReplayMiss`, or goes to *inner* with ``fallthrough``. Recording, every request
+    goes to *inner* and its reply is written: a result, a binary body, a server's error,
+    or a stream that ran to its end (timeouts and network failures are not written).
+    """
+
+    def __init__(self, tape: Tape, inner: Wire) -> None:
+        self.tape = tape
+        self.inner = inner
+
+    def secrets(self) -> tuple[str | None, ...]:
+        return self.inner.secrets()
+
+    def _recorded(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The tape's entry for *body* when replaying (None: ask *inner*)."""
+        if not self.tape.replaying:
+            return None
+        entry = self.tape.lookup(body)
+        if entry is None and not self.tape.fallthrough:
+            raise self.tape.miss(body)
+        return entry
+
+    def _record_errors(self, body: dict[str, Any], ask: Callable[[], Any]) -> Any:
+        started = time.monotonic()
+        try:
+            return ask()
+        except PuterError as err:
+            if self.tape.recording:
+                self.tape.record_error(body, err, self.secrets(), time.monotonic() - started)
+            raise
+
+    def result(self, body: dict[str, Any]) -> Any:
+        entry = self._recorded(body)
+        if entry is not None:
+            return self.tape.replay_result(entry)
+        started = time.monotonic()  # the time the reply took is recorded: replayed at that pace
+        result = self._record_errors(body, lambda: self.inner.result(body))
+        if self.tape.recording:
+            took = time.monotonic() - started
+            if isinstance(result, BinaryResult):
+                self.tape.record_binary(body, result.content, result.content_type, self.secrets(), took)
+            else:
+                self.tape.record_result(body, result, self.secrets(), took)
+        return result
+
+    def get(self, path: str) -> Any:
+        body = {"interface": "http", "method": f"GET {path}"}
+        entry = self._recorded(body)
+        if entry is not None:
+            return self.tape.replay_result(entry)
+        started = time.monotonic()
+        result = self._record_errors(body, lambda: self.inner.get(path))
+        if self.tape.recording:
+            self.tape.record_result(body, result, self.secrets(), time.monotonic() - started)
+        return result
+
+    def stream(self, body: dict[str, Any], tap: LineTap | None = None) -> ChunkStream:
+        entry = self._recorded(body)
+        if entry is not None:
+            stop = threading.Event()
+            return ChunkStream(self.tape.replay_chunks(entry, stop), NDJSON_TYPE, on_close=stop.set)
+        if not self.tape.recording:
+            return self.inner.stream(body, tap)
+        lines: list[tuple[float, bytes]] = []
+
+        def keep(offset: float, line: bytes) -> None:
+            lines.append((offset, line))
+            if tap is not None:
+                tap(offset, line)
+
+        opened: ChunkStream = self._record_errors(body, lambda: self.inner.stream(body, keep))
+
+        def recorded() -> Generator[Chunk, None, None]:
+            yield from opened
+            self.tape.record_stream(body, lines, self.secrets())  # only a stream that ran to its end
+
+        return ChunkStream(recorded(), opened.content_type, on_close=opened.close)
