@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from puter_magic import PuterClient
 from puter_magic.notebook.classroom import Classroom
-from puter_magic.notebook.policy import PolicyWatch
+from puter_magic.notebook.classroom.policy import PolicyWatch
 from puter_magic.sandbox import Sandbox
 
 ROUNDS = 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +25,9 @@ def ip() -> Iterator[InteractiveShell]:
     finally:
         shell.run_line_magic("unload_ext", "puter_magic")
         InteractiveShell.clear_instance()
+        # Each shell registers its cleanup to run at exit (history, temp files); hundreds of
+        # them made the run take minutes to exit after its summary. This shell is done now.
+        atexit.unregister(shell.atexit_operations)
 
 
 def magics_of(shell: InteractiveShell) -> Any:

@@ -81,3 +81,34 @@ def test_api_works_with_the_notebook_libraries_unimportable() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:5] == ["Hello", "Hi", "learner True", "raised bad_request", "[]"]
+
+
+def test_the_package_metadata_builds_without_a_license_warning(tmp_path: object) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from .conftest import ROOT
+
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('always')\n"
+        "from setuptools import build_meta\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    name = build_meta.prepare_metadata_for_build_wheel(sys.argv[1])\n"
+        "print('NAME', name)\n"
+        "for w in caught:\n"
+        "    print('WARNING', w.category.__name__, str(w.message).splitlines()[0])\n"
+    )
+    out = Path(str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert not [w for w in lines if w.startswith("WARNING") and "license" in w.lower()], proc.stdout
+    assert "licen" not in proc.stderr.lower(), proc.stderr
+    name = next(line.split(" ", 1)[1] for line in lines if line.startswith("NAME "))
+    metadata = (out / name / "METADATA").read_text()
+    assert "License-Expression: MIT" in metadata

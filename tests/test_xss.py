@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from puter_magic.notebook.markup import safe_markdown, to_html
-from puter_magic.notebook.rendering import ReplyView
+from puter_magic.notebook.views import ReplyView
 
 from .htmlcheck import live_markup
 

@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..api import runtime
 from ..api.errors import PuterError
-from .advice import WarningBox
-from .bounds import MAX_DISPLAY_CHARS, close_fence, cut_text, left_out_note
-from .rendering import MUTED, footer_html, footer_text
+from .failures import WarningBox
+from .views import MAX_DISPLAY_CHARS, MUTED, close_fence, cut_text, footer_html, footer_text, left_out_note
 
 if TYPE_CHECKING:
     from ..api.chat import ChatReply, ChatStream
@@ -160,7 +159,6 @@ def run_compare(
     *,
     concurrency: int = 3,
     max_rate: float = 10.0,
-    limit: int = MAX_DISPLAY_CHARS,
 ) -> list[Column]:
     """Ask every model (at most *concurrency* at once) and show progress through *update*.
 
@@ -180,7 +178,7 @@ def run_compare(
         now = time.monotonic()
         if update is not None and now - last_update >= 1.0 / max_rate:
             last_update = now
-            update(CompareView(columns, limit=limit))
+            update(CompareView(columns))
 
     def work(col: Column, on_chunk: Callable[[], None] | None = None) -> None:
         if stopping.is_set():
@@ -231,7 +229,7 @@ def run_compare(
             # four times the last redraw's cost, so long replies stay cheap to watch.
             if update is not None and time.monotonic() >= next_at:
                 drawn = time.monotonic()
-                update(CompareView(columns, limit=limit))
+                update(CompareView(columns))
                 next_at = drawn + max(1.0 / max_rate, 4 * (time.monotonic() - drawn))
     except KeyboardInterrupt:
         interrupted()

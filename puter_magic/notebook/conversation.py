@@ -70,10 +70,6 @@ class Placement:
     index: int | None  # None: append
     later: int = 0  # exchanges after the replaced one
 
-    @property
-    def replaces(self) -> bool:
-        return self.index is not None
-
 
 @dataclass
 class Thread:
@@ -181,11 +177,12 @@ class Thread:
         source = Path(path).expanduser()
         return cls.from_json(json.loads(source.read_text()), name)
 
-    def transcript(self) -> str:
-        """The thread as Markdown (model text kept as Markdown; the renderer makes it safe)."""
+    def transcript(self, title: str = "Thread") -> str:
+        """The thread as Markdown (model text kept as Markdown; the renderer makes it safe),
+        headed *title* and the thread's name."""
         if not self.exchanges:
-            return f"*Thread **{self.name}** is empty.*"
-        lines = [f"**Thread {self.name}**: {plural(len(self.exchanges), 'exchange')}"]
+            return f"*{title} **{self.name}** is empty.*"
+        lines = [f"**{title} {self.name}**: {plural(len(self.exchanges), 'exchange')}"]
         if self.system:
             lines.append(f"\n*System prompt:* {self.system}")
         for i, ex in enumerate(self.exchanges, 1):

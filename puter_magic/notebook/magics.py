@@ -1,45 +1,50 @@
-"""The %%puter magics: thin adapters that parse a line, call a flow, show the result.
+"""The magics: every magic's declaration (its options, its ``%magic?`` help) and a thin adapter
+that reads the line, calls a flow, keeps the result.
 
-:class:`PuterMagics` owns the notebook's state (session, settings as traits, the one
-place that decides warn-or-raise) and the asking magics; :mod:`.account_magics` and
-:mod:`.history_magics` hold the others and get the state through :class:`~.host.Host`.
+:class:`PuterMagics` owns the notebook's state (session, settings as traits, the one place
+that decides warn-or-raise, the classroom) and the asking magics (``%%puter``, ``%puter``,
+``%puter_explain``, ``%puter_models``, ``%puter_policy``); :class:`AccountMagics`,
+:class:`HistoryMagics` and :class:`MediaMagics` get that state through :class:`~.state.Host`.
+A magic reads its line once (:mod:`.options`) and hands typed values to a plain flow object:
+:mod:`.asking` (the cell pipeline), :mod:`.each`, :mod:`.account`, :mod:`.media`. The adapters
+live here, apart from their flows, so that ``%load_ext puter_magic`` loads the declarations and
+nothing else: each flow (and requests, markdown, nh3, ipywidgets) loads on first use.
 
-Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or network
-failure shows one styled warning and changes nothing (``raise_errors`` makes it raise);
-anything else is a bug and propagates. Heavy modules (requests, markdown, nh3,
-ipywidgets) load on first use, so ``%load_ext puter_magic`` stays quick.
-
-About 330 lines, most of them the magic methods' docstrings and declarations, which are
-their ``%magic?`` help.
+Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or network failure
+shows one styled warning and changes nothing (``raise_errors`` makes it raise); anything else
+is a bug and propagates.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import observe
 
-from .arguments import parse_line
-from .display import show
-from .puter_options import model_options, puter_options
-from .settings import SettingsTraits
+from ..api.humanize import plural
+from .options import given, parse_line, puter_options, read_ask, read_words
+from .state import SettingsTraits, show
 
 if TYPE_CHECKING:
     from ..api.account import AccountLimits
     from .asking import AskFlow
-    from .batching import BatchMemory
     from .classroom import Classroom
+    from .each import BatchMemory
     from .failures import Failures
+    from .media import MediaFlow
     from .session import PuterSession
+    from .state import Host
     from .widgets import ModelSelector
 
-__all__ = ["PuterMagics", "load", "unload"]
+__all__ = ["AccountMagics", "HistoryMagics", "MediaMagics", "PuterMagics", "load", "unload"]
 
 
 @magics_class
@@ -85,7 +90,7 @@ class PuterMagics(Magics, SettingsTraits):
         """The teacher's rules for this notebook, and this kernel session's count of requests."""
         if self._classroom is None:
             from .classroom import Classroom
-            from .policy import PolicyWatch
+            from .classroom.policy import PolicyWatch
 
             def provider(model: str) -> str | None:
                 return self._session.provider_of(model) if self._session is not None else None
@@ -97,7 +102,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     def _notebook_path(self) -> Path | None:
         """The notebook this kernel runs (the frontend says; ``notebook_file`` where it does not)."""
-        from .policy import find_notebook
+        from .classroom.policy import find_notebook
 
         if self.notebook_file:
             return Path(self.notebook_file).expanduser().absolute()
@@ -190,79 +195,52 @@ class PuterMagics(Magics, SettingsTraits):
         the question (%puter -m MODEL --chat NAME What is a set?), -- ends them, and a
         question that ends in ? is asked (%puter? alone shows this help).
         """
-        from .asking import with_context
-        from .provenance import options_of
-
-        if cell is None:
-            from .lineform import split_options
-
-            words, prompt = split_options(self.puter, line)
-            args = self.puter.parser.parse_args(words)
-            if not prompt:
-                raise UsageError("%puter needs a question after its options: %puter [options] QUESTION")
-        else:
-            args = parse_line(self.puter, line)
-            prompt = cell
-        if not prompt.strip():
-            raise UsageError("%%puter needs a message: write your question in the cell below %%puter")
-        if args.out is not None and not args.out.isidentifier():
-            raise UsageError(f"--out needs a variable name, not {args.out!r}")
-        if args.code and (args.compare or args.each is not None):
-            raise UsageError(
-                "--code puts one reply's code in a cell: it does not go with --compare or --each"
-            )
-        self.classroom.begin("%%puter" if cell is not None else "%puter", options_of(args))
-        if args.code:
+        options, prompt = read_ask(self.puter, line, cell)
+        self.classroom.begin("%%puter" if cell is not None else "%puter", options.given)
+        if options.code:
             refusal = self.classroom.refuse_code(prompt.strip())
             if refusal is not None:
                 show(refusal)
                 return
-        if args.each is not None or args.fresh:
-            from .batching import BatchFlow, BatchMemory, each_cell
+        if options.batch:
+            from .each import BatchFlow, BatchMemory
 
             if self._batch_memory is None:
                 self._batch_memory = BatchMemory()
             batch = BatchFlow(self.session, self.settings(), show, self.failures, self._batch_memory)
-            each_cell(
-                batch,
-                args,
-                prompt,
-                in_cell=cell is not None,
-                namespace=self._namespace(),
-                cell=self.cell_key(),
-            )
+            batch.each_cell(options, prompt, namespace=self._namespace(), cell=self.cell_key())
             return
-        if args.web and (args.tools or args.approve):
-            raise UsageError("--web goes without --tools: Puter's web search is a tool of its own")
         tools = None
-        if args.tools or args.approve:
-            from .tooling import tools_for
+        if options.tools:
+            from .tools import tools_for
 
-            tools = tools_for(args, self._namespace(), self.shell)
+            tools = tools_for(options.tools, options.approve, self._namespace(), self.shell)
         used: list[str] = []
         unknown: list[str] = []
-        if not args.no_interpolate:
-            from .interpolate import interpolate
+        if options.interpolate:
+            from .prompt import interpolate
 
             prompt, used = interpolate(prompt, self._namespace(), unknown)
-        if args.context:
-            prompt = with_context(prompt, args.context, self._namespace())
-        options = model_options(args)
-        seen = ""
-        if args.image:
-            from .media_flow import chat_images
+        if options.context:
+            from .prompt import with_context
 
-            options["images"], seen = chat_images(args.image, self._namespace())
+            prompt = with_context(prompt, options.context, self._namespace())
+        sent = options.model_options()
+        seen = ""
+        if options.images:
+            from .media import chat_images
+
+            sent["images"], seen = chat_images(list(options.images), self._namespace())
         ask = self.session.prepare(
             prompt.strip("\n"),
-            model=args.model,
-            thread=args.chat,
-            system=args.system,
+            model=options.model,
+            thread=options.chat,
+            system=options.system,
             window=self.history_window,
-            history=not args.no_history,
-            new=args.new,
+            history=options.history,
+            new=options.new,
             cell_id=self.cell_key(),
-            options=options,
+            options=sent,
             tools=tools is not None,
         )
         notes = [f"filled in: {', '.join('{' + u + '}' for u in used)}"] if used else []
@@ -270,25 +248,24 @@ class PuterMagics(Magics, SettingsTraits):
             names = ", ".join("{" + u + "}" for u in unknown)
             notes.append(f"sent as written: {names} (no variable of that name)")
         notes += [seen] if seen else []
-        stream = self.stream and not args.no_stream
-        if args.compare:
-            self._ask_flow().compare(ask, args.compare, args.keep, notes, stream=stream)
+        stream = self.stream and options.stream
+        flow = self._ask_flow()
+        if options.compare:
+            flow.compare(ask, list(options.compare), options.keep, notes, stream=stream)
             return
-        if args.keep:
-            raise UsageError("--keep goes with --compare")
-        if tools:
-            from .tooling import ToolFlow
-
-            flow = ToolFlow(self.session, self.settings(), show, self.failures)
-            text = flow.ask(
-                ask, tools, stream=stream, raw=args.raw, notes=notes, approve=args.approve, out=args.out
-            )
-        else:
-            text = self._ask_flow().ask(ask, stream=stream, raw=args.raw, notes=notes, out=args.out)
-        if text is not None and args.out and self.shell is not None:
-            self.shell.user_ns[args.out] = text
-        if args.code and text is not None:
-            from .code_cell import offer_code
+        text = flow.ask(
+            ask,
+            stream=stream,
+            raw=options.raw,
+            notes=notes,
+            out=options.out,
+            tools=tools,
+            approve=options.approve,
+        )
+        if text is not None and options.out and self.shell is not None:
+            self.shell.user_ns[options.out] = text
+        if options.code and text is not None:
+            from .asking import offer_code
 
             show(offer_code(self.shell, text))
 
@@ -300,9 +277,11 @@ class PuterMagics(Magics, SettingsTraits):
     def puter_models(self, line: str) -> None:
         """Pick the notebook's default model (a searchable selector; a table in a terminal)."""
         args = parse_line(self.puter_models, line)
+        from .live import cell_output
+
         with self.failures.guard():
             models = self.session.models(refresh=args.refresh)
-            if self.settings().rich:
+            if cell_output(self.settings(), show).live:
                 selector = self.model_selector()
                 selector.refresh(force=False)  # the session's list: this origin's, maybe just reloaded
                 show(selector)
@@ -343,31 +322,31 @@ class PuterMagics(Magics, SettingsTraits):
         args = parse_line(self.puter_explain, line)
         import sys
 
-        from .provenance import options_of
-
-        self.classroom.begin("%puter_explain", options_of(args))
+        self.classroom.begin("%puter_explain", given(args))
 
         exc = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
         if exc is None:
-            from .rendering import Note
+            from .views import Note
 
             show(Note("No error to explain yet.", "Run the cell that fails, then %puter_explain."))
             return
-        from .context import describe_error_for_learner
+        from .prompt import explain_prompt
 
-        trace, cell = describe_error_for_learner(exc, cell_label=self._cell_label)
-        fix = "give me a hint toward fixing it" if self.classroom.mode() == "tutor" else "suggest a fix"
-        prompt = (
-            "I am learning to program. This error happened in my notebook. Explain for a learner "
-            f"what it means and why it happened, then {fix}.\n\n"
-        )
-        if cell:
-            prompt += f"The cell that raised it:\n\n```python\n{cell.rstrip()}\n```\n\n"
-        prompt += f"The error:\n\n```text\n{trace.rstrip()}\n```"
+        prompt = explain_prompt(exc, self._cell_label, hint_only=self.classroom.mode() == "tutor")
         ask = self.session.prepare(
             prompt, model=args.model, thread=args.chat, window=self.history_window, cell_id=self.cell_key()
         )
         self._ask_flow().ask(ask, stream=self.stream, raw=False, notes=[f"explained: {type(exc).__name__}"])
+
+    @line_magic
+    def puter_policy(self, line: str) -> None:
+        """Show the classroom rules in force, each with where it came from (the notebook's
+        metadata or the site file named by $PUTER_MAGIC_POLICY), and the requests left."""
+        from .classroom import HOW_TO_SET, policy_view
+
+        if line.strip():
+            raise UsageError(f"%puter_policy takes no arguments; teachers set the rules with {HOW_TO_SET}")
+        show(policy_view(self.classroom))
 
     def _cell_label(self, filename: str) -> str | None:
         """``Cell In[5]`` for a cell's file, as IPython names it in its own tracebacks."""
@@ -376,25 +355,624 @@ class PuterMagics(Magics, SettingsTraits):
         return " ".join(named) if isinstance(named, tuple) else None
 
 
-MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics", "ClassroomMagics")
+# -- %puter_login, %puter_logout, %puter_usage ------------------------------------------------------
+
+
+@magics_class
+class AccountMagics(Magics):
+    """``%puter_login``, ``%puter_logout``, ``%puter_usage``."""
+
+    def __init__(self, shell: Any, *, host: Host) -> None:
+        super().__init__(shell)
+        self.host = host
+
+    # -- %puter_login / %puter_logout ------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--origin", help="API origin, e.g. https://api.puter.com or http://api.puter.localhost:4100")
+    @argument("--token-env", metavar="NAME", help="read the token from this environment variable")
+    @argument(
+        "--no-guest",
+        action="store_true",
+        help="the sign-in button asks for an account (no temporary guest account on a first visit)",
+    )
+    @argument(
+        "--no-wait",
+        action="store_true",
+        help="show the sign-in button and end the cell at once (the cells below do not wait for the click)",
+    )
+    @argument(
+        "--button",
+        action="store_true",
+        help="sign in with the button even when a token is in the environment or saved "
+        "(where no button can show: Puter's token page and the prompt)",
+    )
+    @argument(
+        "--prompt",
+        action="store_true",
+        help="show Puter's token page and take a token pasted at the masked prompt (no button)",
+    )
+    @argument(
+        "--gui-origin",
+        metavar="URL",
+        help="Puter's website for the sign-in pages (default: the API origin's pair, api.X -> X)",
+    )
+    @argument(
+        "--browser",
+        action="store_true",
+        help="sign in through Puter's AuthMe page, for a kernel on the browser's own machine",
+    )
+    @argument("--sandbox", action="store_true", help="start the offline sandbox in this kernel and use it")
+    @argument("--save", action="store_true", help="keep this login for next time (a private file)")
+    @argument("--token", help="refused: a token here would be saved in the notebook")
+    @argument("extra", nargs="*", help="refused (see --token)")
+    @line_magic
+    def puter_login(self, line: str) -> None:
+        """Sign in to Puter and say who you are.
+
+        The token comes from, first match wins: --token-env NAME, $PUTER_AUTH_TOKEN, a
+        PUTER_AUTH_TOKEN in Colab's Secrets, a saved login for the origin. Without one, a
+        notebook shows a "Sign in with Puter" button (one click; a guest account on a
+        browser's first visit unless --no-guest) and waits for it (login_timeout); a
+        terminal or VS Code shows Puter's token page and asks at a masked prompt.
+        --prompt takes a pasted token there instead of the button (JupyterLite's kernel
+        cannot hold the cell for the click); --browser uses Puter's AuthMe page instead;
+        --sandbox needs no account at all.
+        """
+
+        from .account import SignInFlow, frontend_of
+        from .options import read_login
+
+        login = read_login(self.puter_login, line)
+        host = self.host
+        flow = SignInFlow(host.session, host.settings(), show, host.failures, frontend_of(self.shell))
+        with host.failures.guard():
+            if login.sandbox:
+                host.default_model = flow.sandbox()
+                return
+            flow.login(login)
+
+    @magic_arguments()
+    @argument("--keep", action="store_true", help="sign out of this kernel but keep the saved login")
+    @line_magic
+    def puter_logout(self, line: str) -> None:
+        """Sign out: this kernel forgets the token, the saved login for this origin is
+        forgotten (--keep keeps it), an in-kernel sandbox stops. The token itself stays valid
+        until it is revoked on Puter's website (Settings → Security → sessions), which the
+        output names."""
+        args = parse_line(self.puter_logout, line)
+        from ..api.auth import LoginStore
+        from .views import Note
+
+        session = self.host.session
+        origin = session.origin
+        gui = session.client.gui_origin if session.client is not None else None
+        forgot = False if args.keep or origin is None else LoginStore().forget(origin)
+        had_sandbox = session.sandbox is not None
+        in_sandbox = session.sandbox is not None and origin == session.sandbox.origin
+        session.close()
+        if origin is None:
+            show(Note("Not signed in.", "This kernel holds no Puter token."))
+            return
+        done = []
+        if not in_sandbox:
+            settings = self.host.settings()
+            if settings.gui_origin:
+                gui = settings.gui_origin.rstrip("/")
+            where = f" at {gui}: Settings → Security → sessions" if gui else " on Puter's site"
+            done.append(f"This kernel forgot the token; it stays valid until you revoke it{where}.")
+        if forgot:
+            done.append("Saved login forgotten.")
+        elif args.keep:
+            done.append("Saved login kept (--keep).")
+        if had_sandbox:
+            done.append("Sandbox stopped.")
+        show(Note(f"Signed out of {origin}.", " ".join(done)))
+
+    def _show_allowance(self) -> None:
+        """What Puter says of the account this month (read at most once a minute)."""
+        from ..api.errors import NotFound
+        from .account import AllowanceView
+        from .failures import gui_host
+        from .views import Note
+
+        with self.host.failures.guard():
+            try:
+                allowance = self.host.session.allowance(max_age=60.0)
+            except NotFound:  # an older or stripped-down server: no metering routes
+                show(Note("Puter account:", "this server does not report an allowance (no /metering/usage)."))
+                return
+            if allowance is not None:
+                show(AllowanceView(allowance, gui_host(self.host.session.origin)))
+
+    @magic_arguments()
+    @argument("--reset", action="store_true", help="start counting afresh")
+    @line_magic
+    def puter_usage(self, line: str) -> None:
+        """Tokens and cost per model used by this notebook (cost where the server reports it),
+        and what Puter says of the account this month: its allowance, used and left."""
+        args = parse_line(self.puter_usage, line)
+        meter = self.host.session.meter
+        if args.reset:
+            from .views import Note
+
+            meter.reset()
+            show(Note("Usage meter reset."))
+            return
+        from .views import UsageTable
+
+        show(UsageTable(meter))
+        budget = self.host.settings().budget_usd_cents
+        if budget is not None:
+            from .views import Note
+
+            left = budget - meter.spent_cents
+            show(Note(f"Budget: {budget:g}¢", f"{max(left, 0):.4g}¢ left."))
+        self._show_allowance()  # the notebook's own figures first, then the account's
+
+
+# -- %puter_history, %puter_reset, %puter_record, %puter_replay -------------------------------------
+
+
+@magics_class
+class HistoryMagics(Magics):
+    """``%puter_history``, ``%puter_reset``, ``%puter_record``, ``%puter_replay``."""
+
+    def __init__(self, shell: Any, *, host: Host) -> None:
+        super().__init__(shell)
+        self.host = host
+
+    # -- history and reset ------------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--chat", metavar="NAME", help="the thread (default: 'default')")
+    @argument("--json", action="store_true", help="return the thread as JSON-ready data")
+    @argument("--save", metavar="FILE", help="write the thread to a JSON file")
+    @argument("--load", metavar="FILE", help="replace the thread with one from a JSON file")
+    @argument("--replaced", action="store_true", help="show the replies that re-runs replaced")
+    @line_magic
+    def puter_history(self, line: str) -> Any:
+        """Show a thread's transcript, or move it to and from a JSON file."""
+        args = parse_line(self.puter_history, line)
+        from .conversation import Thread
+        from .views import Note, ReplyView
+
+        thread = self.host.session.conversations.get(args.chat)
+        if args.load:
+            try:
+                loaded = Thread.load(args.load, thread.name)
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"%puter_history --load: {exc}") from None
+            self.host.session.conversations.put(loaded)
+            show(
+                Note(
+                    f"Loaded {plural(len(loaded.exchanges), 'exchange')} into thread {loaded.name!r}",
+                    f"from {args.load}.",
+                )
+            )
+            return None
+        if args.save:
+            try:
+                path = thread.save(args.save)
+            except OSError as exc:
+                raise UsageError(f"%puter_history --save: {exc}") from None
+            show(
+                Note(
+                    f"Saved thread {thread.name!r} ({plural(len(thread.exchanges), 'exchange')})",
+                    f"to {path}.",
+                )
+            )
+            return None
+        if args.json:
+            from .views import BoundedData
+
+            data = BoundedData(thread.to_json())  # all of it; only its display is bounded
+            data.limit = self.host.settings().max_display_chars
+            data.where = "the value itself is whole (data = %puter_history --json)"
+            return data
+        if args.replaced:
+            replaced = Thread(thread.name, list(thread.replaced))
+            text = replaced.transcript("Replaced replies of thread")
+        else:
+            text = thread.transcript()
+        where = "the whole thread is in %puter_history --json (or --save FILE)"
+        limit = self.host.settings().max_display_chars
+        show(ReplyView(text, show_footer=False, limit=limit, where=where))
+        return None
+
+    @magic_arguments()
+    @argument("--chat", metavar="NAME", help="the thread to reset (default: 'default')")
+    @argument("--all", action="store_true", help="reset every thread")
+    @line_magic
+    def puter_reset(self, line: str) -> None:
+        """Forget a thread's conversation (or all threads with --all)."""
+        args = parse_line(self.puter_reset, line)
+        if args.all and args.chat:
+            raise UsageError("%puter_reset takes --chat NAME or --all, not both")
+        from .views import Note
+
+        conversations = self.host.session.conversations
+        if args.all:
+            count = len(conversations.threads)
+            conversations.reset_all()
+            show(Note("Reset every thread", f"({plural(count, 'thread')} forgotten)."))
+            return
+        thread = conversations.get(args.chat)
+        count = len(thread.exchanges)
+        conversations.reset(thread.name)
+        show(Note(f"Reset thread {thread.name!r}", f"({plural(count, 'exchange')} forgotten)."))
+
+    # -- record and replay -----------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("file", nargs="?", help="the JSON Lines file to record to (appended)")
+    @argument("--off", action="store_true", help="stop recording")
+    @line_magic
+    def puter_record(self, line: str) -> None:
+        """Record every Puter request of this notebook and its reply to FILE (no token is written)."""
+        args = parse_line(self.puter_record, line)
+        from .views import Note
+
+        if args.off:
+            tape = self.host.session.stop_tape()
+            what = (
+                f"{plural(tape.recorded, 'exchange')} in {tape.path}"
+                if tape and tape.recording
+                else "nothing"
+            )
+            show(Note("Recording stopped:", f"{what}."))
+            return
+        if not args.file:
+            raise UsageError("%puter_record needs a FILE (or --off)")
+        try:
+            tape = self.host.session.record_to(args.file)
+        except OSError as exc:
+            raise UsageError(f"%puter_record: {exc}") from None
+        show(
+            Note(
+                f"Recording to {tape.path}.",
+                "Replay it later, with no network, with",
+                code=f"%puter_replay {args.file}",
+            )
+        )
+
+    @magic_arguments()
+    @argument("file", nargs="?", help="a recording made with %%puter_record")
+    @argument(
+        "--fallthrough", action="store_true", help="send requests the file does not hold to the network"
+    )
+    @argument(
+        "--fast", action="store_true", help="replay streamed replies at once, not at their recorded pace"
+    )
+    @argument("--off", action="store_true", help="stop replaying")
+    @line_magic
+    def puter_replay(self, line: str) -> None:
+        """Answer Puter requests from a recording, with no network at all."""
+        args = parse_line(self.puter_replay, line)
+        from .views import Note
+
+        if args.off:
+            tape = self.host.session.stop_tape()
+            what = (
+                f"{plural(tape.replayed, 'reply')} came from {tape.path}" if tape and tape.replaying else ""
+            )
+            show(Note("Replay stopped.", what))
+            return
+        if not args.file:
+            raise UsageError("%puter_replay needs a FILE (or --off)")
+        try:
+            tape = self.host.session.replay_from(
+                args.file, fallthrough=args.fallthrough, pace="fast" if args.fast else "original"
+            )
+        except ValueError as exc:
+            raise UsageError(f"%puter_replay: {exc}") from None
+        rest = "others go to the network" if args.fallthrough else "nothing else is sent anywhere"
+        main = tape.main_model()
+        if main and not self.host.default_model:
+            self.host.default_model = main
+            rest += f". Default model: {main}"
+        count = plural(len(tape.entries), "recorded exchange")
+        show(Note(f"Replaying {count} from {tape.path};", f"{rest}."))
+
+
+# -- the media magics -------------------------------------------------------------------------------
+
+
+_NAME_ARGS = re.compile(r"\{([A-Za-z_]\w*)\}")
+
+
+@magics_class
+class MediaMagics(Magics):
+    """``%%puter_image``, ``%%puter_speak``, ``%puter_transcribe``, ``%puter_ocr``, ``%puter_call``."""
+
+    def __init__(self, shell: Any, *, host: Host) -> None:
+        super().__init__(shell)
+        self.host = host
+
+    @property
+    def _namespace(self) -> dict[str, Any]:
+        return self.shell.user_ns if self.shell is not None else {}
+
+    def _flow(self) -> MediaFlow:
+        from .media import MediaFlow
+
+        return MediaFlow(self.host.session, self.host.settings(), show, self.host.failures)
+
+    def _text_and_args(self, magic: Any, line: str, cell: str | None, name: str) -> tuple[str, Any]:
+        """The text (the cell, or the line after its options) with ``{name}`` filled in, and the options."""
+        if cell is None:
+            from .options import split_options
+
+            words, text = split_options(magic, line)
+            args = read_words(magic, words)
+        else:
+            args, text = parse_line(magic, line), cell
+        if not text.strip():
+            raise UsageError(
+                f"%{name} needs text: %%{name} [options] with the text in the cell, or %{name} TEXT"
+            )
+        if not args.no_interpolate:
+            from .prompt import interpolate
+
+            text, _ = interpolate(text, self._namespace)
+        return text.strip(), args
+
+    def _begin(self, magic: str, args: Any) -> None:
+        """Tell the classroom which magic asks, with which options (its log and metadata)."""
+        self.host.classroom.begin(magic, given(args))
+
+    def _keep(self, out: str | None, value: Any) -> None:
+        if out and value is not None:
+            self._namespace[out] = value
+
+    @magic_arguments()
+    @argument("-m", "--model", help="the image model (default: the server's)")
+    @argument("--quality", metavar="Q", help="the model's quality level, e.g. low, medium, high")
+    @argument("--ratio", metavar="W:H", help="the shape, e.g. 16:9")
+    @argument("--save", metavar="FILE", help="also write the image to FILE")
+    @argument("--out", metavar="VAR", help="keep the image (an ImageResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @line_cell_magic
+    def puter_image(self, line: str, cell: str | None = None) -> None:
+        """Make an image from the cell (the prompt) and show it; {name} is filled in as in %%puter.
+
+        The line form, %puter_image [options] PROMPT, takes the same options before the prompt.
+        """
+        prompt, args = self._text_and_args(self.puter_image, line, cell, "puter_image")
+        self._begin("%%puter_image" if cell is not None else "%puter_image", args)
+        flow = self._flow()
+        result = flow.image(
+            prompt, model=args.model, quality=args.quality, ratio=args.ratio, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("--voice", metavar="V", help="the voice (%%puter_speak --voices lists them)")
+    @argument("--provider", metavar="P", help="the speech provider, e.g. openai, aws-polly, elevenlabs")
+    @argument("--voices", action="store_true", help="list the voices and engines (of --provider P) instead")
+    @argument("-m", "--model", help="the provider's model")
+    @argument("--save", metavar="FILE", help="also write the audio to FILE")
+    @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @line_cell_magic
+    def puter_speak(self, line: str, cell: str | None = None) -> None:
+        """Say the cell's text aloud: an audio player. {name} is filled in as in %%puter.
+
+        The line form, %puter_speak [options] TEXT, takes the same options before the text.
+        %puter_speak --voices [--provider P] lists the voices and engines instead.
+        """
+        from .options import split_options
+
+        words, rest = split_options(self.puter_speak, line)
+        early = read_words(self.puter_speak, words) if cell is None else parse_line(self.puter_speak, line)
+        if early.voices:
+            if (rest if cell is None else cell).strip():
+                raise UsageError("%puter_speak --voices lists the voices: it takes no text")
+            self._flow().voices(early.provider)
+            return
+        text, args = self._text_and_args(self.puter_speak, line, cell, "puter_speak")
+        self._begin("%%puter_speak" if cell is not None else "%puter_speak", args)
+        flow = self._flow()
+        result = flow.speak(
+            text, voice=args.voice, provider=args.provider, model=args.model, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("source", nargs="?", help="an audio file, a Puter path, or a variable (bytes, an AudioResult)")
+    @argument("--voice", metavar="V", help="the voice to say it in (the provider's voice id, sent as given)")
+    @argument("-m", "--model", help="the provider's model (ElevenLabs: eleven_multilingual_sts_v2)")
+    @argument("--save", metavar="FILE", help="also write the audio to FILE")
+    @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @line_magic
+    def puter_voice(self, line: str) -> None:
+        """The voice changer: say SOURCE again in another voice (--voice V) and play it.
+
+        SOURCE is an audio file (at most 25 MB), a Puter path (puter:~/talk.mp3) or a variable
+        holding audio bytes or an earlier result (%%puter_speak --out VAR); not a URL.
+        """
+        from .media import resolve_source
+
+        args = parse_line(self.puter_voice, line)
+        source: Any = None
+        name = ""
+        if args.source is not None:
+            source, name = resolve_source(args.source, self._namespace, "%puter_voice")
+        elif not args.test:
+            raise UsageError(
+                "%puter_voice needs SOURCE: an audio file or a variable (--test tries it without)"
+            )
+        self._begin("%puter_voice", args)
+        result = self._flow().voice(
+            source, name, voice=args.voice, model=args.model, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("-m", "--model", help="the video model (default: the server's)")
+    @argument(
+        "--seconds", type=float, metavar="N", help="how long (the server snaps it to what the model allows)"
+    )
+    @argument("--size", metavar="WxH", help="the frame size, e.g. 1280x720 (snapped as --seconds is)")
+    @argument("--save", metavar="FILE", help="also write the video to FILE")
+    @argument("--out", metavar="VAR", help="keep the video (a VideoResult) in variable VAR")
+    @argument(
+        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+    )
+    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @line_cell_magic
+    def puter_video(self, line: str, cell: str | None = None) -> None:
+        """Make a video from the cell (the prompt) and show a player; {name} is filled in as in %%puter.
+
+        Video generation keeps the request open for minutes: the cell waits up to 15 minutes.
+        The line form, %puter_video [options] PROMPT, takes the same options before the prompt.
+        """
+        prompt, args = self._text_and_args(self.puter_video, line, cell, "puter_video")
+        if args.seconds is not None and args.seconds <= 0:
+            raise UsageError("--seconds is a positive number")
+        self._begin("%%puter_video" if cell is not None else "%puter_video", args)
+        result = self._flow().video(
+            prompt, model=args.model, seconds=args.seconds, size=args.size, test=args.test, save=args.save
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument("source", nargs="?", help="an audio file, an https URL, or a variable (bytes, an AudioResult)")
+    @argument("--translate", action="store_true", help="translate into English")
+    @argument("--language", metavar="L", help="the language spoken, e.g. en (helps the model)")
+    @argument("--out", metavar="VAR", help="keep the transcript (text, segments, words) in VAR")
+    @argument(
+        "--test",
+        action="store_true",
+        help="Puter's free sample (test_mode): try the cell without spending; SOURCE may be left out",
+    )
+    @line_magic
+    def puter_transcribe(self, line: str) -> None:
+        """Turn speech into text (at most 25 MB of audio). --test: Puter's free sample."""
+        args = parse_line(self.puter_transcribe, line)
+        source, name = self._source(args, "%puter_transcribe")
+        result = self._flow().transcribe(
+            source, name, translate=args.translate, language=args.language, test=args.test
+        )
+        self._keep(args.out, result)
+
+    @magic_arguments()
+    @argument(
+        "source",
+        nargs="?",
+        help="an image or PDF file, an https URL, or a variable (bytes, an ImageResult, a figure)",
+    )
+    @argument("--provider", metavar="P", help="aws-textract (default) or mistral")
+    @argument("--out", metavar="VAR", help="keep the result (text, blocks, pages) in VAR")
+    @argument(
+        "--test",
+        action="store_true",
+        help="Puter's free sample (test_mode): try the cell without spending; SOURCE may be left out",
+    )
+    @line_magic
+    def puter_ocr(self, line: str) -> None:
+        """Read the text in an image or a PDF (at most 10 MB). --test: Puter's free sample."""
+        args = parse_line(self.puter_ocr, line)
+        source, name = self._source(args, "%puter_ocr")
+        result = self._flow().ocr(source, name, provider=args.provider, test=args.test)
+        self._keep(args.out, result)
+
+    def _source(self, args: Any, magic: str) -> tuple[Any, str]:
+        """SOURCE as the flow takes it; with --test it may be left out (Puter's sample needs none)."""
+        from .media import resolve_source
+
+        self._begin(magic, args)
+        if args.source is None:
+            if not args.test:
+                raise UsageError(
+                    f"{magic} needs a file, a URL or a variable name (or --test for Puter's sample)"
+                )
+            return None, ""
+        return resolve_source(args.source, self._namespace, magic)
+
+    @magic_arguments()
+    @argument("--driver", metavar="D", help="the driver (default: the interface's own)")
+    @argument("--out", metavar="VAR", help="keep the result in VAR")
+    @line_magic
+    @no_var_expand  # ARGS is JSON, and {name} names a dict: IPython must not format either first
+    def puter_call(self, line: str) -> None:
+        """Call any driver: %puter_call INTERFACE METHOD [ARGS] [--driver D] [--out VAR].
+
+        ARGS is a JSON object, or {name} of a dict variable. A JSON result shows in the JSON
+        viewer; an image or audio reply as one; a failure as the usual warning.
+        """
+        from .options import split_options
+
+        words, rest = split_options(self.puter_call, line)
+        head = rest.split(None, 2)
+        if len(head) < 2:
+            raise UsageError("%puter_call needs INTERFACE METHOD, e.g. %puter_call puter-tts list_voices")
+        interface, method = head[0], head[1]
+        call_args, tail = self._call_args(head[2] if len(head) > 2 else "")
+        args = parse_line(self.puter_call, " ".join([*map(_quote, words), tail]))
+        self._begin("%puter_call", args)
+        result = self._flow().call(interface, method, call_args, args.driver, args.out)
+        self._keep(args.out, result)
+
+    def _call_args(self, text: str) -> tuple[dict[str, Any], str]:
+        """ARGS (JSON or {name}) from the start of *text*, and what follows it."""
+        text = text.strip()
+        named = _NAME_ARGS.match(text)
+        if named and named.group(1) not in self._namespace:
+            raise UsageError(
+                f"%puter_call: no variable named {named.group(1)} (ARGS is JSON or {{name}} of a dict)"
+            )
+        if named:
+            value = self._namespace[named.group(1)]
+            if not isinstance(value, dict):
+                raise UsageError(
+                    f"%puter_call: {named.group(1)} is a {type(value).__name__}, not a dict of args"
+                )
+            return value, text[named.end() :]
+        if not text.startswith("{"):
+            return {}, text
+        try:
+            value, end = json.JSONDecoder().raw_decode(text)
+        except ValueError as exc:
+            raise UsageError(f"%puter_call: ARGS is not valid JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise UsageError("%puter_call: ARGS must be a JSON object")
+        return value, text[end:]
+
+
+def _quote(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+# -- loading ----------------------------------------------------------------------------------------
+
+
+MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics")
 
 
 def load(ipython: Any) -> None:
     """Register the magics and the input transformer once; loading again is harmless."""
     if "PuterMagics" in ipython.magics_manager.registry:
         return
-    from .account_magics import AccountMagics
-    from .classroom import ClassroomMagics, announce
-    from .history_magics import HistoryMagics
-    from .lineform import ask_not_help
-    from .media_magics import MediaMagics
+    from .classroom import announce
+    from .options import ask_not_help
 
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
     ipython.register_magics(AccountMagics(ipython, host=magics))
     ipython.register_magics(HistoryMagics(ipython, host=magics))
     ipython.register_magics(MediaMagics(ipython, host=magics))
-    ipython.register_magics(ClassroomMagics(ipython, host=magics))
     ipython.events.register("pre_run_cell", magics.pre_run_cell)
     ipython.events.register("post_run_cell", magics.post_run_cell)
     if ask_not_help not in ipython.input_transformers_cleanup:
@@ -412,7 +990,7 @@ def unload(ipython: Any) -> None:
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
     with contextlib.suppress(ValueError):
         ipython.events.unregister("post_run_cell", magics.post_run_cell)
-    from .lineform import ask_not_help
+    from .options import ask_not_help
 
     with contextlib.suppress(ValueError):
         ipython.input_transformers_cleanup.remove(ask_not_help)

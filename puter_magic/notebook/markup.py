@@ -12,8 +12,8 @@ Jupyter renders outputs of a live kernel as trusted: raw HTML in ``text/html`` *
   after sanitizing (its output escapes the code), and math put back escaped, for the
   frontend to typeset.
 
-One thing, read best whole (about 300 lines): the segmenting and the two renderings depend
-on each other's placeholders.
+The segmenting and the two renderings depend on each other's placeholders, so they are one
+module.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..api.recording import Tape
     from ..sandbox import Sandbox
 
-__all__ = ["Ask", "PuterSession"]
+__all__ = ["Ask", "PuterSession", "ReplayMark"]
 
 SANDBOX_MODEL = "sandbox-tutor"
 REPLAY_ORIGIN = "http://replay.localhost"  # a replay-only session never connects anywhere
@@ -96,6 +96,27 @@ class Ask:
         if not places:
             return "the rest is not kept (--out VAR keeps a whole reply)"
         return "the whole text is in " + " and ".join(places)
+
+
+class ReplayMark:
+    """How many replies the recording had given at one moment, to tell whether the requests
+    since were answered from it (nothing was spent then)."""
+
+    def __init__(self, tape: Tape | None) -> None:
+        self.tape = tape
+        self.before = tape.replayed if tape is not None else 0
+
+    def happened(self) -> bool:
+        tape = self.tape
+        return tape is not None and tape.replaying and tape.replayed > self.before
+
+    def notes(self) -> list[str]:
+        """The footer's note when a reply came from the recording."""
+        return (
+            [f"replayed from {self.tape.path.name}: nothing was spent"]
+            if self.happened() and self.tape
+            else []
+        )
 
 
 class PuterSession:
@@ -208,19 +229,25 @@ class PuterSession:
             self.sandbox.stop()
             self.sandbox = None
 
+    def replays(self) -> ReplayMark:
+        """A mark on the recording now: were the requests from here on replayed?"""
+        return ReplayMark(self.tape)
+
     def require_client(self) -> PuterClient:
         if self.client is None:
             raise NotSignedIn("nothing was sent: this notebook has no Puter sign-in yet")
         return self.client
 
-    def check_budget(self, budget_cents: float | None) -> None:
-        """Refuse to send once the notebook has spent *budget_cents* (None: no budget)."""
+    def check_budget(self, budget_cents: float | None, spent: float | None = None) -> None:
+        """Refuse to send once the notebook has spent *budget_cents* (None: no budget). *spent*:
+        what a batch under way counts, its own replies included (default: the meter's)."""
         if budget_cents is None:
             return
-        spent = self.meter.spent_cents
-        if spent >= budget_cents:
+        now = self.meter.spent_cents if spent is None else spent
+        if now >= budget_cents:
+            what = "nothing was sent" if spent is None else "nothing more was sent"
             raise BudgetExceeded(
-                f"this notebook has spent {spent:.4g}¢ of its {budget_cents:g}¢ budget, so nothing was sent"
+                f"this notebook has spent {now:.4g}¢ of its {budget_cents:g}¢ budget, so {what}"
             )
 
     def allowance(self, max_age: float = 60.0) -> Allowance | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api.errors import PuterError
 from ..api.models import automatic_model
-from .tables import text_table
+from .views import text_table
 
 if TYPE_CHECKING:
     from ..api.models import ModelInfo
@@ -120,7 +120,7 @@ class ModelSelector:
         try:
             loaded = list(self._load(force))
         except PuterError as err:
-            from .advice import describe_error
+            from .failures import describe_error
 
             title, hint = describe_error(err)
             self.status.value = (

@@ -1,11 +1,12 @@
 """A Jupyter server (JupyterLab 4 and Notebook 7 in one), a sandbox that plays Puter's GUI and
-API, and Debian's Chromium with its popup blocker ON, driven by Playwright.
+API, and Debian's Chromium with its popup blocker ON, driven by Playwright; and a second, plain
+JupyterLab (``lab``, with ``page``) for the tests that need no GUI sandbox.
 
-Browsers come from the run's one Playwright (tests/conftest.py), so these live beside
-tests/browser's. Playwright starts Chromium with ``--disable-popup-blocking``; these fixtures
-take that flag away, so a popup opens only from a real click, as in a user's browser. Skipped,
-with the install command, when Chromium or Playwright is missing (never silently). Terminal
-IPython in tmux (tests/test_frontends.py's ``terminal``) is shared here too.
+Browsers come from the run's one Playwright (tests/conftest.py). Playwright starts Chromium
+with ``--disable-popup-blocking``; the ``chromium`` fixture takes that flag away, so a popup
+opens only from a real click, as in a user's browser. Skipped, with the install command, when
+Chromium or Playwright is missing (never silently). Terminal IPython in tmux
+(test_frontends.py's ``terminal``) is shared here too.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import requests
 from puter_magic.sandbox import Sandbox
 
 from ..conftest import launch_chromium
-from ..test_frontends import terminal  # noqa: F401  (terminal IPython in tmux, shared here)
+from .test_frontends import terminal  # noqa: F401  (terminal IPython in tmux, shared here)
 
 SERVER_TOKEN = "e2e-signin-token"
 
@@ -162,3 +163,80 @@ def context(chromium: Any) -> Iterator[Any]:
     ctx.set_default_timeout(30_000)
     yield ctx
     ctx.close()
+
+
+# -- a private JupyterLab and a page in the run's Chromium (popup blocker as Playwright sets it) --
+
+LAB_TOKEN = "browser-test-token"
+
+
+@pytest.fixture(scope="session")
+def lab_root() -> Iterator[pathlib.Path]:
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="puter-lab-"))
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab(lab_root: pathlib.Path, playwright_browser: Any) -> Iterator[str]:
+    """A private JupyterLab (own config, settings and workspace dirs) on a free loopback port."""
+    root = lab_root / "root"
+    root.mkdir()
+    settings = lab_root / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    port = free_port()
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(lab_root / "config"),
+        JUPYTERLAB_SETTINGS_DIR=str(lab_root / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(lab_root / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(lab_root / "runtime"),
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={LAB_TOKEN}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log = open(lab_root / "lab.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    try:
+        while True:
+            try:
+                if requests.get(f"{base}/api/status", params={"token": LAB_TOKEN}, timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() - started > 90:
+                raise RuntimeError((lab_root / "lab.log").read_text())
+            time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture
+def page(playwright_browser: Any) -> Iterator[Any]:
+    context = playwright_browser.new_context(viewport={"width": 1280, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()

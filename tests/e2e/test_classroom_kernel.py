@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from puter_magic.notebook.handout import write_rules
-from puter_magic.notebook.tutor import TUTOR_INSTRUCTIONS
+from puter_magic.notebook.classroom.handout import write_rules
+from puter_magic.notebook.classroom.tutor import TUTOR_INSTRUCTIONS
 from puter_magic.sandbox import Fault, Sandbox
 
-from ..test_frontends import execute
+from .test_frontends import execute
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..test_frontends import Tmux
+from .test_frontends import Tmux
 
 pytestmark = pytest.mark.slow
 

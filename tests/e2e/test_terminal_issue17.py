@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..test_frontends import Tmux, terminal  # noqa: F401  (a fixture)
+from .test_frontends import Tmux, terminal  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.slow
 

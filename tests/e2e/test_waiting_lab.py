@@ -8,7 +8,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.browser.conftest import LAB_TOKEN, lab, lab_root, page  # noqa: F401
+from .conftest import LAB_TOKEN
 
 pytestmark = pytest.mark.browser
 
@@ -29,9 +29,9 @@ CELLS = [
 
 
 def test_run_all_waits_on_a_button_and_the_later_cells_run_after_the_click(
-    page: Any,  # noqa: F811
-    lab: str,  # noqa: F811
-    lab_root: pathlib.Path,  # noqa: F811
+    page: Any,
+    lab: str,
+    lab_root: pathlib.Path,
 ) -> None:
     from playwright.sync_api import expect
 

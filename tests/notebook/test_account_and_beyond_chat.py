@@ -14,7 +14,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.api.media_results import AudioResult, VideoResult
-from puter_magic.notebook.batch_prompts import FileReplies
+from puter_magic.notebook.each import FileReplies
 from puter_magic.sandbox import Fault, Sandbox
 from puter_magic.sandbox.pixels import picture
 

@@ -66,5 +66,5 @@ def test_a_429_warning_names_the_guests_limits(ip: InteractiveShell, guest: Sand
     guest.inject(Fault.error(429, "too_many_requests", "Too many requests."))
     outputs, _ = run(ip, "%%puter\nHello")
     warning = outputs[-1]["text/plain"]
-    assert "Rate limited" in warning or "rate limited" in warning
+    assert warning.startswith("Puter: rate limited (too_many_requests, HTTP 429)")
     assert GUEST_WORDS in warning and "30 requests" not in warning

@@ -6,6 +6,7 @@ metadata, as ``puter-classroom`` writes them. The sandbox records what was sent.
 
 from __future__ import annotations
 
+import atexit
 import json
 import pathlib
 from typing import Any
@@ -14,8 +15,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
-from puter_magic.notebook.handout import write_rules
-from puter_magic.notebook.tutor import TUTOR_INSTRUCTIONS, tutor_prompt
+from puter_magic.notebook.classroom.handout import write_rules
+from puter_magic.notebook.classroom.tutor import TUTOR_INSTRUCTIONS, tutor_prompt
 from puter_magic.sandbox import Fault, Sandbox
 
 from ..shell import final_outputs, magics_of, run
@@ -298,6 +299,7 @@ def test_load_names_the_rules(assignment: pathlib.Path) -> None:
     finally:
         shell.run_line_magic("unload_ext", "puter_magic")
         InteractiveShell.clear_instance()
+        atexit.unregister(shell.atexit_operations)  # as tests/shell.py's fixture does
 
 
 def test_media_magics_are_counted_logged_and_stamped(

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from puter_magic.notebook.markup import NO_SANITIZER, to_html
-from puter_magic.notebook.rendering import ReplyView
+from puter_magic.notebook.views import ReplyView
 
 HOSTILE = '**bold** <img src=x onerror="alert(1)"> <script>alert(2)</script> [x](javascript:alert(3))'
 

@@ -8,9 +8,9 @@ import pathlib
 
 import pytest
 
-from puter_magic.notebook.handout import main as classroom_command
-from puter_magic.notebook.handout import write_rules
-from puter_magic.notebook.policy import (
+from puter_magic.notebook.classroom.handout import main as classroom_command
+from puter_magic.notebook.classroom.handout import write_rules
+from puter_magic.notebook.classroom.policy import (
     PolicyWatch,
     Rules,
     find_notebook,
@@ -19,7 +19,7 @@ from puter_magic.notebook.policy import (
     read_notebook_rules,
     read_site_rules,
 )
-from puter_magic.notebook.tutor import TUTOR_INSTRUCTIONS, TutorNotes, find_tutor_file, tutor_prompt
+from puter_magic.notebook.classroom.tutor import TUTOR_INSTRUCTIONS, TutorNotes, find_tutor_file, tutor_prompt
 
 NB = "the notebook"
 SITE = "the site (/etc/puter.json)"

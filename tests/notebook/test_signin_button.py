@@ -20,7 +20,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from puter_magic.notebook import signin, waiting
+from puter_magic.notebook import account, waiting
 from puter_magic.notebook.popup import SignInButton
 from puter_magic.sandbox import Sandbox
 from tests.media_server import MediaServer, Route
@@ -69,8 +69,8 @@ def page(ip: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page
         fake.widgets.append(self)
 
     monkeypatch.setattr(SignInButton, "__init__", init)
-    monkeypatch.setattr(signin, "frontend_of", lambda shell: "jupyter")
-    monkeypatch.setattr(signin, "_can_prompt", lambda: True)
+    monkeypatch.setattr(account, "frontend_of", lambda shell: "jupyter")
+    monkeypatch.setattr(account, "_can_prompt", lambda: True)
     monkeypatch.setattr(waiting, "can_wait", lambda: True)
     monkeypatch.setattr(waiting, "wait_until", fake.wait_until)
     yield fake
@@ -244,12 +244,12 @@ def test_a_frontend_that_shows_no_widget_does_not_hold_the_cell(
     ip: InteractiveShell, page: Page, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [1000.0]
-    monkeypatch.setattr(signin.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(account.time, "monotonic", lambda: clock[0])
     asked: list[str] = []
     monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or sandbox.token)
 
     def later() -> None:
-        clock[0] += signin.RENDER_GRACE + 1
+        clock[0] += account.RENDER_GRACE + 1
 
     page.script = [later]  # nothing rendered: the grace passes
     outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
@@ -277,7 +277,7 @@ def test_where_the_cell_cannot_wait_the_button_stays_and_works_later(
 def test_no_wait_shows_the_button_even_where_nobody_can_click(
     ip: InteractiveShell, page: Page, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(signin, "_can_prompt", lambda: False)  # nbconvert, papermill
+    monkeypatch.setattr(account, "_can_prompt", lambda: False)  # nbconvert, papermill
     with pytest.raises(UsageError, match="no Puter token found, and there is no way to ask for one here"):
         ip.run_line_magic("puter_login", f"--origin {sandbox.origin}")
     assert page.widgets == [] and page.waited == []  # nothing shown, nothing waited for
@@ -342,20 +342,20 @@ def test_vscode_kernels_show_the_token_page(
     ip.kernel = object()  # type: ignore[attr-defined]  # a kernel, started by VS Code
     monkeypatch.setenv("VSCODE_PID", "4242")
     monkeypatch.delenv("TERM_PROGRAM", raising=False)
-    monkeypatch.setattr(signin, "_can_prompt", lambda: True)
+    monkeypatch.setattr(account, "_can_prompt", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": sandbox.token)
     try:
-        assert signin.frontend_of(ip) == "vscode"
+        assert account.frontend_of(ip) == "vscode"
         outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
         monkeypatch.setenv("TERM_PROGRAM", "vscode")  # a Jupyter server started in VS Code's terminal
-        assert signin.frontend_of(ip) == "jupyter"
+        assert account.frontend_of(ip) == "jupyter"
     finally:
         del ip.kernel  # type: ignore[attr-defined]
     first, last = texts(outputs)
     assert first.startswith("VS Code's notebook outputs cannot open Puter's sign-in window.")
     assert first.endswith(f"{sandbox.origin}/?action=copyauth")
     assert last.startswith(f"Signed in to {sandbox.origin} as learner (token from prompt)")
-    assert signin.frontend_of(ip) == "terminal"
+    assert account.frontend_of(ip) == "terminal"
 
 
 @pytest.fixture
@@ -415,7 +415,7 @@ def test_no_colab_secret_goes_on_to_the_next_way(
         colab.update({"deny": True, "PUTER_AUTH_TOKEN": "never-read"})
     elif secret == "empty":
         colab["PUTER_AUTH_TOKEN"] = " "
-    monkeypatch.setattr(signin, "_can_prompt", lambda: True)
+    monkeypatch.setattr(account, "_can_prompt", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda prompt="": sandbox.token)
     outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
     assert "(token from prompt)" in texts(outputs)[-1]

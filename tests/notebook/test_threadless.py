@@ -145,10 +145,10 @@ def test_prompt_takes_a_pasted_token_instead_of_the_button(
     the pasted token: no button, whose click the page's kernel could not wait for."""
     import getpass
 
-    from puter_magic.notebook import signin
+    from puter_magic.notebook import account
 
-    monkeypatch.setattr(signin, "frontend_of", lambda shell: "jupyter")
-    monkeypatch.setattr(signin, "_can_prompt", lambda: True)
+    monkeypatch.setattr(account, "frontend_of", lambda shell: "jupyter")
+    monkeypatch.setattr(account, "_can_prompt", lambda: True)
     monkeypatch.setattr(getpass, "getpass", lambda prompt="": sandbox.token)
     outputs, result = run(ip, f"%puter_login --origin {sandbox.origin} --prompt")
     assert result.success, result.error_in_exec

@@ -1,5 +1,5 @@
 """What a newcomer sees (issue 17, item 6), through the magics (the look in a real browser
-is tests/browser/test_jupyterlab.py's)."""
+is tests/e2e/test_jupyterlab.py's)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import itertools
 import re
 from typing import Any
 
+import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -132,7 +133,7 @@ def test_history_labels_outrank_the_replies_headings(signed_in: InteractiveShell
     turn = re.search(r"<h(\d)>Turn 1 · Sandbox Tutor</h\1>", html)
     assert you and said and turn
     assert int(you.group(1)) == int(said.group(1)) < int(turn.group(1))
-    assert "### 1. You" in outputs[0]["text/plain"] or "1. You" in outputs[0]["text/plain"]
+    assert "### 1. You" in outputs[0]["text/plain"]  # the transcript's Markdown, as it is kept
 
 
 def test_a_media_cell_that_fails_leaves_one_warning_or_nothing_behind(
@@ -146,3 +147,46 @@ def test_a_media_cell_that_fails_leaves_one_warning_or_nothing_behind(
     outputs, result = run(signed_in, "%puter_image A kite")
     assert result.error_in_exec is not None
     assert [o for o in outputs if o.get("text/plain")] == []  # no frozen "drawing…" line
+
+
+FENCED = "Why does this fail?\n\n```python\ndef f(x):\n    return x +\n```\n\nThanks!"
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        FENCED,
+        "Look:\n\n```\n" + "x = 1\n" * 120 + "```\n\nThe end.",  # cut at 400 characters, fence open
+        "Nested:\n\n````markdown\n```python\nprint(1)\n```\n````",
+        "Tildes:\n\n~~~\nfor i in range(3):\n    print(i)\n~~~",
+    ],
+)
+def test_tutor_quotes_fenced_prompts_and_keeps_its_table(ip: InteractiveShell, prompt: str) -> None:
+    from puter_magic.notebook.markup import segments
+
+    from ..shell import run
+
+    run(ip, "%puter_login --sandbox")
+    outputs, _ = run(ip, "%%puter --no-interpolate\n" + prompt)
+    html, markdown = outputs[0]["text/html"], outputs[0]["text/markdown"]
+    table = html.index("<table>")
+    assert "<td>your questions so far</td>" in html[table:]
+    quoted = html[:table]
+    code = re.sub(r"<[^>]+>", "", quoted[quoted.index("<pre") :])  # a code block above the table
+    first_code_line = next(line for line in prompt.splitlines()[2:] if line.strip() and "`" not in line)
+    assert first_code_line in code  # indentation and all
+    assert "<p>```" not in html and "<p>~~~" not in html  # no fence left as text
+    # The Markdown twin: the table's rows are text, not swallowed by a fence from the quote.
+    pieces = list(segments(markdown))
+    assert any(kind == "text" and "| messages | 1 |" in src for kind, src in pieces)
+
+
+def test_tutor_lite_quotes_fenced_prompts_too(ip: InteractiveShell) -> None:
+    from ..shell import run
+
+    run(ip, "%puter_login --sandbox")
+    outputs, _ = run(ip, "%%puter -m sandbox-tutor-lite --no-interpolate\n" + FENCED)
+    html = outputs[0]["text/html"]
+    code = re.sub(r"<[^>]+>", "", html[html.index("<pre") :])
+    assert "def f(x):\n    return x +" in code and "<p>```" not in html
+    assert "I was sent 1 message " in html
