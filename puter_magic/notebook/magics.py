@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument
 from traitlets import observe
 
 from ..api.humanize import plural
-from .options import given, parse_line, puter_options, read_ask, read_words
+from .options import given, magic_options, parse_line, puter_options, read_ask, read_words
 from .state import SettingsTraits, show
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     # -- %%puter -----------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @puter_options
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
@@ -271,7 +271,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     # -- models ------------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("--refresh", action="store_true", help="reload the list from the server")
     @line_magic
     def puter_models(self, line: str) -> None:
@@ -309,7 +309,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     # -- explain, usage ----------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("-m", "--model", help="the model to ask (default: the notebook's)")
     @argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')")
     @line_magic
@@ -368,7 +368,7 @@ class AccountMagics(Magics):
 
     # -- %puter_login / %puter_logout ------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("--origin", help="API origin, e.g. https://api.puter.com or http://api.puter.localhost:4100")
     @argument("--token-env", metavar="NAME", help="read the token from this environment variable")
     @argument(
@@ -432,7 +432,7 @@ class AccountMagics(Magics):
                 return
             flow.login(login)
 
-    @magic_arguments()
+    @magic_options
     @argument("--keep", action="store_true", help="sign out of this kernel but keep the saved login")
     @line_magic
     def puter_logout(self, line: str) -> None:
@@ -485,7 +485,7 @@ class AccountMagics(Magics):
             if allowance is not None:
                 show(AllowanceView(allowance, gui_host(self.host.session.origin)))
 
-    @magic_arguments()
+    @magic_options
     @argument("--reset", action="store_true", help="start counting afresh")
     @line_magic
     def puter_usage(self, line: str) -> None:
@@ -524,7 +524,7 @@ class HistoryMagics(Magics):
 
     # -- history and reset ------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("--chat", metavar="NAME", help="the thread (default: 'default')")
     @argument("--json", action="store_true", help="return the thread as JSON-ready data")
     @argument("--save", metavar="FILE", help="write the thread to a JSON file")
@@ -580,7 +580,7 @@ class HistoryMagics(Magics):
         show(ReplyView(text, show_footer=False, limit=limit, where=where))
         return None
 
-    @magic_arguments()
+    @magic_options
     @argument("--chat", metavar="NAME", help="the thread to reset (default: 'default')")
     @argument("--all", action="store_true", help="reset every thread")
     @line_magic
@@ -604,7 +604,7 @@ class HistoryMagics(Magics):
 
     # -- record and replay -----------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("file", nargs="?", help="the JSON Lines file to record to (appended)")
     @argument("--off", action="store_true", help="stop recording")
     @line_magic
@@ -636,7 +636,7 @@ class HistoryMagics(Magics):
             )
         )
 
-    @magic_arguments()
+    @magic_options
     @argument("file", nargs="?", help="a recording made with %%puter_record")
     @argument(
         "--fallthrough", action="store_true", help="send requests the file does not hold to the network"
@@ -725,7 +725,7 @@ class MediaMagics(Magics):
         if out and value is not None:
             self._namespace[out] = value
 
-    @magic_arguments()
+    @magic_options
     @argument("-m", "--model", help="the image model (default: the server's)")
     @argument("--quality", metavar="Q", help="the model's quality level, e.g. low, medium, high")
     @argument("--ratio", metavar="W:H", help="the shape, e.g. 16:9")
@@ -749,7 +749,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("--voice", metavar="V", help="the voice (%%puter_speak --voices lists them)")
     @argument("--provider", metavar="P", help="the speech provider, e.g. openai, aws-polly, elevenlabs")
     @argument("--voices", action="store_true", help="list the voices and engines (of --provider P) instead")
@@ -784,7 +784,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("source", nargs="?", help="an audio file, a Puter path, or a variable (bytes, an AudioResult)")
     @argument("--voice", metavar="V", help="the voice to say it in (the provider's voice id, sent as given)")
     @argument("-m", "--model", help="the provider's model (ElevenLabs: eleven_multilingual_sts_v2)")
@@ -817,7 +817,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("-m", "--model", help="the video model (default: the server's)")
     @argument(
         "--seconds", type=float, metavar="N", help="how long (the server snaps it to what the model allows)"
@@ -845,7 +845,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("source", nargs="?", help="an audio file, an https URL, or a variable (bytes, an AudioResult)")
     @argument("--translate", action="store_true", help="translate into English")
     @argument("--language", metavar="L", help="the language spoken, e.g. en (helps the model)")
@@ -865,7 +865,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument(
         "source",
         nargs="?",
@@ -899,7 +899,7 @@ class MediaMagics(Magics):
             return None, ""
         return resolve_source(args.source, self._namespace, magic)
 
-    @magic_arguments()
+    @magic_options
     @argument("--driver", metavar="D", help="the driver (default: the interface's own)")
     @argument("--out", metavar="VAR", help="keep the result in VAR")
     @line_magic
