@@ -4,9 +4,10 @@
 
 Median wall time of `ipython -c "%load_ext puter_magic"` against `ipython -c "pass"`, the two
 interleaved so machine load hits both alike. Target: the difference stays under 10 ms
-(jupyter-ai-magics adds about 1.5 s on the same kind of machine). Also measured inside one
-IPython process (the median of several), and the CPU time of that (less shaken by other work
-on a shared machine).
+(jupyter-ai-magics adds about 1.5 s on the same kind of machine). On a shared machine one
+IPython start varies by more than that, so it also prints the median of the paired
+differences, the same for the processes' CPU time (less shaken by other work), and the load
+measured inside one IPython process (wall and CPU, medians of several).
 
 The runs use the package's compiled bytecode, as an installed package has it: the child
 processes run without PYTHONDONTWRITEBYTECODE, and a first run writes the __pycache__ files
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,10 +41,12 @@ def ipython(code: str) -> str:
     return run([*IPYTHON, "-c", code], check=True, capture_output=True, text=True, cwd=HERE, env=ENV).stdout
 
 
-def timed(code: str) -> float:
-    t0 = time.perf_counter()
+def timed(code: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``ipython -c CODE``."""
+    t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     ipython(code)
-    return time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - t0, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
 
 
 def inside() -> tuple[float, float]:
@@ -75,8 +79,10 @@ def main() -> int:
     for _ in range(runs):
         base.append(timed("pass"))
         loaded.append(timed("%load_ext puter_magic"))
-    b, lo = statistics.median(base), statistics.median(loaded)
+    b, lo = statistics.median(w for w, _ in base), statistics.median(w for w, _ in loaded)
     diff_ms = (lo - b) * 1000
+    paired_ms = statistics.median(x[0] - y[0] for x, y in zip(loaded, base, strict=True)) * 1000
+    cpu_ms = statistics.median(x[1] - y[1] for x, y in zip(loaded, base, strict=True)) * 1000
     walls, cpus = zip(*(inside() for _ in range(max(runs // 3, 3))), strict=True)
     ours, heavy = imported()
     print(
@@ -84,6 +90,7 @@ def main() -> int:
         f"({runs} runs each)"
     )
     print(f"load_ext adds {diff_ms:.1f} ms, ratio {lo / b:.3f} (target: under 10 ms)")
+    print(f"median of the paired differences: {paired_ms:.1f} ms wall, {cpu_ms:.1f} ms CPU")
     print(
         f"measured inside one IPython process, %load_ext puter_magic takes {statistics.median(walls):.1f} ms "
         f"(CPU {statistics.median(cpus):.1f} ms; medians of {len(walls)})"
