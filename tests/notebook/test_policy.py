@@ -187,3 +187,17 @@ def test_the_docs_show_the_tutors_wording_in_full() -> None:
     assert "not a lock" in page and "puter-classroom assignment.ipynb --ai tutor" in page
     readme = (ROOT / "README.md").read_text()
     assert "docs/classroom.md" in readme and "not a lock" in readme
+
+
+def test_a_notebook_renamed_or_gone_keeps_the_rules_last_read(tmp_path: pathlib.Path) -> None:
+    """Renaming the notebook in Jupyter leaves the kernel's JPY_SESSION_NAME on the old name:
+    the file it names is gone, and the rules it held still stand (as for one half-written)."""
+    path = notebook(tmp_path / "a.ipynb", {"ai": "tutor", "max_requests": 3})
+    watch = PolicyWatch(lambda: path, lambda: None)
+    assert watch.rules().ai == "tutor"
+    path.rename(tmp_path / "b.ipynb")
+    rules = watch.rules()
+    assert (rules.ai, rules.max_requests) == ("tutor", 3) and rules.where("ai") == NB
+    assert watch.rules().ai == "tutor"  # and again, while it stays gone
+    never_saved = PolicyWatch(lambda: tmp_path / "Untitled.ipynb", lambda: None)
+    assert not never_saved.rules().said  # a notebook not saved yet says nothing

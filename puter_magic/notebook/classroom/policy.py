@@ -13,7 +13,8 @@ log if either asks. So the site can tighten a notebook and never loosen it.
 This is a classroom convention that the notebook carries, not a lock: a student controls
 their own kernel. A value that cannot be understood is left out and named in
 :attr:`Rules.problems` (``%puter_policy`` shows them); a file that cannot be read counts
-as saying nothing, and a notebook caught half-written keeps the rules read before.
+as saying nothing, and a notebook caught half-written, renamed or deleted keeps the rules
+read before.
 
 :class:`PolicyWatch` finds the files and reads them again when they change (one ``stat``
 per file each time it is asked: cheap; the classroom asks once per cell).
@@ -266,7 +267,9 @@ class PolicyWatch:
         if seen is not None and seen[0] == path and seen[1] == stamp and stamp is not None:
             return seen[2]
         if stamp is None and slot == "notebook":
-            rules = Rules()  # not saved yet: it says nothing
+            # Gone (renamed: the kernel still names the old file; deleted): the rules read
+            # before stand, as for a file caught half-written. Never read: not saved yet.
+            rules = seen[2] if seen is not None and seen[0] == path else Rules()
         else:
             rules = read(path)
             self.reads += 1
