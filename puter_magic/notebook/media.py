@@ -464,15 +464,16 @@ class MediaFlow(Flow):
         (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
         from ..api.humanize import human_size
         from ..api.protocol import NDJSON_TYPE, BinaryResult
-        from .classroom import CHAT_INTERFACES
+        from .classroom import CATALOGUE, CHAT_INTERFACES
 
-        asks_chat = interface in CHAT_INTERFACES and method not in ("models", "list")
+        lists_models = interface in CHAT_INTERFACES and method in ("models", "list")
+        asks_chat = interface in CHAT_INTERFACES and not lists_models
         model = args.get("model") if asks_chat else None
         described = json.dumps(args, default=str)
         ticket = self._admit(
             model if isinstance(model, str) else None,
             f"{interface} {method} {described[:2000]}",
-            kind=interface if asks_chat else "call",
+            kind=interface if asks_chat else CATALOGUE if lists_models else "call",
         )
         if ticket is None:
             return None

@@ -353,3 +353,16 @@ def test_hostile_rules_are_shown_as_text(signed_in: InteractiveShell, assignment
     outputs += run(signed_in, "%%puter -m sandbox-echo\nhi")[0]
     for out in outputs:
         assert live_markup(out["text/html"]) == [] and hostile in out["text/plain"]
+
+
+def test_the_model_list_through_puter_call_is_not_a_request(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    rules(assignment, max_requests=1, ai="tutor")
+    for method in ("models", "list"):
+        outputs, result = run(signed_in, f"%puter_call puter-chat-completion {method}")
+        assert result.success and "sandbox-tutor" in texts(outputs), method  # listed, in tutor mode too
+    outputs, _ = run(signed_in, "%puter_policy")
+    assert "1; 1 left (0 sent in this kernel session)" in texts(outputs)
+    outputs, _ = run(signed_in, "%%puter\nstill one request left?")
+    assert "Request limit" not in texts(outputs) and len(sandbox.calls("complete")) == 1
