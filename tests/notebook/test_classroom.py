@@ -12,6 +12,7 @@ import pathlib
 from typing import Any
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -366,3 +367,39 @@ def test_the_model_list_through_puter_call_is_not_a_request(
     assert "1; 1 left (0 sent in this kernel session)" in texts(outputs)
     outputs, _ = run(signed_in, "%%puter\nstill one request left?")
     assert "Request limit" not in texts(outputs) and len(sandbox.calls("complete")) == 1
+
+
+def test_inputs_refused_before_sending_count_nothing_and_log_no_failure(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    rules(assignment, max_requests=1, log=True)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    signed_in.user_ns["long_text"] = "word " * 1000  # over Puter's 3,000 characters for speech
+    cells = [
+        "%puter_transcribe no-such-recording.wav",
+        "%puter_voice no-such-recording.wav --voice bass",
+        f"%puter_ocr {notes}",
+        "%puter_speak {long_text}",
+    ]
+    for cell in cells:
+        _, result = run(signed_in, cell)
+        assert isinstance(result.error_in_exec, UsageError), cell  # the input's one-line UsageError
+    assert sandbox.calls() == []
+    assert log_lines(assignment) == []  # no request was sent: none failed
+    outputs, _ = run(signed_in, "%puter_policy")
+    assert "1; 1 left (0 sent in this kernel session)" in texts(outputs)
+    outputs, _ = run(signed_in, "%%puter\nthe one request")
+    assert "Request limit" not in texts(outputs) and len(sandbox.calls("complete")) == 1
+
+
+def test_a_request_not_sent_for_want_of_a_sign_in_is_not_logged_as_failed(
+    ip: InteractiveShell, assignment: pathlib.Path
+) -> None:
+    rules(assignment, max_requests=1, log=True)
+    magics_of(ip).default_model = "sandbox-tutor"
+    for cell in ("%%puter\nhi", "%%puter_image\na kite"):
+        outputs, result = run(ip, cell)
+        assert result.success and "not signed in" in texts(outputs), cell  # one warning
+    assert magics_of(ip).session.classroom.sent == 0
+    assert log_lines(assignment) == []  # nothing was sent: nothing failed

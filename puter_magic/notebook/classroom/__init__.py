@@ -95,7 +95,8 @@ class Ticket:
         self._end("interrupted", reply=reply, usage=usage)
 
     def unsent(self) -> None:
-        """It was never sent after all (the batch stopped first): not counted, not logged."""
+        """It was never sent after all (the batch stopped first, the input was refused):
+        not counted, not logged."""
         if self.outcome is None:
             self.outcome = "unsent"
             self._give_back()
@@ -112,17 +113,21 @@ class Ticket:
     @contextlib.contextmanager
     def watch(self) -> Iterator[None]:
         """Log a request that ends by raising: a Puter failure, or the stop button. A request
-        refused on this side before it left (no sign-in, the budget) is given back."""
+        refused on this side before it left (no sign-in, the budget, an input the client
+        refuses: a missing file, one over Puter's limit) was never sent: it is given back and
+        not logged."""
         from ...api.errors import BudgetExceeded, NotSignedIn
+        from ...api.media import MediaInputError
 
         try:
             yield
         except KeyboardInterrupt:
             self.interrupted()
             raise
+        except (NotSignedIn, BudgetExceeded, MediaInputError):
+            self.unsent()
+            raise
         except Exception as exc:
-            if isinstance(exc, (NotSignedIn, BudgetExceeded)) and self.outcome is None:
-                self._give_back()
             self.failed(exc)
             raise
 
