@@ -403,3 +403,15 @@ def test_a_request_not_sent_for_want_of_a_sign_in_is_not_logged_as_failed(
         assert result.success and "not signed in" in texts(outputs), cell  # one warning
     assert magics_of(ip).session.classroom.sent == 0
     assert log_lines(assignment) == []  # nothing was sent: nothing failed
+
+
+def test_ai_off_reads_no_catalogue_when_no_model_is_chosen(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    rules(assignment, ai="off")
+    magics_of(signed_in).default_model = ""  # the model would be chosen from the server's list
+    signed_in.run_cell("items = ['a', 'b']")
+    for cell in ("%%puter\nhi", "%puter hi?", "%%puter --each items\nSay {item}"):
+        outputs, result = run(signed_in, cell)
+        assert result.success and texts(outputs).startswith("AI help is off for this notebook"), cell
+    assert sandbox.calls() == []  # not even the model list: nothing is sent
