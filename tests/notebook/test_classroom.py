@@ -415,3 +415,28 @@ def test_ai_off_reads_no_catalogue_when_no_model_is_chosen(
         outputs, result = run(signed_in, cell)
         assert result.success and texts(outputs).startswith("AI help is off for this notebook"), cell
     assert sandbox.calls() == []  # not even the model list: nothing is sent
+
+
+def test_each_asks_again_when_the_mode_changes_and_shows_nothing_when_off(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    rules(assignment, log=True)
+    signed_in.run_cell("items = ['a', 'b']")
+    cell = "%%puter --each items\nSay {item}"
+    run(signed_in, cell)
+    assert len(sandbox.calls("complete")) == 2
+    rules(assignment, ai="tutor", log=True)
+    outputs, _ = run(signed_in, cell)
+    assert len(sandbox.calls("complete")) == 4  # the tutor's replies, not the earlier ones
+    assert "earlier run" not in texts(outputs) and "tutor mode" in texts(outputs)
+    messages = sandbox.calls("complete")[-1].args["messages"]
+    assert messages[0]["role"] == "system" and messages[0]["content"].startswith(TUTOR_INSTRUCTIONS)
+    outputs, _ = run(signed_in, cell)  # the same mode again: remembered
+    assert len(sandbox.calls("complete")) == 4 and "answered in an earlier run" in texts(outputs)
+    rules(assignment, ai="off", log=True)
+    outputs, result = run(signed_in, cell)
+    assert result.success and texts(outputs) == (
+        "AI help is off for this notebook (set by the notebook). Nothing was sent."
+    )
+    refused = log_lines(assignment)[-1]
+    assert refused["outcome"] == "refused" and refused["items"] == 2

@@ -311,6 +311,15 @@ class Classroom:
         self._log_refusal(model, prompts[allowed], refusal, items=rest)
         return tickets, refusal
 
+    def refuse_cell(self, model: str | None, prompts: Sequence[str]) -> Refusal | None:
+        """``--each`` before its remembered answers are looked up: the refusal of the whole
+        cell (AI help off, a model not allowed; logged once, with its items), or None."""
+        rules = self.rules()
+        refusal = self._refuse(rules, [model], "chat", False, requests=0)
+        if refusal is not None:
+            self._log_refusal(model, prompts[0] if prompts else "", refusal, items=len(prompts))
+        return refusal
+
     def refuse_code(self, prompt: str) -> Refusal | None:
         """``--code`` in tutor mode: refused (and logged) before anything is sent."""
         rules = self.rules()
