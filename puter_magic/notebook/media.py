@@ -491,17 +491,19 @@ class MediaFlow(Flow):
                 ticket.answered(reply.text, model=named)
                 where = [f"the whole reply is in {out}"] if out else []
                 note = f"{interface} {method}, streamed: {human_size(len(result.content))}"
+                elapsed = time.monotonic() - started
                 self.display(
                     ReplyView(
                         reply.text,
                         model=named,
                         usage=reply.usage,
-                        elapsed=time.monotonic() - started,
+                        elapsed=elapsed,
                         notes=[note, *where, *notes],
                         reasoning=reply.reasoning if self.settings.show_reasoning else "",
                         show_footer=self.settings.show_footer,
                         limit=self.settings.max_display_chars,
                         where=f"in {out}" if out else "",
+                        metadata=ticket.stamp(named, reply.usage, elapsed),
                     )
                 )
                 return reply
@@ -515,8 +517,9 @@ class MediaFlow(Flow):
                 if not isinstance(result, BinaryResult)
                 else f"{result.content_type}, {len(result.content)} bytes"
             )
-            self.display(shown)
-            self.display(Footer([f"{interface} {method}", f"{time.monotonic() - started:.1f} s"], notes))
+            elapsed = time.monotonic() - started
+            self.display(shown, metadata=ticket.stamp(named, usage, elapsed))  # where it came from
+            self.display(Footer([f"{interface} {method}", f"{elapsed:.1f} s"], notes))
             return result
         return None
 

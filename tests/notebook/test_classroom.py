@@ -440,3 +440,21 @@ def test_each_asks_again_when_the_mode_changes_and_shows_nothing_when_off(
     )
     refused = log_lines(assignment)[-1]
     assert refused["outcome"] == "refused" and refused["items"] == 2
+
+
+def test_puter_call_replies_carry_where_they_came_from(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    body = '{"model": "sandbox-tutor", "messages": [{"role": "user", "content": "hi"}]}'
+    for cell, model in (
+        (f"%puter_call puter-chat-completion complete {body}", "sandbox-tutor"),
+        ("%puter_call puter-tts list_voices", None),
+        (f'%puter_call puter-chat-completion complete {body[:-1]}, "stream": true}}', "sandbox-tutor"),
+    ):
+        pairs = with_metadata(signed_in, cell)
+        stamped = [md["puter_magic"] for _, md in pairs if md.get("puter_magic")]
+        assert len(stamped) == 1, cell  # the reply, not its footer
+        assert stamped[0]["version"] and stamped[0].get("model") == model, cell
+    chat = with_metadata(signed_in, f"%puter_call puter-chat-completion complete {body}")
+    about = next(md["puter_magic"] for _, md in chat if md.get("puter_magic"))
+    assert about["usage"]["output_tokens"] > 0
