@@ -178,6 +178,8 @@ def test_inputs_over_puters_limits_are_refused_before_sending(
         handle.truncate(26 * MB)
     with pytest.raises(MediaInputError, match=r"lecture.wav is 27.3 MB, over Puter's 25 MB limit for speech"):
         client.speech2txt(big)
+    with pytest.raises(MediaInputError, match=r"25 MB limit for the voice changer \("):
+        client.speech2speech(big, voice="bass")  # its own limit, named as its own
     scan = b"\x89PNG\r\n\x1a\n" + bytes(10 * MB)
     with pytest.raises(MediaInputError, match="over Puter's 10 MB limit for OCR"):
         client.img2txt(scan)
