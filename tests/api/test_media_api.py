@@ -301,3 +301,13 @@ def test_txt2img_reads_a_raw_bytes_reply_too(client: PuterClient, sandbox: Sandb
     image = client.txt2img("raw")
     assert image.data == png and image.url is None
     assert image.content_type == "image/png" and image.dimensions == (9, 4)  # from the bytes, not the label
+
+
+def test_a_reply_urls_text_is_bounded() -> None:
+    from puter_magic.api.media_results import VideoResult
+
+    url = "https://cdn.example/" + "a" * 100_000 + ".png"
+    for result in (ImageResult(url=url), AudioResult(url=url), VideoResult(url=url)):
+        summary = result.summary()
+        assert len(summary) < 400 and summary.splitlines()[1].startswith("https://cdn.example/aaa")
+        assert result.url == url  # the whole URL stays on the result

@@ -201,3 +201,13 @@ def test_a_notebook_renamed_or_gone_keeps_the_rules_last_read(tmp_path: pathlib.
     assert watch.rules().ai == "tutor"  # and again, while it stays gone
     never_saved = PolicyWatch(lambda: tmp_path / "Untitled.ipynb", lambda: None)
     assert not never_saved.rules().said  # a notebook not saved yet says nothing
+
+
+def test_a_problem_names_a_huge_value_in_a_bounded_line() -> None:
+    huge = "x" * 100_000
+    rules = parse_rules(
+        {"ai": huge, "models": [huge, 3], "max_requests": huge, "log": [huge] * 100, huge: 1}, NB
+    )
+    assert len(rules.problems) == 5
+    for problem in rules.problems:
+        assert len(problem) < 300 and "xxxxx" in problem, problem[:100]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,6 +88,18 @@ class Rules:
         return out
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = 3
+MAX_SHOWN = 120  # characters of a value named in a problem
+
+
+def _shown(value: Any) -> str:
+    """A notebook's value as a problem names it: its repr, bounded (a value can be huge)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
 def parse_rules(raw: Any, where: str) -> Rules:
     """The rules in *raw* (the ``puter_magic`` object), said by *where*; what is not
     understood is left out and named in ``problems``."""
@@ -95,14 +108,14 @@ def parse_rules(raw: Any, where: str) -> Rules:
     if not isinstance(raw, dict):
         return Rules(problems=(f"{where}: the rules must be a JSON object, not {type(raw).__name__}",))
     values: dict[str, Any] = {}
-    problems = [f"{where}: unknown key {k!r} (known: {', '.join(KEYS)})" for k in raw if k not in KEYS]
+    problems = [f"{where}: unknown key {_shown(k)} (known: {', '.join(KEYS)})" for k in raw if k not in KEYS]
     ai = raw.get("ai")
     if ai is not None:
         level = ai.strip().lower() if isinstance(ai, str) else None
         if level in AI_LEVELS:
             values["ai"] = level
         else:
-            problems.append(f"{where}: ai must be one of {', '.join(AI_LEVELS)}, not {ai!r}")
+            problems.append(f"{where}: ai must be one of {', '.join(AI_LEVELS)}, not {_shown(ai)}")
     models = raw.get("models")
     if models is not None:
         if isinstance(models, str):
@@ -110,19 +123,19 @@ def parse_rules(raw: Any, where: str) -> Rules:
         if isinstance(models, list) and all(isinstance(m, str) and m.strip() for m in models):
             values["models"] = tuple(dict.fromkeys(m.strip() for m in models))
         else:
-            problems.append(f"{where}: models must be a list of model ids, not {models!r}")
+            problems.append(f"{where}: models must be a list of model ids, not {_shown(models)}")
     limit = raw.get("max_requests")
     if limit is not None:
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
             values["max_requests"] = limit
         else:
-            problems.append(f"{where}: max_requests must be a whole number of 0 or more, not {limit!r}")
+            problems.append(f"{where}: max_requests must be a whole number of 0 or more, not {_shown(limit)}")
     log = raw.get("log")
     if log is not None:
         if isinstance(log, bool):
             values["log"] = log
         else:
-            problems.append(f"{where}: log must be true or false, not {log!r}")
+            problems.append(f"{where}: log must be true or false, not {_shown(log)}")
     return Rules(**values, source=dict.fromkeys(values, where), problems=tuple(problems))
 
 
