@@ -101,11 +101,28 @@ def test_the_watch_reads_again_only_when_a_file_changes(tmp_path: pathlib.Path) 
     assert watch.rules().ai == "off"
 
 
-def test_a_site_file_that_cannot_be_read_says_nothing_and_says_so(tmp_path: pathlib.Path) -> None:
+def test_a_site_file_that_cannot_be_read_turns_ai_off_and_says_so(tmp_path: pathlib.Path) -> None:
+    """The hub's admin named a file to tighten every notebook: one that cannot be read is not
+    taken as 'no rules' (students would not notice, nor would the admin) but as AI off."""
     broken = tmp_path / "site.json"
     broken.write_text("{not json")
     rules = read_site_rules(str(broken))
-    assert not rules.said and "could not be read" in rules.problems[0]
+    assert rules.ai == "off" and rules.where("ai") == f"the site ({broken}), which could not be read"
+    assert "could not be read" in rules.problems[0] and "AI help is off until" in rules.problems[0]
+    missing = read_site_rules(str(tmp_path / "gone.json"))
+    assert missing.ai == "off" and "No such file" in missing.problems[0]
+    merged = merge(parse_rules({"ai": "on"}, NB), rules)
+    assert merged.mode == "off" and merged.where("ai").endswith("which could not be read")
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"max_requests": 5}))
+    site_path = [str(good)]
+    watch = PolicyWatch(lambda: None, lambda: site_path[0])
+    assert watch.rules().max_requests == 5 and watch.rules().mode == "on"
+    good.write_text('{"max_requ')  # the admin's editor caught half-way: the rules before stand
+    os.utime(good, ns=(good.stat().st_mtime_ns + 10**9,) * 2)
+    assert watch.rules().max_requests == 5 and watch.rules().mode == "on"
+    site_path[0] = str(broken)  # another file, never read: off
+    assert watch.rules().mode == "off"
     nested = tmp_path / "nested.json"
     nested.write_text(json.dumps({"puter_magic": {"ai": "off"}}))
     assert read_site_rules(str(nested)).ai == "off"

@@ -12,9 +12,10 @@ log if either asks. So the site can tighten a notebook and never loosen it.
 
 This is a classroom convention that the notebook carries, not a lock: a student controls
 their own kernel. A value that cannot be understood is left out and named in
-:attr:`Rules.problems` (``%puter_policy`` shows them); a file that cannot be read counts
-as saying nothing, and a notebook caught half-written, renamed or deleted keeps the rules
-read before.
+:attr:`Rules.problems` (``%puter_policy`` shows them); a site file that cannot be read turns
+AI help off (it fails closed: the admin named it to tighten), a notebook that cannot be read
+says nothing, and a file caught half-written (or a notebook renamed or deleted) keeps the
+rules read before.
 
 :class:`PolicyWatch` finds the files and reads them again when they change (one ``stat``
 per file each time it is asked: cheap; the classroom asks once per cell).
@@ -188,17 +189,40 @@ def read_notebook_rules(path: Path) -> Rules:
     return parse_rules(raw, NOTEBOOK)
 
 
-def read_site_rules(path: str) -> Rules:
-    """The rules in the site file at *path*: the keys at the top, or under ``puter_magic``."""
-    where = _site_name(path)
-    try:
-        data = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return Rules(problems=(f"{where}: could not be read ({reason}); it sets nothing",))
+def _load_site(path: str) -> Any:
+    """The JSON of the site file (raises OSError or ValueError)."""
+    return json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+
+
+def _site_from(data: Any, where: str) -> Rules:
     if isinstance(data, dict) and isinstance(data.get(METADATA_KEY), dict):
         data = data[METADATA_KEY]
     return parse_rules(data, where)
+
+
+def _unreadable_site(where: str, exc: OSError | ValueError) -> Rules:
+    """A site file named but not readable fails closed: the hub's admin named it to tighten
+    every notebook, and AI help off is what gets noticed (by students, then by the admin)."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return Rules(
+        ai="off",
+        source={"ai": f"{where}, which could not be read"},
+        problems=(
+            f"{where}: could not be read ({_shown(reason)}); AI help is off until it can be read "
+            "(ask whoever runs this hub)",
+        ),
+    )
+
+
+def read_site_rules(path: str) -> Rules:
+    """The rules in the site file at *path*: the keys at the top, or under ``puter_magic``.
+    A file that cannot be read (missing, not JSON) turns AI help off, and says why."""
+    where = _site_name(path)
+    try:
+        data = _load_site(path)
+    except (OSError, ValueError) as exc:
+        return _unreadable_site(where, exc)
+    return _site_from(data, where)
 
 
 def find_notebook(
@@ -251,13 +275,14 @@ class PolicyWatch:
         self.notebook_path: Path | None = None
         self.site_path: str | None = None
         self.reads = 0  # files read (so tests can tell a cached answer from a fresh one)
+        self._site_read_well = False  # the site file's last read found JSON
 
     def rules(self) -> Rules:
         """The merged rules, reading again only what changed since the last call."""
         self.notebook_path = self._notebook()
         self.site_path = self._site()
         notebook = self._read("notebook", self.notebook_path, self._read_notebook)
-        site = self._read("site", self.site_path, read_site_rules)
+        site = self._read("site", self.site_path, self._read_site)
         if self._merged is None or self._merged[0] is not notebook or self._merged[1] is not site:
             self._merged = (notebook, site, merge(notebook, site))  # only when a side was read again
         return self._merged[2]
@@ -270,6 +295,19 @@ class PolicyWatch:
             if seen is not None and seen[0] == path:
                 return replace(seen[2])  # caught half-written: the rules read before stand
             return Rules()
+
+    def _read_site(self, path: str) -> Rules:
+        where = _site_name(path)
+        try:
+            data = _load_site(path)
+        except (OSError, ValueError) as exc:
+            seen = self._seen.get("site")
+            if seen is not None and seen[0] == path and self._site_read_well:
+                return replace(seen[2])  # caught half-written by the admin's editor: the rules before stand
+            self._site_read_well = False
+            return _unreadable_site(where, exc)
+        self._site_read_well = True
+        return _site_from(data, where)
 
     def _read(self, slot: str, path: Any, read: Callable[[Any], Rules]) -> Rules:
         if path is None:
