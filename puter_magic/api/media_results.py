@@ -191,6 +191,7 @@ class MediaFetcher:
 # -- images, audio and video ------------------------------------------------------------------------
 
 DISPLAY_LIMIT = 10 * 1024 * 1024  # bytes shown inline; a bigger file is named, not embedded
+MAX_URL_SHOWN = 200  # characters of a reply URL in a summary (a footer, text/plain)
 _LOOKS = {"text/html": "an HTML page", "application/json": "JSON"}
 
 
@@ -251,7 +252,14 @@ class MediaResult:
         head = self.content_type or self.kind
         if self._data is not None:
             head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
+        return head + self._from()
+
+    def _from(self) -> str:
+        """The summary's second line: the URL it came from, bounded (all of it is ``url``)."""
+        if not self.url:
+            return ""
+        url = self.url
+        return "\n" + (url if len(url) <= MAX_URL_SHOWN else url[: MAX_URL_SHOWN - 1] + "…")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.summary()!r})"
@@ -302,7 +310,7 @@ class ImageResult(MediaResult):
             head += f" {dims[0]}×{dims[1]}"
         if self._data is not None:
             head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
+        return head + self._from()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         data, why = self._loaded()
@@ -338,7 +346,7 @@ class AudioResult(MediaResult):
             head += f" {seconds:.1f} s"
         if self._data is not None:
             head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
+        return head + self._from()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         data, why = self._loaded()
@@ -374,7 +382,7 @@ class VideoResult(MediaResult):
             head += f" {seconds:.1f} s"
         if self._data is not None:
             head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
+        return head + self._from()
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         data, why = self._loaded()

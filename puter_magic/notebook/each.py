@@ -143,6 +143,12 @@ class BatchFlow(AskFlow):
         with self.failures.guard():
             client = self.session.require_client()
             model = self.session.prepare("", model=model, history=False).model
+            classroom = self.session.classroom
+            refused = classroom.refuse_cell(model, prompts.texts)  # AI off, a model not allowed
+            if refused is not None:
+                self.display(refused)  # the whole cell, remembered answers too: nothing is shown
+                return
+            system = classroom.system_prompt(system)  # as sent: the tutor's, in tutor mode
             asked = _with_images(prompts)
             keys = [
                 prompt_key(one_shot(text, system) + _image_key(prompts, i), model, options)
@@ -153,7 +159,6 @@ class BatchFlow(AskFlow):
             todo = [i for i, reply in enumerate(replies) if reply is None]
             errors: dict[int, PuterError] = {}
             result = None
-            classroom = self.session.classroom
             tickets, refused = classroom.admit_items(model, [prompts.texts[i] for i in todo])
             if refused is not None and not tickets and todo:
                 self.display(refused)  # nothing may be asked: nothing is sent
@@ -168,7 +173,7 @@ class BatchFlow(AskFlow):
                 result = client.chat_many(
                     [asked[i] for i in todo],
                     model,
-                    system=classroom.system_prompt(system),
+                    system=system,
                     concurrency="account"
                     if settings.batch_concurrency is None
                     else settings.batch_concurrency,

@@ -178,6 +178,8 @@ def test_inputs_over_puters_limits_are_refused_before_sending(
         handle.truncate(26 * MB)
     with pytest.raises(MediaInputError, match=r"lecture.wav is 27.3 MB, over Puter's 25 MB limit for speech"):
         client.speech2txt(big)
+    with pytest.raises(MediaInputError, match=r"25 MB limit for the voice changer \("):
+        client.speech2speech(big, voice="bass")  # its own limit, named as its own
     scan = b"\x89PNG\r\n\x1a\n" + bytes(10 * MB)
     with pytest.raises(MediaInputError, match="over Puter's 10 MB limit for OCR"):
         client.img2txt(scan)
@@ -299,3 +301,13 @@ def test_txt2img_reads_a_raw_bytes_reply_too(client: PuterClient, sandbox: Sandb
     image = client.txt2img("raw")
     assert image.data == png and image.url is None
     assert image.content_type == "image/png" and image.dimensions == (9, 4)  # from the bytes, not the label
+
+
+def test_a_reply_urls_text_is_bounded() -> None:
+    from puter_magic.api.media_results import VideoResult
+
+    url = "https://cdn.example/" + "a" * 100_000 + ".png"
+    for result in (ImageResult(url=url), AudioResult(url=url), VideoResult(url=url)):
+        summary = result.summary()
+        assert len(summary) < 400 and summary.splitlines()[1].startswith("https://cdn.example/aaa")
+        assert result.url == url  # the whole URL stays on the result
