@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -109,7 +110,7 @@ class RawServer:
             with conn:
                 conn.settimeout(2)
                 try:
-                    conn.recv(65536)
+                    _read_request(conn)
                     if self.replies:
                         conn.sendall(self.replies.pop(0))
                 except OSError:
@@ -119,6 +120,25 @@ class RawServer:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    """Read a whole request (headers, and the body its Content-Length gives) before answering:
+    a peer that closes on unread bytes resets the connection, which would turn whatever the
+    canned reply is into a network error."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
 
 
 @pytest.fixture
