@@ -16,8 +16,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.sandbox import Fault, Sandbox
 
-from .conftest import RawServer
-from .shell import magics_of, run
+from ..conftest import RawServer
+from ..shell import magics_of, run
 
 CONNECT, READ, TOTAL = 1.0, 1.0, 3.0
 HTML_401 = "<html><head><title>401 Authorization Required</title></head><body>nginx</body></html>"
