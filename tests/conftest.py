@@ -7,6 +7,8 @@ import os
 import pathlib
 import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -139,6 +141,27 @@ def _read_request(conn: socket.socket) -> None:
         if not chunk:
             return
         body += chunk
+
+
+def run_without_notebook_libraries(code: str) -> list[str]:
+    """Run *code* in a fresh Python where IPython, ipywidgets, markdown and nh3 cannot be
+    imported (as the api wing must never need them), then print the notebook modules it
+    loaded; its lines of output (the last: that list, which must be ``[]``)."""
+    blocked = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('IPython', 'ipywidgets', 'markdown', 'nh3'):\n"
+        "            raise ImportError(f'blocked: {name}')\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Block())\n"
+    )
+    loaded = "print(sorted(m for m in sys.modules if m.startswith('puter_magic.notebook')))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", blocked + code + loaded], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
 
 
 @pytest.fixture
