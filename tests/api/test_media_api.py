@@ -18,6 +18,8 @@ from puter_magic.api.media import MediaInputError, PuterPath
 from puter_magic.api.media_results import AudioResult, ImageResult
 from puter_magic.sandbox import Sandbox
 
+from ..conftest import run_without_notebook_libraries
+
 MB = 1024 * 1024
 
 
@@ -262,17 +264,7 @@ def test_chat_with_images_sends_content_parts_and_the_tutor_describes_them(
 
 def test_media_work_with_the_notebook_libraries_unimportable() -> None:
     """The media half of the api wing needs no IPython, ipywidgets, markdown or nh3 either."""
-    import subprocess
-    import sys
-
     code = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('IPython', 'ipywidgets', 'markdown', 'nh3'):\n"
-        "            raise ImportError(f'blocked: {name}')\n"
-        "        return None\n"
-        "sys.meta_path.insert(0, Block())\n"
         "from puter_magic.api.client import PuterClient\n"
         "from puter_magic.sandbox import Sandbox\n"
         "with Sandbox() as sandbox, PuterClient(sandbox.origin, sandbox.token) as client:\n"
@@ -281,11 +273,8 @@ def test_media_work_with_the_notebook_libraries_unimportable() -> None:
         "    audio = client.txt2speech('Hello there')\n"
         "    print(sorted(audio._repr_mimebundle_()), client.speech2txt(audio).text)\n"
         "    print('I see 1 image' in client.chat('What?', model='sandbox-tutor', images=[image]).text)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('puter_magic.notebook')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [
+    assert run_without_notebook_libraries(code) == [
         "['image/png', 'text/plain'] A kite",
         "['text/html', 'text/plain'] Hello there",
         "True",

@@ -20,7 +20,7 @@ from puter_magic.notebook.classroom.handout import write_rules
 from puter_magic.notebook.classroom.tutor import TUTOR_INSTRUCTIONS, tutor_prompt
 from puter_magic.sandbox import Fault, Sandbox
 
-from ..shell import final_outputs, magics_of, run
+from ..shell import final_outputs, magics_of, run, signed_in_to
 
 TOOLS = '''
 def describe(n: int = 5) -> list:
@@ -331,11 +331,7 @@ def test_the_stop_button_is_logged_as_interrupted(ip: InteractiveShell, assignme
 
     rules(assignment, log=True)
     with Sandbox(slow_pace=0.03) as sandbox:
-        run(ip, "%puter_login --sandbox")
-        magics = magics_of(ip)
-        magics.session.sandbox.stop()
-        magics.session.sandbox = sandbox
-        magics.session.sign_in(sandbox.origin, sandbox.token)
+        signed_in_to(ip, sandbox)
         timer = threading.Timer(0.6, _thread.interrupt_main)  # what the kernel does on "stop"
         timer.start()
         outputs, result = run(ip, "%%puter -m sandbox-slow\nTell me a long story")

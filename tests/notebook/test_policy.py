@@ -131,7 +131,7 @@ def test_a_site_file_that_cannot_be_read_turns_ai_off_and_says_so(tmp_path: path
 def test_tutor_md_is_the_nearest_one_above(tmp_path: pathlib.Path) -> None:
     week = tmp_path / "course" / "week1" / "lab"
     week.mkdir(parents=True)
-    assert find_tutor_file(week) is None or not str(find_tutor_file(week)).startswith(str(tmp_path))
+    assert find_tutor_file(week) is None  # none in the course yet (nor above a test's temporary folder)
     (tmp_path / "course" / "TUTOR.md").write_text("Course level: beginners.")
     assert find_tutor_file(week) == tmp_path / "course" / "TUTOR.md"
     (tmp_path / "course" / "week1" / "TUTOR.md").write_text("Week 1: do not reveal exercise 3.")

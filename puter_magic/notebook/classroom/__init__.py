@@ -11,7 +11,7 @@ and the reply's output metadata (:mod:`.log`).
 The rules come from :class:`~.policy.PolicyWatch`; the tutor's instructions from
 :mod:`.tutor`; the log from :mod:`.log`. The count of requests lives here, for this
 kernel session (a restart starts it again: a convention, not a lock). With no rules it
-admits everything, so a plain :class:`~.session.PuterSession` uses an open one.
+admits everything, so a plain :class:`~puter_magic.notebook.session.PuterSession` uses an open one.
 
 ``%puter_policy`` shows the rules in force (:func:`policy_view`).
 """
