@@ -33,7 +33,6 @@ LOADED_BY_LOAD_EXT = {
     "puter_magic",
     "puter_magic._version",
     "puter_magic.api",
-    "puter_magic.api.errors",
     "puter_magic.api.humanize",
     "puter_magic.notebook",
     "puter_magic.notebook.magics",
