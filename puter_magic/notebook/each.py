@@ -192,7 +192,7 @@ class BatchFlow(AskFlow):
                     elif item.attempts == 0:
                         ticket.unsent()  # the batch stopped before it: not a request
                     else:
-                        self.settle(ticket, Step(model, interrupted=True))
+                        self.settle(ticket, Step(model, interrupted=True), metered=metered)
             self.memory.keep(cell, {k: r for k, r in zip(keys, replies) if r is not None})  # noqa: B905
             texts = [r.text if r is not None else None for r in replies]
             if out:
