@@ -200,10 +200,12 @@ class BatchFlow(AskFlow):
             summary, notes = batch_summary(prompts, model, wanted, result, errors, out, held=held)
             notes = [*(prompts.notes or []), *notes]
 
+            from .markup import plain_text
+
             def shown(i: int) -> tuple[str, str, bool]:
                 text = texts[i]
-                if text is not None:
-                    return prompts.items[i], text, False
+                if text is not None:  # a preview reads as text; the whole reply is in the results
+                    return prompts.items[i], plain_text(text), False
                 if i in errors:
                     return prompts.items[i], f"(failed: {error_title(errors[i])})", True
                 return prompts.items[i], "(not asked)", True
