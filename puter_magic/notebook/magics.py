@@ -121,8 +121,21 @@ class PuterMagics(Magics, SettingsTraits):
                 self._allowance_left,
                 self._usage_limited,
                 self._limits,
+                self._catalogue,
             )
         return self._failures
+
+    def _catalogue(self) -> Any:
+        """The models the server lists (read once per origin), for "did you mean"; None
+        when it cannot be read (not signed in, a replay, a server gone)."""
+        from ..api.errors import PuterError
+
+        if self._session is None or self._session.client is None:
+            return None
+        try:
+            return self._session.models()
+        except PuterError:
+            return None
 
     def _limits(self) -> AccountLimits | None:
         """The signed-in account's limits (a guest's or a free account's), for a 429's hint."""
