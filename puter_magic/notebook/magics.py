@@ -288,20 +288,20 @@ class PuterMagics(Magics, SettingsTraits):
     @argument("--refresh", action="store_true", help="reload the list from the server")
     @line_magic
     def puter_models(self, line: str) -> None:
-        """Pick the notebook's default model (a searchable selector; a table in a terminal)."""
+        """Pick the notebook's default model (a searchable selector above the table of models;
+        the table alone in a terminal)."""
         args = parse_line(self.puter_models, line)
         from .live import cell_output
+        from .widgets import ModelTable
 
         with self.failures.guard():
-            models = self.session.models(refresh=args.refresh)
+            table = ModelTable.read(self.session, self.default_model, refresh=args.refresh)
             if cell_output(self.settings(), show).live:
                 selector = self.model_selector()
                 selector.refresh(force=False)  # the session's list: this origin's, maybe just reloaded
                 show(selector)
-            else:
-                from .widgets import ModelTable
-
-                show(ModelTable(models, self.default_model))
+                table.limit = ModelTable.NOTEBOOK_ROWS  # a saved notebook holds it: bounded
+            show(table)  # also what an exported page or a frontend without widgets shows
 
     def model_selector(self) -> ModelSelector:
         """The notebook's :class:`~puter_magic.notebook.widgets.ModelSelector`, bound to
