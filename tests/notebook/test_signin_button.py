@@ -287,6 +287,19 @@ def test_no_wait_shows_the_button_even_where_nobody_can_click(
     assert outputs[0]["text/plain"].startswith("Sign in with Puter")
 
 
+def test_a_click_after_a_no_wait_cell_shows_the_same_note_as_a_waiting_cell(
+    ip: InteractiveShell, page: Page, sandbox: Sandbox
+) -> None:
+    page.script = [RENDERED, {"kind": "token", "token": sandbox.token}]
+    outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
+    waited = next(o for o in outputs if "puter-note" in o.get("text/html", ""))
+    run(ip, f"%puter_login --origin {sandbox.origin} --button --no-wait")
+    page.say({"kind": "token", "token": sandbox.token})  # the click, after the cell ended
+    assert page.widget.state == "signed-in"
+    assert page.widget.note_html == waited["text/html"]  # the row becomes this very note
+    assert page.widget.message == waited["text/plain"]
+
+
 def test_a_guest_is_told_what_a_temporary_account_is(ip: InteractiveShell, page: Page) -> None:
     guest = {"username": "quiet_fox_4821", "is_temp": 1, "app_name": "app-x", "email_confirmed": 0}
     server = MediaServer()
