@@ -476,8 +476,9 @@ def test_nbconvert_never_waits(tmp_path: Any, puter: Sandbox) -> None:
     assert error["output_type"] == "stream" and error["name"] == "stderr"
     lines = error["text"].strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("UsageError: no Puter token found"), lines
-    [button] = cells[2].outputs
+    button, note = cells[2].outputs
     assert "application/vnd.jupyter.widget-view+json" in button["data"]
+    assert "a button here signs in" in note["data"]["text/plain"]  # what an exported page shows
     assert button["data"]["text/plain"].startswith("Sign in with Puter")
     assert cells[3].outputs[0]["text"] == "the cells after it ran\n"
 
