@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -109,7 +112,7 @@ class RawServer:
             with conn:
                 conn.settimeout(2)
                 try:
-                    conn.recv(65536)
+                    _read_request(conn)
                     if self.replies:
                         conn.sendall(self.replies.pop(0))
                 except OSError:
@@ -119,6 +122,46 @@ class RawServer:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    """Read a whole request (headers, and the body its Content-Length gives) before answering:
+    a peer that closes on unread bytes resets the connection, which would turn whatever the
+    canned reply is into a network error."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    while length and len(body) < int(length.group(1)):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
+def run_without_notebook_libraries(code: str) -> list[str]:
+    """Run *code* in a fresh Python where IPython, ipywidgets, markdown and nh3 cannot be
+    imported (as the api wing must never need them), then print the notebook modules it
+    loaded; its lines of output (the last: that list, which must be ``[]``)."""
+    blocked = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('IPython', 'ipywidgets', 'markdown', 'nh3'):\n"
+        "            raise ImportError(f'blocked: {name}')\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Block())\n"
+    )
+    loaded = "print(sorted(m for m in sys.modules if m.startswith('puter_magic.notebook')))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", blocked + code + loaded], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.splitlines()
 
 
 @pytest.fixture

@@ -34,6 +34,17 @@ def magics_of(shell: InteractiveShell) -> Any:
     return shell.magics_manager.registry["PuterMagics"]
 
 
+def signed_in_to(shell: InteractiveShell, sandbox: Any) -> Any:
+    """Sign *shell* in to *sandbox* (one a test started with its own pace) the way
+    ``%puter_login --sandbox`` does, its own in-kernel sandbox stopped; the magics."""
+    run(shell, "%puter_login --sandbox")
+    magics = magics_of(shell)
+    magics.session.sandbox.stop()
+    magics.session.sandbox = sandbox
+    magics.session.sign_in(sandbox.origin, sandbox.token)
+    return magics
+
+
 def final_outputs(captured: CapturedIO) -> list[dict[str, Any]]:
     """The outputs a notebook would end up showing: updates folded into their display."""
     shown: list[dict[str, Any]] = []

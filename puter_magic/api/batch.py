@@ -257,13 +257,14 @@ class BatchResult(Sequence[BatchItem]):
         return series
 
     def failure_groups(self) -> list[tuple[str, int, PuterError]]:
-        """``(label, count, first error)`` per kind of failure, the most frequent first."""
-        groups: dict[str, list[PuterError]] = {}
+        """``(label, count, first error)`` per kind of failure (its class and Puter's code), the
+        most frequent first: the one count of the failures, whoever words them."""
+        groups: dict[tuple[type[PuterError], str | None], list[PuterError]] = {}
         for item in self.items:
             if item.reply is None and item.error is not None:
-                groups.setdefault(error_label(item.error), []).append(item.error)
-        ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))
-        return [(label, len(errs), errs[0]) for label, errs in ranked]
+                groups.setdefault((type(item.error), item.error.code), []).append(item.error)
+        ranked = sorted(groups.values(), key=len, reverse=True)
+        return [(error_label(errs[0]), len(errs), errs[0]) for errs in ranked]
 
     def summary(self) -> str:
         """One line: answered, failed and why, not asked, time, 429s."""

@@ -271,7 +271,7 @@ class ChatStream:
     """A streamed chat reply: iterate for chunks as they arrive; the reply builds up.
 
     ``text``, ``reasoning``, ``usage``, ``tool_calls`` and ``images`` grow while you iterate. An
-    ``error`` line raises :class:`~puter_magic.errors.StreamError` (the partial text stays
+    ``error`` line raises :class:`~puter_magic.api.errors.StreamError` (the partial text stays
     in ``text``). Unknown chunk types are yielded as they are. ``reply()`` drains the rest
     and returns a :class:`ChatReply`.
     """

@@ -27,6 +27,7 @@ from .media import (
     OCR_LIMIT,
     SPEECH_LIMIT,
     TTS_TEXT_LIMIT,
+    VOICE_LIMIT,
     MediaInputError,
     load_input,
     ratio_arg,
@@ -585,7 +586,7 @@ class PuterClient:
         """
         call = _given(voice=voice, model=model, provider=provider, test_mode=test_mode)
         if audio is not None or not test_mode:
-            found = load_input(audio, accept="audio", limit=SPEECH_LIMIT)
+            found = load_input(audio, accept="audio", limit=VOICE_LIMIT)
             if found.kind == "url":
                 raise MediaInputError(
                     "the voice changer takes a file, bytes or a Puter path, not a URL "

@@ -43,6 +43,7 @@ __all__ = [
     "OCR_LIMIT",
     "SPEECH_LIMIT",
     "TTS_TEXT_LIMIT",
+    "VOICE_LIMIT",
     "Limit",
     "MediaInput",
     "MediaInputError",
@@ -79,6 +80,7 @@ class Limit:
 
 
 SPEECH_LIMIT = Limit(25 * MB, "25 MB", "speech-to-text")
+VOICE_LIMIT = Limit(25 * MB, "25 MB", "the voice changer")  # speech-to-speech's own, the same size
 OCR_LIMIT = Limit(10 * MB, "10 MB", "OCR")
 IMAGE_LIMIT = Limit(36 * MB, "36 MB", "the images of one chat message (Puter's request limit is 50 MB)")
 TTS_TEXT_LIMIT = 3000  # characters; puter.js refuses more before sending

@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote_to_bytes, urljoin, urlsplit
 
 import requests
@@ -191,6 +191,7 @@ class MediaFetcher:
 # -- images, audio and video ------------------------------------------------------------------------
 
 DISPLAY_LIMIT = 10 * 1024 * 1024  # bytes shown inline; a bigger file is named, not embedded
+MAX_URL_SHOWN = 200  # characters of a reply URL in a summary (a footer, text/plain)
 _LOOKS = {"text/html": "an HTML page", "application/json": "JSON"}
 
 
@@ -247,11 +248,22 @@ class MediaResult:
         return save_atomic(path, self.data)
 
     def summary(self) -> str:
-        """One line for a terminal: type and size, then the URL it came from."""
-        head = self.content_type or self.kind
+        """One line for a terminal: type, measure and size, then the URL it came from."""
+        head = (self.content_type or self.kind) + self._measure()
         if self._data is not None:
             head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
+        return head + self._from()
+
+    def _from(self) -> str:
+        """The summary's second line: the URL it came from, bounded (all of it is ``url``)."""
+        if not self.url:
+            return ""
+        url = self.url
+        return "\n" + (url if len(url) <= MAX_URL_SHOWN else url[: MAX_URL_SHOWN - 1] + "…")
+
+    def _measure(self) -> str:
+        """What the summary says after the type (an image's size, a recording's length), if anything."""
+        return ""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.summary()!r})"
@@ -295,14 +307,9 @@ class ImageResult(MediaResult):
         """(width, height) in pixels, from the image's header."""
         return None if self._data is None else image_size(self._data)
 
-    def summary(self) -> str:
+    def _measure(self) -> str:
         dims = self.dimensions
-        head = self.content_type or "image"
-        if dims:
-            head += f" {dims[0]}×{dims[1]}"
-        if self._data is not None:
-            head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
+        return f" {dims[0]}×{dims[1]}" if dims else ""
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         data, why = self._loaded()
@@ -312,11 +319,34 @@ class ImageResult(MediaResult):
 
 
 @dataclass(eq=False, repr=False)
-class AudioResult(MediaResult):
+class _Played(MediaResult):
+    """Audio or video: its length in the summary, a player (``<audio>``/``<video>``) to show it."""
+
+    _player: ClassVar[str]  # the player's HTML, {} where its escaped data: URL goes
+
+    @property
+    def duration(self) -> float | None:
+        raise NotImplementedError
+
+    def _measure(self) -> str:
+        seconds = self.duration
+        return "" if seconds is None else f" {seconds:.1f} s"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        data, why = self._loaded()
+        if data is None:
+            return {"text/plain": f"{self.summary()}\n({why})"}
+        source = f"data:{self.content_type};base64," + base64.b64encode(data).decode("ascii")
+        return {"text/html": self._player.format(html.escape(source)), "text/plain": self.summary()}
+
+
+@dataclass(eq=False, repr=False)
+class AudioResult(_Played):
     """Speech from ``txt2speech``: ``data``, ``content_type``, ``url``, ``save(path)``."""
 
     text: str | None = None
     kind = "audio"
+    _player = '<audio controls preload="metadata" src="{}"></audio>'
 
     def _accept(self, data: bytes, label: str | None, where: str) -> None:
         found = sniff_audio(data[:16])
@@ -331,31 +361,15 @@ class AudioResult(MediaResult):
         """Seconds, where the format says (WAV)."""
         return None if self._data is None else audio_duration(self._data)
 
-    def summary(self) -> str:
-        head = self.content_type or "audio"
-        seconds = self.duration
-        if seconds is not None:
-            head += f" {seconds:.1f} s"
-        if self._data is not None:
-            head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        data, why = self._loaded()
-        if data is None:
-            return {"text/plain": f"{self.summary()}\n({why})"}
-        source = f"data:{self.content_type};base64," + base64.b64encode(data).decode("ascii")
-        player = f'<audio controls preload="metadata" src="{html.escape(source)}"></audio>'
-        return {"text/html": player, "text/plain": self.summary()}
-
 
 @dataclass(eq=False, repr=False)
-class VideoResult(MediaResult):
+class VideoResult(_Played):
     """A video from ``txt2vid``: ``data``, ``content_type``, ``url``, ``save(path)``."""
 
     prompt: str | None = None
     model: str | None = None
     kind = "video"
+    _player = '<video controls preload="metadata" style="max-width: 100%" src="{}"></video>'
 
     def _accept(self, data: bytes, label: str | None, where: str) -> None:
         found = sniff_video(data[:16])
@@ -366,25 +380,6 @@ class VideoResult(MediaResult):
     def duration(self) -> float | None:
         """Seconds, where the file's header says (MP4)."""
         return None if self._data is None else video_duration(self._data[: 4 * 1024 * 1024])
-
-    def summary(self) -> str:
-        head = self.content_type or "video"
-        seconds = self.duration
-        if seconds is not None:
-            head += f" {seconds:.1f} s"
-        if self._data is not None:
-            head += f", {human_size(len(self._data))}"
-        return head + (f"\n{self.url}" if self.url else "")
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        data, why = self._loaded()
-        if data is None:
-            return {"text/plain": f"{self.summary()}\n({why})"}
-        source = f"data:{self.content_type};base64," + base64.b64encode(data).decode("ascii")
-        player = (
-            f'<video controls preload="metadata" style="max-width: 100%" src="{html.escape(source)}"></video>'
-        )
-        return {"text/html": player, "text/plain": self.summary()}
 
 
 def _decode_data_url(url: str, kind: str) -> tuple[bytes, str | None]:

@@ -1,7 +1,7 @@
 """Pure functions for Puter's ``POST /drivers/call`` wire format (no I/O).
 
 Building a request body, turning a reply (either error generation, or a proxy's page)
-into a result or a :class:`~puter_magic.errors.PuterError`, and reading the loosely typed
+into a result or a :class:`~puter_magic.api.errors.PuterError`, and reading the loosely typed
 values replies carry. See ``puter-protocol.md`` in the project's shared docs.
 """
 

@@ -205,7 +205,8 @@ class SignInFlow(Flow):
 
     def finish(self, where: Origin, token: str, source: str, *, save: bool, gui: str) -> Note:
         """Verify *token* with ``/whoami`` and switch to it (an earlier login stays if Puter
-        says no: the PuterError propagates); the note that says who signed in."""
+        says no: the PuterError propagates); the note that says who signed in. A ``--save``
+        that cannot be written (a read-only home) leaves the sign-in standing and says so."""
         from ..api.account import Account
         from ..api.auth import LoginStore
         from .views import Note
@@ -213,8 +214,14 @@ class SignInFlow(Flow):
         account = self.session.sign_in(where.url, token, **self.settings.client_options)
         saved_note = ""
         if save:
-            path = LoginStore().save(where.url, token, self.session.username)
-            saved_note = f" Saved for next time in {path}."
+            store = LoginStore()
+            try:
+                path = store.save(where.url, token, self.session.username)
+            except OSError as exc:
+                why = exc.strerror or exc
+                saved_note = f" Not saved for next time: could not write {store.path} ({why})."
+            else:
+                saved_note = f" Saved for next time in {path}."
         title = f"Signed in to {where.url} as {self.session.username}"
         detail = f"(token from {source}).{saved_note}"
         if Account.from_whoami(account).guest:

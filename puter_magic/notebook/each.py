@@ -35,6 +35,7 @@ from IPython.core.error import UsageError
 
 from ..api.chat import ChatReply
 from ..api.errors import PuterError
+from ..api.humanize import plural
 from .asking import AskFlow, Step
 from .live import cell_output
 from .views import MUTED, NOTE_STYLE
@@ -143,6 +144,12 @@ class BatchFlow(AskFlow):
         with self.failures.guard():
             client = self.session.require_client()
             model = self.session.prepare("", model=model, history=False).model
+            classroom = self.session.classroom
+            refused = classroom.refuse_cell(model, prompts.texts)  # AI off, a model not allowed
+            if refused is not None:
+                self.display(refused)  # the whole cell, remembered answers too: nothing is shown
+                return
+            system = classroom.system_prompt(system)  # as sent: the tutor's, in tutor mode
             asked = _with_images(prompts)
             keys = [
                 prompt_key(one_shot(text, system) + _image_key(prompts, i), model, options)
@@ -153,7 +160,6 @@ class BatchFlow(AskFlow):
             todo = [i for i, reply in enumerate(replies) if reply is None]
             errors: dict[int, PuterError] = {}
             result = None
-            classroom = self.session.classroom
             tickets, refused = classroom.admit_items(model, [prompts.texts[i] for i in todo])
             if refused is not None and not tickets and todo:
                 self.display(refused)  # nothing may be asked: nothing is sent
@@ -168,7 +174,7 @@ class BatchFlow(AskFlow):
                 result = client.chat_many(
                     [asked[i] for i in todo],
                     model,
-                    system=classroom.system_prompt(system),
+                    system=system,
                     concurrency="account"
                     if settings.batch_concurrency is None
                     else settings.batch_concurrency,
@@ -197,7 +203,7 @@ class BatchFlow(AskFlow):
             texts = [r.text if r is not None else None for r in replies]
             if out:
                 namespace[out] = results_for(prompts, texts, errors)
-            summary, notes = batch_summary(prompts, model, wanted, result, errors, out, held=held)
+            summary, notes = batch_summary(prompts, model, wanted, result, out, held=held)
             notes = [*(prompts.notes or []), *notes]
 
             from .markup import plain_text
@@ -599,13 +605,10 @@ def error_title(err: PuterError) -> str:
     return f"{title} ({err.code})" if err.code else title
 
 
-def why_failed(errors: list[PuterError]) -> str:
-    """``2 × Model not found (bad_request), 1 × Timeout``: failures grouped by kind."""
-    groups: dict[str, int] = {}
-    for err in errors:
-        label = error_title(err)
-        groups[label] = groups.get(label, 0) + 1
-    return ", ".join(f"{n} × {label}" for label, n in sorted(groups.items(), key=lambda kv: -kv[1]))
+def why_failed(result: BatchResult) -> str:
+    """``2 × Model not found (bad_request), 1 × Timeout``: the batch's failures by kind, as the
+    batch counted them, each kind titled as its warning would be."""
+    return ", ".join(f"{n:,} × {error_title(first)}" for _, n, first in result.failure_groups())
 
 
 def batch_summary(
@@ -613,20 +616,20 @@ def batch_summary(
     model: str,
     todo: list[int],
     result: BatchResult | None,
-    errors: dict[int, PuterError],
     out: str | None,
     held: int = 0,
 ) -> tuple[str, list[str]]:
     """The summary line of a batch, and notes saying where the results are. *held*: items of
-    *todo* not asked because the classroom's request limit was reached."""
+    *todo* not asked because the classroom's request limit was reached. The counts are the
+    batch's own (:class:`~puter_magic.api.batch.BatchResult`); this words them for a notebook."""
     total = len(prompts)
     kept = total - len(todo)
-    head = f"{total:,} prompt{'s' if total != 1 else ''} to {model}: "
+    head = f"{plural(total, 'prompt')} to {model}: "
     if result is None:
         return head + f"all {total:,} answered in an earlier run; nothing asked", _where(prompts, out, 0)
     parts = [f"{result.answered:,} answered"]
-    if errors:
-        parts.append(f"{len(errors):,} failed ({why_failed(list(errors.values()))})")
+    if result.failed:
+        parts.append(f"{result.failed:,} failed ({why_failed(result)})")
     if result.not_asked:
         parts.append(f"{result.not_asked:,} not asked")
     if held:
@@ -634,8 +637,7 @@ def batch_summary(
     line = head + (f"{kept:,} kept from the last run; asked {len(todo) - held:,}: " if kept else "")
     line += ", ".join(parts) + f" in {result.elapsed:.1f} s"
     if result.rate_limited:
-        plural = "s" if result.rate_limited > 1 else ""
-        line += f" · {result.rate_limited} rate limit{plural} (429) waited out"
+        line += f" · {plural(result.rate_limited, 'rate limit')} (429) waited out"
         if result.limits is not None:
             from .failures import limits_words
 
@@ -646,7 +648,7 @@ def batch_summary(
         from .failures import describe_error
 
         line += f" · stopped: {describe_error(result.stop_error)[0].lower()}"
-    return line, _where(prompts, out, len(errors) + result.not_asked + held)
+    return line, _where(prompts, out, result.failed + result.not_asked + held)
 
 
 def _where(prompts: Prompts, out: str | None, left: int) -> list[str]:

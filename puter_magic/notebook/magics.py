@@ -693,6 +693,12 @@ class HistoryMagics(Magics):
 
 _NAME_ARGS = re.compile(r"\{([A-Za-z_]\w*)\}")
 
+# options several media magics take, declared once
+_free_sample = argument(
+    "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
+)
+_as_written = argument("--no-interpolate", action="store_true", help="send {name} as written")
+
 
 @magics_class
 class MediaMagics(Magics):
@@ -744,10 +750,8 @@ class MediaMagics(Magics):
     @argument("--ratio", metavar="W:H", help="the shape, e.g. 16:9")
     @argument("--save", metavar="FILE", help="also write the image to FILE")
     @argument("--out", metavar="VAR", help="keep the image (an ImageResult) in variable VAR")
-    @argument(
-        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
-    )
-    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @_free_sample
+    @_as_written
     @line_cell_magic
     def puter_image(self, line: str, cell: str | None = None) -> None:
         """Make an image from the cell (the prompt) and show it; {name} is filled in as in %%puter.
@@ -769,10 +773,8 @@ class MediaMagics(Magics):
     @argument("-m", "--model", help="the provider's model")
     @argument("--save", metavar="FILE", help="also write the audio to FILE")
     @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
-    @argument(
-        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
-    )
-    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @_free_sample
+    @_as_written
     @line_cell_magic
     def puter_speak(self, line: str, cell: str | None = None) -> None:
         """Say the cell's text aloud: an audio player. {name} is filled in as in %%puter.
@@ -803,9 +805,7 @@ class MediaMagics(Magics):
     @argument("-m", "--model", help="the provider's model (ElevenLabs: eleven_multilingual_sts_v2)")
     @argument("--save", metavar="FILE", help="also write the audio to FILE")
     @argument("--out", metavar="VAR", help="keep the audio (an AudioResult) in variable VAR")
-    @argument(
-        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
-    )
+    @_free_sample
     @line_magic
     def puter_voice(self, line: str) -> None:
         """The voice changer: say SOURCE again in another voice (--voice V) and play it.
@@ -838,10 +838,8 @@ class MediaMagics(Magics):
     @argument("--size", metavar="WxH", help="the frame size, e.g. 1280x720 (snapped as --seconds is)")
     @argument("--save", metavar="FILE", help="also write the video to FILE")
     @argument("--out", metavar="VAR", help="keep the video (a VideoResult) in variable VAR")
-    @argument(
-        "--test", action="store_true", help="Puter's free sample (test_mode): try the cell without spending"
-    )
-    @argument("--no-interpolate", action="store_true", help="send {name} as written")
+    @_free_sample
+    @_as_written
     @line_cell_magic
     def puter_video(self, line: str, cell: str | None = None) -> None:
         """Make a video from the cell (the prompt) and show a player; {name} is filled in as in %%puter.

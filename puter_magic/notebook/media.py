@@ -464,15 +464,16 @@ class MediaFlow(Flow):
         (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
         from ..api.humanize import human_size
         from ..api.protocol import NDJSON_TYPE, BinaryResult
-        from .classroom import CHAT_INTERFACES
+        from .classroom import CATALOGUE, CHAT_INTERFACES
 
-        asks_chat = interface in CHAT_INTERFACES and method not in ("models", "list")
+        lists_models = interface in CHAT_INTERFACES and method in ("models", "list")
+        asks_chat = interface in CHAT_INTERFACES and not lists_models
         model = args.get("model") if asks_chat else None
         described = json.dumps(args, default=str)
         ticket = self._admit(
             model if isinstance(model, str) else None,
             f"{interface} {method} {described[:2000]}",
-            kind=interface if asks_chat else "call",
+            kind=interface if asks_chat else CATALOGUE if lists_models else "call",
         )
         if ticket is None:
             return None
@@ -490,17 +491,19 @@ class MediaFlow(Flow):
                 ticket.answered(reply.text, model=named)
                 where = [f"the whole reply is in {out}"] if out else []
                 note = f"{interface} {method}, streamed: {human_size(len(result.content))}"
+                elapsed = time.monotonic() - started
                 self.display(
                     ReplyView(
                         reply.text,
                         model=named,
                         usage=reply.usage,
-                        elapsed=time.monotonic() - started,
+                        elapsed=elapsed,
                         notes=[note, *where, *notes],
                         reasoning=reply.reasoning if self.settings.show_reasoning else "",
                         show_footer=self.settings.show_footer,
                         limit=self.settings.max_display_chars,
                         where=f"in {out}" if out else "",
+                        metadata=ticket.stamp(named, reply.usage, elapsed),
                     )
                 )
                 return reply
@@ -514,8 +517,9 @@ class MediaFlow(Flow):
                 if not isinstance(result, BinaryResult)
                 else f"{result.content_type}, {len(result.content)} bytes"
             )
-            self.display(shown)
-            self.display(Footer([f"{interface} {method}", f"{time.monotonic() - started:.1f} s"], notes))
+            elapsed = time.monotonic() - started
+            self.display(shown, metadata=ticket.stamp(named, usage, elapsed))  # where it came from
+            self.display(Footer([f"{interface} {method}", f"{elapsed:.1f} s"], notes))
             return result
         return None
 

@@ -290,9 +290,10 @@ class PuterSession:
         """The model used when none is chosen: one this server lists (see :mod:`puter_magic.api.models`).
 
         Reads the catalogue once per origin (cached with :meth:`models`); when it cannot be
-        read, Puter's documented default.
+        read, Puter's documented default. Where the classroom's AI help is off nothing is
+        sent, not even the catalogue request: Puter's documented default names the model.
         """
-        if self.client is None:
+        if self.client is None or self.classroom.mode() == "off":
             return automatic_model(None)
         try:
             models = self.models()

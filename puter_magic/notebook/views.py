@@ -591,8 +591,18 @@ def _md(text: str) -> str:
     return _MD_SPECIAL.sub(lambda m: "\\" + m.group(1), text)
 
 
+_ENCODED = str.maketrans({"(": "%28", ")": "%29", "'": "%27"})  # valid in a URL, not in our links
+MAX_URL_TEXT = 200  # characters of a URL that cannot be linked, given as text in text/plain
+
+
 def _linkable(url: str) -> bool:
     return len(url) <= 2000 and bool(_SAFE_LINK.match(url)) and bool(urlsplit(url).hostname)
+
+
+def _link_target(url: str) -> str:
+    """*url* as a link's target: ( ) and ' percent-encoded (the same address to a server;
+    they would end a Markdown link or an HTML attribute's quoting)."""
+    return url.translate(_ENCODED)
 
 
 def _title(source: Source) -> str:
@@ -610,10 +620,11 @@ def source_parts(sources: list[Source]) -> tuple[str, str, str]:
     for number, source in enumerate(shown, 1):
         title = _title(source)
         url = source.url
-        if _linkable(url):
+        target = _link_target(url)
+        if _linkable(target):
             label = title or url
             plain_lines.append(f"[{number}] {title + ' ' if title else ''}{url}")
-            href = html.escape(url, quote=True)
+            href = html.escape(target, quote=True)
             html_items.append(
                 f'<li><a href="{href}" target="_blank" rel="noopener noreferrer">{html.escape(label)}</a>'
                 + (
@@ -623,16 +634,21 @@ def source_parts(sources: list[Source]) -> tuple[str, str, str]:
                 )
                 + "</li>"
             )
-            md_lines.append(f"{number}. [{_md(label)}](<{url}>)")
+            md_lines.append(f"{number}. [{_md(label)}](<{target}>)")
         else:
             scheme = url.split(":", 1)[0][:20] if ":" in url else "unknown"
-            if scheme.lower() in ("http", "https"):
+            web = scheme.lower() in ("http", "https")
+            if web:
                 note = "not linked: the URL is malformed"
             elif re.fullmatch(r"[A-Za-z][\w+.-]*", scheme):
                 note = f"not linked: a {scheme} URL"
             else:
                 note = "not linked"
-            plain_lines.append(f"[{number}] {title} ({note})".replace("  ", " "))
+            # A web address is worth reading in a terminal (as text, bounded); another scheme's is not.
+            as_text = " ".join(url.split())
+            as_text = (as_text[: MAX_URL_TEXT - 1] + "…") if len(as_text) > MAX_URL_TEXT else as_text
+            words = [f"[{number}]", title, as_text if web else "", f"({note})"]
+            plain_lines.append(" ".join(w for w in words if w))
             html_items.append(
                 f'<li>{html.escape(title or "(untitled)")} <span style="{MUTED}">({note})</span></li>'
             )

@@ -142,7 +142,8 @@ class _Feed:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self.stream.flush(self.pollin)  # what has already arrived is held now, so the order holds
+            with _interrupts_deferred():  # a message read off the socket is always taken
+                self.stream.flush(self.pollin)  # what has already arrived is held now, so the order holds
         finally:
             with _interrupts_deferred():  # a second press of the stop button loses nothing
                 self.stream.on_recv(self.dispatch, copy=self.copy)
@@ -158,9 +159,14 @@ class _Feed:
             self.kernel.log.error("A held shell message failed", exc_info=task.exception())
 
     def pump(self, seconds: float) -> None:
-        """Wait up to *seconds* for a message; take every message that has arrived."""
+        """Wait up to *seconds* for a message; take every message that has arrived.
+
+        A stop pressed while they are read is raised once they are taken (held or handled):
+        flush reads a message off the socket before it hands it on, and an interrupt in
+        between would lose it. A widget's handler run meanwhile is not interrupted."""
         if self.stream.socket.poll(max(1, int(seconds * 1000)), self.pollin):
-            self.stream.flush(self.pollin)
+            with _interrupts_deferred():
+                self.stream.flush(self.pollin)
 
     def _take(self, raw: list[Any]) -> None:
         message = self._comm_message(raw)

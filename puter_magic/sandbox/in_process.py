@@ -28,12 +28,10 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
-from .server import MemoryServer
+from .server import MemoryServer, ServerHost
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from . import Sandbox
 
 __all__ = ["IN_PROCESS_ORIGIN", "InProcessAdapter"]
 
@@ -71,7 +69,7 @@ def request_bytes(request: requests.PreparedRequest) -> bytes:
 class InProcessAdapter(HTTPAdapter):
     """Answers every request sent through it as *sandbox* would over HTTP (see the module)."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: ServerHost) -> None:
         super().__init__(max_retries=0)
         self.sandbox = sandbox
         self._server = MemoryServer(sandbox)

@@ -256,3 +256,26 @@ def test_a_dataframe_is_made_into_prompts_first(sandbox: Sandbox, client: PuterC
     prompts = df.apply(lambda row: f"{row.title} ({row.year})", axis=1)
     series = client.chat_many(prompts, model="sandbox-echo").to_series()
     assert series.to_dict() == {7: "Dune (1965)", 9: "Emma (1815)"}
+
+
+def test_failures_are_grouped_by_kind_not_only_by_code() -> None:
+    """Two kinds of failure with one code (Puter says bad_request for both) stay two groups: a
+    notebook titles each group by its first error, so one group must be one kind."""
+    from puter_magic.api.batch import BatchItem, BatchResult
+    from puter_magic.api.errors import BadRequest, ModelNotFound
+
+    result = BatchResult(
+        [
+            BatchItem(0, "a", error=ModelNotFound("no model x", code="bad_request")),
+            BatchItem(1, "b", error=BadRequest("bad args", code="bad_request")),
+            BatchItem(2, "c", error=ModelNotFound("no model x", code="bad_request")),
+            BatchItem(3, "d"),
+        ],
+        elapsed=1.0,
+    )
+    groups = [(label, n, type(first)) for label, n, first in result.failure_groups()]
+    assert groups == [("bad_request", 2, ModelNotFound), ("bad_request", 1, BadRequest)]
+    assert result.summary() == (
+        "0 of 4 answered, 3 failed (2 × bad_request: no model x, 1 × bad_request: bad args), "
+        "1 not asked in 1.0 s"
+    )

@@ -11,6 +11,7 @@ Chromium or Playwright is missing (never silently). Terminal IPython in tmux
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -99,22 +100,37 @@ def jupyter(chromium: Any, puter: Sandbox) -> Iterator[Jupyter]:
     server): private config, settings and workspaces; kernels with no Puter settings of the
     developer's and a private config dir for saved logins."""
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="puter-e2e-"))
-    root = tmp / "root"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUTER_", "VSCODE_"))}
+    env.update(
+        PUTER_MAGIC_CONFIG_DIR=str(tmp / "puter-config"),
+        E2E_SANDBOX_TOKEN=puter.token,  # for a cell that signs in "earlier", the old way
+    )
+    try:
+        with private_lab(tmp, SERVER_TOKEN, env) as base:
+            yield Jupyter(base, tmp / "root", tmp, tmp / "server.log")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_lab(home: pathlib.Path, token: str, env: dict[str, str]) -> Iterator[str]:
+    """JupyterLab on a free loopback port, serving *home*/root, with its config, settings,
+    workspaces and runtime dirs under *home* and its log in *home*/server.log; its base URL
+    while it runs, stopped (with its kernels) after."""
+    root = home / "root"
     root.mkdir()
-    settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+    settings = home / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false", "checkForUpdates": false}'
     )
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUTER_", "VSCODE_"))}
-    env.update(
-        JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-        PUTER_MAGIC_CONFIG_DIR=str(tmp / "puter-config"),
-        E2E_SANDBOX_TOKEN=puter.token,  # for a cell that signs in "earlier", the old way
+    env = dict(
+        env,
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
     )
     cmd = [
         sys.executable,
@@ -126,11 +142,11 @@ def jupyter(chromium: Any, puter: Sandbox) -> Iterator[Jupyter]:
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={SERVER_TOKEN}",
+        f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    log_path = tmp / "server.log"
+    log_path = home / "server.log"
     log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -138,14 +154,14 @@ def jupyter(chromium: Any, puter: Sandbox) -> Iterator[Jupyter]:
     try:
         while True:
             try:
-                if requests.get(f"{base}/api/status", params={"token": SERVER_TOKEN}, timeout=1).ok:
+                if requests.get(f"{base}/api/status", params={"token": token}, timeout=1).ok:
                     break
             except requests.ConnectionError:
                 pass
             if proc.poll() is not None or time.monotonic() - started > 90:
                 raise RuntimeError(log_path.read_text())
             time.sleep(0.2)
-        yield Jupyter(base, root, tmp, log_path)
+        yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -153,7 +169,6 @@ def jupyter(chromium: Any, puter: Sandbox) -> Iterator[Jupyter]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture
@@ -180,57 +195,8 @@ def lab_root() -> Iterator[pathlib.Path]:
 @pytest.fixture(scope="session")
 def lab(lab_root: pathlib.Path, playwright_browser: Any) -> Iterator[str]:
     """A private JupyterLab (own config, settings and workspace dirs) on a free loopback port."""
-    root = lab_root / "root"
-    root.mkdir()
-    settings = lab_root / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}'
-    )
-    port = free_port()
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(lab_root / "config"),
-        JUPYTERLAB_SETTINGS_DIR=str(lab_root / "settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(lab_root / "workspaces"),
-        JUPYTER_RUNTIME_DIR=str(lab_root / "runtime"),
-    )
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={LAB_TOKEN}",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    log = open(lab_root / "lab.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
-    try:
-        while True:
-            try:
-                if requests.get(f"{base}/api/status", params={"token": LAB_TOKEN}, timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() - started > 90:
-                raise RuntimeError((lab_root / "lab.log").read_text())
-            time.sleep(0.2)
+    with private_lab(lab_root, LAB_TOKEN, dict(os.environ)) as base:
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.fixture

@@ -172,7 +172,8 @@ def test_the_log_after_answered_failed_and_refused_requests(
     assert "Explain loops." in answered["reply"] and answered["usage"]
     assert failed["outcome"] == "failed" and "bad_request" in failed["error"] and failed["reply"] == ""
     assert refused["outcome"] == "refused" and refused["model"] == "sandbox-echo"
-    assert all(e["cell"] is None or isinstance(e["cell"], str) for e in (answered, failed, refused))
+    # jupyter_client's execute sends no cellId: the log says so rather than inventing one
+    assert [e["cell"] for e in (answered, failed, refused)] == [None, None, None]
     raw = notebook.with_name("assignment.puter-log.jsonl").read_text()
     assert sandbox.token not in raw
 

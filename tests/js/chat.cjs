@@ -5,7 +5,7 @@
 //
 // For each model: {"model", "normalize", "text"} where text is String(response), as a
 // program would print the reply, or {"model", "normalize", "error"} if that throws, with
-// "content" the raw message content either way. Run by tests/test_puterjs.py.
+// "content" the raw message content either way. Run by tests/e2e/test_puterjs.py.
 'use strict';
 
 const [origin, token, ...specs] = process.argv.slice(2);

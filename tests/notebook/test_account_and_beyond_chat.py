@@ -281,3 +281,23 @@ def test_a_server_without_metering_is_a_quiet_note(signed_in: InteractiveShell, 
     outputs = ok(signed_in, "%puter_usage")
     assert warnings_in(outputs) == []
     assert "this server does not report an allowance" in outputs[-1]["text/plain"]
+
+
+def test_sources_with_parentheses_or_quotes_in_the_url_are_linked() -> None:
+    from puter_magic.api.chat import Source
+    from puter_magic.notebook.views import source_parts
+
+    wiki = "https://en.wikipedia.org/wiki/Python_(programming_language)"
+    quoted = "https://example.org/o'reilly/book"
+    spaced = "https://example.org/a page"  # no valid URL: not linked, but its text is given
+    plain, html_text, md = source_parts(
+        [Source(wiki, "Python"), Source(quoted), Source(spaced, "Spaced"), Source("javascript:x()", "J")]
+    )
+    assert 'href="https://en.wikipedia.org/wiki/Python_%28programming_language%29"' in html_text
+    assert 'href="https://example.org/o%27reilly/book"' in html_text
+    assert "(<https://en.wikipedia.org/wiki/Python_%28programming_language%29>)" in md
+    assert f"[1] Python {wiki}" in plain.splitlines() and f"[2] {quoted}" in plain.splitlines()
+    assert "malformed" not in plain.splitlines()[1] + plain.splitlines()[2]
+    assert f"[3] Spaced {spaced} (not linked: the URL is malformed)" in plain.splitlines()
+    assert "[4] J (not linked: a javascript URL)" in plain.splitlines()  # no use in a terminal
+    assert 'href="javascript' not in html_text and "a page" not in html_text

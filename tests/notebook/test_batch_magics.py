@@ -383,3 +383,32 @@ def test_the_preview_tells_failed_from_not_asked(
     assert plain[0].endswith("2 not asked in 0.0 s · stopped: model not found")
     assert "  'a' → (failed: Model not found (bad_request))" in plain
     assert "  'b' → (not asked)" in plain and "  'c' → (not asked)" in plain
+
+
+def test_the_summary_words_the_batchs_own_counts() -> None:
+    """One count of a batch (BatchResult's); the notebook only words it: the same numbers and
+    groups as result.summary(), each kind titled as its warning would be."""
+    from puter_magic.api.batch import BatchItem, BatchResult
+    from puter_magic.api.chat import ChatReply
+    from puter_magic.api.errors import BadRequest, ModelNotFound
+    from puter_magic.notebook.each import Prompts, batch_summary
+
+    result = BatchResult(
+        [
+            BatchItem(0, "a", error=ModelNotFound("no model x", code="bad_request")),
+            BatchItem(1, "b", reply=ChatReply(text="B")),
+            BatchItem(2, "c", error=BadRequest("bad args", code="bad_request")),
+            BatchItem(3, "d", error=ModelNotFound("no model x", code="bad_request")),
+            BatchItem(4, "e"),
+        ],
+        elapsed=2.0,
+        rate_limited=1,
+    )
+    prompts = Prompts("list", list("abcde"), list("abcde"))
+    line, notes = batch_summary(prompts, "m", [0, 1, 2, 3, 4], result, "ys")
+    assert result.summary().startswith("1 of 5 answered, 3 failed (2 × bad_request: no model x, 1 × ")
+    assert line == (
+        "5 prompts to m: 1 answered, 3 failed (2 × Model not found (bad_request), "
+        "1 × Puter error (bad_request)), 1 not asked in 2.0 s · 1 rate limit (429) waited out"
+    )
+    assert notes[-1] == "Run the cell again to ask only the 4 left (--fresh asks all again)."

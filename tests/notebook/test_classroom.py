@@ -12,6 +12,7 @@ import pathlib
 from typing import Any
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -19,7 +20,7 @@ from puter_magic.notebook.classroom.handout import write_rules
 from puter_magic.notebook.classroom.tutor import TUTOR_INSTRUCTIONS, tutor_prompt
 from puter_magic.sandbox import Fault, Sandbox
 
-from ..shell import final_outputs, magics_of, run
+from ..shell import final_outputs, magics_of, run, signed_in_to
 
 TOOLS = '''
 def describe(n: int = 5) -> list:
@@ -330,11 +331,7 @@ def test_the_stop_button_is_logged_as_interrupted(ip: InteractiveShell, assignme
 
     rules(assignment, log=True)
     with Sandbox(slow_pace=0.03) as sandbox:
-        run(ip, "%puter_login --sandbox")
-        magics = magics_of(ip)
-        magics.session.sandbox.stop()
-        magics.session.sandbox = sandbox
-        magics.session.sign_in(sandbox.origin, sandbox.token)
+        signed_in_to(ip, sandbox)
         timer = threading.Timer(0.6, _thread.interrupt_main)  # what the kernel does on "stop"
         timer.start()
         outputs, result = run(ip, "%%puter -m sandbox-slow\nTell me a long story")
@@ -353,3 +350,107 @@ def test_hostile_rules_are_shown_as_text(signed_in: InteractiveShell, assignment
     outputs += run(signed_in, "%%puter -m sandbox-echo\nhi")[0]
     for out in outputs:
         assert live_markup(out["text/html"]) == [] and hostile in out["text/plain"]
+
+
+def test_the_model_list_through_puter_call_is_not_a_request(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    rules(assignment, max_requests=1, ai="tutor")
+    for method in ("models", "list"):
+        outputs, result = run(signed_in, f"%puter_call puter-chat-completion {method}")
+        assert result.success and "sandbox-tutor" in texts(outputs), method  # listed, in tutor mode too
+    outputs, _ = run(signed_in, "%puter_policy")
+    assert "1; 1 left (0 sent in this kernel session)" in texts(outputs)
+    outputs, _ = run(signed_in, "%%puter\nstill one request left?")
+    assert "Request limit" not in texts(outputs) and len(sandbox.calls("complete")) == 1
+
+
+def test_inputs_refused_before_sending_count_nothing_and_log_no_failure(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    rules(assignment, max_requests=1, log=True)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    signed_in.user_ns["long_text"] = "word " * 1000  # over Puter's 3,000 characters for speech
+    cells = [
+        "%puter_transcribe no-such-recording.wav",
+        "%puter_voice no-such-recording.wav --voice bass",
+        f"%puter_ocr {notes}",
+        "%puter_speak {long_text}",
+    ]
+    for cell in cells:
+        _, result = run(signed_in, cell)
+        assert isinstance(result.error_in_exec, UsageError), cell  # the input's one-line UsageError
+    assert sandbox.calls() == []
+    assert log_lines(assignment) == []  # no request was sent: none failed
+    outputs, _ = run(signed_in, "%puter_policy")
+    assert "1; 1 left (0 sent in this kernel session)" in texts(outputs)
+    outputs, _ = run(signed_in, "%%puter\nthe one request")
+    assert "Request limit" not in texts(outputs) and len(sandbox.calls("complete")) == 1
+
+
+def test_a_request_not_sent_for_want_of_a_sign_in_is_not_logged_as_failed(
+    ip: InteractiveShell, assignment: pathlib.Path
+) -> None:
+    rules(assignment, max_requests=1, log=True)
+    magics_of(ip).default_model = "sandbox-tutor"
+    for cell in ("%%puter\nhi", "%%puter_image\na kite"):
+        outputs, result = run(ip, cell)
+        assert result.success and "not signed in" in texts(outputs), cell  # one warning
+    assert magics_of(ip).session.classroom.sent == 0
+    assert log_lines(assignment) == []  # nothing was sent: nothing failed
+
+
+def test_ai_off_reads_no_catalogue_when_no_model_is_chosen(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    rules(assignment, ai="off")
+    magics_of(signed_in).default_model = ""  # the model would be chosen from the server's list
+    signed_in.run_cell("items = ['a', 'b']")
+    for cell in ("%%puter\nhi", "%puter hi?", "%%puter --each items\nSay {item}"):
+        outputs, result = run(signed_in, cell)
+        assert result.success and texts(outputs).startswith("AI help is off for this notebook"), cell
+    assert sandbox.calls() == []  # not even the model list: nothing is sent
+
+
+def test_each_asks_again_when_the_mode_changes_and_shows_nothing_when_off(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    rules(assignment, log=True)
+    signed_in.run_cell("items = ['a', 'b']")
+    cell = "%%puter --each items\nSay {item}"
+    run(signed_in, cell)
+    assert len(sandbox.calls("complete")) == 2
+    rules(assignment, ai="tutor", log=True)
+    outputs, _ = run(signed_in, cell)
+    assert len(sandbox.calls("complete")) == 4  # the tutor's replies, not the earlier ones
+    assert "earlier run" not in texts(outputs) and "tutor mode" in texts(outputs)
+    messages = sandbox.calls("complete")[-1].args["messages"]
+    assert messages[0]["role"] == "system" and messages[0]["content"].startswith(TUTOR_INSTRUCTIONS)
+    outputs, _ = run(signed_in, cell)  # the same mode again: remembered
+    assert len(sandbox.calls("complete")) == 4 and "answered in an earlier run" in texts(outputs)
+    rules(assignment, ai="off", log=True)
+    outputs, result = run(signed_in, cell)
+    assert result.success and texts(outputs) == (
+        "AI help is off for this notebook (set by the notebook). Nothing was sent."
+    )
+    refused = log_lines(assignment)[-1]
+    assert refused["outcome"] == "refused" and refused["items"] == 2
+
+
+def test_puter_call_replies_carry_where_they_came_from(
+    signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
+) -> None:
+    body = '{"model": "sandbox-tutor", "messages": [{"role": "user", "content": "hi"}]}'
+    for cell, model in (
+        (f"%puter_call puter-chat-completion complete {body}", "sandbox-tutor"),
+        ("%puter_call puter-tts list_voices", None),
+        (f'%puter_call puter-chat-completion complete {body[:-1]}, "stream": true}}', "sandbox-tutor"),
+    ):
+        pairs = with_metadata(signed_in, cell)
+        stamped = [md["puter_magic"] for _, md in pairs if md.get("puter_magic")]
+        assert len(stamped) == 1, cell  # the reply, not its footer
+        assert stamped[0]["version"] and stamped[0].get("model") == model, cell
+    chat = with_metadata(signed_in, f"%puter_call puter-chat-completion complete {body}")
+    about = next(md["puter_magic"] for _, md in chat if md.get("puter_magic"))
+    assert about["usage"]["output_tokens"] > 0

@@ -27,7 +27,7 @@ from puter_magic.notebook.live import stream_live
 from puter_magic.notebook.views import PartialReply
 from puter_magic.sandbox import Sandbox
 
-from ..shell import magics_of, run
+from ..shell import magics_of, run, signed_in_to
 
 
 class Recorder:
@@ -143,11 +143,7 @@ def test_puter_errors_from_the_reader_are_reported_and_bugs_propagate() -> None:
 
 def test_stop_button_in_a_cell_keeps_partial_and_records_nothing(ip: InteractiveShell) -> None:
     with Sandbox(slow_pace=0.03) as sandbox:
-        run(ip, "%puter_login --sandbox")
-        magics = magics_of(ip)
-        magics.session.sandbox.stop()
-        magics.session.sandbox = sandbox
-        magics.session.sign_in(sandbox.origin, sandbox.token)
+        magics = signed_in_to(ip, sandbox)
         timer = threading.Timer(0.6, _thread.interrupt_main)  # what the kernel does on "stop"
         timer.start()
         outputs, result = run(ip, "%%puter -m sandbox-slow\nTell me a long story")

@@ -1,6 +1,6 @@
 """Where nh3 cannot be loaded (Pyodide without its CDN), a reply is never rendered from
 unsanitized HTML: it is shown escaped, as plain text, with a note that says why. The
-sanitizer itself is tested with the real nh3 in tests/test_xss.py."""
+sanitizer itself is tested with the real nh3 in tests/notebook/test_xss.py."""
 
 from __future__ import annotations
 

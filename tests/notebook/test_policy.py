@@ -101,11 +101,28 @@ def test_the_watch_reads_again_only_when_a_file_changes(tmp_path: pathlib.Path) 
     assert watch.rules().ai == "off"
 
 
-def test_a_site_file_that_cannot_be_read_says_nothing_and_says_so(tmp_path: pathlib.Path) -> None:
+def test_a_site_file_that_cannot_be_read_turns_ai_off_and_says_so(tmp_path: pathlib.Path) -> None:
+    """The hub's admin named a file to tighten every notebook: one that cannot be read is not
+    taken as 'no rules' (students would not notice, nor would the admin) but as AI off."""
     broken = tmp_path / "site.json"
     broken.write_text("{not json")
     rules = read_site_rules(str(broken))
-    assert not rules.said and "could not be read" in rules.problems[0]
+    assert rules.ai == "off" and rules.where("ai") == f"the site ({broken}), which could not be read"
+    assert "could not be read" in rules.problems[0] and "AI help is off until" in rules.problems[0]
+    missing = read_site_rules(str(tmp_path / "gone.json"))
+    assert missing.ai == "off" and "No such file" in missing.problems[0]
+    merged = merge(parse_rules({"ai": "on"}, NB), rules)
+    assert merged.mode == "off" and merged.where("ai").endswith("which could not be read")
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"max_requests": 5}))
+    site_path = [str(good)]
+    watch = PolicyWatch(lambda: None, lambda: site_path[0])
+    assert watch.rules().max_requests == 5 and watch.rules().mode == "on"
+    good.write_text('{"max_requ')  # the admin's editor caught half-way: the rules before stand
+    os.utime(good, ns=(good.stat().st_mtime_ns + 10**9,) * 2)
+    assert watch.rules().max_requests == 5 and watch.rules().mode == "on"
+    site_path[0] = str(broken)  # another file, never read: off
+    assert watch.rules().mode == "off"
     nested = tmp_path / "nested.json"
     nested.write_text(json.dumps({"puter_magic": {"ai": "off"}}))
     assert read_site_rules(str(nested)).ai == "off"
@@ -114,7 +131,7 @@ def test_a_site_file_that_cannot_be_read_says_nothing_and_says_so(tmp_path: path
 def test_tutor_md_is_the_nearest_one_above(tmp_path: pathlib.Path) -> None:
     week = tmp_path / "course" / "week1" / "lab"
     week.mkdir(parents=True)
-    assert find_tutor_file(week) is None or not str(find_tutor_file(week)).startswith(str(tmp_path))
+    assert find_tutor_file(week) is None  # none in the course yet (nor above a test's temporary folder)
     (tmp_path / "course" / "TUTOR.md").write_text("Course level: beginners.")
     assert find_tutor_file(week) == tmp_path / "course" / "TUTOR.md"
     (tmp_path / "course" / "week1" / "TUTOR.md").write_text("Week 1: do not reveal exercise 3.")
@@ -187,3 +204,27 @@ def test_the_docs_show_the_tutors_wording_in_full() -> None:
     assert "not a lock" in page and "puter-classroom assignment.ipynb --ai tutor" in page
     readme = (ROOT / "README.md").read_text()
     assert "docs/classroom.md" in readme and "not a lock" in readme
+
+
+def test_a_notebook_renamed_or_gone_keeps_the_rules_last_read(tmp_path: pathlib.Path) -> None:
+    """Renaming the notebook in Jupyter leaves the kernel's JPY_SESSION_NAME on the old name:
+    the file it names is gone, and the rules it held still stand (as for one half-written)."""
+    path = notebook(tmp_path / "a.ipynb", {"ai": "tutor", "max_requests": 3})
+    watch = PolicyWatch(lambda: path, lambda: None)
+    assert watch.rules().ai == "tutor"
+    path.rename(tmp_path / "b.ipynb")
+    rules = watch.rules()
+    assert (rules.ai, rules.max_requests) == ("tutor", 3) and rules.where("ai") == NB
+    assert watch.rules().ai == "tutor"  # and again, while it stays gone
+    never_saved = PolicyWatch(lambda: tmp_path / "Untitled.ipynb", lambda: None)
+    assert not never_saved.rules().said  # a notebook not saved yet says nothing
+
+
+def test_a_problem_names_a_huge_value_in_a_bounded_line() -> None:
+    huge = "x" * 100_000
+    rules = parse_rules(
+        {"ai": huge, "models": [huge, 3], "max_requests": huge, "log": [huge] * 100, huge: 1}, NB
+    )
+    assert len(rules.problems) == 5
+    for problem in rules.problems:
+        assert len(problem) < 300 and "xxxxx" in problem, problem[:100]

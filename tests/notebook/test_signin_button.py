@@ -527,3 +527,22 @@ def test_a_guest_who_runs_out_is_told_how_to_keep_the_account(ip: InteractiveShe
     assert "insufficient_funds" in said and "temporary guest account" in said
     assert f"sign up at {puter.gui_origin} in the browser you signed in with" in said
     assert minted["token"] not in json.dumps(outputs)
+
+
+def test_a_login_that_cannot_be_saved_still_signs_in_and_says_so(
+    ip: InteractiveShell, page: Page, sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("PUTER_MAGIC_CONFIG_DIR", str(blocked / "config"))  # cannot be made: a read-only home
+    page.script = [RENDERED, {"kind": "token", "token": sandbox.token}]
+    outputs, result = run(ip, f"%puter_login --origin {sandbox.origin} --save")
+    assert result.success, result.error_in_exec
+    [line] = texts(outputs)
+    assert line.startswith(f"Signed in to {sandbox.origin} as learner (token from Puter sign-in).")
+    assert "Not saved for next time: could not write" in line and "Saved for next time" not in line
+    assert magics_of(ip).session.username == "learner" and page.widget.state == "signed-in"
+    monkeypatch.setenv("PUTER_AUTH_TOKEN", sandbox.token)  # the same in a terminal (no button)
+    monkeypatch.setattr(account, "frontend_of", lambda shell: "terminal")
+    outputs, result = run(ip, f"%puter_login --origin {sandbox.origin} --save")
+    assert result.success and "Not saved for next time" in texts(outputs)[-1]

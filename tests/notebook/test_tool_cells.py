@@ -18,7 +18,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from puter_magic.sandbox import Fault, Sandbox
 
 from ..htmlcheck import live_markup
-from ..shell import magics_of, run
+from ..shell import magics_of, run, signed_in_to
 
 AGENTS = ["sandbox-agent", "sandbox-agent-claude"]
 
@@ -292,11 +292,7 @@ def test_interrupt_during_a_call_stops_at_once_and_records_nothing(
 
 def test_stop_button_while_the_answer_streams(ip: InteractiveShell) -> None:
     with Sandbox(pace=0.05) as sandbox:
-        run(ip, "%puter_login --sandbox")
-        magics = magics_of(ip)
-        magics.session.sandbox.stop()
-        magics.session.sandbox = sandbox
-        magics.session.sign_in(sandbox.origin, sandbox.token)
+        magics = signed_in_to(ip, sandbox)
         ip.run_cell(SETUP)
         timer = threading.Timer(1.0, _thread.interrupt_main)  # what the kernel does on "stop"
         timer.start()

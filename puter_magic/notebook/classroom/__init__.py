@@ -11,7 +11,7 @@ and the reply's output metadata (:mod:`.log`).
 The rules come from :class:`~.policy.PolicyWatch`; the tutor's instructions from
 :mod:`.tutor`; the log from :mod:`.log`. The count of requests lives here, for this
 kernel session (a restart starts it again: a convention, not a lock). With no rules it
-admits everything, so a plain :class:`~.session.PuterSession` uses an open one.
+admits everything, so a plain :class:`~puter_magic.notebook.session.PuterSession` uses an open one.
 
 ``%puter_policy`` shows the rules in force (:func:`policy_view`).
 """
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ...api.models import ModelInfo
 
 __all__ = [
+    "CATALOGUE",
     "CHAT_INTERFACES",
     "HOW_TO_SET",
     "Classroom",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 CHAT_INTERFACES = ("puter-chat-completion",)  # %puter_call of these asks a chat model
+CATALOGUE = "catalogue"  # the kind of a request that lists models: not one that asks a model
 LEFT = 'style="text-align: left"'  # JupyterLab right-aligns table cells
 HOW_TO_SET = "puter-classroom NOTEBOOK.ipynb --ai tutor --models A,B --max-requests 30 --log"
 
@@ -78,6 +80,7 @@ class Ticket:
     extra: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     outcome: str | None = None
+    counted: bool = True  # against max_requests (the model list is not)
 
     def answered(self, reply: str, *, model: str | None = None, usage: dict[str, Any] | None = None) -> None:
         self._end("answered", reply=reply, answered_by=model or self.model, usage=usage)
@@ -92,9 +95,15 @@ class Ticket:
         self._end("interrupted", reply=reply, usage=usage)
 
     def unsent(self) -> None:
-        """It was never sent after all (the batch stopped first): not counted, not logged."""
+        """It was never sent after all (the batch stopped first, the input was refused):
+        not counted, not logged."""
         if self.outcome is None:
             self.outcome = "unsent"
+            self._give_back()
+
+    def _give_back(self) -> None:
+        if self.counted:
+            self.counted = False
             self.classroom.sent = max(self.classroom.sent - 1, 0)
 
     def badges(self) -> list[str]:
@@ -104,17 +113,21 @@ class Ticket:
     @contextlib.contextmanager
     def watch(self) -> Iterator[None]:
         """Log a request that ends by raising: a Puter failure, or the stop button. A request
-        refused on this side before it left (no sign-in, the budget) is given back."""
+        refused on this side before it left (no sign-in, the budget, an input the client
+        refuses: a missing file, one over Puter's limit) was never sent: it is given back and
+        not logged."""
         from ...api.errors import BudgetExceeded, NotSignedIn
+        from ...api.media import MediaInputError
 
         try:
             yield
         except KeyboardInterrupt:
             self.interrupted()
             raise
+        except (NotSignedIn, BudgetExceeded, MediaInputError):
+            self.unsent()
+            raise
         except Exception as exc:
-            if isinstance(exc, (NotSignedIn, BudgetExceeded)) and self.outcome is None:
-                self.classroom.sent = max(self.classroom.sent - 1, 0)
             self.failed(exc)
             raise
 
@@ -246,8 +259,18 @@ class Classroom:
         """A ticket for one request, or a refusal (logged) when the rules say no.
 
         *kind*: ``chat`` (the models rule and tutor mode apply), ``media`` (image, speech,
-        transcript, OCR), or the interface name of a ``%puter_call``.
+        transcript, OCR), :data:`CATALOGUE` (the model list: refused only when AI help is off,
+        and not counted: it asks no model), or the interface name of a ``%puter_call``.
         """
+        if kind == CATALOGUE:
+            rules = self.rules()
+            refusal = self._refuse(rules, [], kind, code, requests=0)
+            if refusal is not None:
+                self._log_refusal(model, prompt, refusal)
+                return refusal
+            ticket = self._ticket(model, prompt, rules)
+            ticket.counted = False
+            return ticket
         tickets = self.admit_all([model], prompt, kind=kind, code=code)
         return tickets if isinstance(tickets, Refusal) else tickets[0]
 
@@ -287,6 +310,15 @@ class Classroom:
         )
         self._log_refusal(model, prompts[allowed], refusal, items=rest)
         return tickets, refusal
+
+    def refuse_cell(self, model: str | None, prompts: Sequence[str]) -> Refusal | None:
+        """``--each`` before its remembered answers are looked up: the refusal of the whole
+        cell (AI help off, a model not allowed; logged once, with its items), or None."""
+        rules = self.rules()
+        refusal = self._refuse(rules, [model], "chat", False, requests=0)
+        if refusal is not None:
+            self._log_refusal(model, prompts[0] if prompts else "", refusal, items=len(prompts))
+        return refusal
 
     def refuse_code(self, prompt: str) -> Refusal | None:
         """``--code`` in tutor mode: refused (and logged) before anything is sent."""

@@ -12,8 +12,10 @@ log if either asks. So the site can tighten a notebook and never loosen it.
 
 This is a classroom convention that the notebook carries, not a lock: a student controls
 their own kernel. A value that cannot be understood is left out and named in
-:attr:`Rules.problems` (``%puter_policy`` shows them); a file that cannot be read counts
-as saying nothing, and a notebook caught half-written keeps the rules read before.
+:attr:`Rules.problems` (``%puter_policy`` shows them); a site file that cannot be read turns
+AI help off (it fails closed: the admin named it to tighten), a notebook that cannot be read
+says nothing, and a file caught half-written (or a notebook renamed or deleted) keeps the
+rules read before.
 
 :class:`PolicyWatch` finds the files and reads them again when they change (one ``stat``
 per file each time it is asked: cheap; the classroom asks once per cell).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import reprlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -86,6 +89,18 @@ class Rules:
         return out
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = 3
+MAX_SHOWN = 120  # characters of a value named in a problem
+
+
+def _shown(value: Any) -> str:
+    """A notebook's value as a problem names it: its repr, bounded (a value can be huge)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
 def parse_rules(raw: Any, where: str) -> Rules:
     """The rules in *raw* (the ``puter_magic`` object), said by *where*; what is not
     understood is left out and named in ``problems``."""
@@ -94,14 +109,14 @@ def parse_rules(raw: Any, where: str) -> Rules:
     if not isinstance(raw, dict):
         return Rules(problems=(f"{where}: the rules must be a JSON object, not {type(raw).__name__}",))
     values: dict[str, Any] = {}
-    problems = [f"{where}: unknown key {k!r} (known: {', '.join(KEYS)})" for k in raw if k not in KEYS]
+    problems = [f"{where}: unknown key {_shown(k)} (known: {', '.join(KEYS)})" for k in raw if k not in KEYS]
     ai = raw.get("ai")
     if ai is not None:
         level = ai.strip().lower() if isinstance(ai, str) else None
         if level in AI_LEVELS:
             values["ai"] = level
         else:
-            problems.append(f"{where}: ai must be one of {', '.join(AI_LEVELS)}, not {ai!r}")
+            problems.append(f"{where}: ai must be one of {', '.join(AI_LEVELS)}, not {_shown(ai)}")
     models = raw.get("models")
     if models is not None:
         if isinstance(models, str):
@@ -109,19 +124,19 @@ def parse_rules(raw: Any, where: str) -> Rules:
         if isinstance(models, list) and all(isinstance(m, str) and m.strip() for m in models):
             values["models"] = tuple(dict.fromkeys(m.strip() for m in models))
         else:
-            problems.append(f"{where}: models must be a list of model ids, not {models!r}")
+            problems.append(f"{where}: models must be a list of model ids, not {_shown(models)}")
     limit = raw.get("max_requests")
     if limit is not None:
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
             values["max_requests"] = limit
         else:
-            problems.append(f"{where}: max_requests must be a whole number of 0 or more, not {limit!r}")
+            problems.append(f"{where}: max_requests must be a whole number of 0 or more, not {_shown(limit)}")
     log = raw.get("log")
     if log is not None:
         if isinstance(log, bool):
             values["log"] = log
         else:
-            problems.append(f"{where}: log must be true or false, not {log!r}")
+            problems.append(f"{where}: log must be true or false, not {_shown(log)}")
     return Rules(**values, source=dict.fromkeys(values, where), problems=tuple(problems))
 
 
@@ -174,17 +189,40 @@ def read_notebook_rules(path: Path) -> Rules:
     return parse_rules(raw, NOTEBOOK)
 
 
-def read_site_rules(path: str) -> Rules:
-    """The rules in the site file at *path*: the keys at the top, or under ``puter_magic``."""
-    where = _site_name(path)
-    try:
-        data = json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return Rules(problems=(f"{where}: could not be read ({reason}); it sets nothing",))
+def _load_site(path: str) -> Any:
+    """The JSON of the site file (raises OSError or ValueError)."""
+    return json.loads(Path(path).expanduser().read_text(encoding="utf-8"))
+
+
+def _site_from(data: Any, where: str) -> Rules:
     if isinstance(data, dict) and isinstance(data.get(METADATA_KEY), dict):
         data = data[METADATA_KEY]
     return parse_rules(data, where)
+
+
+def _unreadable_site(where: str, exc: OSError | ValueError) -> Rules:
+    """A site file named but not readable fails closed: the hub's admin named it to tighten
+    every notebook, and AI help off is what gets noticed (by students, then by the admin)."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return Rules(
+        ai="off",
+        source={"ai": f"{where}, which could not be read"},
+        problems=(
+            f"{where}: could not be read ({_shown(reason)}); AI help is off until it can be read "
+            "(ask whoever runs this hub)",
+        ),
+    )
+
+
+def read_site_rules(path: str) -> Rules:
+    """The rules in the site file at *path*: the keys at the top, or under ``puter_magic``.
+    A file that cannot be read (missing, not JSON) turns AI help off, and says why."""
+    where = _site_name(path)
+    try:
+        data = _load_site(path)
+    except (OSError, ValueError) as exc:
+        return _unreadable_site(where, exc)
+    return _site_from(data, where)
 
 
 def find_notebook(
@@ -237,13 +275,14 @@ class PolicyWatch:
         self.notebook_path: Path | None = None
         self.site_path: str | None = None
         self.reads = 0  # files read (so tests can tell a cached answer from a fresh one)
+        self._site_read_well = False  # the site file's last read found JSON
 
     def rules(self) -> Rules:
         """The merged rules, reading again only what changed since the last call."""
         self.notebook_path = self._notebook()
         self.site_path = self._site()
         notebook = self._read("notebook", self.notebook_path, self._read_notebook)
-        site = self._read("site", self.site_path, read_site_rules)
+        site = self._read("site", self.site_path, self._read_site)
         if self._merged is None or self._merged[0] is not notebook or self._merged[1] is not site:
             self._merged = (notebook, site, merge(notebook, site))  # only when a side was read again
         return self._merged[2]
@@ -257,6 +296,19 @@ class PolicyWatch:
                 return replace(seen[2])  # caught half-written: the rules read before stand
             return Rules()
 
+    def _read_site(self, path: str) -> Rules:
+        where = _site_name(path)
+        try:
+            data = _load_site(path)
+        except (OSError, ValueError) as exc:
+            seen = self._seen.get("site")
+            if seen is not None and seen[0] == path and self._site_read_well:
+                return replace(seen[2])  # caught half-written by the admin's editor: the rules before stand
+            self._site_read_well = False
+            return _unreadable_site(where, exc)
+        self._site_read_well = True
+        return _site_from(data, where)
+
     def _read(self, slot: str, path: Any, read: Callable[[Any], Rules]) -> Rules:
         if path is None:
             self._seen.pop(slot, None)
@@ -266,7 +318,9 @@ class PolicyWatch:
         if seen is not None and seen[0] == path and seen[1] == stamp and stamp is not None:
             return seen[2]
         if stamp is None and slot == "notebook":
-            rules = Rules()  # not saved yet: it says nothing
+            # Gone (renamed: the kernel still names the old file; deleted): the rules read
+            # before stand, as for a file caught half-written. Never read: not saved yet.
+            rules = seen[2] if seen is not None and seen[0] == path else Rules()
         else:
             rules = read(path)
             self.reads += 1

@@ -5,7 +5,7 @@ cannot reach. This ``clean`` is stricter than nh3's: it keeps the allowed tags w
 attribute at all (no links, no images, no classes), drops the contents of the
 ``clean_content_tags``, drops comments and declarations, and escapes all text. So what the
 browser test sees rendered has been through a sanitizer at least as strict as the real one;
-the real sanitizer's own tests run in CPython with the real nh3 (tests/test_xss.py).
+the real sanitizer's own tests run in CPython with the real nh3 (tests/notebook/test_xss.py).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from puter_magic.sandbox import Fault, Sandbox
 
-from .api.test_chat import png_bytes, png_url
-from .shell import magics_of, run
+from ..api.test_chat import png_bytes, png_url
+from ..shell import magics_of, run
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from puter_magic.api.errors import MalformedResponse
 from puter_magic.sandbox import Fault, Sandbox
 from puter_magic.sandbox.pixels import picture
 
-from .media_server import MediaServer, Route, megabytes, other_host_fixture  # noqa: F401  (a fixture)
-from .shell import run
+from ..media_server import MediaServer, Route, megabytes, other_host_fixture  # noqa: F401  (a fixture)
+from ..shell import run
 
 MB = 1024 * 1024
 PNG = picture("from another host", 64, 64)
@@ -205,7 +205,7 @@ def test_the_token_never_shows_nor_travels_in_media_cells(
 
     from IPython.utils.capture import capture_output
 
-    from .shell import final_outputs
+    from ..shell import final_outputs
 
     secret = "tok-MEDIA-SECRET-0123456789abcdef"
     sandbox.add_token(secret)

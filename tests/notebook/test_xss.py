@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from puter_magic.notebook.markup import safe_markdown, to_html
 from puter_magic.notebook.views import ReplyView
 
-from .htmlcheck import live_markup
+from ..htmlcheck import live_markup
 
 PAYLOADS = [
     "<script>window.pwned=1</script>",

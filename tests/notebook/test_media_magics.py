@@ -12,8 +12,8 @@ from puter_magic.api.media_results import AudioResult, ImageResult, OCRResult, T
 from puter_magic.api.protocol import BinaryResult
 from puter_magic.sandbox import Fault, Sandbox
 
-from .api.test_media_api import FakeFigure, _tiny_png
-from .shell import magics_of, run
+from ..api.test_media_api import FakeFigure, _tiny_png
+from ..shell import magics_of, run
 
 
 def ok(ip: InteractiveShell, source: str) -> list[dict[str, Any]]:
