@@ -166,7 +166,11 @@ class UsageMeter:
         if requests == 0:
             return (
                 plural(everything, "request")
-                + (f", {self.spent_cents:.4g}¢ reported" if any(m.priced for m in self.models.values()) else "")
+                + (
+                    f", {self.spent_cents:.4g}¢ reported"
+                    if any(m.priced for m in self.models.values())
+                    else ""
+                )
                 + cut_short
             )
         if unreported == requests:

@@ -277,7 +277,9 @@ class PopupSignIn:
             self.widget.show(f"{plain} {again}", state="ready", tone="warn")
             return
         self.signed_in = note
-        self.widget.show(repr(note), state="signed-in", tone="done", note_html=note._repr_mimebundle_()["text/html"])
+        self.widget.show(
+            repr(note), state="signed-in", tone="done", note_html=note._repr_mimebundle_()["text/html"]
+        )
 
     # -- the cell ----------------------------------------------------------------------
 

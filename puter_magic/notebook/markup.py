@@ -464,7 +464,5 @@ def plain_text(text: str) -> str:
     reader.close()
     line = " ".join("".join(words).split())
     if maths:
-        line = _PLACEHOLDER.sub(
-            lambda m: maths[int(m.group(2))] if m.group(1) == nonce else m.group(0), line
-        )
+        line = _PLACEHOLDER.sub(lambda m: maths[int(m.group(2))] if m.group(1) == nonce else m.group(0), line)
     return line

@@ -365,9 +365,9 @@ def _unknown_option(magic: Any, words: list[str]) -> str | None:
     actions = magic.parser._option_string_actions
     for word in words:
         name = word.partition("=")[0]
-        if word.startswith("--") and word != "--" and name not in actions:
-            if not any(s.startswith(name) for s in actions):  # argparse's own abbreviations
-                return name
+        known = name in actions or any(s.startswith(name) for s in actions)  # abbreviations too
+        if word.startswith("--") and word != "--" and not known:
+            return name
     return None
 
 

@@ -75,7 +75,9 @@ class SignInButton(anywidget.AnyWidget):
             return
         self._on_event(kind, {k: v for k, v in content.items() if k in ("reason", "popups")})
 
-    def show(self, message: str, *, state: str | None = None, tone: str = "note", note_html: str = "") -> None:
+    def show(
+        self, message: str, *, state: str | None = None, tone: str = "note", note_html: str = ""
+    ) -> None:
         """Put *message* beside the button (``state="signed-in"``: instead of it, shown as
         *note_html* where given)."""
         with self.hold_sync():

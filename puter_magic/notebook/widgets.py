@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..api.errors import PuterError
-from ..api.models import automatic_model
 from ..api.humanize import plural
+from ..api.models import automatic_model
 from .views import MUTED, text_table
 
 if TYPE_CHECKING:
@@ -322,10 +322,13 @@ class ModelTable:
 
     def source(self) -> str:
         """Where and when the list was read, in one line."""
-        where = f" by {self.origin}" if self.origin else ""
         when = f" at {_when(self.read_at)}" if self.read_at else ""
         if self.problem:
-            return f"This list is the one read{where.replace(' by ', ' from ')}{when}; reading it again just now failed: {self.problem}"
+            source = f" from {self.origin}" if self.origin else ""
+            return (
+                f"This list is the one read{source}{when}; reading it again just now failed: " + self.problem
+            )
+        where = f" by {self.origin}" if self.origin else ""
         count = plural(len(self.models), "model")
         if self.fresh:
             return f"{count} listed{where}{when}."

@@ -88,7 +88,10 @@ def test_the_preview_reads_as_text_and_the_results_keep_the_markdown(
     previews = [line for line in view["text/plain"].splitlines() if "→" in line]
     assert len(previews) == 2 and all("→ Sandbox Tutor Lite, turn 1: you asked Label:" in p for p in previews)
     assert "**" not in view["text/plain"] and "**" not in view["text/html"]
-    assert "<td style=\"text-align: left\">Sandbox Tutor Lite, turn 1: you asked Label: Loved it" in view["text/html"]
+    assert (
+        '<td style="text-align: left">Sandbox Tutor Lite, turn 1: you asked Label: Loved it'
+        in view["text/html"]
+    )
 
 
 def test_a_series_keeps_its_index(ip: InteractiveShell, shell_on: Any, sandbox: Sandbox) -> None:

@@ -297,14 +297,22 @@ def test_empty_cell_is_a_usage_error(signed_in: InteractiveShell, sandbox: Sandb
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ("%%puter --temprature 0.2\nHi", "unknown option --temprature: did you mean --temperature? (see %puter?)"),
-        ("%puter --temprature 0.2 Hi", "unknown option --temprature: did you mean --temperature? (see %puter?)"),
+        (
+            "%%puter --temprature 0.2\nHi",
+            "unknown option --temprature: did you mean --temperature? (see %puter?)",
+        ),
+        (
+            "%puter --temprature 0.2 Hi",
+            "unknown option --temprature: did you mean --temperature? (see %puter?)",
+        ),
         ("%puter_models --refrsh", "unknown option --refrsh: did you mean --refresh? (see %puter_models?)"),
         ("%puter_login --no-gust", "%puter_login: unknown option --no-gust: did you mean --no-guest?"),
         ("%%puter --zzz\nHi", "unknown option --zzz (see %puter?)"),  # nothing close: no guess
     ],
 )
-def test_a_mistyped_option_names_the_closest_one(cell: str, message: str, signed_in: InteractiveShell) -> None:
+def test_a_mistyped_option_names_the_closest_one(
+    cell: str, message: str, signed_in: InteractiveShell
+) -> None:
     _, result = run(signed_in, cell)
     error = result.error_in_exec
     assert type(error) is UsageError and str(error).startswith(message), error

@@ -85,7 +85,10 @@ def test_a_notebook_gets_the_table_beside_the_picker(on_sandbox: InteractiveShel
     picker, table = outputs
     assert "application/vnd.jupyter.widget-view+json" in picker
     assert "application/vnd.jupyter.widget-view+json" not in table
-    assert '<table class="puter-models">' in table["text/html"] and "<code>sandbox-tutor</code>" in table["text/html"]
+    assert (
+        '<table class="puter-models">' in table["text/html"]
+        and "<code>sandbox-tutor</code>" in table["text/html"]
+    )
     assert "<details" in table["text/html"] and " open>" in table["text/html"]  # 12 models: shown open
     assert "★ sandbox-tutor: the default model when this cell ran." in table["text/html"]
     assert "* default model: sandbox-tutor" in table["text/plain"]
