@@ -95,8 +95,8 @@ class Failures:
         words of *magic*, the one that failed)."""
 
         left = None
-        if isinstance(err, ModelNotFound) and err.hint is None:
-            models = self._catalogue()
+        if isinstance(err, ModelNotFound) and err.hint is None and magic is None:  # a chat model:
+            models = self._catalogue()  # the catalogue lists chat models, not media ones
             if models:
                 from ..api.models import suggest_models
 

@@ -249,6 +249,7 @@ def model_table_text(models: Sequence[ModelInfo] | None, current: str, limit: in
     return "\n".join(lines)
 
 
+_LEFT = ' style="text-align: left"'  # notebook CSS right-aligns table cells; ids read from the left
 _MORE = "the model field above searches them all; %puter_models in terminal IPython lists them"
 
 
@@ -332,23 +333,25 @@ class ModelTable:
         count = plural(len(self.models), "model")
         if self.fresh:
             return f"{count} listed{where}{when}."
-        return f"{count} listed{where}{when} (an earlier copy: %puter_models --refresh reads it again)."
+        again = "read earlier in this session: %puter_models --refresh reads it again"
+        return f"{count} listed{where}{when} ({again})."
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         current, _said = _default_line(self.models, self.current)
         listed = sorted(self.models, key=listing_order)
         rows = "".join(
-            f"<tr><td>{'★' if m.id == current else ''}</td><td><code>{html.escape(m.id)}</code></td>"
-            f"<td>{html.escape(describe_model(m))}</td></tr>"
+            f"<tr><td>{'★' if m.id == current else ''}</td><td{_LEFT}><code>{html.escape(m.id)}</code></td>"
+            f"<td{_LEFT}>{html.escape(describe_model(m))}</td></tr>"
             for m in listed[: self.limit]
         )
         more = ""
         if self.limit is not None and len(listed) > self.limit:
             more = f"<div>… and {len(listed) - self.limit:,} more ({html.escape(_MORE)})</div>"
-        table = f'<table class="puter-models"><tr><th></th><th>model</th><th>details</th></tr>{rows}</table>'
+        head = f"<tr><th></th><th{_LEFT}>model</th><th{_LEFT}>details</th></tr>"
+        table = f'<table class="puter-models">{head}{rows}</table>'
         line = html.escape(self.source())
-        if self.problem:
-            line = f'<span style="color: var(--jp-warn-color0, #b45309)">⚠ {line}</span>'
+        tone = "color: var(--jp-warn-color0, #b45309)" if self.problem else MUTED
+        line = f'<span style="{tone}">{"⚠ " if self.problem else ""}{line}</span>'
         legend = f" ★ {html.escape(current)}: the default model when this cell ran." if current else ""
         folded = "" if len(listed) > self.OPEN_ROWS else " open"
         return {

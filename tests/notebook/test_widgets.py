@@ -101,7 +101,9 @@ def test_an_earlier_copy_says_so_and_a_failed_reread_says_why(on_sandbox: Intera
     first = run(on_sandbox, "%puter_models")[0][0]["text/plain"]
     assert first.splitlines()[-1].startswith("12 models listed by") and "earlier" not in first
     again = run(on_sandbox, "%puter_models")[0][0]["text/plain"]
-    assert again.splitlines()[-1].endswith("(an earlier copy: %puter_models --refresh reads it again).")
+    assert again.splitlines()[-1].endswith(
+        "(read earlier in this session: %puter_models --refresh reads it again)."
+    )
     assert magics.session.sandbox is not None
     magics.session.sandbox.stop()  # the server went away
     outputs, result = run(on_sandbox, "%puter_models --refresh")
