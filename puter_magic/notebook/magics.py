@@ -127,11 +127,15 @@ class PuterMagics(Magics, SettingsTraits):
 
     def _catalogue(self) -> Any:
         """The models the server lists (read once per origin), for "did you mean"; None
-        when it cannot be read (not signed in, a replay, a server gone)."""
+        when it cannot be read (not signed in, a server gone). While recording or replaying,
+        only a list already read: a recording holds the requests the cells made, no more."""
         from ..api.errors import PuterError
 
         if self._session is None or self._session.client is None:
             return None
+        if self._session.tape is not None:
+            read = self._session.models_read()
+            return read[0] if read is not None else None
         try:
             return self._session.models()
         except PuterError:
