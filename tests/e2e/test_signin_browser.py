@@ -429,6 +429,10 @@ def test_the_saved_notebook_holds_no_token(
             expect(nb.output(1)).to_contain_text("Signed in to", timeout=30_000)
             nb.click_sign_in(2).locator(".account").first.click()
             expect(nb.output(2).locator(".puter-signin-done")).to_contain_text("Signed in to", timeout=30_000)
+            # the row is the same styled note a waiting cell shows (output 1), not a plain line
+            expect(nb.output(2).locator(".puter-signin-done .puter-note strong")).to_contain_text(
+                "Signed in to"
+            )
             saved = nb.save()
             text = json.dumps(saved)
             tokens = every_token(puter)
