@@ -91,6 +91,9 @@ class Hint(enum.Enum):
     """A media reply arrived, but its media could not be downloaded or used."""
     MEDIA_URL_NOT_FETCHED = "media-url-not-fetched"
     """A media URL was not fetched (not https): nothing of it was downloaded."""
+    CLOSE_MODELS = "close-models"
+    """The model asked for is not listed; ``hint_names`` holds the listed ids spelled most like
+    it, closest first (a typo: ``sandbox-tutr`` -> ``sandbox-tutor``)."""
 
 
 class PuterError(Exception):
@@ -105,6 +108,7 @@ class PuterError(Exception):
         hint: the next step, when the place that raised knows it better than the kind does
             (:attr:`Hint.PLAIN_HTTP` for a TLS handshake with a plain-http server), or None.
         hint_origin: the origin the hint names, where it names one.
+        hint_names: the names the hint offers (:attr:`Hint.CLOSE_MODELS`: model ids), else empty.
         origin: the API origin the failure came from, where known (set by the client).
     """
 
@@ -120,6 +124,7 @@ class PuterError(Exception):
         detail: Mapping[str, Any] | None = None,
         hint: Hint | None = None,
         hint_origin: str | None = None,
+        hint_names: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -129,6 +134,7 @@ class PuterError(Exception):
         self.detail: dict[str, Any] = dict(detail or {})
         self.hint = hint
         self.hint_origin = hint_origin
+        self.hint_names = hint_names
 
     def __str__(self) -> str:
         parts = []
@@ -179,6 +185,13 @@ class BadRequest(APIError):
 
 class ModelNotFound(BadRequest):
     """400 "Model not found: <name>": the server has no model by that name."""
+
+    @property
+    def requested(self) -> str | None:
+        """The name the server did not find, as its message quotes it (None: it does not)."""
+        _, colon, name = self.message.partition(":")
+        name = name.strip()
+        return name if colon and name and name != "undefined" else None
 
 
 class RateLimited(APIError):

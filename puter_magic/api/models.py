@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import MalformedResponse
+from .errors import Hint, MalformedResponse, ModelNotFound
 from .protocol import opt_int, opt_str
 
 __all__ = [
@@ -30,7 +30,9 @@ __all__ = [
     "AutomaticModel",
     "ModelInfo",
     "automatic_model",
+    "close_models",
     "find_model",
+    "suggest_models",
     "tool_callers",
 ]
 
@@ -123,3 +125,34 @@ def automatic_model(models: Sequence[ModelInfo] | None) -> AutomaticModel:
         if listed is not None:
             return AutomaticModel(listed.id, "the server lists only Puter's test models")
     return AutomaticModel(PUTER_DEFAULT, "Puter's default (the server lists no models)")
+
+
+def close_models(name: str, models: Sequence[ModelInfo], n: int = 3) -> list[str]:
+    """The ids of *models* spelled most like *name* (an id or an alias within difflib's 0.75
+    similarity, any case), closest first, at most *n*; none for a name that is listed."""
+    import difflib
+
+    key = name.strip().lower()
+    spelled: dict[str, str] = {}  # a spelling (id or alias, lower case) -> the model's id
+    for model in models:
+        for spelling in (model.id, *model.aliases):
+            if isinstance(spelling, str) and spelling:
+                spelled.setdefault(spelling.lower(), model.id)
+    if not key or key in spelled:
+        return []
+    found: list[str] = []
+    for spelling in difflib.get_close_matches(key, list(spelled), n=n * 3, cutoff=0.75):
+        if spelled[spelling] not in found:
+            found.append(spelled[spelling])
+    return found[:n]
+
+
+def suggest_models(err: ModelNotFound, models: Sequence[ModelInfo]) -> ModelNotFound:
+    """*err* with :attr:`~.errors.Hint.CLOSE_MODELS` and the ids spelled like the one it did not
+    find, when *models* (the server's catalogue) has some; else *err* as it was."""
+    name = err.requested
+    if err.hint is None and name:
+        names = close_models(name, models)
+        if names:
+            err.hint, err.hint_names = Hint.CLOSE_MODELS, tuple(names)
+    return err

@@ -76,6 +76,7 @@ class ModelUsage:
     unpriced: int = 0  # replies that gave no cost
     unreported: int = 0  # replies whose usage had no token counts
     tokenless: int = 0  # requests of a kind that has no tokens (images, speech, OCR)
+    interrupted: int = 0  # requests stopped midway (stop button, Ctrl-C): sent, maybe charged
 
     @property
     def tokens(self) -> int:
@@ -88,16 +89,22 @@ class UsageMeter:
 
     models: dict[str, ModelUsage] = field(default_factory=dict)
 
-    def add(self, model: str, usage: dict[str, Any] | None, *, tokens: bool = True) -> None:
+    def add(
+        self, model: str, usage: dict[str, Any] | None, *, tokens: bool = True, interrupted: bool = False
+    ) -> None:
         """Count one request of *model* (or of an interface, for media) and what it reported.
 
         ``tokens=False`` is a request of a kind that is not counted in tokens (an image,
         speech, OCR, a driver call that is not a chat): a request, not a missing count.
+        ``interrupted``: a reply stopped midway. It was sent and the server may have charged
+        for it, but its token counts (which come last) usually never arrived.
         """
         entry = self.models.setdefault(model, ModelUsage())
         entry.requests += 1
         usage = usage or {}
-        if not tokens:
+        if interrupted:
+            entry.interrupted += 1
+        elif not tokens:
             entry.tokenless += 1
         elif total_tokens(usage) is None:
             entry.unreported += 1
@@ -132,26 +139,39 @@ class UsageMeter:
         out = []
         for name, m in sorted(self.models.items()):
             cost = f"{m.cents:.4g}¢" if m.priced else "not reported"
-            requests = str(m.requests)
+            notes = [f"{m.interrupted} interrupted"] if m.interrupted else []
             if m.tokenless == m.requests:
                 tokens_in = tokens_out = "–"
-            elif m.unreported + m.tokenless == m.requests:
+            elif m.unreported + m.tokenless + m.interrupted == m.requests and not m.tokens:
                 tokens_in = tokens_out = "not reported"
             else:
                 tokens_in, tokens_out = f"{m.input_tokens:,}", f"{m.output_tokens:,}"
                 if m.unreported:
-                    requests += f" ({m.unreported} without token counts)"
+                    notes.append(f"{m.unreported} without token counts")
+            requests = str(m.requests) + (f" ({', '.join(notes)})" if notes else "")
             out.append((name, requests, tokens_in, tokens_out, cost))
         return out
 
     def summary(self) -> str:
         """``132 tokens, but 1 of 3 replies reported no token counts (not included), 0.5¢ reported``"""
         everything = sum(m.requests for m in self.models.values())
-        requests = everything - sum(m.tokenless for m in self.models.values())
+        interrupted = sum(m.interrupted for m in self.models.values())
+        requests = everything - sum(m.tokenless for m in self.models.values()) - interrupted
         unreported = sum(m.unreported for m in self.models.values())
+        cut_short = (
+            f"; {interrupted} interrupted (counted as requests; their token counts never arrived)"
+            if interrupted
+            else ""
+        )
         if requests == 0:
-            return plural(everything, "request") + (
-                f", {self.spent_cents:.4g}¢ reported" if any(m.priced for m in self.models.values()) else ""
+            return (
+                plural(everything, "request")
+                + (
+                    f", {self.spent_cents:.4g}¢ reported"
+                    if any(m.priced for m in self.models.values())
+                    else ""
+                )
+                + cut_short
             )
         if unreported == requests:
             tokens = (
@@ -167,4 +187,4 @@ class UsageMeter:
                     "(not included)"
                 )
         priced = any(m.priced for m in self.models.values())
-        return tokens + (f", {self.spent_cents:.4g}¢ reported" if priced else "")
+        return tokens + (f", {self.spent_cents:.4g}¢ reported" if priced else "") + cut_short

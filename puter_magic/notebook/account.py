@@ -277,7 +277,9 @@ class PopupSignIn:
             self.widget.show(f"{plain} {again}", state="ready", tone="warn")
             return
         self.signed_in = note
-        self.widget.show(repr(note), state="signed-in", tone="done")
+        self.widget.show(
+            repr(note), state="signed-in", tone="done", note_html=note._repr_mimebundle_()["text/html"]
+        )
 
     # -- the cell ----------------------------------------------------------------------
 
@@ -288,6 +290,8 @@ class PopupSignIn:
 
         if not wait:
             self.flow.display(self.widget)
+            if not waiting.can_wait():  # nbconvert, papermill: nobody clicks, and an exported
+                self.flow.display(NO_CLICK_HERE)  # page without network draws no button at all
             return
         self.flow._reachable(self.where.url)  # a button for a server that is not there helps nobody
         handle = self.flow.display(self.widget, display_id=True)
@@ -345,6 +349,17 @@ class PopupSignIn:
         flow = self.flow
         token = flow._token_page(self.where, self.gui)
         flow.display(flow.finish(self.where, token, "prompt", save=self.save, gui=self.gui))
+
+
+# What a --no-wait cell run where nobody can click says beside its button: that widget's view
+# needs the widget manager (an exported page loads it from the network), so this note is what
+# an exported page, a viewer or a frontend without widgets can always show.
+NO_CLICK_HERE = Note(
+    "Sign in with Puter: in a live notebook a button here signs in with one click.",
+    "This run had nobody to click it (nbconvert, papermill), so it did not sign in; "
+    "without a browser, use PUTER_AUTH_TOKEN or paste a token at the prompt:",
+    code="%puter_login --prompt",
+)
 
 
 def _can_prompt() -> bool:

@@ -65,6 +65,7 @@ class Step:
     interrupted: bool = False
     error: PuterError | None = None
     streamed: bool = False
+    sent: bool = True  # False: stopped before it was sent (a --compare column still waiting)
 
     @classmethod
     def of_live(cls, live: LiveResult, model: str) -> Step:
@@ -100,6 +101,7 @@ class Step:
             col.usage,
             interrupted=col.state not in ("done", "failed"),
             error=col.error if col.state == "failed" else None,
+            sent=col.started is not None,
         )
 
     @property
@@ -114,9 +116,13 @@ class AskFlow(Flow):
 
     def settle(self, ticket: Ticket, step: Step, *, metered: bool = True) -> None:
         """How one request ended, told once: the classroom's ticket (the teacher's log line)
-        and, for an answer not replayed from a recording, the usage meter."""
+        and, for a request not replayed from a recording, the usage meter: an answer, or a
+        reply stopped midway (it was sent, and Puter may have charged for it; the sandbox
+        charges a reply once it starts it). A refused request spent nothing: not metered."""
         if step.interrupted:
             ticket.interrupted(reply=step.text, usage=step.usage)
+            if metered and step.sent:
+                self.session.meter.add(step.model, step.usage, interrupted=True)
         elif step.error is not None:
             ticket.failed(step.error, reply=step.text, usage=step.usage)
         else:

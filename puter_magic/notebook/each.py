@@ -198,7 +198,7 @@ class BatchFlow(AskFlow):
                     elif item.attempts == 0:
                         ticket.unsent()  # the batch stopped before it: not a request
                     else:
-                        self.settle(ticket, Step(model, interrupted=True))
+                        self.settle(ticket, Step(model, interrupted=True), metered=metered)
             self.memory.keep(cell, {k: r for k, r in zip(keys, replies) if r is not None})  # noqa: B905
             texts = [r.text if r is not None else None for r in replies]
             if out:
@@ -206,10 +206,12 @@ class BatchFlow(AskFlow):
             summary, notes = batch_summary(prompts, model, wanted, result, out, held=held)
             notes = [*(prompts.notes or []), *notes]
 
+            from .markup import plain_text
+
             def shown(i: int) -> tuple[str, str, bool]:
                 text = texts[i]
-                if text is not None:
-                    return prompts.items[i], text, False
+                if text is not None:  # a preview reads as text; the whole reply is in the results
+                    return prompts.items[i], plain_text(text), False
                 if i in errors:
                     return prompts.items[i], f"(failed: {error_title(errors[i])})", True
                 return prompts.items[i], "(not asked)", True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -43,6 +43,7 @@ from .views import MUTED, WARN_STYLE, Bundle
 
 if TYPE_CHECKING:
     from ..api.account import AccountLimits
+    from ..api.models import ModelInfo
 
 __all__ = [
     "Failures",
@@ -73,6 +74,7 @@ class Failures:
         allowance: Callable[[], Allowance | None] = lambda: None,
         limited: Callable[[], bool] = lambda: False,
         limits: Callable[[], AccountLimits | None] = lambda: None,
+        catalogue: Callable[[], Sequence[ModelInfo] | None] = lambda: None,
     ) -> None:
         self._raise_errors = raise_errors
         self._display = display
@@ -81,6 +83,7 @@ class Failures:
         self._allowance = allowance  # what is left, read when a warning is about running out
         self._limited = limited  # whether a reply said usage_limited since last asked (and forget it)
         self._warned_limit = False  # this cell already showed the out-of-allowance warning
+        self._catalogue = catalogue  # the server's models, so "Model not found" can suggest one
 
     @property
     def raising(self) -> bool:
@@ -92,6 +95,12 @@ class Failures:
         words of *magic*, the one that failed)."""
 
         left = None
+        if isinstance(err, ModelNotFound) and err.hint is None and magic is None:  # a chat model:
+            models = self._catalogue()  # the catalogue lists chat models, not media ones
+            if models:
+                from ..api.models import suggest_models
+
+                suggest_models(err, models)
         if out_of_allowance(err):
             self._warned_limit = True
             self._limited()  # the reply's usage_limited flag is told by this same warning
@@ -273,6 +282,9 @@ def hint_words(err: PuterError) -> str | None:
         return "the reply arrived but its media could not be used: run the cell again, or pick another model"
     if err.hint is Hint.MEDIA_URL_NOT_FETCHED:
         return "open the URL yourself if you trust it; nothing of it was downloaded here"
+    if err.hint is Hint.CLOSE_MODELS and err.hint_names:
+        names = " or ".join(err.hint_names)
+        return f"did you mean {names}? (-m {err.hint_names[0]}), or pick another model with %puter_models"
     return None
 
 

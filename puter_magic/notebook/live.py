@@ -207,6 +207,8 @@ class TerminalOutput:
         end = self._end(view.text)
         if end > self.printed:
             self._print(view.text[self.printed : end])
+        if view.interrupted and end:  # the partial line ends, marked as the notebook marks it
+            self._print(" … (interrupted)\n")
         pictures = image_parts(view.images)[0] if view.images else ""  # a terminal names them
         tail = "\n".join(n for n in [pictures, *view.tail_lines()] if n)
         self._write(("\n" if self._line_open or not self.printed else "") + (f"\n{tail}\n" if tail else ""))

@@ -251,8 +251,25 @@ class PuterMagics(Magics, SettingsTraits):
                 self._allowance_left,
                 self._usage_limited,
                 self._limits,
+                self._catalogue,
             )
         return self._failures
+
+    def _catalogue(self) -> Any:
+        """The models the server lists (read once per origin), for "did you mean"; None
+        when it cannot be read (not signed in, a server gone). While recording or replaying,
+        only a list already read: a recording holds the requests the cells made, no more."""
+        from ..api.errors import PuterError
+
+        if self._session is None or self._session.client is None:
+            return None
+        if self._session.tape is not None:
+            read = self._session.models_read()
+            return read[0] if read is not None else None
+        try:
+            return self._session.models()
+        except PuterError:
+            return None
 
     def _limits(self) -> AccountLimits | None:
         """The signed-in account's limits (a guest's or a free account's), for a 429's hint."""
@@ -407,22 +424,22 @@ class PuterMagics(Magics, SettingsTraits):
     @argument("--refresh", action="store_true", help="reload the list from the server")
     @line_magic
     def puter_models(self, line: str) -> None:
-        """Pick the notebook's default model (a searchable selector; a table in a terminal)."""
+        """Pick the notebook's default model (a searchable selector above the table of models;
+        the table alone in a terminal)."""
         from .options import parse_line
 
         args = parse_line(self.puter_models, line)
         from .live import cell_output
+        from .widgets import ModelTable
 
         with self.failures.guard():
-            models = self.session.models(refresh=args.refresh)
+            table = ModelTable.read(self.session, self.default_model, refresh=args.refresh)
             if cell_output(self.settings(), show).live:
                 selector = self.model_selector()
                 selector.refresh(force=False)  # the session's list: this origin's, maybe just reloaded
                 show(selector)
-            else:
-                from .widgets import ModelTable
-
-                show(ModelTable(models, self.default_model))
+                table.limit = ModelTable.NOTEBOOK_ROWS  # a saved notebook holds it: bounded
+            show(table)  # also what an exported page or a frontend without widgets shows
 
     def model_selector(self) -> ModelSelector:
         """The notebook's :class:`~puter_magic.notebook.widgets.ModelSelector`, bound to

@@ -12,7 +12,10 @@ Jupyter renders outputs of a live kernel as trusted: raw HTML in ``text/html`` *
   after sanitizing (its output escapes the code), and math put back escaped, for the
   frontend to typeset.
 
-The segmenting and the two renderings depend on each other's placeholders, so they are one
+- ``plain_text``: the reply read as plain text on one line (a preview in a table): the
+  Markdown's marks gone, math as written, nothing of it interpreted as markup.
+
+The segmenting and the renderings depend on each other's placeholders, so they are one
 module.
 """
 
@@ -24,7 +27,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["safe_markdown", "segments", "to_html"]
+__all__ = ["plain_text", "safe_markdown", "segments", "to_html"]
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*$", re.MULTILINE)
 _MATH_START = re.compile(r"\$\$|\\\[|\\\(|\$|`+")
@@ -404,3 +407,62 @@ def to_html(text: str, *, highlight: bool = True, fast_paragraphs: bool = True) 
         return html.escape(maths[int(match.group(2))], quote=False)
 
     return _PLACEHOLDER.sub(put_back, clean) if maths else clean
+
+
+# Elements whose end is a break between words when a reply is read as one line of text.
+_BLOCKS = frozenset(
+    {"p", "br", "li", "tr", "td", "th", "pre", "blockquote", "div", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
+)
+# How much of a reply a preview reads: a preview shows a line of it, so the rest is not converted.
+PREVIEW_SOURCE = 4_000
+
+
+def plain_text(text: str) -> str:
+    """*text* (a reply's Markdown) as plain text on one line, for a preview: ``**Tutor**, turn
+    1: you asked > Label…`` reads ``Tutor, turn 1: you asked Label…``. Emphasis, headings,
+    quotes, list marks, links (their words stay) and code fences are gone; math stays as
+    written; raw HTML in the reply is read as text (and script or style content dropped).
+    The result is text, to be escaped wherever it is shown. Reads only the first
+    :data:`PREVIEW_SOURCE` characters."""
+    from html.parser import HTMLParser
+
+    import markdown
+
+    nonce = secrets.token_hex(4)
+    maths: list[str] = []
+    parts = []
+    for kind, part in segments(text[:PREVIEW_SOURCE]):
+        if kind == "math":
+            parts.append(f"PUTERMATH{nonce}X{len(maths)}X")
+            maths.append(part)
+        else:
+            parts.append(part)
+    converted = markdown.markdown("".join(parts), extensions=["fenced_code", "tables", "sane_lists"])
+    words: list[str] = []
+
+    class Reader(HTMLParser):
+        skipping = 0
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("script", "style"):
+                self.skipping += 1
+            elif tag in _BLOCKS:
+                words.append(" ")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("script", "style"):
+                self.skipping = max(0, self.skipping - 1)
+            elif tag in _BLOCKS:
+                words.append(" ")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skipping:
+                words.append(data)
+
+    reader = Reader(convert_charrefs=True)
+    reader.feed(converted)
+    reader.close()
+    line = " ".join("".join(words).split())
+    if maths:
+        line = _PLACEHOLDER.sub(lambda m: maths[int(m.group(2))] if m.group(1) == nonce else m.group(0), line)
+    return line

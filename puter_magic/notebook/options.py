@@ -190,8 +190,9 @@ def read_login(magic: Any, line: str) -> LoginOptions:
         raise UsageError(f"%puter_login does not take --token: {SAFE_TOKEN_WAYS}")
     try:
         args = parse_line(magic, line)
-    except UsageError:
-        raise UsageError(f"%puter_login: unknown option (see %puter_login?); {SAFE_TOKEN_WAYS}") from None
+    except UsageError as exc:
+        said = str(exc) if str(exc).startswith("unknown option ") else "unknown option (see %puter_login?)"
+        raise UsageError(f"%puter_login: {said}; {SAFE_TOKEN_WAYS}") from None
     if args.extra or args.token:
         raise UsageError(f"%puter_login takes no positional arguments: {SAFE_TOKEN_WAYS}")
     button_only = args.no_guest or args.no_wait or args.button
@@ -269,10 +270,42 @@ def parse_line(magic: Any, line: str) -> Any:
     return read_words(magic, argv)
 
 
+def did_you_mean(magic: Any, option: str) -> str:
+    """``: did you mean --temperature?`` when *magic* has an option spelled like *option*
+    (difflib, long options only: a one-letter typo of ``-m`` is anyone's guess), else ``""``."""
+    import difflib
+
+    name = option.partition("=")[0]
+    if not name.startswith("--"):
+        return ""
+    known = [s for s in parser_of(magic)._option_string_actions if s.startswith("--")]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f": did you mean {close[0]}?" if close else ""
+
+
+def _unknown_option(magic: Any, words: list[str]) -> str | None:
+    """The first of *words* that looks like an option *magic* does not have."""
+    actions = parser_of(magic)._option_string_actions
+    for word in words:
+        name = word.partition("=")[0]
+        known = name in actions or any(s.startswith(name) for s in actions)  # abbreviations too
+        if word.startswith("--") and word != "--" and not known:
+            return name
+    return None
+
+
 def read_words(magic: Any, words: list[str]) -> Any:
     """*words* read with *magic*'s declarations, and what every magic's options share checked
     once: ``--out`` names a variable."""
-    args = parser_of(magic).parse_args(words)
+    try:
+        args = parser_of(magic).parse_args(words)
+    except UsageError as exc:
+        unknown = _unknown_option(magic, words) if str(exc).startswith("unrecognized arguments") else None
+        if unknown is None:
+            raise
+        raise UsageError(
+            f"unknown option {unknown}{did_you_mean(magic, unknown)} (see %{magic.__name__}?)"
+        ) from None
     out = getattr(args, "out", None)
     if out is not None and not out.isidentifier():
         raise UsageError(f"--out needs a variable name, not {out!r}")
@@ -324,7 +357,8 @@ def split_options(magic: Any, line: str) -> tuple[list[str], str]:
             action, equals = actions[option[:2]], "attached"  # -mMODEL
         if action is None:
             raise UsageError(
-                f"unknown option {option} (see %puter?); to ask about it, put -- before the question"
+                f"unknown option {option}{did_you_mean(magic, option)} (see %puter?); "
+                "to ask about it, put -- before the question"
             )
         wants_value = action.nargs != 0 and not equals
     return words, line[pos:].strip()

@@ -75,8 +75,16 @@ function render({ model, el }) {
     const message = model.get("message");
     if (state === "signed-in") {
       button.remove();
-      say(message, "done");
       row.classList.add("puter-signin-done");
+      const note = model.get("note_html");
+      if (note) {
+        // The kernel's "Signed in…" note (views.Note: its text escaped there), the same view a
+        // waiting cell puts in place of the button. Only this state takes markup from the model.
+        row.style.cssText = "";
+        row.innerHTML = note;
+      } else {
+        say(message, "done");
+      }
       return;
     }
     button.disabled = state === "checking";
@@ -159,6 +167,7 @@ function render({ model, el }) {
   }
   model.on("change:state", show);
   model.on("change:message", show);
+  model.on("change:note_html", show);
   if (model.get("message") || model.get("state") !== "ready") show(); // a view drawn after the fact
   model.send({ kind: "rendered", popups: possible });
 
@@ -167,6 +176,7 @@ function render({ model, el }) {
     window.removeEventListener("message", onMessage);
     model.off("change:state", show);
     model.off("change:message", show);
+    model.off("change:note_html", show);
   };
 }
 

@@ -44,6 +44,9 @@ class SignInButton(anywidget.AnyWidget):
     state = Unicode("ready").tag(sync=True)  # ready | checking | signed-in
     message = Unicode("").tag(sync=True)  # the line beside the button (or instead of it)
     tone = Unicode("note").tag(sync=True)  # note | warn | done
+    # Signed in: the "Signed in…" note's own HTML (views.Note, every part escaped there), which
+    # the row becomes, so a click after the cell ended shows what a waiting cell shows.
+    note_html = Unicode("").tag(sync=True)
 
     def __init__(self, gui_origin: str, *, guest: bool, on_event: Callable[[str, dict[str, Any]], None]):
         super().__init__(gui_origin=gui_origin, guest=guest)
@@ -72,12 +75,16 @@ class SignInButton(anywidget.AnyWidget):
             return
         self._on_event(kind, {k: v for k, v in content.items() if k in ("reason", "popups")})
 
-    def show(self, message: str, *, state: str | None = None, tone: str = "note") -> None:
-        """Put *message* beside the button (``state="signed-in"``: instead of it)."""
+    def show(
+        self, message: str, *, state: str | None = None, tone: str = "note", note_html: str = ""
+    ) -> None:
+        """Put *message* beside the button (``state="signed-in"``: instead of it, shown as
+        *note_html* where given)."""
         with self.hold_sync():
             if state is not None:
                 self.state = state
             self.tone = tone
+            self.note_html = note_html
             self.message = message
 
     def __repr__(self) -> str:

@@ -133,6 +133,7 @@ class PuterSession:
         self.tape: Tape | None = None
         self.classroom = Classroom()  # the teacher's rules; the magics give it the notebook's
         self._models: dict[str, list[ModelInfo]] = {}
+        self._models_read: dict[str, float] = {}  # origin -> when its catalogue was read (time.time())
 
     @property
     def username(self) -> str | None:
@@ -265,8 +266,19 @@ class PuterSession:
         rule), cached per origin."""
         client = self.require_client()
         if refresh or client.origin not in self._models:
+            import time
+
             self._models[client.origin] = client.models()
+            self._models_read[client.origin] = time.time()
         return self.classroom.allowed(self._models[client.origin])
+
+    def models_read(self) -> tuple[list[ModelInfo], float] | None:
+        """The catalogue last read from the server in use and when (``time.time()``), without
+        asking it again (None: never read)."""
+        origin = self.origin or ""
+        if origin not in self._models:
+            return None
+        return self.classroom.allowed(self._models[origin]), self._models_read.get(origin, 0.0)
 
     def provider_of(self, model: str) -> str | None:
         """The provider the server's model list names for *model* (only if already read)."""

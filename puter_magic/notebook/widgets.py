@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..api.errors import PuterError
+from ..api.humanize import plural
 from ..api.models import automatic_model
-from .views import text_table
+from .views import MUTED, text_table
 
 if TYPE_CHECKING:
     from ..api.models import ModelInfo
+    from .session import PuterSession
 
 __all__ = ["ModelSelector", "describe_model", "match_models", "model_label"]
 
@@ -228,38 +230,137 @@ def listing_order(model: ModelInfo) -> tuple[bool, str]:
     return model.id.lower() in TEST_MODELS, model.id
 
 
-def model_table_text(models: Sequence[ModelInfo] | None, current: str) -> str:
+def model_table_text(models: Sequence[ModelInfo] | None, current: str, limit: int | None = None) -> str:
     """The catalogue as a plain-text table (terminal IPython); *models* in the server's order
-    (None: it could not be read)."""
+    (None: it could not be read); at most *limit* rows (None: all)."""
     current, said = _default_line(models, current)
     rows = [("", "model", "provider", "context", "tools", "cost")]
-    for m in sorted(models or [], key=listing_order):
+    listed = sorted(models or [], key=listing_order)
+    for m in listed[:limit]:
         context = f"{m.context:,}" if m.context else ""
         details = describe_model(m).split(" · ")
         cost = next((part for part in details if "per 1M" in part or part.startswith("cost")), "")
         tools = {True: "yes", False: "no", None: ""}[m.tool_call]
         rows.append(("*" if m.id == current else "", m.id, m.provider or "", context, tools, cost))
     lines = text_table(rows[0], rows[1:])
+    if limit is not None and len(listed) > limit:
+        lines.append(f"… and {len(listed) - limit:,} more ({_MORE})")
     lines.append(f"\n* default model: {said}; change it with %config PuterMagics.default_model = 'ID'")
     return "\n".join(lines)
 
 
-class ModelTable:
-    """The catalogue as a table: text for terminals, HTML for notebooks."""
+_LEFT = ' style="text-align: left"'  # notebook CSS right-aligns table cells; ids read from the left
+_MORE = "the model field above searches them all; %puter_models in terminal IPython lists them"
 
-    def __init__(self, models: list[ModelInfo], current: str) -> None:
+
+def _when(stamp: float) -> str:
+    """``14:02:10`` today, ``2025-01-31 14:02`` another day (local time)."""
+    import time
+
+    then = time.localtime(stamp)
+    if time.strftime("%Y-%m-%d", then) == time.strftime("%Y-%m-%d"):
+        return time.strftime("%H:%M:%S", then)
+    return time.strftime("%Y-%m-%d %H:%M", then)
+
+
+class ModelTable:
+    """The catalogue as a table: text for terminals, HTML for notebooks (under the model field,
+    and alone where no widget shows: an exported page, a frontend without widgets), with one
+    line that says where and when the list was read, and whether that was just now.
+
+    Args:
+        read_at: when the list was read (``time.time()``; None: not known).
+        fresh: it was read from the server for this output (False: the session's earlier copy).
+        problem: reading it again failed: the failure and its next step, in words; the table
+            is the earlier copy.
+        limit: at most this many rows (None: all).
+    """
+
+    NOTEBOOK_ROWS = 100  # a saved notebook holds the table: Puter lists hundreds of models
+    OPEN_ROWS = 30  # a table this short is shown open; a longer one folded under its line
+
+    def __init__(
+        self,
+        models: list[ModelInfo],
+        current: str,
+        *,
+        origin: str = "",
+        read_at: float | None = None,
+        fresh: bool = True,
+        problem: str = "",
+        limit: int | None = None,
+    ) -> None:
         self.models = models
         self.current = current
+        self.origin = origin
+        self.read_at = read_at
+        self.fresh = fresh
+        self.problem = problem
+        self.limit = limit
+
+    @classmethod
+    def read(cls, session: PuterSession, current: str, *, refresh: bool) -> ModelTable:
+        """The session's catalogue (read from the server when *refresh* or never read). When
+        reading fails and an earlier copy exists, that copy, saying so; else the PuterError."""
+        from ..api.errors import PuterError
+
+        before = session.models_read()
+        origin = session.origin or ""
+        try:
+            models = session.models(refresh=refresh)
+        except PuterError as err:
+            if before is None:
+                raise
+            from .failures import describe_error
+
+            title, hint = describe_error(err, origin)
+            said = f"{title}: {err.message}".rstrip(".")
+            return cls(before[0], current, origin=origin, read_at=before[1], fresh=False,
+                       problem=f"{said}. Next: {hint}")  # fmt: skip
+        after = session.models_read()
+        return cls(models, current, origin=origin, read_at=after[1] if after else None,
+                   fresh=before is None or refresh)  # fmt: skip
+
+    def source(self) -> str:
+        """Where and when the list was read, in one line."""
+        when = f" at {_when(self.read_at)}" if self.read_at else ""
+        if self.problem:
+            source = f" from {self.origin}" if self.origin else ""
+            return (
+                f"This list is the one read{source}{when}; reading it again just now failed: " + self.problem
+            )
+        where = f" by {self.origin}" if self.origin else ""
+        count = plural(len(self.models), "model")
+        if self.fresh:
+            return f"{count} listed{where}{when}."
+        again = "read earlier in this session: %puter_models --refresh reads it again"
+        return f"{count} listed{where}{when} ({again})."
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         current, _said = _default_line(self.models, self.current)
+        listed = sorted(self.models, key=listing_order)
         rows = "".join(
-            f"<tr><td>{'★' if m.id == current else ''}</td><td><code>{html.escape(m.id)}</code></td>"
-            f"<td>{html.escape(describe_model(m))}</td></tr>"
-            for m in sorted(self.models, key=listing_order)
+            f"<tr><td>{'★' if m.id == current else ''}</td><td{_LEFT}><code>{html.escape(m.id)}</code></td>"
+            f"<td{_LEFT}>{html.escape(describe_model(m))}</td></tr>"
+            for m in listed[: self.limit]
         )
-        table = f'<table class="puter-models"><tr><th></th><th>model</th><th>details</th></tr>{rows}</table>'
-        return {"text/plain": model_table_text(self.models, self.current), "text/html": table}
+        more = ""
+        if self.limit is not None and len(listed) > self.limit:
+            more = f"<div>… and {len(listed) - self.limit:,} more ({html.escape(_MORE)})</div>"
+        head = f"<tr><th></th><th{_LEFT}>model</th><th{_LEFT}>details</th></tr>"
+        table = f'<table class="puter-models">{head}{rows}</table>'
+        line = html.escape(self.source())
+        tone = "color: var(--jp-warn-color0, #b45309)" if self.problem else MUTED
+        line = f'<span style="{tone}">{"⚠ " if self.problem else ""}{line}</span>'
+        legend = f" ★ {html.escape(current)}: the default model when this cell ran." if current else ""
+        folded = "" if len(listed) > self.OPEN_ROWS else " open"
+        return {
+            "text/plain": f"{model_table_text(self.models, self.current, self.limit)}\n{self.source()}",
+            "text/html": (
+                f'<details class="puter-model-table"{folded}><summary>{line}'
+                f'<span style="{MUTED}">{legend}</span></summary>{table}{more}</details>'
+            ),
+        }
 
     def __repr__(self) -> str:
-        return model_table_text(self.models, self.current)
+        return self._repr_mimebundle_()["text/plain"]

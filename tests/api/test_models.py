@@ -51,3 +51,19 @@ def test_unreadable_or_empty_catalogue_falls_back_to_the_documented_default() ->
     assert automatic_model(None).model == PUTER_DEFAULT
     assert "could not be read" in automatic_model(None).why
     assert automatic_model([]).model == PUTER_DEFAULT
+
+
+def test_close_models_offers_listed_spellings_as_data() -> None:
+    from puter_magic.api.errors import Hint, ModelNotFound
+    from puter_magic.api.models import close_models, suggest_models
+
+    models = [ModelInfo.from_any(m) for m in ("gpt-5-nano", "gpt-5-mini", "claude-sonnet-4")]
+    models.append(ModelInfo.from_any({"id": "openrouter:x/long-name", "aliases": ["sonnet"]}))
+    assert close_models("gpt-5-nan", models) == ["gpt-5-nano"]
+    assert close_models("sonet", models) == ["openrouter:x/long-name"]  # an alias names its model
+    assert close_models("GPT-5-NANO", models) == []  # listed: nothing to suggest
+    assert close_models("llama", models) == []
+    err = suggest_models(ModelNotFound("Model not found: claude-sonet-4", status=400), models)
+    assert (err.hint, err.hint_names) == (Hint.CLOSE_MODELS, ("claude-sonnet-4",))
+    untouched = suggest_models(ModelNotFound("Model not found: undefined", status=400), models)
+    assert (untouched.hint, untouched.hint_names) == (None, ())

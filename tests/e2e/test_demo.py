@@ -176,8 +176,9 @@ def test_many_prompts_at_once(executed: Any) -> None:
 
 
 def test_demo_shows_the_sign_in_button_without_a_click(executed: Any) -> None:
-    [button] = data(outputs_of(executed, "%puter_login --origin {puter_site.origin} --button --no-wait"))
+    button, note = data(outputs_of(executed, "%puter_login --origin {puter_site.origin} --button --no-wait"))
     assert "application/vnd.jupyter.widget-view+json" in button
+    assert "puter-note" in note["text/html"] and "a button here signs in" in note["text/plain"]
     assert button["text/plain"].startswith("Sign in with Puter")
     assert "http://puter.localhost:" in button["text/plain"]  # the sandbox's GUI, not puter.com
 

@@ -429,6 +429,10 @@ def test_the_saved_notebook_holds_no_token(
             expect(nb.output(1)).to_contain_text("Signed in to", timeout=30_000)
             nb.click_sign_in(2).locator(".account").first.click()
             expect(nb.output(2).locator(".puter-signin-done")).to_contain_text("Signed in to", timeout=30_000)
+            # the row is the same styled note a waiting cell shows (output 1), not a plain line
+            expect(nb.output(2).locator(".puter-signin-done .puter-note strong")).to_contain_text(
+                "Signed in to"
+            )
             saved = nb.save()
             text = json.dumps(saved)
             tokens = every_token(puter)
@@ -476,8 +480,9 @@ def test_nbconvert_never_waits(tmp_path: Any, puter: Sandbox) -> None:
     assert error["output_type"] == "stream" and error["name"] == "stderr"
     lines = error["text"].strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("UsageError: no Puter token found"), lines
-    [button] = cells[2].outputs
+    button, note = cells[2].outputs
     assert "application/vnd.jupyter.widget-view+json" in button["data"]
+    assert "a button here signs in" in note["data"]["text/plain"]  # what an exported page shows
     assert button["data"]["text/plain"].startswith("Sign in with Puter")
     assert cells[3].outputs[0]["text"] == "the cells after it ran\n"
 

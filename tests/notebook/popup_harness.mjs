@@ -80,11 +80,16 @@ for (const step of steps.steps) {
   else if (step.do === "message") deliver(step);
   else if (step.do === "close") popups[popups.length - 1].closed = true;
   else if (step.do === "wait") await sleep(step.ms);
+  else if (step.do === "kernel") {  // the kernel changes the synced state
+    Object.assign(state, step.set);
+    for (const key of Object.keys(step.set)) for (const fn of handlers[`change:${key}`] || []) fn();
+  }
 }
 console.log(JSON.stringify({
   opened,
   sent,
   line: line.textContent,
+  rowHtml: row.innerHTML ?? null,
   buttonShown: !button.removed,
   listeners: listeners.length,
   replies: popups.map((p) => p.received),

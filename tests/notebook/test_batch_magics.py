@@ -74,6 +74,26 @@ def test_a_list_from_a_cell(ip: InteractiveShell, shell_on: Any, sandbox: Sandbo
     assert magics_of(ip).session.conversations.get().exchanges == []  # one-shot: nothing recorded
 
 
+def test_the_preview_reads_as_text_and_the_results_keep_the_markdown(
+    ip: InteractiveShell, shell_on: Any, sandbox: Sandbox
+) -> None:
+    """sandbox-tutor-lite answers ``**Sandbox Tutor Lite**, turn 1: you asked`` then a quote: the
+    preview column shows it without the marks, on one line; the results hold the reply as sent."""
+    shell_on(sandbox)
+    ip.user_ns["reviews"] = ["Loved it", "Broke after a day"]
+    outputs, result = run(ip, "%%puter --each reviews --out labels -m sandbox-tutor-lite\nLabel: {item}")
+    assert result.success, result.error_in_exec
+    assert all(reply.startswith("**Sandbox Tutor Lite**, turn 1") for reply in ip.user_ns["labels"])
+    view = summary_of(outputs)
+    previews = [line for line in view["text/plain"].splitlines() if "→" in line]
+    assert len(previews) == 2 and all("→ Sandbox Tutor Lite, turn 1: you asked Label:" in p for p in previews)
+    assert "**" not in view["text/plain"] and "**" not in view["text/html"]
+    assert (
+        '<td style="text-align: left">Sandbox Tutor Lite, turn 1: you asked Label: Loved it'
+        in view["text/html"]
+    )
+
+
 def test_a_series_keeps_its_index(ip: InteractiveShell, shell_on: Any, sandbox: Sandbox) -> None:
     shell_on(sandbox)
     ip.user_ns["reviews"] = pd.Series(["great", "awful", None], index=["r1", "r7", "r9"])

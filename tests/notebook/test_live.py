@@ -196,3 +196,44 @@ def test_bench_measures_updates_a_second_over_seconds(
     rate, duration, messages = bench.measure_update_rate(ip, publisher, magics_of(ip).session.sandbox, 2.0)
     assert duration >= 2.0  # long enough for a rate to mean something
     assert 10 <= rate <= 20.5 and messages >= 20  # throttled to about 20 a second, and live
+
+
+def _stopped_midway(ip: InteractiveShell, sandbox: Sandbox) -> tuple[list[dict[str, Any]], Any]:
+    """Ask sandbox-slow in *ip*, signed in to *sandbox*, and press stop while it streams."""
+    run(ip, "%puter_login --sandbox")
+    magics = magics_of(ip)
+    magics.session.sandbox.stop()
+    magics.session.sandbox = sandbox
+    magics.session.sign_in(sandbox.origin, sandbox.token)
+    timer = threading.Timer(0.6, _thread.interrupt_main)  # Ctrl-C, the kernel's "stop"
+    timer.start()
+    outputs, result = run(ip, "%%puter -m sandbox-slow\nTell me a long story")
+    timer.join()
+    return outputs, result
+
+
+def test_ctrl_c_in_a_terminal_ends_the_partial_line_marked(ip: InteractiveShell) -> None:
+    """As the notebook marks a reply cut short "(interrupted)", the terminal ends the partial
+    line with the same mark before the footer (not the footer glued under a half line)."""
+    magics_of(ip).rich_output = False
+    with Sandbox(slow_pace=0.03) as sandbox:
+        outputs, result = _stopped_midway(ip, sandbox)
+    assert result.success
+    printed = next(o["stdout"] for o in outputs if "stdout" in o)
+    before, footer = printed.split("sandbox-slow · ", 1)
+    partial = before.rstrip("\n").splitlines()[-1]
+    assert partial.endswith(" … (interrupted)") and len(partial) > len(" … (interrupted)"), printed
+    assert "interrupted: this partial reply is not kept" in footer
+
+
+def test_an_interrupted_reply_is_a_request_on_the_meter(ip: InteractiveShell) -> None:
+    """docs/account.md: the meter counts every request made; a reply stopped midway was sent,
+    and the sandbox (like Puter) charged it, so it is counted, marked interrupted."""
+    with Sandbox(slow_pace=0.03) as sandbox:
+        _stopped_midway(ip, sandbox)
+        assert len(sandbox.calls("complete")) == 1
+    outputs, _ = run(ip, "%puter_usage")
+    table = outputs[0]["text/plain"]
+    row = next(line for line in table.splitlines() if line.lstrip().startswith("sandbox-slow"))
+    assert "1 (1 interrupted)" in row, table
+    assert "1 interrupted (counted as requests; their token counts never arrived)" in table

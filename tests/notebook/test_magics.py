@@ -294,6 +294,31 @@ def test_empty_cell_is_a_usage_error(signed_in: InteractiveShell, sandbox: Sandb
     assert sandbox.calls() == []
 
 
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        (
+            "%%puter --temprature 0.2\nHi",
+            "unknown option --temprature: did you mean --temperature? (see %puter?)",
+        ),
+        (
+            "%puter --temprature 0.2 Hi",
+            "unknown option --temprature: did you mean --temperature? (see %puter?)",
+        ),
+        ("%puter_models --refrsh", "unknown option --refrsh: did you mean --refresh? (see %puter_models?)"),
+        ("%puter_login --no-gust", "%puter_login: unknown option --no-gust: did you mean --no-guest?"),
+        ("%%puter --zzz\nHi", "unknown option --zzz (see %puter?)"),  # nothing close: no guess
+    ],
+)
+def test_a_mistyped_option_names_the_closest_one(
+    cell: str, message: str, signed_in: InteractiveShell
+) -> None:
+    _, result = run(signed_in, cell)
+    error = result.error_in_exec
+    assert type(error) is UsageError and str(error).startswith(message), error
+    assert "\n" not in str(error)
+
+
 def test_no_stream_mode(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     outputs, _ = run(signed_in, "%%puter --no-stream\nHi")
     assert "### Turn 1" in only(outputs)["text/markdown"]
@@ -301,6 +326,18 @@ def test_no_stream_mode(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
 
 
 # -- failures ----------------------------------------------------------------------------
+
+
+def test_a_mistyped_model_is_offered_the_closest_listed_ones(signed_in: InteractiveShell) -> None:
+    outputs, result = run(signed_in, "%%puter -m sandbox-tutr\nHi")
+    box = only(outputs)
+    assert result.success and "Model not found" in box["text/html"]
+    assert box["text/plain"].splitlines()[-1] == (
+        "Next: did you mean sandbox-tutor or sandbox-tutor-lite? (-m sandbox-tutor), "
+        "or pick another model with %puter_models"
+    )
+    outputs, _ = run(signed_in, "%%puter -m quite-unlike-anything\nHi")
+    assert only(outputs)["text/plain"].splitlines()[-1] == "Next: pick another model with %puter_models"
 
 
 def test_model_not_found_is_one_warning_and_nothing_recorded(signed_in: InteractiveShell) -> None:

@@ -150,3 +150,14 @@ def test_a_view_that_cannot_open_popups_says_so(tmp_path: Path) -> None:
     assert result["sent"] == [{"kind": "rendered", "popups": False}]
     assert not result["buttonShown"] and f"{GUI}/?action=copyauth" in result["line"]
     assert result["listeners"] == 0  # it listens to no message at all
+
+
+def test_signed_in_the_row_becomes_the_kernels_note(tmp_path: Path) -> None:
+    """A click after the cell ended (--no-wait) ends as the styled "Signed in…" note a waiting
+    cell shows, not as a plain line; without the note's HTML, the plain line as before."""
+    note = '<div class="puter-note" style="x"><strong>Signed in to https://api.puter.com as u</strong></div>'
+    signed = {"state": "signed-in", "message": "Signed in to https://api.puter.com as u", "note_html": note}
+    result = page(tmp_path, {"do": "kernel", "set": signed})
+    assert result["rowHtml"] == note and not result["buttonShown"]
+    plain = page(tmp_path, {"do": "kernel", "set": {**signed, "note_html": ""}})
+    assert plain["rowHtml"] is None and plain["line"] == "Signed in to https://api.puter.com as u"

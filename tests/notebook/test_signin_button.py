@@ -287,6 +287,37 @@ def test_no_wait_shows_the_button_even_where_nobody_can_click(
     assert outputs[0]["text/plain"].startswith("Sign in with Puter")
 
 
+def test_a_click_after_a_no_wait_cell_shows_the_same_note_as_a_waiting_cell(
+    ip: InteractiveShell, page: Page, sandbox: Sandbox
+) -> None:
+    page.script = [RENDERED, {"kind": "token", "token": sandbox.token}]
+    outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin}")
+    waited = next(o for o in outputs if "puter-note" in o.get("text/html", ""))
+    run(ip, f"%puter_login --origin {sandbox.origin} --button --no-wait")
+    page.say({"kind": "token", "token": sandbox.token})  # the click, after the cell ended
+    assert page.widget.state == "signed-in"
+    assert page.widget.note_html == waited["text/html"]  # the row becomes this very note
+    assert page.widget.message == waited["text/plain"]
+
+
+def test_no_wait_where_nobody_clicks_adds_a_note_an_exported_page_can_show(
+    ip: InteractiveShell, page: Page, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nbconvert prefers the widget view, whose script an offline page cannot load: the note
+    beside it is plain HTML and text, so the exported cell still says what goes there."""
+    monkeypatch.setattr(waiting, "can_wait", lambda: False)  # nbconvert, papermill
+    outputs, result = run(ip, f"%puter_login --origin {sandbox.origin} --button --no-wait")
+    assert result.success
+    button, note = outputs
+    assert "application/vnd.jupyter.widget-view+json" in button
+    assert "application/vnd.jupyter.widget-view+json" not in note and "puter-note" in note["text/html"]
+    assert note["text/plain"].startswith("Sign in with Puter: in a live notebook a button here signs in")
+    assert "did not sign in" in note["text/plain"] and "(%puter_login --prompt)" in note["text/plain"]
+    monkeypatch.setattr(waiting, "can_wait", lambda: True)  # a live notebook: the button alone
+    outputs, _ = run(ip, f"%puter_login --origin {sandbox.origin} --button --no-wait")
+    assert len(outputs) == 1
+
+
 def test_a_guest_is_told_what_a_temporary_account_is(ip: InteractiveShell, page: Page) -> None:
     guest = {"username": "quiet_fox_4821", "is_temp": 1, "app_name": "app-x", "email_confirmed": 0}
     server = MediaServer()

@@ -78,6 +78,44 @@ def test_magic_shows_widget_in_notebooks_and_table_in_terminals(on_sandbox: Inte
     )
 
 
+def test_a_notebook_gets_the_table_beside_the_picker(on_sandbox: InteractiveShell) -> None:
+    """An exported page (nbconvert prefers the widget view, whose script needs the network) or a
+    frontend without widgets still shows something: the table, a normal HTML and text output."""
+    outputs, _ = run(on_sandbox, "%puter_models")
+    picker, table = outputs
+    assert "application/vnd.jupyter.widget-view+json" in picker
+    assert "application/vnd.jupyter.widget-view+json" not in table
+    assert (
+        '<table class="puter-models">' in table["text/html"]
+        and "<code>sandbox-tutor</code>" in table["text/html"]
+    )
+    assert "<details" in table["text/html"] and " open>" in table["text/html"]  # 12 models: shown open
+    assert "★ sandbox-tutor: the default model when this cell ran." in table["text/html"]
+    assert "* default model: sandbox-tutor" in table["text/plain"]
+    assert re.search(r"12 models listed by http://127\.0\.0\.1:\d+ at \d\d:\d\d:\d\d\.", table["text/plain"])
+
+
+def test_an_earlier_copy_says_so_and_a_failed_reread_says_why(on_sandbox: InteractiveShell) -> None:
+    magics = magics_of(on_sandbox)
+    magics.rich_output = False
+    first = run(on_sandbox, "%puter_models")[0][0]["text/plain"]
+    assert first.splitlines()[-1].startswith("12 models listed by") and "earlier" not in first
+    again = run(on_sandbox, "%puter_models")[0][0]["text/plain"]
+    assert again.splitlines()[-1].endswith(
+        "(read earlier in this session: %puter_models --refresh reads it again)."
+    )
+    assert magics.session.sandbox is not None
+    magics.session.sandbox.stop()  # the server went away
+    outputs, result = run(on_sandbox, "%puter_models --refresh")
+    assert result.success and len(outputs) == 1
+    [table] = outputs
+    last = table["text/plain"].splitlines()[-1]
+    assert re.match(r"This list is the one read from http://127\.0\.0\.1:\d+ at \d\d:\d\d:\d\d; "
+                    r"reading it again just now failed: Network error: ", last), last  # fmt: skip
+    assert "Next: check your connection" in last and "sandbox-tutor-lite" in table["text/plain"]
+    assert "⚠ This list is the one read from" in table["text/html"]
+
+
 def test_models_failure_is_a_warning(ip: InteractiveShell) -> None:
     outputs, _ = run(ip, "%puter_models")
     assert "Not signed in" in outputs[0]["text/html"]
