@@ -62,34 +62,53 @@ _LAZY = {
     "Transcript": "api.media_results",
     "MediaInputError": "api.media",
     "PuterPath": "api.media",
+    "APIError": "api.errors",
+    "AuthError": "api.errors",
+    "BadRequest": "api.errors",
+    "BudgetExceeded": "api.errors",
+    "MalformedResponse": "api.errors",
+    "ModelNotFound": "api.errors",
+    "NotConfigured": "api.errors",
+    "NotFound": "api.errors",
+    "NotSignedIn": "api.errors",
+    "PermissionDenied": "api.errors",
+    "PuterConnectionError": "api.errors",
+    "PuterError": "api.errors",
+    "PuterTimeout": "api.errors",
+    "RateLimited": "api.errors",
+    "RedirectRefused": "api.errors",
+    "ReplayMiss": "api.errors",
+    "ServerError": "api.errors",
+    "StreamError": "api.errors",
+    "UsageLimited": "api.errors",
 }
 
-from .api.errors import (  # noqa: E402  (errors is tiny and import-free)
-    APIError,
-    AuthError,
-    BadRequest,
-    BudgetExceeded,
-    MalformedResponse,
-    ModelNotFound,
-    NotConfigured,
-    NotFound,
-    NotSignedIn,
-    PermissionDenied,
-    PuterConnectionError,
-    PuterError,
-    PuterTimeout,
-    RateLimited,
-    RedirectRefused,
-    ReplayMiss,
-    ServerError,
-    StreamError,
-    UsageLimited,
-)
 
 if TYPE_CHECKING:
     from .api.chat import ChatReply, ChatStream
     from .api.chunks import ChunkStream
     from .api.client import PuterClient
+    from .api.errors import (
+        APIError,
+        AuthError,
+        BadRequest,
+        BudgetExceeded,
+        MalformedResponse,
+        ModelNotFound,
+        NotConfigured,
+        NotFound,
+        NotSignedIn,
+        PermissionDenied,
+        PuterConnectionError,
+        PuterError,
+        PuterTimeout,
+        RateLimited,
+        RedirectRefused,
+        ReplayMiss,
+        ServerError,
+        StreamError,
+        UsageLimited,
+    )
     from .api.media import MediaInputError, PuterPath
     from .api.media_results import AudioResult, ImageResult, OCRResult, Transcript
     from .api.models import ModelInfo

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,47 @@ def test_import_loads_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# What %load_ext puter_magic may import of the package: the magics' declarations, the settings
+# (their traits) and the classroom, whose rules are read at load (issue 19). The reading of a
+# line, the flows, the views, the client and the sandbox load when a magic first needs them.
+LOADED_BY_LOAD_EXT = {
+    "puter_magic",
+    "puter_magic._version",
+    "puter_magic.api",
+    "puter_magic.api.humanize",
+    "puter_magic.notebook",
+    "puter_magic.notebook.magics",
+    "puter_magic.notebook.state",
+    "puter_magic.notebook.classroom",
+    "puter_magic.notebook.classroom.log",
+    "puter_magic.notebook.classroom.policy",
+    "puter_magic.notebook.classroom.tutor",
+}
+HEAVY_FOR_LOAD = ("requests", "urllib3", "markdown", "nh3", "ipywidgets", "anywidget", "pygments.formatters")
+
+
+def test_load_ext_loads_only_the_declarations() -> None:
+    """``%load_ext puter_magic`` in a fresh IPython imports only what registering the magics
+    needs (bench/bench_load.py times it); ``%%puter?`` still shows every option."""
+    code = (
+        "import sys, json; before = set(sys.modules)\n"
+        "%load_ext puter_magic\n"
+        "new = sorted(set(sys.modules) - before)\n"
+        "help = get_ipython().object_inspect_text('%%puter')\n"
+        "print(json.dumps([new, sorted(set(sys.modules) - before), '--max-tokens' in help]))"
+    )
+    ipython = [sys.executable, "-m", "IPython", "--no-banner", "--quick", "--colors=NoColor", "-c", code]
+    out = subprocess.run(ipython, capture_output=True, text=True, check=True, cwd=ROOT / "bench")
+    loaded, after_help, help_has_options = json.loads(out.stdout.strip().splitlines()[-1])
+    ours = {m for m in loaded if m.split(".")[0] == "puter_magic"}
+    assert ours <= LOADED_BY_LOAD_EXT, sorted(ours - LOADED_BY_LOAD_EXT)
+    assert {"puter_magic.notebook.magics", "puter_magic.notebook.classroom.policy"} <= ours
+    heavy = [m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY_FOR_LOAD)]
+    assert heavy == []
+    assert help_has_options  # the help builds the parser on demand
+    assert "puter_magic.notebook.options" in after_help and "puter_magic.notebook.views" not in after_help
 
 
 def test_all_is_sorted_complete_and_resolvable() -> None:

@@ -6,9 +6,14 @@ that decides warn-or-raise, the classroom) and the asking magics (``%%puter``, `
 ``%puter_explain``, ``%puter_models``, ``%puter_policy``); :class:`AccountMagics`,
 :class:`HistoryMagics` and :class:`MediaMagics` get that state through :class:`~.state.Host`.
 A magic reads its line once (:mod:`.options`) and hands typed values to a plain flow object:
-:mod:`.asking` (the cell pipeline), :mod:`.each`, :mod:`.account`, :mod:`.media`. The adapters
-live here, apart from their flows, so that ``%load_ext puter_magic`` loads the declarations and
-nothing else: each flow (and requests, markdown, nh3, ipywidgets) loads on first use.
+:mod:`.asking` (the cell pipeline), :mod:`.each`, :mod:`.account`, :mod:`.media`.
+
+``%load_ext puter_magic`` loads this module, the settings (:mod:`.state`) and the classroom's
+rules (read at load, as issue 19 asks), and nothing else. So the declarations live here: each
+magic's ``@argument`` lines (``%%puter``'s in :data:`ARGUMENTS`), under :func:`magic_options`,
+which builds a parser only on first use, and the input transformer :func:`ask_not_help`. The
+reading of a line (:mod:`.options`), each flow, the views, the client, and requests, markdown,
+nh3 and ipywidgets load when a magic first needs them.
 
 Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or network failure
 shows one styled warning and changes nothing (``raise_errors`` makes it raise); anything else
@@ -21,16 +26,16 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import argument
 from traitlets import observe
 
 from ..api.humanize import plural
-from .options import given, parse_line, puter_options, read_ask, read_words
 from .state import SettingsTraits, show
 
 if TYPE_CHECKING:
@@ -44,7 +49,132 @@ if TYPE_CHECKING:
     from .state import Host
     from .widgets import ModelSelector
 
-__all__ = ["AccountMagics", "HistoryMagics", "MediaMagics", "PuterMagics", "load", "unload"]
+__all__ = [
+    "ARGUMENTS",
+    "EFFORTS",
+    "FREE_TEXT_MAGICS",
+    "VERBOSITIES",
+    "AccountMagics",
+    "HistoryMagics",
+    "MediaMagics",
+    "PuterMagics",
+    "ask_not_help",
+    "load",
+    "magic_options",
+    "puter_options",
+    "unload",
+]
+
+
+# -- declaring a magic's options -------------------------------------------------------------------
+
+
+def magic_options(func: Any) -> Any:  # untyped, as IPython's @magic_arguments() is
+    """In place of IPython's ``@magic_arguments()``, above a magic's ``@argument`` lines: the
+    same declarations, but the parser is built on first use (:func:`.options.parser_of`), not when the
+    class is defined. ``%magic?`` (IPython's inspector calls ``getdoc``) builds it too and
+    shows the full help, options included, as ``@magic_arguments()`` would."""
+    marks = vars(func)
+    if not marks.get("has_arguments", False):
+        marks["has_arguments"] = True
+        marks["decorators"] = []
+    marks["getdoc"] = lambda: _help(func)
+    return func
+
+
+def _help(func: Any) -> str:
+    from .options import parser_of
+
+    parser_of(func)  # IPython's construction puts the full help in __doc__
+    return str(func.__doc__)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")  # puter.js 2.6.3's reasoning_effort
+VERBOSITIES = ("low", "medium", "high")
+
+ARGUMENTS = [
+    argument(
+        "-m",
+        "--model",
+        help="the model for this cell (default: the notebook's, see %%puter_models)",
+    ),
+    argument(
+        "-s",
+        "--system",
+        help="a system prompt; it stays with the thread until changed ('' clears it)",
+    ),
+    argument("-t", "--temperature", type=float, help="sampling temperature"),
+    argument("--max-tokens", type=int, help="the most tokens the reply may have"),
+    argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')"),
+    argument("--new", action="store_true", help="start the thread afresh with this cell"),
+    argument("--no-history", action="store_true", help="one-shot: send no history and record nothing"),
+    argument("--out", metavar="VAR", help="also store the reply text in this variable"),
+    argument("--raw", action="store_true", help="show the reply as plain text, not Markdown"),
+    argument("--no-interpolate", action="store_true", help="send {name} as written"),
+    argument("--no-stream", action="store_true", help="wait for the whole reply instead of streaming"),
+    argument(
+        "--compare",
+        metavar="MODELS",
+        help="ask several models (comma-separated) at once and show the replies side by side",
+    ),
+    argument("--keep", metavar="MODEL", help="with --compare: record this model's reply in the conversation"),
+    argument(
+        "--context",
+        metavar="NAMES",
+        help="add a short description of these variables (comma-separated) to the message",
+    ),
+    argument(
+        "--tools",
+        metavar="NAMES",
+        help="let the model call these functions of the notebook (comma-separated); each call shows as "
+        "a line above the answer",
+    ),
+    argument("--approve", action="store_true", help="with --tools: ask before each call"),
+    argument(
+        "--image",
+        metavar="SOURCE",
+        action="append",
+        help="attach an image to the question: a file, an https URL, or a variable holding image "
+        "bytes, a PIL image or a matplotlib figure (repeatable)",
+    ),
+    argument(
+        "--each",
+        metavar="NAME",
+        help="ask the cell once per item of NAME (a list, tuple, pandas Series or DataFrame): "
+        "{item}, or {column} of a DataFrame row, is filled in; --out gets the replies",
+    ),
+    argument("--fresh", action="store_true", help="with --each: ask every item again, not only those left"),
+    argument(
+        "--effort",
+        choices=EFFORTS,
+        help="how hard a reasoning model thinks (sent as reasoning_effort): " + ", ".join(EFFORTS),
+    ),
+    argument(
+        "--verbosity",
+        choices=VERBOSITIES,
+        help="how much a reasoning model says: " + ", ".join(VERBOSITIES),
+    ),
+    argument(
+        "--web",
+        action="store_true",
+        help="let the model search the web (Puter's web_search tool, for OpenAI's models); "
+        "the pages it cites are listed under the answer",
+    ),
+    argument(
+        "--code",
+        action="store_true",
+        help="put the reply's code blocks into a new cell below (not run); in a terminal, on the next prompt",
+    ),
+]
+
+
+def puter_options(func: F) -> F:
+    """Declare ``%%puter``'s options on *func* (under ``@magic_options``), in the order
+    ``%%puter?`` lists them."""
+    for declared in reversed(ARGUMENTS):
+        func = declared(func)
+    return func
 
 
 @magics_class
@@ -197,7 +327,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     # -- %%puter -----------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @puter_options
     @line_cell_magic
     def puter(self, line: str, cell: str | None = None) -> None:
@@ -212,6 +342,8 @@ class PuterMagics(Magics, SettingsTraits):
         the question (%puter -m MODEL --chat NAME What is a set?), -- ends them, and a
         question that ends in ? is asked (%puter? alone shows this help).
         """
+        from .options import read_ask
+
         options, prompt = read_ask(self.puter, line, cell)
         self.classroom.begin("%%puter" if cell is not None else "%puter", options.given)
         if options.code:
@@ -288,12 +420,14 @@ class PuterMagics(Magics, SettingsTraits):
 
     # -- models ------------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("--refresh", action="store_true", help="reload the list from the server")
     @line_magic
     def puter_models(self, line: str) -> None:
         """Pick the notebook's default model (a searchable selector above the table of models;
         the table alone in a terminal)."""
+        from .options import parse_line
+
         args = parse_line(self.puter_models, line)
         from .live import cell_output
         from .widgets import ModelTable
@@ -326,7 +460,7 @@ class PuterMagics(Magics, SettingsTraits):
 
     # -- explain, usage ----------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("-m", "--model", help="the model to ask (default: the notebook's)")
     @argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')")
     @line_magic
@@ -336,6 +470,8 @@ class PuterMagics(Magics, SettingsTraits):
         Sends the error's type and message, the trimmed traceback and the code of the cell
         that raised it, and nothing else.
         """
+        from .options import given, parse_line
+
         args = parse_line(self.puter_explain, line)
         import sys
 
@@ -385,7 +521,7 @@ class AccountMagics(Magics):
 
     # -- %puter_login / %puter_logout ------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("--origin", help="API origin, e.g. https://api.puter.com or http://api.puter.localhost:4100")
     @argument("--token-env", metavar="NAME", help="read the token from this environment variable")
     @argument(
@@ -449,7 +585,7 @@ class AccountMagics(Magics):
                 return
             flow.login(login)
 
-    @magic_arguments()
+    @magic_options
     @argument("--keep", action="store_true", help="sign out of this kernel but keep the saved login")
     @line_magic
     def puter_logout(self, line: str) -> None:
@@ -457,6 +593,8 @@ class AccountMagics(Magics):
         forgotten (--keep keeps it), an in-kernel sandbox stops. The token itself stays valid
         until it is revoked on Puter's website (Settings → Security → sessions), which the
         output names."""
+        from .options import parse_line
+
         args = parse_line(self.puter_logout, line)
         from ..api.auth import LoginStore
         from .views import Note
@@ -502,12 +640,14 @@ class AccountMagics(Magics):
             if allowance is not None:
                 show(AllowanceView(allowance, gui_host(self.host.session.origin)))
 
-    @magic_arguments()
+    @magic_options
     @argument("--reset", action="store_true", help="start counting afresh")
     @line_magic
     def puter_usage(self, line: str) -> None:
         """Tokens and cost per model used by this notebook (cost where the server reports it),
         and what Puter says of the account this month: its allowance, used and left."""
+        from .options import parse_line
+
         args = parse_line(self.puter_usage, line)
         meter = self.host.session.meter
         if args.reset:
@@ -541,7 +681,7 @@ class HistoryMagics(Magics):
 
     # -- history and reset ------------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("--chat", metavar="NAME", help="the thread (default: 'default')")
     @argument("--json", action="store_true", help="return the thread as JSON-ready data")
     @argument("--save", metavar="FILE", help="write the thread to a JSON file")
@@ -550,6 +690,8 @@ class HistoryMagics(Magics):
     @line_magic
     def puter_history(self, line: str) -> Any:
         """Show a thread's transcript, or move it to and from a JSON file."""
+        from .options import parse_line
+
         args = parse_line(self.puter_history, line)
         from .conversation import Thread
         from .views import Note, ReplyView
@@ -597,12 +739,14 @@ class HistoryMagics(Magics):
         show(ReplyView(text, show_footer=False, limit=limit, where=where))
         return None
 
-    @magic_arguments()
+    @magic_options
     @argument("--chat", metavar="NAME", help="the thread to reset (default: 'default')")
     @argument("--all", action="store_true", help="reset every thread")
     @line_magic
     def puter_reset(self, line: str) -> None:
         """Forget a thread's conversation (or all threads with --all)."""
+        from .options import parse_line
+
         args = parse_line(self.puter_reset, line)
         if args.all and args.chat:
             raise UsageError("%puter_reset takes --chat NAME or --all, not both")
@@ -621,12 +765,14 @@ class HistoryMagics(Magics):
 
     # -- record and replay -----------------------------------------------------------------
 
-    @magic_arguments()
+    @magic_options
     @argument("file", nargs="?", help="the JSON Lines file to record to (appended)")
     @argument("--off", action="store_true", help="stop recording")
     @line_magic
     def puter_record(self, line: str) -> None:
         """Record every Puter request of this notebook and its reply to FILE (no token is written)."""
+        from .options import parse_line
+
         args = parse_line(self.puter_record, line)
         from .views import Note
 
@@ -653,7 +799,7 @@ class HistoryMagics(Magics):
             )
         )
 
-    @magic_arguments()
+    @magic_options
     @argument("file", nargs="?", help="a recording made with %%puter_record")
     @argument(
         "--fallthrough", action="store_true", help="send requests the file does not hold to the network"
@@ -665,6 +811,8 @@ class HistoryMagics(Magics):
     @line_magic
     def puter_replay(self, line: str) -> None:
         """Answer Puter requests from a recording, with no network at all."""
+        from .options import parse_line
+
         args = parse_line(self.puter_replay, line)
         from .views import Note
 
@@ -723,9 +871,9 @@ class MediaMagics(Magics):
 
     def _text_and_args(self, magic: Any, line: str, cell: str | None, name: str) -> tuple[str, Any]:
         """The text (the cell, or the line after its options) with ``{name}`` filled in, and the options."""
-        if cell is None:
-            from .options import split_options
+        from .options import parse_line, read_words, split_options
 
+        if cell is None:
             words, text = split_options(magic, line)
             args = read_words(magic, words)
         else:
@@ -742,13 +890,15 @@ class MediaMagics(Magics):
 
     def _begin(self, magic: str, args: Any) -> None:
         """Tell the classroom which magic asks, with which options (its log and metadata)."""
+        from .options import given
+
         self.host.classroom.begin(magic, given(args))
 
     def _keep(self, out: str | None, value: Any) -> None:
         if out and value is not None:
             self._namespace[out] = value
 
-    @magic_arguments()
+    @magic_options
     @argument("-m", "--model", help="the image model (default: the server's)")
     @argument("--quality", metavar="Q", help="the model's quality level, e.g. low, medium, high")
     @argument("--ratio", metavar="W:H", help="the shape, e.g. 16:9")
@@ -770,7 +920,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("--voice", metavar="V", help="the voice (%%puter_speak --voices lists them)")
     @argument("--provider", metavar="P", help="the speech provider, e.g. openai, aws-polly, elevenlabs")
     @argument("--voices", action="store_true", help="list the voices and engines (of --provider P) instead")
@@ -786,7 +936,7 @@ class MediaMagics(Magics):
         The line form, %puter_speak [options] TEXT, takes the same options before the text.
         %puter_speak --voices [--provider P] lists the voices and engines instead.
         """
-        from .options import split_options
+        from .options import parse_line, read_words, split_options
 
         words, rest = split_options(self.puter_speak, line)
         early = read_words(self.puter_speak, words) if cell is None else parse_line(self.puter_speak, line)
@@ -803,7 +953,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("source", nargs="?", help="an audio file, a Puter path, or a variable (bytes, an AudioResult)")
     @argument("--voice", metavar="V", help="the voice to say it in (the provider's voice id, sent as given)")
     @argument("-m", "--model", help="the provider's model (ElevenLabs: eleven_multilingual_sts_v2)")
@@ -818,6 +968,7 @@ class MediaMagics(Magics):
         holding audio bytes or an earlier result (%%puter_speak --out VAR); not a URL.
         """
         from .media import resolve_source
+        from .options import parse_line
 
         args = parse_line(self.puter_voice, line)
         source: Any = None
@@ -834,7 +985,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("-m", "--model", help="the video model (default: the server's)")
     @argument(
         "--seconds", type=float, metavar="N", help="how long (the server snaps it to what the model allows)"
@@ -860,7 +1011,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument("source", nargs="?", help="an audio file, an https URL, or a variable (bytes, an AudioResult)")
     @argument("--translate", action="store_true", help="translate into English")
     @argument("--language", metavar="L", help="the language spoken, e.g. en (helps the model)")
@@ -873,6 +1024,8 @@ class MediaMagics(Magics):
     @line_magic
     def puter_transcribe(self, line: str) -> None:
         """Turn speech into text (at most 25 MB of audio). --test: Puter's free sample."""
+        from .options import parse_line
+
         args = parse_line(self.puter_transcribe, line)
         source, name = self._source(args, "%puter_transcribe")
         result = self._flow().transcribe(
@@ -880,7 +1033,7 @@ class MediaMagics(Magics):
         )
         self._keep(args.out, result)
 
-    @magic_arguments()
+    @magic_options
     @argument(
         "source",
         nargs="?",
@@ -896,6 +1049,8 @@ class MediaMagics(Magics):
     @line_magic
     def puter_ocr(self, line: str) -> None:
         """Read the text in an image or a PDF (at most 10 MB). --test: Puter's free sample."""
+        from .options import parse_line
+
         args = parse_line(self.puter_ocr, line)
         source, name = self._source(args, "%puter_ocr")
         result = self._flow().ocr(source, name, provider=args.provider, test=args.test)
@@ -914,7 +1069,7 @@ class MediaMagics(Magics):
             return None, ""
         return resolve_source(args.source, self._namespace, magic)
 
-    @magic_arguments()
+    @magic_options
     @argument("--driver", metavar="D", help="the driver (default: the interface's own)")
     @argument("--out", metavar="VAR", help="keep the result in VAR")
     @line_magic
@@ -925,7 +1080,7 @@ class MediaMagics(Magics):
         ARGS is a JSON object, or {name} of a dict variable. A JSON result shows in the JSON
         viewer; an image or audio reply as one; a failure as the usual warning.
         """
-        from .options import split_options
+        from .options import parse_line, split_options
 
         words, rest = split_options(self.puter_call, line)
         head = rest.split(None, 2)
@@ -972,6 +1127,61 @@ def _quote(word: str) -> str:
 
 # -- loading ----------------------------------------------------------------------------------------
 
+#: Line magics whose argument is free text for a model; a ``?`` at the end is part of it.
+FREE_TEXT_MAGICS = frozenset({"puter", "puter_image", "puter_speak"})
+
+# A line magic with arguments: indentation, %name, one space, the rest (IPython's own split).
+_MAGIC_LINE = re.compile(r"(?P<indent>[ \t]*)%(?P<name>\w+) ")
+
+
+def ask_not_help(lines: list[str]) -> list[str]:
+    """Input transformer: ``%puter ...?`` asks instead of asking IPython for help.
+
+    Rewrites only lines of code that are one of :data:`FREE_TEXT_MAGICS` with arguments and
+    end in ``?``; ``%puter?`` and ``%puter??`` (help), other magics, the body of a ``%%cell``
+    magic and text inside strings or brackets are left alone.
+    """
+    if not lines or lines[0].startswith("%%"):
+        return lines  # a cell magic: what follows its first line is text, not code
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _MAGIC_LINE.match(lines[i])
+        if match and match["name"] in FREE_TEXT_MAGICS:
+            end = i
+            while lines[end].endswith("\\\n") and end + 1 < len(lines):
+                end += 1
+            body = lines[end].rstrip("\r\n")
+            pieces = [line.rstrip()[:-1] for line in lines[i:end]] + [body.rstrip()]
+            logical = " ".join(pieces)[len(match["indent"]) :]
+            if logical.endswith("?") and _between_statements(out):
+                _, _, args = logical[1:].partition(" ")
+                call = f"get_ipython().run_line_magic({match['name']!r}, {args!r})"
+                out.append(match["indent"] + call + lines[end][len(body) :])
+                i = end + 1
+                continue
+        out.append(lines[i])
+        i += 1
+    return out
+
+
+def _between_statements(before: list[str]) -> bool:
+    """True if the code *before* a line leaves no string, bracket or continuation open."""
+    if not before:
+        return True
+    import io
+    import tokenize
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        code = TransformerManager().transform_cell("".join(before))
+        for _ in tokenize.generate_tokens(io.StringIO(code).readline):
+            pass
+    except (SyntaxError, tokenize.TokenError):
+        return False
+    return True
+
 
 MAGICS_CLASSES = ("PuterMagics", "AccountMagics", "HistoryMagics", "MediaMagics")
 
@@ -981,7 +1191,6 @@ def load(ipython: Any) -> None:
     if "PuterMagics" in ipython.magics_manager.registry:
         return
     from .classroom import announce
-    from .options import ask_not_help
 
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
@@ -1005,8 +1214,6 @@ def unload(ipython: Any) -> None:
         ipython.events.unregister("pre_run_cell", magics.pre_run_cell)
     with contextlib.suppress(ValueError):
         ipython.events.unregister("post_run_cell", magics.post_run_cell)
-    from .options import ask_not_help
-
     with contextlib.suppress(ValueError):
         ipython.input_transformers_cleanup.remove(ask_not_help)
     for name in MAGICS_CLASSES:

@@ -1,130 +1,43 @@
-"""A magic's line read into its options: every option of ``%%puter`` declared once, read once,
-checked once.
+"""A magic's line read into its options: read once, every clash checked once, into the typed
+values the flows take (:class:`AskOptions` for ``%%puter``, :class:`LoginOptions`).
 
+- :func:`parse_line` reads a magic's line as a shell would (quotes group words), with the
+  parser its declarations in :mod:`.magics` describe (:func:`parser_of` builds it on first use).
 - The line form of the free-text magics, ``%puter [options] QUESTION``: :func:`split_options`
   takes the options off the front of the line, one token at a time, and leaves the question
-  exactly as typed; :func:`ask_not_help` is an input transformer that keeps IPython's help
-  syntax (a line ending in ``?``) from taking ``%puter What is a list?`` for a help request.
-- :func:`parse_line` reads a magic's line as a shell would (quotes group words).
+  exactly as typed.
+
+The declarations (each magic's ``@argument`` lines, ``%%puter``'s among them) and the input
+transformer that keeps ``%puter What is a list?`` from being a help request live with the
+magics, which ``%load_ext`` loads; this module loads when a magic first reads its line.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic_arguments import argument
+from IPython.core.magic_arguments import MagicArgumentParser, construct_parser
 
 __all__ = [
-    "EFFORTS",
-    "FREE_TEXT_MAGICS",
     "SAFE_TOKEN_WAYS",
-    "VERBOSITIES",
     "AskOptions",
     "LoginOptions",
-    "ask_not_help",
     "asked_for",
     "given",
     "parse_line",
-    "puter_options",
+    "parser_of",
     "read_ask",
     "read_login",
     "read_words",
     "split_options",
 ]
 
-# -- %%puter's options ------------------------------------------------------------------------------
-
-F = TypeVar("F", bound=Callable[..., Any])
-EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")  # puter.js 2.6.3's reasoning_effort
-VERBOSITIES = ("low", "medium", "high")
-
-ARGUMENTS = [
-    argument(
-        "-m",
-        "--model",
-        help="the model for this cell (default: the notebook's, see %%puter_models)",
-    ),
-    argument(
-        "-s",
-        "--system",
-        help="a system prompt; it stays with the thread until changed ('' clears it)",
-    ),
-    argument("-t", "--temperature", type=float, help="sampling temperature"),
-    argument("--max-tokens", type=int, help="the most tokens the reply may have"),
-    argument("--chat", metavar="NAME", help="the conversation thread (default: 'default')"),
-    argument("--new", action="store_true", help="start the thread afresh with this cell"),
-    argument("--no-history", action="store_true", help="one-shot: send no history and record nothing"),
-    argument("--out", metavar="VAR", help="also store the reply text in this variable"),
-    argument("--raw", action="store_true", help="show the reply as plain text, not Markdown"),
-    argument("--no-interpolate", action="store_true", help="send {name} as written"),
-    argument("--no-stream", action="store_true", help="wait for the whole reply instead of streaming"),
-    argument(
-        "--compare",
-        metavar="MODELS",
-        help="ask several models (comma-separated) at once and show the replies side by side",
-    ),
-    argument("--keep", metavar="MODEL", help="with --compare: record this model's reply in the conversation"),
-    argument(
-        "--context",
-        metavar="NAMES",
-        help="add a short description of these variables (comma-separated) to the message",
-    ),
-    argument(
-        "--tools",
-        metavar="NAMES",
-        help="let the model call these functions of the notebook (comma-separated); each call shows as "
-        "a line above the answer",
-    ),
-    argument("--approve", action="store_true", help="with --tools: ask before each call"),
-    argument(
-        "--image",
-        metavar="SOURCE",
-        action="append",
-        help="attach an image to the question: a file, an https URL, or a variable holding image "
-        "bytes, a PIL image or a matplotlib figure (repeatable)",
-    ),
-    argument(
-        "--each",
-        metavar="NAME",
-        help="ask the cell once per item of NAME (a list, tuple, pandas Series or DataFrame): "
-        "{item}, or {column} of a DataFrame row, is filled in; --out gets the replies",
-    ),
-    argument("--fresh", action="store_true", help="with --each: ask every item again, not only those left"),
-    argument(
-        "--effort",
-        choices=EFFORTS,
-        help="how hard a reasoning model thinks (sent as reasoning_effort): " + ", ".join(EFFORTS),
-    ),
-    argument(
-        "--verbosity",
-        choices=VERBOSITIES,
-        help="how much a reasoning model says: " + ", ".join(VERBOSITIES),
-    ),
-    argument(
-        "--web",
-        action="store_true",
-        help="let the model search the web (Puter's web_search tool, for OpenAI's models); "
-        "the pages it cites are listed under the answer",
-    ),
-    argument(
-        "--code",
-        action="store_true",
-        help="put the reply's code blocks into a new cell below (not run); in a terminal, on the next prompt",
-    ),
-]
-
-
-def puter_options(func: F) -> F:
-    """Declare ``%%puter``'s options on *func* (under ``@magic_arguments()``), in the order
-    ``%%puter?`` lists them."""
-    for declared in reversed(ARGUMENTS):
-        func = declared(func)
-    return func
+# -- %%puter's options, as the flows take them ------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -337,6 +250,16 @@ def asked_for(options: dict[str, Any]) -> list[str]:
 # -- reading a line ---------------------------------------------------------------------------------
 
 
+def parser_of(magic: Any) -> MagicArgumentParser:
+    """*magic*'s parser (a magic or its bound method), built once from its ``@argument``
+    lines; IPython's own construction, which also puts the full help in its ``__doc__``."""
+    func = getattr(magic, "__func__", magic)
+    parser: MagicArgumentParser | None = vars(func).get("parser")
+    if parser is None:
+        parser = vars(func)["parser"] = construct_parser(func)
+    return parser
+
+
 def parse_line(magic: Any, line: str) -> Any:
     """Parse *line* with *magic*'s ``@argument`` declarations; quotes group words and are
     removed (IPython's own ``parse_argstring`` keeps them). Bad options are a UsageError."""
@@ -355,14 +278,14 @@ def did_you_mean(magic: Any, option: str) -> str:
     name = option.partition("=")[0]
     if not name.startswith("--"):
         return ""
-    known = [s for s in magic.parser._option_string_actions if s.startswith("--")]
+    known = [s for s in parser_of(magic)._option_string_actions if s.startswith("--")]
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
     return f": did you mean {close[0]}?" if close else ""
 
 
 def _unknown_option(magic: Any, words: list[str]) -> str | None:
     """The first of *words* that looks like an option *magic* does not have."""
-    actions = magic.parser._option_string_actions
+    actions = parser_of(magic)._option_string_actions
     for word in words:
         name = word.partition("=")[0]
         known = name in actions or any(s.startswith(name) for s in actions)  # abbreviations too
@@ -375,7 +298,7 @@ def read_words(magic: Any, words: list[str]) -> Any:
     """*words* read with *magic*'s declarations, and what every magic's options share checked
     once: ``--out`` names a variable."""
     try:
-        args = magic.parser.parse_args(words)
+        args = parser_of(magic).parse_args(words)
     except UsageError as exc:
         unknown = _unknown_option(magic, words) if str(exc).startswith("unrecognized arguments") else None
         if unknown is None:
@@ -391,62 +314,6 @@ def read_words(magic: Any, words: list[str]) -> Any:
 
 # -- the line form ----------------------------------------------------------------------------------
 
-#: Line magics whose argument is free text for a model; a ``?`` at the end is part of it.
-FREE_TEXT_MAGICS = frozenset({"puter", "puter_image", "puter_speak"})
-
-# A line magic with arguments: indentation, %name, one space, the rest (IPython's own split).
-_MAGIC_LINE = re.compile(r"(?P<indent>[ \t]*)%(?P<name>\w+) ")
-
-
-def ask_not_help(lines: list[str]) -> list[str]:
-    """Input transformer: ``%puter ...?`` asks instead of asking IPython for help.
-
-    Rewrites only lines of code that are one of :data:`FREE_TEXT_MAGICS` with arguments and
-    end in ``?``; ``%puter?`` and ``%puter??`` (help), other magics, the body of a ``%%cell``
-    magic and text inside strings or brackets are left alone.
-    """
-    if not lines or lines[0].startswith("%%"):
-        return lines  # a cell magic: what follows its first line is text, not code
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        match = _MAGIC_LINE.match(lines[i])
-        if match and match["name"] in FREE_TEXT_MAGICS:
-            end = i
-            while lines[end].endswith("\\\n") and end + 1 < len(lines):
-                end += 1
-            body = lines[end].rstrip("\r\n")
-            pieces = [line.rstrip()[:-1] for line in lines[i:end]] + [body.rstrip()]
-            logical = " ".join(pieces)[len(match["indent"]) :]
-            if logical.endswith("?") and _between_statements(out):
-                _, _, args = logical[1:].partition(" ")
-                call = f"get_ipython().run_line_magic({match['name']!r}, {args!r})"
-                out.append(match["indent"] + call + lines[end][len(body) :])
-                i = end + 1
-                continue
-        out.append(lines[i])
-        i += 1
-    return out
-
-
-def _between_statements(before: list[str]) -> bool:
-    """True if the code *before* a line leaves no string, bracket or continuation open."""
-    if not before:
-        return True
-    import io
-    import tokenize
-
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        code = TransformerManager().transform_cell("".join(before))
-        for _ in tokenize.generate_tokens(io.StringIO(code).readline):
-            pass
-    except (SyntaxError, tokenize.TokenError):
-        return False
-    return True
-
-
 # One shell word: unquoted characters and quoted runs, up to whitespace.
 _WORD = re.compile(r"""(?:[^\s'"]+|"[^"]*"|'[^']*')+""")
 _NEGATIVE_NUMBER = re.compile(r"-\d+(?:\.\d*)?|-\.\d+")
@@ -459,7 +326,7 @@ def split_options(magic: Any, line: str) -> tuple[list[str], str]:
     takes a value comes from the magic's own argument parser. An unknown or ambiguous option is
     a ``UsageError``, so options never reach the model as text.
     """
-    actions = magic.parser._option_string_actions  # argparse's table: option string -> action
+    actions = parser_of(magic)._option_string_actions  # argparse's table: option string -> action
     words: list[str] = []
     pos = 0
     wants_value = False

@@ -13,20 +13,20 @@ The rules come from :class:`~.policy.PolicyWatch`; the tutor's instructions from
 kernel session (a restart starts it again: a convention, not a lock). With no rules it
 admits everything, so a plain :class:`~puter_magic.notebook.session.PuterSession` uses an open one.
 
-``%puter_policy`` shows the rules in force (:func:`policy_view`).
+``%puter_policy`` shows the rules in force (:func:`policy_view`). The views (notes, their
+style) load when something is shown, not with the package: ``%load_ext`` reads the rules
+and loads them only to name rules that are set.
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..views import NOTE_STYLE, Note
 from .log import TeacherLog, log_path_for, stamp, utc_now
 from .policy import PolicyWatch, Rules
 from .tutor import TutorNotes, tutor_prompt
@@ -60,6 +60,8 @@ class Refusal:
     detail: str = "Nothing was sent."
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        from ..views import Note
+
         return Note(self.reason, self.detail)._repr_mimebundle_()
 
     def __repr__(self) -> str:
@@ -198,6 +200,8 @@ class Classroom:
         if text in self._told or self.show is None:
             return
         self._told.add(text)
+        from ..views import Note
+
         self.show(Note(title, text))
 
     @property
@@ -502,6 +506,10 @@ class PolicyView:
         return f"Classroom rules ({where}{site})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        import html
+
+        from ..views import NOTE_STYLE
+
         rows = self.rows()
         width = max(len(k) for k, _, _ in rows)
         plain = [self.head() + ":"]
@@ -565,6 +573,8 @@ def announce(classroom: Classroom) -> None:
     """When the extension loads: read the rules, and name them in one note if there are any."""
     rules = classroom.rules()
     if rules.said and classroom.show is not None:
+        from ..views import Note
+
         classroom.show(
             Note("Classroom rules for this notebook:", f"{summary_line(rules)}. See %puter_policy.")
         )
