@@ -3,6 +3,7 @@ read by the client as any server's, streams included."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -122,13 +123,33 @@ def test_faults_reach_the_client_as_over_a_socket(quiet: Sandbox, sandbox: Sandb
     assert (expected == ("ok", "Hi")) == (name == "stream-ok")
 
 
-def test_no_thread_and_no_socket_is_used(quiet: Sandbox, browser_python: None) -> None:
-    before = threading.active_count()
+def test_no_thread_and_no_socket_is_used(
+    quiet: Sandbox, browser_python: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What this thread starts or connects is counted (a count of live threads would also see
+    # an earlier test's threads ending meanwhile).
+    here = threading.current_thread()
+    started: list[str] = []
+    connected: list[Any] = []
+    thread_start, socket_connect = threading.Thread.start, socket.socket.connect
+
+    def start(thread: threading.Thread) -> None:
+        if threading.current_thread() is here:
+            started.append(thread.name)
+        thread_start(thread)
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if threading.current_thread() is here:
+            connected.append(address)
+        socket_connect(sock, address)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    monkeypatch.setattr(socket.socket, "connect", connect)
     with in_process_client(quiet) as client:
         assert client.chat("Hi", model="sandbox-echo").text == "Hi"
         image = client.txt2img("A red kite", model="sandbox-image-url")  # a URL on its own origin
         assert image.data.startswith(b"\x89PNG")
-    assert threading.active_count() == before
+    assert started == [] and connected == []
     fetched = [r for r in quiet.requests if r.path.startswith("/puter-generated/")]
     assert len(fetched) == 1 and fetched[0].token is None  # the media URL was fetched without the token
 
