@@ -22,6 +22,7 @@ is a bug and propagates.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -58,6 +59,7 @@ __all__ = [
     "HistoryMagics",
     "MediaMagics",
     "PuterMagics",
+    "Refused",
     "ask_not_help",
     "load",
     "magic_options",
@@ -87,6 +89,15 @@ def _help(func: Any) -> str:
 
     parser_of(func)  # IPython's construction puts the full help in __doc__
     return str(func.__doc__)
+
+
+class Refused(argparse.Action):
+    """An option declared only so that it can be refused with a reason (``%puter_login
+    --token``: a token on the line would be saved in the notebook). Its help says why; no
+    "did you mean" offers it (:func:`.options.did_you_mean`)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -557,7 +568,7 @@ class AccountMagics(Magics):
     )
     @argument("--sandbox", action="store_true", help="start the offline sandbox in this kernel and use it")
     @argument("--save", action="store_true", help="keep this login for next time (a private file)")
-    @argument("--token", help="refused: a token here would be saved in the notebook")
+    @argument("--token", action=Refused, help="refused: a token here would be saved in the notebook")
     @argument("extra", nargs="*", help="refused (see --token)")
     @line_magic
     def puter_login(self, line: str) -> None:

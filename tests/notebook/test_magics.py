@@ -319,6 +319,18 @@ def test_a_mistyped_option_names_the_closest_one(
     assert "\n" not in str(error)
 
 
+def test_an_option_declared_only_to_be_refused_is_never_suggested(signed_in: InteractiveShell) -> None:
+    """``%puter_login --token`` exists only to be refused (a token on the line would be saved in
+    the notebook): a typo near it must not steer the user to put a token on the line."""
+    for line in ("--tokn=abc", "--tokne abc", "--toke=abc"):
+        _, result = run(signed_in, f"%puter_login {line}")
+        error = result.error_in_exec
+        assert type(error) is UsageError and "PUTER_AUTH_TOKEN" in str(error), error
+        assert "did you mean --token?" not in str(error), error
+    _, result = run(signed_in, "%puter_login --token-evn NAME")  # the safe option is still offered
+    assert "did you mean --token-env?" in str(result.error_in_exec)
+
+
 def test_no_stream_mode(signed_in: InteractiveShell, sandbox: Sandbox) -> None:
     outputs, _ = run(signed_in, "%%puter --no-stream\nHi")
     assert "### Turn 1" in only(outputs)["text/markdown"]
