@@ -361,7 +361,7 @@ def split_options(magic: Any, line: str) -> tuple[list[str], str]:
             action, equals = actions[option[:2]], "attached"  # -mMODEL
         if action is None:
             raise UsageError(
-                f"unknown option {option}{did_you_mean(magic, option)} (see %puter?); "
+                f"unknown option {option}{did_you_mean(magic, option)} (see %{magic.__name__}?); "
                 "to ask about it, put -- before the question"
             )
         wants_value = action.nargs != 0 and not equals

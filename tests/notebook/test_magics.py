@@ -308,6 +308,15 @@ def test_empty_cell_is_a_usage_error(signed_in: InteractiveShell, sandbox: Sandb
         ("%puter_models --refrsh", "unknown option --refrsh: did you mean --refresh? (see %puter_models?)"),
         ("%puter_login --no-gust", "%puter_login: unknown option --no-gust: did you mean --no-guest?"),
         ("%%puter --zzz\nHi", "unknown option --zzz (see %puter?)"),  # nothing close: no guess
+        (
+            "%puter_image --modle x a kite",
+            "unknown option --modle: did you mean --model? (see %puter_image?)",
+        ),
+        ("%puter_speak --vioce x Hi", "unknown option --vioce: did you mean --voice? (see %puter_speak?)"),
+        (
+            "%puter_call --drivr x puter-tts list_voices",
+            "unknown option --drivr: did you mean --driver? (see %puter_call?)",
+        ),
     ],
 )
 def test_a_mistyped_option_names_the_closest_one(
