@@ -39,7 +39,8 @@ def test_rules_are_read_and_values_not_understood_are_named() -> None:
     assert rules.source == dict.fromkeys(("ai", "models", "max_requests", "log"), NB)
     bad = parse_rules({"ai": "maybe", "max_requests": -1, "log": "yes", "models": [3], "colour": 1}, NB)
     assert not bad.said
-    assert len(bad.problems) == 5 and any("'colour'" in p for p in bad.problems)
+    assert len(bad.problems) == 5 and any("'colour'" in p.detail for p in bad.problems)
+    assert {p.lead for p in bad.problems} == {"a value was not understood and is left out:"}
     assert parse_rules(None, NB) == Rules()
     assert parse_rules(["off"], NB).problems
 
@@ -108,9 +109,15 @@ def test_a_site_file_that_cannot_be_read_turns_ai_off_and_says_so(tmp_path: path
     broken.write_text("{not json")
     rules = read_site_rules(str(broken))
     assert rules.ai == "off" and rules.where("ai") == f"the site ({broken}), which could not be read"
-    assert "could not be read" in rules.problems[0] and "AI help is off until" in rules.problems[0]
+    [problem] = rules.problems
+    assert problem.lead == "the site's rules file could not be read, so AI help is off:"
+    assert problem.detail.startswith(f"{broken}: Expecting property name")
+    assert problem.detail.endswith("; ask whoever runs this hub")
     missing = read_site_rules(str(tmp_path / "gone.json"))
-    assert missing.ai == "off" and "No such file" in missing.problems[0]
+    assert missing.ai == "off"
+    assert [p.detail for p in missing.problems] == [
+        f"{tmp_path / 'gone.json'}: No such file or directory; ask whoever runs this hub"
+    ]
     merged = merge(parse_rules({"ai": "on"}, NB), rules)
     assert merged.mode == "off" and merged.where("ai").endswith("which could not be read")
     good = tmp_path / "good.json"
@@ -227,4 +234,4 @@ def test_a_problem_names_a_huge_value_in_a_bounded_line() -> None:
     )
     assert len(rules.problems) == 5
     for problem in rules.problems:
-        assert len(problem) < 300 and "xxxxx" in problem, problem[:100]
+        assert len(str(problem)) < 300 and "xxxxx" in problem.detail, str(problem)[:100]

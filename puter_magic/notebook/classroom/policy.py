@@ -11,11 +11,11 @@ applies: ``off`` < ``tutor`` < ``on``; the models both allow; the lower ``max_re
 log if either asks. So the site can tighten a notebook and never loosen it.
 
 This is a classroom convention that the notebook carries, not a lock: a student controls
-their own kernel. A value that cannot be understood is left out and named in
-:attr:`Rules.problems` (``%puter_policy`` shows them); a site file that cannot be read turns
-AI help off (it fails closed: the admin named it to tighten), a notebook that cannot be read
-says nothing, and a file caught half-written (or a notebook renamed or deleted) keeps the
-rules read before.
+their own kernel. What is not taken as written is a :class:`Problem` in
+:attr:`Rules.problems` (``%puter_policy`` shows them, and a note once): a value that cannot be
+understood is left out; a site file that cannot be read turns AI help off (it fails closed:
+the admin named it to tighten), a notebook that cannot be read says nothing, and a file
+caught half-written (or a notebook renamed or deleted) keeps the rules read before.
 
 :class:`PolicyWatch` finds the files and reads them again when they change (one ``stat``
 per file each time it is asked: cheap; the classroom asks once per cell).
@@ -36,6 +36,7 @@ __all__ = [
     "METADATA_KEY",
     "POLICY_ENV",
     "PolicyWatch",
+    "Problem",
     "Rules",
     "find_notebook",
     "merge",
@@ -49,6 +50,21 @@ POLICY_ENV = "PUTER_MAGIC_POLICY"
 AI_LEVELS = ("off", "tutor", "on")  # strictest first
 KEYS = ("ai", "models", "max_requests", "log")
 NOTEBOOK = "the notebook"
+LEFT_OUT = "a value was not understood and is left out:"
+SITE_UNREADABLE = "the site's rules file could not be read, so AI help is off:"
+ASK_THE_HUB = "ask whoever runs this hub"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What in the rules was not taken as written: *lead* says what happened (a note's title,
+    after "Classroom rules:"), *detail* where and why."""
+
+    lead: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.lead} {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +76,7 @@ class Rules:
     max_requests: int | None = None
     log: bool | None = None
     source: Mapping[str, str] = field(default_factory=dict)  # key -> "the notebook", "the site (...)"
-    problems: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
     @property
     def mode(self) -> str:
@@ -101,13 +117,24 @@ def _shown(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
+def _reason(exc: OSError | ValueError) -> str:
+    """Why a file could not be read, in one bounded line without quotes around it."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
 def parse_rules(raw: Any, where: str) -> Rules:
     """The rules in *raw* (the ``puter_magic`` object), said by *where*; what is not
     understood is left out and named in ``problems``."""
     if raw is None:
         return Rules()
     if not isinstance(raw, dict):
-        return Rules(problems=(f"{where}: the rules must be a JSON object, not {type(raw).__name__}",))
+        return Rules(
+            problems=(
+                Problem(LEFT_OUT, f"{where}: the rules must be a JSON object, not {type(raw).__name__}"),
+            )
+        )
     values: dict[str, Any] = {}
     problems = [f"{where}: unknown key {_shown(k)} (known: {', '.join(KEYS)})" for k in raw if k not in KEYS]
     ai = raw.get("ai")
@@ -137,7 +164,8 @@ def parse_rules(raw: Any, where: str) -> Rules:
             values["log"] = log
         else:
             problems.append(f"{where}: log must be true or false, not {_shown(log)}")
-    return Rules(**values, source=dict.fromkeys(values, where), problems=tuple(problems))
+    left_out = tuple(Problem(LEFT_OUT, p) for p in problems)
+    return Rules(**values, source=dict.fromkeys(values, where), problems=left_out)
 
 
 def merge(notebook: Rules, site: Rules) -> Rules:
@@ -200,29 +228,24 @@ def _site_from(data: Any, where: str) -> Rules:
     return parse_rules(data, where)
 
 
-def _unreadable_site(where: str, exc: OSError | ValueError) -> Rules:
+def _unreadable_site(path: str, exc: OSError | ValueError) -> Rules:
     """A site file named but not readable fails closed: the hub's admin named it to tighten
     every notebook, and AI help off is what gets noticed (by students, then by the admin)."""
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return Rules(
         ai="off",
-        source={"ai": f"{where}, which could not be read"},
-        problems=(
-            f"{where}: could not be read ({_shown(reason)}); AI help is off until it can be read "
-            "(ask whoever runs this hub)",
-        ),
+        source={"ai": f"{_site_name(path)}, which could not be read"},
+        problems=(Problem(SITE_UNREADABLE, f"{path}: {_reason(exc)}; {ASK_THE_HUB}"),),
     )
 
 
 def read_site_rules(path: str) -> Rules:
     """The rules in the site file at *path*: the keys at the top, or under ``puter_magic``.
     A file that cannot be read (missing, not JSON) turns AI help off, and says why."""
-    where = _site_name(path)
     try:
         data = _load_site(path)
     except (OSError, ValueError) as exc:
-        return _unreadable_site(where, exc)
-    return _site_from(data, where)
+        return _unreadable_site(path, exc)
+    return _site_from(data, _site_name(path))
 
 
 def find_notebook(
@@ -297,7 +320,6 @@ class PolicyWatch:
             return Rules()
 
     def _read_site(self, path: str) -> Rules:
-        where = _site_name(path)
         try:
             data = _load_site(path)
         except (OSError, ValueError) as exc:
@@ -305,9 +327,9 @@ class PolicyWatch:
             if seen is not None and seen[0] == path and self._site_read_well:
                 return replace(seen[2])  # caught half-written by the admin's editor: the rules before stand
             self._site_read_well = False
-            return _unreadable_site(where, exc)
+            return _unreadable_site(path, exc)
         self._site_read_well = True
-        return _site_from(data, where)
+        return _site_from(data, _site_name(path))
 
     def _read(self, slot: str, path: Any, read: Callable[[Any], Rules]) -> Rules:
         if path is None:
