@@ -340,6 +340,26 @@ def test_load_says_a_site_file_that_cannot_be_read_turned_ai_off(
         atexit.unregister(shell.atexit_operations)
 
 
+def test_rules_kept_from_an_earlier_read_are_named_by_the_next_cell_and_puter_policy(
+    signed_in: InteractiveShell, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "policy.json"
+    site.write_text(json.dumps({"max_requests": 7}))
+    monkeypatch.setenv("PUTER_MAGIC_POLICY", str(site))
+    outputs, _ = run(signed_in, "%puter_policy")
+    assert "problem" not in texts(outputs)
+    site.unlink()
+    outputs, _ = run(signed_in, "%%puter -m sandbox-echo\nhi")
+    note = outputs[0]["text/plain"]
+    assert note.startswith("Classroom rules: the site file could not be read again; the rules read at ")
+    assert note.endswith(f"stand: {site}: No such file or directory; ask whoever runs this hub")
+    assert outputs[1]["text/plain"].startswith("hi\n")  # the rules kept stand: the request went
+    outputs, _ = run(signed_in, "%puter_policy")
+    [view] = outputs
+    assert "max_requests  7; 6 left" in view["text/plain"]
+    assert f"  problem: {note.removeprefix('Classroom rules: ')}" in view["text/plain"].splitlines()
+
+
 def test_media_magics_are_counted_logged_and_stamped(
     signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import time
 
 import pytest
 
@@ -225,6 +226,69 @@ def test_a_notebook_renamed_or_gone_keeps_the_rules_last_read(tmp_path: pathlib.
     assert watch.rules().ai == "tutor"  # and again, while it stays gone
     never_saved = PolicyWatch(lambda: tmp_path / "Untitled.ipynb", lambda: None)
     assert not never_saved.rules().said  # a notebook not saved yet says nothing
+
+
+def bump(path: pathlib.Path, seconds: int = 1) -> None:
+    """Move *path*'s modification time on, as a later save would."""
+    os.utime(path, ns=(path.stat().st_mtime_ns + seconds * 10**9,) * 2)
+
+
+def test_a_site_file_that_cannot_be_read_again_keeps_its_rules_and_says_so(tmp_path: pathlib.Path) -> None:
+    """After one good read, a site file caught half-written, broken for good or deleted keeps
+    the rules read (AI help must not flip off mid-edit), and a problem says so, with when
+    they were read: %puter_policy must not show kept rules as if fresh."""
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"ai": "tutor", "max_requests": 5}))
+    read_at = 1_700_000_000.0
+    watch = PolicyWatch(lambda: None, lambda: str(site), clock=lambda: read_at)
+    assert watch.rules().problems == ()
+    kept = "the site file could not be read again; the rules read at {} stand:".format(
+        time.strftime("%H:%M", time.localtime(read_at))
+    )
+    site.write_text('{"ai": "tu')  # broken (half-written, or for good)
+    bump(site)
+    rules = watch.rules()
+    assert (rules.ai, rules.max_requests, rules.where("ai")) == ("tutor", 5, f"the site ({site})")
+    assert [(p.lead, p.detail) for p in rules.problems] == [
+        (
+            kept,
+            f"{site}: Unterminated string starting at: line 1 column 8 (char 7); ask whoever runs this hub",
+        )
+    ]
+    site.unlink()  # deleted
+    for _ in range(2):  # and asked again: one problem, not one more each time
+        rules = watch.rules()
+        assert rules.ai == "tutor" and [str(p) for p in rules.problems] == [
+            f"{kept} {site}: No such file or directory; ask whoever runs this hub"
+        ]
+    site.write_text(json.dumps({"ai": "on"}))  # readable again: fresh rules, no problem
+    read_at += 3600
+    assert (watch.rules().ai, watch.rules().problems) == ("on", ())
+
+
+def test_a_notebook_that_cannot_be_read_again_keeps_its_rules_and_says_so(tmp_path: pathlib.Path) -> None:
+    path = notebook(tmp_path / "a.ipynb", {"ai": "tutor"})
+    watch = PolicyWatch(lambda: path, lambda: None, clock=lambda: 1_700_000_000.0)
+    assert watch.rules().problems == ()
+    kept = "the notebook could not be read again; the rules read at {} stand:".format(
+        time.strftime("%H:%M", time.localtime(1_700_000_000.0))
+    )
+    path.write_text('{"cells": [], "metad')
+    bump(path)
+    rules = watch.rules()
+    assert rules.ai == "tutor" and [(p.lead, p.detail) for p in rules.problems] == [
+        (kept, f"{path}: Unterminated string starting at: line 1 column 15 (char 14)")
+    ]
+    path.unlink()
+    rules = watch.rules()
+    assert rules.ai == "tutor" and [p.detail for p in rules.problems] == [
+        f"{path}: not found (renamed or deleted?)"
+    ]
+    plain = notebook(tmp_path / "b.ipynb", None)  # a notebook without rules: renaming it says nothing
+    quiet = PolicyWatch(lambda: plain, lambda: None)
+    assert quiet.rules() == Rules()
+    plain.unlink()
+    assert quiet.rules() == Rules()
 
 
 def test_a_problem_names_a_huge_value_in_a_bounded_line() -> None:
