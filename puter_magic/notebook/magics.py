@@ -444,7 +444,9 @@ class PuterMagics(Magics, SettingsTraits):
         from .widgets import ModelTable
 
         with self.failures.guard():
-            table = ModelTable.read(self.session, self.default_model, refresh=args.refresh)
+            table = ModelTable.read(
+                self.session, self.default_model, refresh=args.refresh, raising=self.failures.raising
+            )
             if cell_output(self.settings(), show).live:
                 selector = self.model_selector()
                 selector.refresh(force=False)  # the session's list: this origin's, maybe just reloaded
