@@ -75,7 +75,9 @@ def magic_options(func: Any) -> Any:  # untyped, as IPython's @magic_arguments()
     """In place of IPython's ``@magic_arguments()``, above a magic's ``@argument`` lines: the
     same declarations, but the parser is built on first use (:func:`.options.parser_of`), not when the
     class is defined. ``%magic?`` (IPython's inspector calls ``getdoc``) builds it too and
-    shows the full help, options included, as ``@magic_arguments()`` would."""
+    shows the full help, options included, as ``@magic_arguments()`` would. What reads
+    ``__doc__`` directly (the ``%magic`` listing, ``help()``) shows the short docstring until
+    the magic is first used or asked about with ``?``."""
     marks = vars(func)
     if not marks.get("has_arguments", False):
         marks["has_arguments"] = True
@@ -278,6 +280,8 @@ class PuterMagics(Magics, SettingsTraits):
             read = self._session.models_read()
             return read[0] if read is not None else None
         try:
+            # A read here is fine: a ModelNotFound means the server just answered, and the list
+            # is read at most once per origin (the session keeps a list read well).
             return self._session.models()
         except PuterError:
             return None
