@@ -22,6 +22,7 @@ is a bug and propagates.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -58,6 +59,7 @@ __all__ = [
     "HistoryMagics",
     "MediaMagics",
     "PuterMagics",
+    "Refused",
     "ask_not_help",
     "load",
     "magic_options",
@@ -73,7 +75,9 @@ def magic_options(func: Any) -> Any:  # untyped, as IPython's @magic_arguments()
     """In place of IPython's ``@magic_arguments()``, above a magic's ``@argument`` lines: the
     same declarations, but the parser is built on first use (:func:`.options.parser_of`), not when the
     class is defined. ``%magic?`` (IPython's inspector calls ``getdoc``) builds it too and
-    shows the full help, options included, as ``@magic_arguments()`` would."""
+    shows the full help, options included, as ``@magic_arguments()`` would. What reads
+    ``__doc__`` directly (the ``%magic`` listing, ``help()``) shows the short docstring until
+    the magic is first used or asked about with ``?``."""
     marks = vars(func)
     if not marks.get("has_arguments", False):
         marks["has_arguments"] = True
@@ -87,6 +91,15 @@ def _help(func: Any) -> str:
 
     parser_of(func)  # IPython's construction puts the full help in __doc__
     return str(func.__doc__)
+
+
+class Refused(argparse.Action):
+    """An option declared only so that it can be refused with a reason (``%puter_login
+    --token``: a token on the line would be saved in the notebook). Its help says why; no
+    "did you mean" offers it (:func:`.options.did_you_mean`)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -267,6 +280,8 @@ class PuterMagics(Magics, SettingsTraits):
             read = self._session.models_read()
             return read[0] if read is not None else None
         try:
+            # A read here is fine: a ModelNotFound means the server just answered, and the list
+            # is read at most once per origin (the session keeps a list read well).
             return self._session.models()
         except PuterError:
             return None
@@ -433,7 +448,9 @@ class PuterMagics(Magics, SettingsTraits):
         from .widgets import ModelTable
 
         with self.failures.guard():
-            table = ModelTable.read(self.session, self.default_model, refresh=args.refresh)
+            table = ModelTable.read(
+                self.session, self.default_model, refresh=args.refresh, raising=self.failures.raising
+            )
             if cell_output(self.settings(), show).live:
                 selector = self.model_selector()
                 selector.refresh(force=False)  # the session's list: this origin's, maybe just reloaded
@@ -557,7 +574,7 @@ class AccountMagics(Magics):
     )
     @argument("--sandbox", action="store_true", help="start the offline sandbox in this kernel and use it")
     @argument("--save", action="store_true", help="keep this login for next time (a private file)")
-    @argument("--token", help="refused: a token here would be saved in the notebook")
+    @argument("--token", action=Refused, help="refused: a token here would be saved in the notebook")
     @argument("extra", nargs="*", help="refused (see --token)")
     @line_magic
     def puter_login(self, line: str) -> None:

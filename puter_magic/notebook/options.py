@@ -272,13 +272,17 @@ def parse_line(magic: Any, line: str) -> Any:
 
 def did_you_mean(magic: Any, option: str) -> str:
     """``: did you mean --temperature?`` when *magic* has an option spelled like *option*
-    (difflib, long options only: a one-letter typo of ``-m`` is anyone's guess), else ``""``."""
+    (difflib, long options only: a one-letter typo of ``-m`` is anyone's guess), else ``""``.
+    An option declared only to be refused (:class:`~.magics.Refused`) is never offered."""
     import difflib
+
+    from .magics import Refused
 
     name = option.partition("=")[0]
     if not name.startswith("--"):
         return ""
-    known = [s for s in parser_of(magic)._option_string_actions if s.startswith("--")]
+    actions = parser_of(magic)._option_string_actions
+    known = [s for s, a in actions.items() if s.startswith("--") and not isinstance(a, Refused)]
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
     return f": did you mean {close[0]}?" if close else ""
 
@@ -357,7 +361,7 @@ def split_options(magic: Any, line: str) -> tuple[list[str], str]:
             action, equals = actions[option[:2]], "attached"  # -mMODEL
         if action is None:
             raise UsageError(
-                f"unknown option {option}{did_you_mean(magic, option)} (see %puter?); "
+                f"unknown option {option}{did_you_mean(magic, option)} (see %{magic.__name__}?); "
                 "to ask about it, put -- before the question"
             )
         wants_value = action.nargs != 0 and not equals

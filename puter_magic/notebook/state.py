@@ -138,9 +138,9 @@ class SettingsTraits(Configurable):
         8, help="The most requests one %%puter --tools cell makes before it stops the model calling tools."
     ).tag(config=True)
     max_display_chars = Int(
-        help="The most characters of a reply (or transcript) an output shows (default: "
-        "views.MAX_DISPLAY_CHARS); the rest is kept (--out, %puter_history --json) and a "
-        "note says how much was left out. 0: no bound.",
+        100_000,  # views.MAX_DISPLAY_CHARS, written out: the settings load without the views
+        help="The most characters of a reply (or transcript) an output shows; the rest is kept "
+        "(--out, %puter_history --json) and a note says how much was left out. 0: no bound.",
     ).tag(config=True)
 
     log_file = Unicode(
@@ -157,12 +157,6 @@ class SettingsTraits(Configurable):
     @default("default_model")
     def _default_model(self) -> str:
         return os.environ.get("PUTER_MODEL", "")
-
-    @default("max_display_chars")
-    def _default_max_display_chars(self) -> int:
-        from .views import MAX_DISPLAY_CHARS  # the views own the bound; they load with the first output
-
-        return MAX_DISPLAY_CHARS
 
     @default("origin")
     def _default_origin(self) -> str:

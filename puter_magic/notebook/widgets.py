@@ -299,9 +299,11 @@ class ModelTable:
         self.limit = limit
 
     @classmethod
-    def read(cls, session: PuterSession, current: str, *, refresh: bool) -> ModelTable:
+    def read(cls, session: PuterSession, current: str, *, refresh: bool, raising: bool = False) -> ModelTable:
         """The session's catalogue (read from the server when *refresh* or never read). When
-        reading fails and an earlier copy exists, that copy, saying so; else the PuterError."""
+        reading fails and an earlier copy exists, that copy, saying so; else the PuterError.
+        *raising* (``raise_errors``: failures raise, for notebooks run as pipelines) raises the
+        PuterError even then: a table read earlier must not pass for a read that worked."""
         from ..api.errors import PuterError
 
         before = session.models_read()
@@ -309,7 +311,7 @@ class ModelTable:
         try:
             models = session.models(refresh=refresh)
         except PuterError as err:
-            if before is None:
+            if before is None or raising:
                 raise
             from .failures import describe_error
 

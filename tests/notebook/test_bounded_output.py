@@ -128,6 +128,18 @@ def assert_bounded_reply(data: dict[str, Any], whole: int) -> None:
     assert live_markup(data["text/html"]) == []
 
 
+def test_the_settings_declared_bound_is_the_views_bound() -> None:
+    """``max_display_chars`` declares the number itself (so ``ipython --help-all`` and
+    ``%config PuterMagics`` print it: a default of 0 would read as "no bound"), and it is the
+    views' bound; the settings still load without the views (tests/test_package.py)."""
+    from puter_magic.notebook import views
+    from puter_magic.notebook.magics import PuterMagics
+
+    trait = PuterMagics.class_traits()["max_display_chars"]
+    assert trait.default_value == views.MAX_DISPLAY_CHARS
+    assert f"Default: {views.MAX_DISPLAY_CHARS}" in PuterMagics.class_get_trait_help(trait).splitlines()[-1]
+
+
 def test_huge_streamed_reply_is_bounded_everywhere_and_kept_whole(
     signed_in: InteractiveShell, sandbox: Sandbox, huge: str, markup_inputs: list[int]
 ) -> None:

@@ -303,6 +303,63 @@ def test_load_names_the_rules(assignment: pathlib.Path) -> None:
         atexit.unregister(shell.atexit_operations)  # as tests/shell.py's fixture does
 
 
+def test_load_says_a_site_file_that_cannot_be_read_turned_ai_off(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not "a value was not understood": the file itself could not be read, so AI help is off,
+    and whoever runs the hub is the one to ask; the reason reads as written (no quotes)."""
+    site = tmp_path / "policy.json"
+    site.write_text('{"ai": "tutor",')
+    monkeypatch.setenv("PUTER_MAGIC_POLICY", str(site))
+    shell = InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            shell.run_line_magic("load_ext", "puter_magic")
+        first, second = (note["text/plain"] for note in final_outputs(captured))
+        assert first == (
+            "Classroom rules: the site's rules file could not be read, so AI help is off: "
+            f"{site}: Expecting property name enclosed in double quotes: line 1 column 16 (char 15); "
+            "ask whoever runs this hub"
+        )
+        assert second == (
+            f"Classroom rules for this notebook: AI help off, set by the site ({site}), which could "
+            "not be read. See %puter_policy."
+        )
+        site.unlink()
+        with capture_output() as captured:
+            shell.run_cell("%puter_policy")
+        note, view = final_outputs(captured)  # the new reason once in a note, then the rules
+        assert note["text/plain"].endswith(f"{site}: No such file or directory; ask whoever runs this hub")
+        assert (
+            "  problem: the site's rules file could not be read, so AI help is off: "
+            f"{site}: No such file or directory; ask whoever runs this hub"
+        ) in view["text/plain"].splitlines()
+    finally:
+        shell.run_line_magic("unload_ext", "puter_magic")
+        InteractiveShell.clear_instance()
+        atexit.unregister(shell.atexit_operations)
+
+
+def test_rules_kept_from_an_earlier_read_are_named_by_the_next_cell_and_puter_policy(
+    signed_in: InteractiveShell, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "policy.json"
+    site.write_text(json.dumps({"max_requests": 7}))
+    monkeypatch.setenv("PUTER_MAGIC_POLICY", str(site))
+    outputs, _ = run(signed_in, "%puter_policy")
+    assert "problem" not in texts(outputs)
+    site.unlink()
+    outputs, _ = run(signed_in, "%%puter -m sandbox-echo\nhi")
+    note = outputs[0]["text/plain"]
+    assert note.startswith("Classroom rules: the site file could not be read again; the rules read at ")
+    assert note.endswith(f"stand: {site}: No such file or directory; ask whoever runs this hub")
+    assert outputs[1]["text/plain"].startswith("hi\n")  # the rules kept stand: the request went
+    outputs, _ = run(signed_in, "%puter_policy")
+    [view] = outputs
+    assert "max_requests  7; 6 left" in view["text/plain"]
+    assert f"  problem: {note.removeprefix('Classroom rules: ')}" in view["text/plain"].splitlines()
+
+
 def test_media_magics_are_counted_logged_and_stamped(
     signed_in: InteractiveShell, sandbox: Sandbox, assignment: pathlib.Path
 ) -> None:

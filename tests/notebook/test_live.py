@@ -200,11 +200,7 @@ def test_bench_measures_updates_a_second_over_seconds(
 
 def _stopped_midway(ip: InteractiveShell, sandbox: Sandbox) -> tuple[list[dict[str, Any]], Any]:
     """Ask sandbox-slow in *ip*, signed in to *sandbox*, and press stop while it streams."""
-    run(ip, "%puter_login --sandbox")
-    magics = magics_of(ip)
-    magics.session.sandbox.stop()
-    magics.session.sandbox = sandbox
-    magics.session.sign_in(sandbox.origin, sandbox.token)
+    signed_in_to(ip, sandbox)
     timer = threading.Timer(0.6, _thread.interrupt_main)  # Ctrl-C, the kernel's "stop"
     timer.start()
     outputs, result = run(ip, "%%puter -m sandbox-slow\nTell me a long story")

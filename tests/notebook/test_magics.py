@@ -308,6 +308,15 @@ def test_empty_cell_is_a_usage_error(signed_in: InteractiveShell, sandbox: Sandb
         ("%puter_models --refrsh", "unknown option --refrsh: did you mean --refresh? (see %puter_models?)"),
         ("%puter_login --no-gust", "%puter_login: unknown option --no-gust: did you mean --no-guest?"),
         ("%%puter --zzz\nHi", "unknown option --zzz (see %puter?)"),  # nothing close: no guess
+        (
+            "%puter_image --modle x a kite",
+            "unknown option --modle: did you mean --model? (see %puter_image?)",
+        ),
+        ("%puter_speak --vioce x Hi", "unknown option --vioce: did you mean --voice? (see %puter_speak?)"),
+        (
+            "%puter_call --drivr x puter-tts list_voices",
+            "unknown option --drivr: did you mean --driver? (see %puter_call?)",
+        ),
     ],
 )
 def test_a_mistyped_option_names_the_closest_one(
@@ -317,6 +326,18 @@ def test_a_mistyped_option_names_the_closest_one(
     error = result.error_in_exec
     assert type(error) is UsageError and str(error).startswith(message), error
     assert "\n" not in str(error)
+
+
+def test_an_option_declared_only_to_be_refused_is_never_suggested(signed_in: InteractiveShell) -> None:
+    """``%puter_login --token`` exists only to be refused (a token on the line would be saved in
+    the notebook): a typo near it must not steer the user to put a token on the line."""
+    for line in ("--tokn=abc", "--tokne abc", "--toke=abc"):
+        _, result = run(signed_in, f"%puter_login {line}")
+        error = result.error_in_exec
+        assert type(error) is UsageError and "PUTER_AUTH_TOKEN" in str(error), error
+        assert "did you mean --token?" not in str(error), error
+    _, result = run(signed_in, "%puter_login --token-evn NAME")  # the safe option is still offered
+    assert "did you mean --token-env?" in str(result.error_in_exec)
 
 
 def test_no_stream_mode(signed_in: InteractiveShell, sandbox: Sandbox) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import time
 
 import pytest
 
@@ -39,7 +40,8 @@ def test_rules_are_read_and_values_not_understood_are_named() -> None:
     assert rules.source == dict.fromkeys(("ai", "models", "max_requests", "log"), NB)
     bad = parse_rules({"ai": "maybe", "max_requests": -1, "log": "yes", "models": [3], "colour": 1}, NB)
     assert not bad.said
-    assert len(bad.problems) == 5 and any("'colour'" in p for p in bad.problems)
+    assert len(bad.problems) == 5 and any("'colour'" in p.detail for p in bad.problems)
+    assert {p.lead for p in bad.problems} == {"a value was not understood and is left out:"}
     assert parse_rules(None, NB) == Rules()
     assert parse_rules(["off"], NB).problems
 
@@ -108,9 +110,15 @@ def test_a_site_file_that_cannot_be_read_turns_ai_off_and_says_so(tmp_path: path
     broken.write_text("{not json")
     rules = read_site_rules(str(broken))
     assert rules.ai == "off" and rules.where("ai") == f"the site ({broken}), which could not be read"
-    assert "could not be read" in rules.problems[0] and "AI help is off until" in rules.problems[0]
+    [problem] = rules.problems
+    assert problem.lead == "the site's rules file could not be read, so AI help is off:"
+    assert problem.detail.startswith(f"{broken}: Expecting property name")
+    assert problem.detail.endswith("; ask whoever runs this hub")
     missing = read_site_rules(str(tmp_path / "gone.json"))
-    assert missing.ai == "off" and "No such file" in missing.problems[0]
+    assert missing.ai == "off"
+    assert [p.detail for p in missing.problems] == [
+        f"{tmp_path / 'gone.json'}: No such file or directory; ask whoever runs this hub"
+    ]
     merged = merge(parse_rules({"ai": "on"}, NB), rules)
     assert merged.mode == "off" and merged.where("ai").endswith("which could not be read")
     good = tmp_path / "good.json"
@@ -220,6 +228,69 @@ def test_a_notebook_renamed_or_gone_keeps_the_rules_last_read(tmp_path: pathlib.
     assert not never_saved.rules().said  # a notebook not saved yet says nothing
 
 
+def bump(path: pathlib.Path, seconds: int = 1) -> None:
+    """Move *path*'s modification time on, as a later save would."""
+    os.utime(path, ns=(path.stat().st_mtime_ns + seconds * 10**9,) * 2)
+
+
+def test_a_site_file_that_cannot_be_read_again_keeps_its_rules_and_says_so(tmp_path: pathlib.Path) -> None:
+    """After one good read, a site file caught half-written, broken for good or deleted keeps
+    the rules read (AI help must not flip off mid-edit), and a problem says so, with when
+    they were read: %puter_policy must not show kept rules as if fresh."""
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"ai": "tutor", "max_requests": 5}))
+    read_at = 1_700_000_000.0
+    watch = PolicyWatch(lambda: None, lambda: str(site), clock=lambda: read_at)
+    assert watch.rules().problems == ()
+    kept = "the site file could not be read again; the rules read at {} stand:".format(
+        time.strftime("%H:%M", time.localtime(read_at))
+    )
+    site.write_text('{"ai": "tu')  # broken (half-written, or for good)
+    bump(site)
+    rules = watch.rules()
+    assert (rules.ai, rules.max_requests, rules.where("ai")) == ("tutor", 5, f"the site ({site})")
+    assert [(p.lead, p.detail) for p in rules.problems] == [
+        (
+            kept,
+            f"{site}: Unterminated string starting at: line 1 column 8 (char 7); ask whoever runs this hub",
+        )
+    ]
+    site.unlink()  # deleted
+    for _ in range(2):  # and asked again: one problem, not one more each time
+        rules = watch.rules()
+        assert rules.ai == "tutor" and [str(p) for p in rules.problems] == [
+            f"{kept} {site}: No such file or directory; ask whoever runs this hub"
+        ]
+    site.write_text(json.dumps({"ai": "on"}))  # readable again: fresh rules, no problem
+    read_at += 3600
+    assert (watch.rules().ai, watch.rules().problems) == ("on", ())
+
+
+def test_a_notebook_that_cannot_be_read_again_keeps_its_rules_and_says_so(tmp_path: pathlib.Path) -> None:
+    path = notebook(tmp_path / "a.ipynb", {"ai": "tutor"})
+    watch = PolicyWatch(lambda: path, lambda: None, clock=lambda: 1_700_000_000.0)
+    assert watch.rules().problems == ()
+    kept = "the notebook could not be read again; the rules read at {} stand:".format(
+        time.strftime("%H:%M", time.localtime(1_700_000_000.0))
+    )
+    path.write_text('{"cells": [], "metad')
+    bump(path)
+    rules = watch.rules()
+    assert rules.ai == "tutor" and [(p.lead, p.detail) for p in rules.problems] == [
+        (kept, f"{path}: Unterminated string starting at: line 1 column 15 (char 14)")
+    ]
+    path.unlink()
+    rules = watch.rules()
+    assert rules.ai == "tutor" and [p.detail for p in rules.problems] == [
+        f"{path}: not found (renamed or deleted?)"
+    ]
+    plain = notebook(tmp_path / "b.ipynb", None)  # a notebook without rules: renaming it says nothing
+    quiet = PolicyWatch(lambda: plain, lambda: None)
+    assert quiet.rules() == Rules()
+    plain.unlink()
+    assert quiet.rules() == Rules()
+
+
 def test_a_problem_names_a_huge_value_in_a_bounded_line() -> None:
     huge = "x" * 100_000
     rules = parse_rules(
@@ -227,4 +298,4 @@ def test_a_problem_names_a_huge_value_in_a_bounded_line() -> None:
     )
     assert len(rules.problems) == 5
     for problem in rules.problems:
-        assert len(problem) < 300 and "xxxxx" in problem, problem[:100]
+        assert len(str(problem)) < 300 and "xxxxx" in problem.detail, str(problem)[:100]

@@ -116,6 +116,26 @@ def test_an_earlier_copy_says_so_and_a_failed_reread_says_why(on_sandbox: Intera
     assert "⚠ This list is the one read from" in table["text/html"]
 
 
+def test_a_failed_reread_raises_under_raise_errors_even_with_an_earlier_copy(
+    on_sandbox: InteractiveShell,
+) -> None:
+    """raise_errors makes Puter failures raise (a notebook run as a pipeline): an earlier copy
+    of the list must not turn a failed --refresh into a table that reads as success."""
+    from puter_magic.api.errors import PuterError
+
+    magics = magics_of(on_sandbox)
+    magics.rich_output = False
+    run(on_sandbox, "%puter_models")
+    assert magics.session.sandbox is not None
+    magics.session.sandbox.stop()
+    magics.raise_errors = True
+    outputs, result = run(on_sandbox, "%puter_models --refresh")
+    assert isinstance(result.error_in_exec, PuterError), result.error_in_exec
+    assert [o for o in outputs if o.get("text/plain")] == []  # no table passing for a good read
+    outputs, result = run(on_sandbox, "%puter_models")  # not asked to read again: the copy, no error
+    assert result.success and "read earlier in this session" in outputs[0]["text/plain"]
+
+
 def test_models_failure_is_a_warning(ip: InteractiveShell) -> None:
     outputs, _ = run(ip, "%puter_models")
     assert "Not signed in" in outputs[0]["text/html"]

@@ -175,7 +175,7 @@ class Classroom:
         self.options: dict[str, Any] = {}
         self.tutor = TutorNotes()
         self._logs: dict[Path, TeacherLog] = {}
-        self._told: set[str] = set()
+        self._told: set[tuple[str, str]] = set()  # (title, text) of the notes shown
 
     # -- the rules ------------------------------------------------------------------------
 
@@ -192,14 +192,14 @@ class Classroom:
             return self._now[0]
         rules = self.watch.rules() if self.watch is not None else Rules()
         for problem in rules.problems:
-            self._tell(problem, "Classroom rules: a value was not understood and is left out:")
+            self._tell(problem.detail, f"Classroom rules: {problem.lead}")
         self._now = (rules, None)
         return rules
 
     def _tell(self, text: str, title: str) -> None:
-        if text in self._told or self.show is None:
+        if (title, text) in self._told or self.show is None:
             return
-        self._told.add(text)
+        self._told.add((title, text))
         from ..views import Note
 
         self.show(Note(title, text))
@@ -521,7 +521,7 @@ class PolicyView:
             f"<tr><td {LEFT}><code>{esc(k)}</code></td><td {LEFT}>{esc(v)}</td><td {LEFT}>{esc(w)}</td></tr>"
             for k, v, w in rows
         )
-        problems = "".join(f"<div>problem: {esc(p)}</div>" for p in self.rules.problems)
+        problems = "".join(f"<div>problem: {esc(str(p))}</div>" for p in self.rules.problems)
         body = (
             f"<strong>{esc(self.head())}</strong>"
             f'<table style="margin: 4px 0"><thead><tr><th {LEFT}>rule</th><th {LEFT}>in force</th>'
@@ -558,8 +558,10 @@ def policy_view(classroom: Classroom) -> PolicyView:
 def summary_line(rules: Rules) -> str:
     """One line naming the rules, for the note shown when the extension loads."""
     parts = []
-    if rules.ai is not None:
-        parts.append({"off": "AI help off", "tutor": "AI as a tutor", "on": "AI on"}[rules.mode])
+    if rules.mode == "off":
+        parts.append(f"AI help off, set by {rules.where('ai')}")
+    elif rules.ai is not None:
+        parts.append({"tutor": "AI as a tutor", "on": "AI on"}[rules.mode])
     if rules.models is not None:
         parts.append("models " + (", ".join(rules.models) or "none"))
     if rules.max_requests is not None:

@@ -58,7 +58,7 @@ def write_rules(
     rules.update(changes)
     parsed = parse_rules(rules, "the rules")
     if parsed.problems:
-        raise ValueError("; ".join(parsed.problems))
+        raise ValueError("; ".join(p.detail for p in parsed.problems))
     if rules == before or (not rules and before is None):
         return rules
     if rules:

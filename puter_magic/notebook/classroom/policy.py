@@ -11,11 +11,13 @@ applies: ``off`` < ``tutor`` < ``on``; the models both allow; the lower ``max_re
 log if either asks. So the site can tighten a notebook and never loosen it.
 
 This is a classroom convention that the notebook carries, not a lock: a student controls
-their own kernel. A value that cannot be understood is left out and named in
-:attr:`Rules.problems` (``%puter_policy`` shows them); a site file that cannot be read turns
-AI help off (it fails closed: the admin named it to tighten), a notebook that cannot be read
-says nothing, and a file caught half-written (or a notebook renamed or deleted) keeps the
-rules read before.
+their own kernel. What is not taken as written is a :class:`Problem` in :attr:`Rules.problems`
+(``%puter_policy`` shows them, and the next cell's note): a value that cannot be understood is
+left out; a site file that cannot be read turns AI help off (it fails closed: the admin named
+it to tighten); a notebook that cannot be read says nothing. A file that cannot be read *again*
+after a good read (caught half-written, deleted, broken for good; a notebook renamed) keeps the
+rules of that read, and says so with the time of it: a file caught mid-save must not flip AI
+help off, and rules kept must not pass for fresh ones.
 
 :class:`PolicyWatch` finds the files and reads them again when they change (one ``stat``
 per file each time it is asked: cheap; the classroom asks once per cell).
@@ -26,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import reprlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +39,7 @@ __all__ = [
     "METADATA_KEY",
     "POLICY_ENV",
     "PolicyWatch",
+    "Problem",
     "Rules",
     "find_notebook",
     "merge",
@@ -49,6 +53,21 @@ POLICY_ENV = "PUTER_MAGIC_POLICY"
 AI_LEVELS = ("off", "tutor", "on")  # strictest first
 KEYS = ("ai", "models", "max_requests", "log")
 NOTEBOOK = "the notebook"
+LEFT_OUT = "a value was not understood and is left out:"
+SITE_UNREADABLE = "the site's rules file could not be read, so AI help is off:"
+ASK_THE_HUB = "ask whoever runs this hub"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What in the rules was not taken as written: *lead* says what happened (a note's title,
+    after "Classroom rules:"), *detail* where and why."""
+
+    lead: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.lead} {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,7 @@ class Rules:
     max_requests: int | None = None
     log: bool | None = None
     source: Mapping[str, str] = field(default_factory=dict)  # key -> "the notebook", "the site (...)"
-    problems: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
     @property
     def mode(self) -> str:
@@ -101,13 +120,24 @@ def _shown(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
+def _reason(exc: OSError | ValueError) -> str:
+    """Why a file could not be read, in one bounded line without quotes around it."""
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
 def parse_rules(raw: Any, where: str) -> Rules:
     """The rules in *raw* (the ``puter_magic`` object), said by *where*; what is not
     understood is left out and named in ``problems``."""
     if raw is None:
         return Rules()
     if not isinstance(raw, dict):
-        return Rules(problems=(f"{where}: the rules must be a JSON object, not {type(raw).__name__}",))
+        return Rules(
+            problems=(
+                Problem(LEFT_OUT, f"{where}: the rules must be a JSON object, not {type(raw).__name__}"),
+            )
+        )
     values: dict[str, Any] = {}
     problems = [f"{where}: unknown key {_shown(k)} (known: {', '.join(KEYS)})" for k in raw if k not in KEYS]
     ai = raw.get("ai")
@@ -137,7 +167,8 @@ def parse_rules(raw: Any, where: str) -> Rules:
             values["log"] = log
         else:
             problems.append(f"{where}: log must be true or false, not {_shown(log)}")
-    return Rules(**values, source=dict.fromkeys(values, where), problems=tuple(problems))
+    left_out = tuple(Problem(LEFT_OUT, p) for p in problems)
+    return Rules(**values, source=dict.fromkeys(values, where), problems=left_out)
 
 
 def merge(notebook: Rules, site: Rules) -> Rules:
@@ -200,29 +231,24 @@ def _site_from(data: Any, where: str) -> Rules:
     return parse_rules(data, where)
 
 
-def _unreadable_site(where: str, exc: OSError | ValueError) -> Rules:
+def _unreadable_site(path: str, exc: OSError | ValueError) -> Rules:
     """A site file named but not readable fails closed: the hub's admin named it to tighten
     every notebook, and AI help off is what gets noticed (by students, then by the admin)."""
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return Rules(
         ai="off",
-        source={"ai": f"{where}, which could not be read"},
-        problems=(
-            f"{where}: could not be read ({_shown(reason)}); AI help is off until it can be read "
-            "(ask whoever runs this hub)",
-        ),
+        source={"ai": f"{_site_name(path)}, which could not be read"},
+        problems=(Problem(SITE_UNREADABLE, f"{path}: {_reason(exc)}; {ASK_THE_HUB}"),),
     )
 
 
 def read_site_rules(path: str) -> Rules:
     """The rules in the site file at *path*: the keys at the top, or under ``puter_magic``.
     A file that cannot be read (missing, not JSON) turns AI help off, and says why."""
-    where = _site_name(path)
     try:
         data = _load_site(path)
     except (OSError, ValueError) as exc:
-        return _unreadable_site(where, exc)
-    return _site_from(data, where)
+        return _unreadable_site(path, exc)
+    return _site_from(data, _site_name(path))
 
 
 def find_notebook(
@@ -260,22 +286,29 @@ class PolicyWatch:
     changes (its modification time or size), merged.
 
     *notebook* says which notebook runs (it may change, e.g. once VS Code names it);
-    *site* is the site file's path (``$PUTER_MAGIC_POLICY`` unless given).
+    *site* is the site file's path (``$PUTER_MAGIC_POLICY`` unless given); *clock* gives the
+    time of a read (a kept read is named by it).
+
+    A file that cannot be read again after a good read keeps that read's rules, with a
+    :class:`Problem` naming the file, why, and when the rules kept were read.
     """
 
     def __init__(
         self,
         notebook: Callable[[], Path | None],
         site: Callable[[], str | None] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._notebook = notebook
         self._site = site if site is not None else (lambda: os.environ.get(POLICY_ENV) or None)
+        self._clock = clock
         self._seen: dict[str, tuple[Path | str | None, Stamp | None, Rules]] = {}
+        self._good: dict[str, tuple[Path | str, Rules, float]] = {}  # slot -> its last good read, and when
         self._merged: tuple[Rules, Rules, Rules] | None = None  # (notebook, site, merged)
         self.notebook_path: Path | None = None
         self.site_path: str | None = None
         self.reads = 0  # files read (so tests can tell a cached answer from a fresh one)
-        self._site_read_well = False  # the site file's last read found JSON
 
     def rules(self) -> Rules:
         """The merged rules, reading again only what changed since the last call."""
@@ -289,29 +322,42 @@ class PolicyWatch:
 
     def _read_notebook(self, path: Path) -> Rules:
         try:
-            return read_notebook_rules(path)
-        except (OSError, ValueError):
-            seen = self._seen.get("notebook")
-            if seen is not None and seen[0] == path:
-                return replace(seen[2])  # caught half-written: the rules read before stand
-            return Rules()
+            rules = read_notebook_rules(path)
+        except (OSError, ValueError) as exc:
+            return self._kept("notebook", path, _reason(exc)) or Rules()
+        self._good["notebook"] = (path, rules, self._clock())
+        return rules
 
     def _read_site(self, path: str) -> Rules:
-        where = _site_name(path)
         try:
             data = _load_site(path)
         except (OSError, ValueError) as exc:
-            seen = self._seen.get("site")
-            if seen is not None and seen[0] == path and self._site_read_well:
-                return replace(seen[2])  # caught half-written by the admin's editor: the rules before stand
-            self._site_read_well = False
-            return _unreadable_site(where, exc)
-        self._site_read_well = True
-        return _site_from(data, where)
+            return self._kept("site", path, _reason(exc)) or _unreadable_site(path, exc)
+        rules = _site_from(data, _site_name(path))
+        self._good["site"] = (path, rules, self._clock())
+        return rules
+
+    def _kept(self, slot: str, path: Path | str, reason: str) -> Rules | None:
+        """The rules of *path*'s last good read, which stand (a file caught half-written by
+        an editor must not flip AI help off mid-edit), with a problem that says they are kept,
+        why and since when; None when *path* was never read well. A notebook that said no
+        rules keeps saying none, quietly (every renamed notebook would have a note)."""
+        good = self._good.get(slot)
+        if good is None or good[0] != path:
+            return None
+        rules, when = good[1], time.strftime("%H:%M", time.localtime(good[2]))
+        if slot == "notebook" and not rules.said:
+            return rules
+        what, ask = ("site file", f"; {ASK_THE_HUB}") if slot == "site" else ("notebook", "")
+        kept = Problem(
+            f"the {what} could not be read again; the rules read at {when} stand:", f"{path}: {reason}{ask}"
+        )
+        return replace(rules, problems=(*rules.problems, kept))
 
     def _read(self, slot: str, path: Any, read: Callable[[Any], Rules]) -> Rules:
         if path is None:
             self._seen.pop(slot, None)
+            self._good.pop(slot, None)
             return Rules()
         stamp = _stamp(Path(path).expanduser())
         seen = self._seen.get(slot)
@@ -320,7 +366,7 @@ class PolicyWatch:
         if stamp is None and slot == "notebook":
             # Gone (renamed: the kernel still names the old file; deleted): the rules read
             # before stand, as for a file caught half-written. Never read: not saved yet.
-            rules = seen[2] if seen is not None and seen[0] == path else Rules()
+            rules = self._kept(slot, path, "not found (renamed or deleted?)") or Rules()
         else:
             rules = read(path)
             self.reads += 1
