@@ -31,7 +31,7 @@ from ..api.errors import PuterError
 from ..api.humanize import plural
 from ..api.usage import UsageMeter
 from .state import Flow, frontend_takes_input
-from .views import MUTED, Note
+from .views import MUTED, NOT_MATH, Note
 
 if TYPE_CHECKING:
     from ..api.origin import Origin
@@ -475,7 +475,7 @@ class AllowanceView:
         rest = "".join(f'<div style="{MUTED}">{html.escape(line)}</div>' for line in lines[1:])
         return {
             "text/plain": "\n".join(lines),
-            "text/html": f'<div class="puter-allowance">{head}{bar}{rest}</div>',
+            "text/html": f'<div class="puter-allowance {NOT_MATH}">{head}{bar}{rest}</div>',
         }
 
     def __repr__(self) -> str:

@@ -38,7 +38,7 @@ from ..api.errors import PuterError
 from ..api.humanize import plural
 from .asking import AskFlow, Step
 from .live import cell_output
-from .views import MUTED, NOTE_STYLE
+from .views import MUTED, NOT_MATH, NOTE_STYLE
 
 if TYPE_CHECKING:
     from ..api.batch import BatchResult
@@ -590,7 +590,7 @@ class BatchView:
         body = f"<div><strong>{html.escape(self.summary)}</strong></div>{notes}{table}"
         return {
             "text/plain": "\n".join(plain),
-            "text/html": f'<div class="puter-batch" style="{NOTE_STYLE}">{body}</div>',
+            "text/html": f'<div class="puter-batch {NOT_MATH}" style="{NOTE_STYLE}">{body}</div>',
         }
 
     def __repr__(self) -> str:

@@ -39,7 +39,7 @@ from ..api.errors import (
     StreamError,
     UsageLimited,
 )
-from .views import MUTED, WARN_STYLE, Bundle
+from .views import MUTED, NOT_MATH, WARN_STYLE, Bundle
 
 if TYPE_CHECKING:
     from ..api.account import AccountLimits
@@ -428,7 +428,7 @@ class WarningBox:
                 f'<details style="{MUTED}; margin-top: 4px"><summary>Details</summary>'
                 f"<pre>{_esc(raw)}</pre></details>"
             )
-        html_text = f'<div class="puter-warning" role="alert" style="{WARN_STYLE}">{body}</div>'
+        html_text = f'<div class="puter-warning {NOT_MATH}" role="alert" style="{WARN_STYLE}">{body}</div>'
         return {"text/plain": plain, "text/html": html_text}
 
     def __repr__(self) -> str:

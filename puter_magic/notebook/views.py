@@ -74,6 +74,10 @@ def split_bundle(obj: Any) -> tuple[Bundle, dict[str, Any]]:
 
 
 MUTED = "color: var(--jp-ui-font-color2, #6b7280); font-size: 0.85em"
+# The class of an element whose text is not math: JupyterLab typesets every HTML output and
+# ipywidgets' HTML with MathJax, which reads "in $0.30 / out $1.20" as a formula (MathJax 3's
+# class for that, and MathJax 2's, which classic frontends use).
+NOT_MATH = "mathjax_ignore tex2jax_ignore"
 BOX = (
     "border-left: 4px solid {border}; background: {background}; padding: 8px 12px; "
     "margin: 4px 0; border-radius: 4px; color: var(--jp-content-font-color1, inherit); "
@@ -89,9 +93,8 @@ def _esc(text: str) -> str:
 
 def footer_html(lines: list[str]) -> str:
     """Quiet lines under an output (the footer, notes), one muted line each."""
-    return "".join(
-        f'<div class="puter-footer" style="{MUTED}; margin-top: 6px">{_esc(n)}</div>' for n in lines
-    )
+    style = f"{MUTED}; margin-top: 6px"
+    return "".join(f'<div class="puter-footer {NOT_MATH}" style="{style}">{_esc(n)}</div>' for n in lines)
 
 
 def footer_text(
@@ -268,7 +271,7 @@ class Note:
             body += f'<div><a href="{link}" target="_blank" rel="noopener">{link}</a></div>'
         return {
             "text/plain": plain,
-            "text/html": f'<div class="puter-note" style="{NOTE_STYLE}">{body}</div>',
+            "text/html": f'<div class="puter-note {NOT_MATH}" style="{NOTE_STYLE}">{body}</div>',
         }
 
     def __repr__(self) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.errors import PuterError
 from ..api.humanize import plural
 from ..api.models import automatic_model
-from .views import MUTED, text_table
+from .views import MUTED, NOT_MATH, text_table
 
 if TYPE_CHECKING:
     from ..api.models import ModelInfo
@@ -40,6 +40,9 @@ def match_models(text: str, models: Sequence[ModelInfo]) -> list[ModelInfo]:
         if any(key == n.strip().lower() for n in names if isinstance(n, str)):
             return [model]
     return [m for m in models if any(key in n.lower() for n in [m.id, *m.aliases] if isinstance(n, str))]
+
+
+WARN_TONE = "color: var(--jp-warn-color0, #b45309)"
 
 
 def _money(cents: float) -> str:
@@ -126,7 +129,7 @@ class ModelSelector:
 
             title, hint = describe_error(err)
             self.status.value = (
-                f'<span class="puter-selector-error" style="color: var(--jp-warn-color0, #b45309)">'
+                f'<span class="puter-selector-error {NOT_MATH}" style="{WARN_TONE}">'
                 f"⚠ {html.escape(title)}: {html.escape(err.message)}. Next: {html.escape(hint)}</span>"
             )
             return
@@ -164,14 +167,14 @@ class ModelSelector:
             else ""
         )
         complaint = (
-            f'<span class="puter-selector-problem" style="color: var(--jp-warn-color0, #b45309)">'
+            f'<span class="puter-selector-problem {NOT_MATH}" style="{WARN_TONE}">'
             f"{html.escape(problem)}</span> "
             if problem
             else ""
         )
         self.status.value = (
-            f'{complaint}<span class="puter-selector-current">{lead} <b>{html.escape(name)}</b>{extra}; '
-            f"%%puter cells use it unless they say -m.</span>"
+            f'{complaint}<span class="puter-selector-current {NOT_MATH}">'
+            f"{lead} <b>{html.escape(name)}</b>{extra}; %%puter cells use it unless they say -m.</span>"
         )
 
     def select(self, model_id: str) -> None:
@@ -352,14 +355,14 @@ class ModelTable:
         head = f"<tr><th></th><th{_LEFT}>model</th><th{_LEFT}>details</th></tr>"
         table = f'<table class="puter-models">{head}{rows}</table>'
         line = html.escape(self.source())
-        tone = "color: var(--jp-warn-color0, #b45309)" if self.problem else MUTED
+        tone = WARN_TONE if self.problem else MUTED
         line = f'<span style="{tone}">{"⚠ " if self.problem else ""}{line}</span>'
         legend = f" ★ {html.escape(current)}: the default model when this cell ran." if current else ""
         folded = "" if len(listed) > self.OPEN_ROWS else " open"
         return {
             "text/plain": f"{model_table_text(self.models, self.current, self.limit)}\n{self.source()}",
             "text/html": (
-                f'<details class="puter-model-table"{folded}><summary>{line}'
+                f'<details class="puter-model-table {NOT_MATH}"{folded}><summary>{line}'
                 f'<span style="{MUTED}">{legend}</span></summary>{table}{more}</details>'
             ),
         }

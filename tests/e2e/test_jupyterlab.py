@@ -324,6 +324,20 @@ def test_typing_in_the_model_field_and_streaming_and_hostile_replies(page: Any, 
     _run_cell(page, record)
     expect(record.locator(".jp-OutputArea")).to_contain_text("MODEL-USED: sandbox-echo")
     _shot(page, "jupyterlab-selector-typed.png")
+    # Prices are text, not formulas (JupyterLab typesets HTML outputs and widgets with MathJax).
+    table = _cell(page, "%puter_models").locator(".puter-model-table")
+    expect(table).to_contain_text("in $0.30 / out $1.20 per 1M tokens")
+    expect(selector).to_contain_text("Default model is now sandbox-echo")
+    field.press("Control+A")
+    field.press_sequentially("sandbox-tutor-lite", delay=20)
+    field.press("Enter")
+    expect(selector).to_contain_text("in $0.05 / out $0.20 per 1M tokens")
+    page.wait_for_timeout(1000)  # MathJax typesets shortly after an output appears
+    assert table.locator("mjx-container").count() == 0 and selector.locator("mjx-container").count() == 0
+    field.press("Control+A")
+    field.press_sequentially("sandbox-echo", delay=20)
+    field.press("Enter")
+    expect(selector).to_contain_text("Default model is now sandbox-echo")
 
     # Streamed text is visible before the reply completes.
     slow = _cell(page, SLOW)

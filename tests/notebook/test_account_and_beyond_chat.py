@@ -53,6 +53,8 @@ def test_puter_usage_shows_the_accounts_allowance(own: tuple[InteractiveShell, S
     assert re.search(r"Puter account: \$0\.4\d+ of \$0\.50 left this month \(\$0\.000\d used\)\.", shown)
     (view,) = [o for o in ok(ip, "%puter_usage") if "puter-allowance" in o.get("text/html", "")]
     assert "of $0.50 left this month" in view["text/html"]
+    # Dollars are text: JupyterLab's MathJax would read "$0.48 of $0.50" as a formula.
+    assert 'class="puter-allowance mathjax_ignore tex2jax_ignore"' in view["text/html"]
     reads = sum(1 for r in sandbox.requests if r.path == "/metering/usage")
     assert reads == 1  # read at most once a minute
 

@@ -43,7 +43,7 @@ def test_puter_image_shows_the_image_saves_it_and_keeps_it(
         footer["text/plain"].startswith("image/png 512×512, ")
         and f"saved to {target}" in footer["text/plain"]
     )
-    assert 'class="puter-footer"' in footer["text/html"]
+    assert 'class="puter-footer mathjax_ignore tex2jax_ignore"' in footer["text/html"]
     pic = signed_in.user_ns["pic"]
     assert isinstance(pic, ImageResult) and pic.data == data
 

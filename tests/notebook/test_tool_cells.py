@@ -320,7 +320,8 @@ def test_step_limit_ends_with_a_warning_that_says_so(
     assert result.success
     assert len(sandbox.calls("complete")) == 2 and called(shell) == [("warmest",)]
     [out] = outputs
-    assert 'class="puter-warning"' in out["text/html"] and "Tool step limit reached" in out["text/html"]
+    assert 'class="puter-warning mathjax_ignore tex2jax_ignore"' in out["text/html"]
+    assert "Tool step limit reached" in out["text/html"]
     assert "<code>%config PuterMagics.max_tool_steps = 4</code>" in out["text/html"]
     assert (
         "after 2 requests" in out["text/plain"]

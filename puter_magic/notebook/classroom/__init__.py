@@ -508,7 +508,7 @@ class PolicyView:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         import html
 
-        from ..views import NOTE_STYLE
+        from ..views import NOT_MATH, NOTE_STYLE
 
         rows = self.rows()
         width = max(len(k) for k, _, _ in rows)
@@ -531,7 +531,7 @@ class PolicyView:
         )
         return {
             "text/plain": "\n".join(plain),
-            "text/html": f'<div class="puter-note" style="{NOTE_STYLE}">{body}</div>',
+            "text/html": f'<div class="puter-note {NOT_MATH}" style="{NOTE_STYLE}">{body}</div>',
         }
 
     def __repr__(self) -> str:
