@@ -158,10 +158,9 @@ class UsageMeter:
         interrupted = sum(m.interrupted for m in self.models.values())
         requests = everything - sum(m.tokenless for m in self.models.values()) - interrupted
         unreported = sum(m.unreported for m in self.models.values())
+        counted = "counted as a request; its" if interrupted == 1 else "counted as requests; their"
         cut_short = (
-            f"; {interrupted} interrupted (counted as requests; their token counts never arrived)"
-            if interrupted
-            else ""
+            f"; {interrupted} interrupted ({counted} token counts never arrived)" if interrupted else ""
         )
         if requests == 0:
             return (

@@ -232,4 +232,4 @@ def test_an_interrupted_reply_is_a_request_on_the_meter(ip: InteractiveShell) ->
     table = outputs[0]["text/plain"]
     row = next(line for line in table.splitlines() if line.lstrip().startswith("sandbox-slow"))
     assert "1 (1 interrupted)" in row, table
-    assert "1 interrupted (counted as requests; their token counts never arrived)" in table
+    assert "1 interrupted (counted as a request; its token counts never arrived)" in table
