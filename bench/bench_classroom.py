@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 
 from puter_magic import PuterClient
-from puter_magic.notebook.classroom import Classroom
+from puter_magic.notebook.classroom.gate import Classroom
 from puter_magic.notebook.classroom.policy import PolicyWatch
 from puter_magic.sandbox import Sandbox
 

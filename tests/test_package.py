@@ -27,8 +27,9 @@ def test_import_loads_nothing_heavy() -> None:
 
 
 # What %load_ext puter_magic may import of the package: the magics' declarations, the settings
-# (their traits) and the classroom, whose rules are read at load (issue 19). The reading of a
-# line, the flows, the views, the client and the sandbox load when a magic first needs them.
+# (their traits) and the classroom's rules, read at load (issue 19). The classroom's gate, the
+# reading of a line, the flows, the views, the client and the sandbox load when a magic first
+# needs them.
 LOADED_BY_LOAD_EXT = {
     "puter_magic",
     "puter_magic._version",
@@ -38,9 +39,7 @@ LOADED_BY_LOAD_EXT = {
     "puter_magic.notebook.magics",
     "puter_magic.notebook.state",
     "puter_magic.notebook.classroom",
-    "puter_magic.notebook.classroom.log",
     "puter_magic.notebook.classroom.policy",
-    "puter_magic.notebook.classroom.tutor",
 }
 HEAVY_FOR_LOAD = ("requests", "urllib3", "markdown", "nh3", "ipywidgets", "anywidget", "pygments.formatters")
 
@@ -61,6 +60,7 @@ def test_load_ext_loads_only_the_declarations() -> None:
     ours = {m for m in loaded if m.split(".")[0] == "puter_magic"}
     assert ours <= LOADED_BY_LOAD_EXT, sorted(ours - LOADED_BY_LOAD_EXT)
     assert {"puter_magic.notebook.magics", "puter_magic.notebook.classroom.policy"} <= ours
+    assert "puter_magic.notebook.classroom.gate" not in after_help
     heavy = [m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY_FOR_LOAD)]
     assert heavy == []
     assert help_has_options  # the help builds the parser on demand

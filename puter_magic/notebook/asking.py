@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.errors import PuterError
 from ..api.humanize import plural
 from ..api.toolloop import ToolCall, calls_in
-from .classroom import Refusal
+from .classroom.gate import Refusal
 from .live import cell_output, stream_live
 from .options import asked_for
 from .state import Flow
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..api.chat import ChatReply
     from ..api.toolloop import ToolLoop
     from ..api.tools import Tool
-    from .classroom import Ticket
+    from .classroom.gate import Ticket
     from .compare import Column
     from .live import CellOutput, LiveResult
     from .session import Ask, ReplayMark

@@ -43,7 +43,7 @@ from .views import MUTED, NOT_MATH, NOTE_STYLE
 if TYPE_CHECKING:
     from ..api.batch import BatchResult
     from ..api.errors import PuterError
-    from .classroom import Ticket
+    from .classroom.gate import Ticket
     from .options import AskOptions
 
 __all__ = [

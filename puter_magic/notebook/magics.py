@@ -9,11 +9,12 @@ A magic reads its line once (:mod:`.options`) and hands typed values to a plain 
 :mod:`.asking` (the cell pipeline), :mod:`.each`, :mod:`.account`, :mod:`.media`.
 
 ``%load_ext puter_magic`` loads this module, the settings (:mod:`.state`) and the classroom's
-rules (read at load, as issue 19 asks), and nothing else. So the declarations live here: each
-magic's ``@argument`` lines (``%%puter``'s in :data:`ARGUMENTS`), under :func:`magic_options`,
-which builds a parser only on first use, and the input transformer :func:`ask_not_help`. The
-reading of a line (:mod:`.options`), each flow, the views, the client, and requests, markdown,
-nh3 and ipywidgets load when a magic first needs them.
+rules (:mod:`.classroom.policy`: read at load, as issue 19 asks), and nothing else: the
+classroom's gate (:mod:`.classroom.gate`) loads with the first magic that asks. So the
+declarations live here: each magic's ``@argument`` lines (``%%puter``'s in :data:`ARGUMENTS`),
+under :func:`magic_options`, which builds a parser only on first use, and the input
+transformer :func:`ask_not_help`. The reading of a line (:mod:`.options`), each flow, the
+views, the client, and requests, markdown, nh3 and ipywidgets load when a magic first needs them.
 
 Failures by kind: bad arguments raise ``UsageError`` (one line); a Puter or network failure
 shows one styled warning and changes nothing (``raise_errors`` makes it raise); anything else
@@ -37,12 +38,13 @@ from IPython.core.magic_arguments import argument
 from traitlets import observe
 
 from ..api.humanize import plural
+from .classroom.policy import PolicyWatch, find_notebook, summary_line
 from .state import SettingsTraits, show
 
 if TYPE_CHECKING:
     from ..api.account import AccountLimits
     from .asking import AskFlow
-    from .classroom import Classroom
+    from .classroom.gate import Classroom
     from .each import BatchMemory
     from .failures import Failures
     from .media import MediaFlow
@@ -203,6 +205,8 @@ class PuterMagics(Magics, SettingsTraits):
         self._cell_seq = 0
         self._batch_memory: BatchMemory | None = None
         self._classroom: Classroom | None = None
+        self._rules = PolicyWatch(self._notebook_path)  # read at load, then at each magic's start
+        self._told: set[tuple[str, str]] = set()  # the classroom's notes shown, each once
 
     @observe("default_model")
     def _model_changed(self, change: dict[str, Any]) -> None:
@@ -232,21 +236,33 @@ class PuterMagics(Magics, SettingsTraits):
     def classroom(self) -> Classroom:
         """The teacher's rules for this notebook, and this kernel session's count of requests."""
         if self._classroom is None:
-            from .classroom import Classroom
-            from .classroom.policy import PolicyWatch
+            from .classroom.gate import Classroom
 
             def provider(model: str) -> str | None:
                 return self._session.provider_of(model) if self._session is not None else None
 
             self._classroom = Classroom(
-                PolicyWatch(self._notebook_path), show=show, log_file=lambda: self.log_file, provider=provider
+                self._rules, show=show, log_file=lambda: self.log_file, provider=provider, told=self._told
             )
+            self._classroom.new_cell(self._cell_id)
         return self._classroom
+
+    def announce(self) -> None:
+        """When the extension loads: read the rules, show what in them was not taken as written,
+        and name them in one note if there are any (notes shown once: the classroom knows them)."""
+        rules = self._rules.rules()
+        notes = [(problem.title, problem.detail) for problem in rules.problems]
+        self._told.update(notes)
+        if rules.said:
+            notes.append(("Classroom rules for this notebook:", f"{summary_line(rules)}. See %puter_policy."))
+        if notes:
+            from .views import Note
+
+            for title, text in notes:
+                show(Note(title, text))
 
     def _notebook_path(self) -> Path | None:
         """The notebook this kernel runs (the frontend says; ``notebook_file`` where it does not)."""
-        from .classroom.policy import find_notebook
-
         if self.notebook_file:
             return Path(self.notebook_file).expanduser().absolute()
         return find_notebook(self._namespace(), os.environ)
@@ -328,7 +344,8 @@ class PuterMagics(Magics, SettingsTraits):
         """Remember which cell runs (Jupyter frontends send its id) for re-run detection."""
         self._cell_id = getattr(info, "cell_id", None) or None
         self._cell_seq = 0
-        self.classroom.new_cell(self._cell_id)
+        if self._classroom is not None:  # else it starts with this cell when a magic first asks
+            self._classroom.new_cell(self._cell_id)
 
     def _namespace(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
@@ -512,7 +529,7 @@ class PuterMagics(Magics, SettingsTraits):
     def puter_policy(self, line: str) -> None:
         """Show the classroom rules in force, each with where it came from (the notebook's
         metadata or the site file named by $PUTER_MAGIC_POLICY), and the requests left."""
-        from .classroom import HOW_TO_SET, policy_view
+        from .classroom.gate import HOW_TO_SET, policy_view
 
         if line.strip():
             raise UsageError(f"%puter_policy takes no arguments; teachers set the rules with {HOW_TO_SET}")
@@ -1207,8 +1224,6 @@ def load(ipython: Any) -> None:
     """Register the magics and the input transformer once; loading again is harmless."""
     if "PuterMagics" in ipython.magics_manager.registry:
         return
-    from .classroom import announce
-
     magics = PuterMagics(ipython)
     ipython.register_magics(magics)
     ipython.register_magics(AccountMagics(ipython, host=magics))
@@ -1218,7 +1233,7 @@ def load(ipython: Any) -> None:
     ipython.events.register("post_run_cell", magics.post_run_cell)
     if ask_not_help not in ipython.input_transformers_cleanup:
         ipython.input_transformers_cleanup.append(ask_not_help)
-    announce(magics.classroom)  # the rules are read now; a note names them when there are any
+    magics.announce()  # the rules are read now; a note names them when there are any
 
 
 def unload(ipython: Any) -> None:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from IPython.core.error import UsageError
 
 from ..api.errors import PuterError
-from .classroom import Refusal
+from .classroom.gate import Refusal
 from .state import Flow
 from .views import MUTED, footer_html
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ..api.chat import ChatReply
     from ..api.media_results import AudioResult, ImageResult, MediaResult, OCRResult, Transcript, VideoResult
     from ..api.protocol import BinaryResult
-    from .classroom import Ticket
+    from .classroom.gate import Ticket
     from .live import CellOutput
     from .session import ReplayMark
 
@@ -464,7 +464,7 @@ class MediaFlow(Flow):
         (in *out*) as a :class:`~puter_magic.api.chat.ChatReply`; the rest as they came."""
         from ..api.humanize import human_size
         from ..api.protocol import NDJSON_TYPE, BinaryResult
-        from .classroom import CATALOGUE, CHAT_INTERFACES
+        from .classroom.gate import CATALOGUE, CHAT_INTERFACES
 
         lists_models = interface in CHAT_INTERFACES and method in ("models", "list")
         asks_chat = interface in CHAT_INTERFACES and not lists_models

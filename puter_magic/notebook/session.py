@@ -15,7 +15,7 @@ from ..api.errors import BudgetExceeded, NotSignedIn, PuterError
 from ..api.humanize import plural
 from ..api.models import AutomaticModel, ModelInfo, automatic_model
 from ..api.usage import UsageMeter
-from .classroom import Classroom
+from .classroom.gate import Classroom
 from .conversation import Conversations, Exchange, Placement, Thread
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
 if TYPE_CHECKING:
-    from .classroom import Classroom
+    from .classroom.gate import Classroom
     from .failures import Failures
     from .session import PuterSession
 

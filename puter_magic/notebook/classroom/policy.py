@@ -46,6 +46,7 @@ __all__ = [
     "parse_rules",
     "read_notebook_rules",
     "read_site_rules",
+    "summary_line",
 ]
 
 METADATA_KEY = "puter_magic"
@@ -65,6 +66,11 @@ class Problem:
 
     lead: str
     detail: str
+
+    @property
+    def title(self) -> str:
+        """The title of the note that shows it."""
+        return f"Classroom rules: {self.lead}"
 
     def __str__(self) -> str:
         return f"{self.lead} {self.detail}"
@@ -204,6 +210,22 @@ def merge(notebook: Rules, site: Rules) -> Rules:
         values["log"] = bool(asking)
         source["log"] = " and ".join(r.where("log") for r in (asking or logs))
     return Rules(**values, source=source, problems=notebook.problems + site.problems)
+
+
+def summary_line(rules: Rules) -> str:
+    """One line naming the rules, for the note shown when the extension loads."""
+    parts = []
+    if rules.mode == "off":
+        parts.append(f"AI help off, set by {rules.where('ai')}")
+    elif rules.ai is not None:
+        parts.append({"tutor": "AI as a tutor", "on": "AI on"}[rules.mode])
+    if rules.models is not None:
+        parts.append("models " + (", ".join(rules.models) or "none"))
+    if rules.max_requests is not None:
+        parts.append(f"{rules.max_requests} requests")
+    if rules.log:
+        parts.append("a log for the teacher")
+    return "; ".join(parts)
 
 
 def _site_name(path: str) -> str:
