@@ -4,8 +4,9 @@ the magics classes share.
 
 The flows read settings from the snapshot, never from the magics class, so they work without
 IPython's configuration machinery and cannot change a setting by accident. The other magics
-classes (sign-in, history, media) are given a :class:`Host` rather than the magics class itself,
-so no module imports the magics back.
+classes (sign-in, history, media) are given a ``Host`` rather than the magics class itself,
+so no module imports the magics back (a protocol for the type checker: nothing checks it at
+run time, so it is declared for it alone and costs ``%load_ext`` nothing).
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Bool, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from .classroom.gate import Classroom
     from .failures import Failures
     from .session import PuterSession
 
 __all__ = [
     "Flow",
-    "Host",
     "Settings",
     "SettingsTraits",
     "frontend_takes_input",
@@ -190,21 +192,23 @@ class SettingsTraits(Configurable):
 # -- what the magics classes share ------------------------------------------------------------------
 
 
-class Host(Protocol):
-    default_model: Any  # a traitlets Unicode on PuterMagics: setting it tells the selector
+if TYPE_CHECKING:
 
-    @property
-    def session(self) -> PuterSession: ...
+    class Host(Protocol):
+        default_model: Any  # a traitlets Unicode on PuterMagics: setting it tells the selector
 
-    @property
-    def failures(self) -> Failures: ...
+        @property
+        def session(self) -> PuterSession: ...
 
-    @property
-    def classroom(self) -> Classroom: ...
+        @property
+        def failures(self) -> Failures: ...
 
-    def settings(self) -> Settings: ...
+        @property
+        def classroom(self) -> Classroom: ...
 
-    def cell_key(self) -> str | None: ...
+        def settings(self) -> Settings: ...
+
+        def cell_key(self) -> str | None: ...
 
 
 # -- what a flow is given ---------------------------------------------------------------------------
